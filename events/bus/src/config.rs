@@ -1,0 +1,214 @@
+//! Kafka client settings, read from flags or the environment and validated before
+//! anything connects. Every service flattens [`KafkaConfig`] into its own CLI, so
+//! the same keys work everywhere (`KAFKA_BOOTSTRAP_SERVERS`, ...).
+
+use rdkafka::ClientConfig;
+
+/// Connection and tuning settings shared by producers and consumers.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list of Kafka brokers (Apache Kafka, MSK, Strimzi, Tansu).
+    #[arg(
+        long = "kafka-bootstrap-servers",
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        value_name = "KAFKA_BOOTSTRAP_SERVERS",
+        value_parser = parse_bootstrap
+    )]
+    pub bootstrap_servers: String,
+
+    /// Longest time a fetch waits for data. Tansu and the mock cluster do not answer a
+    /// waiting fetch when data arrives, so keep this small for low latency.
+    #[arg(
+        long = "kafka-fetch-wait-max-ms",
+        env = "KAFKA_FETCH_WAIT_MAX_MS",
+        value_name = "KAFKA_FETCH_WAIT_MAX_MS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub fetch_wait_max_ms: u32,
+
+    /// How long the producer waits to batch messages before sending.
+    #[arg(
+        long = "kafka-linger-ms",
+        env = "KAFKA_LINGER_MS",
+        value_name = "KAFKA_LINGER_MS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(0..=10_000)
+    )]
+    pub linger_ms: u32,
+
+    /// Consumer group session timeout.
+    #[arg(
+        long = "kafka-session-timeout-ms",
+        env = "KAFKA_SESSION_TIMEOUT_MS",
+        value_name = "KAFKA_SESSION_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1_000..=300_000)
+    )]
+    pub session_timeout_ms: u32,
+
+    /// Partitions for topics this process creates.
+    #[arg(
+        long = "kafka-partitions",
+        env = "KAFKA_PARTITIONS",
+        value_name = "KAFKA_PARTITIONS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(i32).range(1..=1_000)
+    )]
+    pub partitions: i32,
+
+    /// Replication factor for topics this process creates.
+    #[arg(
+        long = "kafka-replication-factor",
+        env = "KAFKA_REPLICATION_FACTOR",
+        value_name = "KAFKA_REPLICATION_FACTOR",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(i32).range(1..=16)
+    )]
+    pub replication_factor: i32,
+
+    /// Extra librdkafka properties as `key=value` pairs separated by commas, e.g.
+    /// `security.protocol=SASL_SSL,sasl.mechanism=SCRAM-SHA-512` for MSK.
+    #[arg(
+        long = "kafka-properties",
+        env = "KAFKA_PROPERTIES",
+        value_name = "KAFKA_PROPERTIES",
+        value_parser = parse_properties,
+        default_value = ""
+    )]
+    pub properties: Properties,
+}
+
+/// Extra librdkafka properties, already split into pairs.
+#[derive(Debug, Clone, Default)]
+pub struct Properties(pub Vec<(String, String)>);
+
+fn parse_bootstrap(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("must name at least one broker as host:port".into());
+    }
+    for server in value.split(',') {
+        let server = server.trim();
+        let (host, port) = server
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{server}` is not host:port"))?;
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return Err(format!("`{server}` is not host:port"));
+        }
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_properties(value: &str) -> Result<Properties, String> {
+    let mut pairs = Vec::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, val) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}` is not key=value"))?;
+        pairs.push((key.trim().to_owned(), val.trim().to_owned()));
+    }
+    Ok(Properties(pairs))
+}
+
+impl KafkaConfig {
+    /// Settings with defaults for the given brokers (tests and tools).
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            fetch_wait_max_ms: 5,
+            linger_ms: 1,
+            session_timeout_ms: 10_000,
+            partitions: 4,
+            replication_factor: 1,
+            properties: Properties::default(),
+        }
+    }
+
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap_servers);
+        for (key, value) in &self.properties.0 {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// Producer settings: idempotent, `acks=all`, explicit `linger.ms`.
+    pub fn producer(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", self.linger_ms.to_string())
+            .set("message.timeout.ms", "30000");
+        config
+    }
+
+    /// Consumer settings for at-least-once handling: offsets are stored by the
+    /// code only after a message is fully handled, then committed in the background.
+    pub fn consumer(&self, group_id: &str) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("group.id", group_id)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "500")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
+            .set("session.timeout.ms", self.session_timeout_ms.to_string())
+            .set("heartbeat.interval.ms", (self.session_timeout_ms / 5).to_string());
+        config
+    }
+
+    /// Admin client settings.
+    pub fn admin(&self) -> ClientConfig {
+        self.base()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        kafka: KafkaConfig,
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        let err = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "localhost:9092",
+            "--kafka-fetch-wait-max-ms",
+            "0",
+        ])
+        .expect_err("0 is out of range");
+        assert!(err.to_string().contains("KAFKA_FETCH_WAIT_MAX_MS"), "{err}");
+
+        let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "nohost"])
+            .expect_err("not host:port");
+        assert!(err.to_string().contains("KAFKA_BOOTSTRAP_SERVERS"), "{err}");
+    }
+
+    #[test]
+    fn properties_pass_through() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1,b:2",
+            "--kafka-properties",
+            "security.protocol=SASL_SSL, sasl.mechanism=PLAIN",
+        ])
+        .expect("valid");
+        let producer = cli.kafka.producer();
+        assert_eq!(producer.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(producer.get("sasl.mechanism"), Some("PLAIN"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        assert_eq!(producer.get("bootstrap.servers"), Some("a:1,b:2"));
+    }
+}

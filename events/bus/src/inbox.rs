@@ -1,0 +1,378 @@
+//! The inbox consumer: each message is handled in one Postgres transaction that
+//! also inserts `(consumer, message_id)` into `sagaflow_inbox` (a duplicate is
+//! skipped) and writes the handler's outgoing messages to the outbox. The Kafka
+//! offset is stored only after that transaction commits (the `at_least_once`
+//! pattern), and committed in the background.
+//!
+//! Partitions are spread over a fixed number of worker tasks (`partition % workers`),
+//! so messages of one partition are handled in order while partitions proceed in
+//! parallel.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::producer::FutureProducer;
+use sagaflow_events::Envelope;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::config::KafkaConfig;
+use crate::dead_letter::{self, RawRecord};
+use crate::error::Error;
+use crate::failure::{Backoff, Failure};
+use crate::message::{Incoming, Outgoing};
+use crate::outbox;
+
+/// Handles one message inside the consumer's transaction. Return the messages to
+/// publish (replies, follow-up commands); they are written to the outbox in the same
+/// transaction. A business failure is a reply, not an error (see [`crate::failure`]).
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        message: &'a Incoming,
+    ) -> impl Future<Output = Result<Vec<Outgoing>, Failure>> + Send + 'a;
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Handled,
+    Duplicate,
+    Poison(String),
+}
+
+/// A consumer group member that feeds a [`Handler`].
+pub struct InboxConsumer<H> {
+    name: String,
+    topics: Vec<String>,
+    pool: PgPool,
+    kafka: KafkaConfig,
+    handler: Arc<H>,
+    workers: usize,
+    backoff: Backoff,
+}
+
+impl<H: Handler> InboxConsumer<H> {
+    /// `name` is both the consumer group id and the inbox's consumer name.
+    pub fn new(name: &str, topics: &[&str], pool: PgPool, kafka: KafkaConfig, handler: H) -> Self {
+        Self {
+            name: name.to_owned(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            pool,
+            kafka,
+            handler: Arc::new(handler),
+            workers: 4,
+            backoff: Backoff::default(),
+        }
+    }
+
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Consumes until `shutdown`, then finishes the in-flight messages, commits the
+    /// stored offsets and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
+        let consumer: Arc<StreamConsumer> = Arc::new(self.kafka.consumer(&self.name).create()?);
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let producer: FutureProducer = self.kafka.producer().create()?;
+        let worker = Arc::new(Worker {
+            name: self.name.clone(),
+            pool: self.pool.clone(),
+            handler: self.handler.clone(),
+            backoff: self.backoff,
+            producer,
+            consumer: consumer.clone(),
+        });
+        let mut senders = Vec::with_capacity(self.workers);
+        let mut tasks = Vec::with_capacity(self.workers);
+        for _ in 0..self.workers {
+            let (tx, mut rx) = mpsc::channel::<Record>(64);
+            senders.push(tx);
+            let worker = worker.clone();
+            let shutdown = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(record) = rx.recv().await {
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
+                    worker.consume(record).await;
+                }
+            }));
+        }
+        info!(consumer = %self.name, topics = ?self.topics, "consumer started");
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            match message {
+                Ok(message) => {
+                    let record = Record::from(&message);
+                    let slot = record.partition.unsigned_abs() as usize % senders.len();
+                    if senders[slot].send(record).await.is_err() {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    warn!(consumer = %self.name, error = %err, "kafka consume error");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        drop(senders);
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing stored since the last background commit is not an error.
+            warn!(consumer = %self.name, error = %err, "final offset commit");
+        }
+        info!(consumer = %self.name, "consumer stopped");
+        Ok(())
+    }
+}
+
+/// An owned copy of a consumed record.
+struct Record {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl From<&BorrowedMessage<'_>> for Record {
+    fn from(message: &BorrowedMessage<'_>) -> Self {
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+            headers,
+        }
+    }
+}
+
+impl Record {
+    fn raw(&self) -> RawRecord<'_> {
+        RawRecord {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key.as_deref(),
+            payload: self.payload.as_deref(),
+            headers: self.headers.clone(),
+        }
+    }
+
+    /// The envelope and payload, or why this record can never be handled.
+    fn incoming(&self) -> Result<Incoming, String> {
+        let envelope = Envelope::from_headers(
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_deref())),
+        )
+        .map_err(|err| format!("bad envelope: {err}"))?;
+        let payload = self.payload.clone().ok_or("empty payload")?;
+        Ok(Incoming {
+            envelope,
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+            key: self.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()),
+            payload,
+        })
+    }
+}
+
+struct Worker<H> {
+    name: String,
+    pool: PgPool,
+    handler: Arc<H>,
+    backoff: Backoff,
+    producer: FutureProducer,
+    consumer: Arc<StreamConsumer>,
+}
+
+impl<H: Handler> Worker<H> {
+    async fn consume(&self, record: Record) {
+        let span = info_span!(
+            "consume",
+            consumer = %self.name,
+            topic = %record.topic,
+            partition = record.partition,
+            offset = record.offset,
+            message_type = tracing::field::Empty,
+            saga_id = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        async {
+            let outcome = match record.incoming() {
+                Ok(incoming) => {
+                    let span = tracing::Span::current();
+                    span.record("message_type", incoming.envelope.message_type.as_str());
+                    if let Some(saga) = incoming.envelope.saga_id {
+                        span.record("saga_id", tracing::field::display(saga));
+                    }
+                    if let Some(tp) = incoming
+                        .envelope
+                        .traceparent
+                        .as_deref()
+                        .and_then(crate::traceparent::TraceParent::parse)
+                    {
+                        span.record("trace_id", tp.trace_id_hex());
+                    }
+                    process(&self.pool, self.handler.as_ref(), &self.name, &incoming, self.backoff).await
+                }
+                Err(reason) => Outcome::Poison(reason),
+            };
+            if let Outcome::Poison(reason) = &outcome {
+                warn!(%reason, "dead-lettering poison message");
+                self.dead_letter(&record, reason).await;
+            }
+            if let Err(err) = self
+                .consumer
+                .store_offset(&record.topic, record.partition, record.offset)
+            {
+                // The partition was revoked meanwhile: its new owner sees the message
+                // again and the inbox skips it.
+                warn!(error = %err, "could not store offset");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Keeps trying until the dead letter is acknowledged: the offset must not move
+    /// past a message that is neither handled nor dead-lettered.
+    async fn dead_letter(&self, record: &Record, reason: &str) {
+        let mut attempt = 0;
+        loop {
+            match dead_letter::publish(&self.producer, &self.name, &record.raw(), reason).await {
+                Ok(()) => return,
+                Err(err) => {
+                    attempt += 1;
+                    warn!(error = %err, attempt, "dead-letter publish failed; retrying");
+                    tokio::time::sleep(self.backoff.delay(attempt.min(10))).await;
+                }
+            }
+        }
+    }
+}
+
+/// Handles one message exactly once per consumer name: the single step of the
+/// consumer loop, public so tests can drive it without Kafka.
+///
+/// Transient handler failures are retried per `backoff` and become poison past its
+/// bound. Database trouble outside the handler (cannot begin or commit) is retried
+/// without bound: an outage must not dead-letter good messages.
+pub async fn process<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    incoming: &Incoming,
+    backoff: Backoff,
+) -> Outcome {
+    let mut attempt: u32 = 0;
+    let mut infra_failures: u32 = 0;
+    loop {
+        let started = Instant::now();
+        let result = try_once(pool, handler, consumer, incoming).await;
+        metrics::histogram!("sagaflow_handler_seconds", "consumer" => consumer.to_owned())
+            .record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(true) => return Outcome::Handled,
+            Ok(false) => {
+                metrics::counter!("sagaflow_messages_duplicate_total", "consumer" => consumer.to_owned())
+                    .increment(1);
+                return Outcome::Duplicate;
+            }
+            Err(Attempt::Handler(Failure::Poison(reason))) => return Outcome::Poison(reason),
+            Err(Attempt::Handler(Failure::Transient(reason))) => {
+                attempt += 1;
+                metrics::counter!("sagaflow_handler_retries_total", "consumer" => consumer.to_owned())
+                    .increment(1);
+                if attempt >= backoff.max_attempts {
+                    return Outcome::Poison(format!(
+                        "still failing after {attempt} attempts: {reason}"
+                    ));
+                }
+                warn!(%reason, attempt, "transient handler failure; retrying");
+                tokio::time::sleep(backoff.delay(attempt)).await;
+            }
+            Err(Attempt::Infrastructure(err)) => {
+                infra_failures = infra_failures.saturating_add(1);
+                warn!(error = %err, "database unavailable; retrying");
+                tokio::time::sleep(backoff.delay(infra_failures.min(8))).await;
+            }
+        }
+    }
+}
+
+enum Attempt {
+    Handler(Failure),
+    Infrastructure(sqlx::Error),
+}
+
+/// One transaction: inbox row, handler, outbox rows, commit. `Ok(false)` when the
+/// message was handled before.
+async fn try_once<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, Attempt> {
+    let mut tx = pool.begin().await.map_err(Attempt::Infrastructure)?;
+    let inserted = sqlx::query(
+        "INSERT INTO sagaflow_inbox (consumer, message_id, message_type, topic, kafka_partition, kafka_offset)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(incoming.envelope.message_id)
+    .bind(&incoming.envelope.message_type)
+    .bind(&incoming.topic)
+    .bind(incoming.partition)
+    .bind(incoming.offset)
+    .execute(&mut *tx)
+    .await
+    .map_err(Attempt::Infrastructure)?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let outgoing = handler
+        .handle(&mut tx, incoming)
+        .await
+        .map_err(Attempt::Handler)?;
+    outbox::enqueue(&mut tx, &outgoing)
+        .await
+        .map_err(Attempt::Infrastructure)?;
+    tx.commit().await.map_err(Attempt::Infrastructure)?;
+    Ok(true)
+}

@@ -1,0 +1,36 @@
+//! The messaging core every Sagaflow service uses: commands and events travel on
+//! Kafka, and every handler is one Postgres transaction (state + inbox + outbox).
+//!
+//! # Layout
+//! - [`config`]: Kafka settings from flags/environment, validated at start.
+//! - [`message`]: [`Incoming`] (a consumed message) and [`Outgoing`] (one to publish).
+//! - [`outbox`]: write outgoing messages in the caller's transaction.
+//! - [`relay`]: publish committed outbox rows; mark sent after the broker's ack.
+//! - [`inbox`]: the consumer loop; dedup by `(consumer, message_id)`; offsets stored
+//!   after commit; poison to the dead-letter topic.
+//! - [`failure`]: transient / permanent / poison, and the retry backoff.
+//! - [`dead_letter`]: `<topic>.dlq` records with the reason and original coordinates.
+//! - [`admin`]: explicit topic creation.
+//! - [`migrate`]: the outbox and inbox tables.
+//! - [`traceparent`]: W3C trace context carried in Kafka headers.
+//! - [`failpoint`]: named crash points for kill -9 tests.
+
+pub mod admin;
+pub mod config;
+pub mod dead_letter;
+pub mod error;
+pub mod failpoint;
+pub mod failure;
+pub mod inbox;
+pub mod message;
+pub mod migrate;
+pub mod outbox;
+pub mod relay;
+pub mod traceparent;
+
+pub use config::KafkaConfig;
+pub use error::Error;
+pub use failure::{Backoff, Failure};
+pub use inbox::{Handler, InboxConsumer, Outcome};
+pub use message::{Incoming, Outgoing};
+pub use relay::Relay;

@@ -1,0 +1,28 @@
+//! One serde struct per message type, grouped by owning service, plus the
+//! shared nested records and enums. Field names and types mirror the
+//! current `.avsc` of each type; ids are [`uuid::Uuid`] (hyphenated strings
+//! on the wire), money is `i64` minor units plus a `currency` code.
+//!
+//! Everything is re-exported here, so `sagaflow_events::messages::OrderPriced`
+//! works whatever module defines it.
+
+mod cart;
+mod common;
+mod generation;
+mod inventory;
+mod notification;
+mod orchestrator;
+mod order;
+mod payment;
+mod pricing;
+pub mod uuid_serde;
+
+pub use cart::*;
+pub use common::*;
+pub use generation::*;
+pub use inventory::*;
+pub use notification::*;
+pub use orchestrator::*;
+pub use order::*;
+pub use payment::*;
+pub use pricing::*;

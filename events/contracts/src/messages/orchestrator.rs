@@ -1,0 +1,58 @@
+//! Saga starts (`orchestrator.commands`) and saga progress (`orchestrator.events`).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{CheckoutItem, DocumentKind, uuid_serde};
+
+/// Start a checkout saga; checkout_id becomes the saga id. Topic: `orchestrator.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitiateCheckout {
+    /// Becomes the saga id.
+    #[serde(with = "uuid_serde::id")]
+    pub checkout_id: Uuid,
+    pub user_id: String,
+    #[serde(with = "uuid_serde::id")]
+    pub cart_id: Uuid,
+    pub items: Vec<CheckoutItem>,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub payment_method: String,
+    pub customer_email: String,
+    #[serde(default)]
+    pub discount_code: Option<String>,
+}
+
+/// Start a document generation saga; generation_id becomes the saga id. Topic: `orchestrator.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitiateGeneration {
+    /// Becomes the saga id.
+    #[serde(with = "uuid_serde::id")]
+    pub generation_id: Uuid,
+    pub user_id: String,
+    pub kind: DocumentKind,
+    pub cv_text: String,
+    pub job_description: String,
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Maximum LLM tokens the saga may spend.
+    pub token_budget: i64,
+}
+
+/// A saga instance changed state (one per journal entry). Topic: `orchestrator.events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SagaProgressed {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    pub definition: String,
+    pub definition_version: i32,
+    pub seq: i64,
+    pub status: String,
+    #[serde(default)]
+    pub step: Option<String>,
+    pub kind: String,
+    /// JSON text.
+    pub detail: String,
+    pub at_ms: i64,
+}

@@ -1,0 +1,87 @@
+//! Kafka topic names. Convention: `<owner>.commands` / `<owner>.events`;
+//! dead letters go to `<topic>.dlq` (see [`dead_letter`]).
+
+/// Commands to the saga orchestrator (saga starts).
+pub const ORCHESTRATOR_COMMANDS: &str = "orchestrator.commands";
+/// Saga progress published by the orchestrator.
+pub const ORCHESTRATOR_EVENTS: &str = "orchestrator.events";
+/// Commands to the inventory service.
+pub const INVENTORY_COMMANDS: &str = "inventory.commands";
+/// Events from the inventory service.
+pub const INVENTORY_EVENTS: &str = "inventory.events";
+/// Commands to the pricing service.
+pub const PRICING_COMMANDS: &str = "pricing.commands";
+/// Events from the pricing service.
+pub const PRICING_EVENTS: &str = "pricing.events";
+/// Commands to the payment service.
+pub const PAYMENT_COMMANDS: &str = "payment.commands";
+/// Events from the payment service.
+pub const PAYMENT_EVENTS: &str = "payment.events";
+/// Commands to the order service.
+pub const ORDER_COMMANDS: &str = "order.commands";
+/// Events from the order service.
+pub const ORDER_EVENTS: &str = "order.events";
+/// Commands to the cart service.
+pub const CART_COMMANDS: &str = "cart.commands";
+/// Events from the cart service.
+pub const CART_EVENTS: &str = "cart.events";
+/// Commands to the notification service.
+pub const NOTIFICATIONS: &str = "notifications";
+/// Events from the notification service.
+pub const NOTIFICATION_EVENTS: &str = "notification.events";
+/// Commands to the document generation workers.
+pub const GENERATION_COMMANDS: &str = "generation.commands";
+/// Events from the document generation workers.
+pub const GENERATION_EVENTS: &str = "generation.events";
+
+const ALL: &[&str] = &[
+    ORCHESTRATOR_COMMANDS,
+    ORCHESTRATOR_EVENTS,
+    INVENTORY_COMMANDS,
+    INVENTORY_EVENTS,
+    PRICING_COMMANDS,
+    PRICING_EVENTS,
+    PAYMENT_COMMANDS,
+    PAYMENT_EVENTS,
+    ORDER_COMMANDS,
+    ORDER_EVENTS,
+    CART_COMMANDS,
+    CART_EVENTS,
+    NOTIFICATIONS,
+    NOTIFICATION_EVENTS,
+    GENERATION_COMMANDS,
+    GENERATION_EVENTS,
+];
+
+/// Every topic (without dead-letter topics).
+pub fn all() -> &'static [&'static str] {
+    ALL
+}
+
+/// Dead-letter topic for `topic`: `<topic>.dlq`.
+pub fn dead_letter(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letter_appends_suffix() {
+        assert_eq!(dead_letter(PAYMENT_EVENTS), "payment.events.dlq");
+    }
+
+    #[test]
+    fn all_is_unique_and_follows_convention() {
+        let mut seen = std::collections::HashSet::new();
+        for t in all() {
+            assert!(seen.insert(t), "duplicate topic {t}");
+            assert!(
+                *t == NOTIFICATIONS || t.ends_with(".commands") || t.ends_with(".events"),
+                "{t} breaks the naming convention"
+            );
+        }
+        assert_eq!(all().len(), 16);
+    }
+}

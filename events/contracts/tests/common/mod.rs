@@ -1,0 +1,302 @@
+//! Shared test fixtures: a populated sample of every message type.
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+
+use sagaflow_events::Contract;
+use sagaflow_events::messages::*;
+use uuid::Uuid;
+
+/// Something done with every sample.
+pub trait Visit {
+    fn visit<T: Contract + PartialEq + Debug + Clone>(&mut self, msg: T);
+}
+
+/// `events/schemas/` on disk.
+pub fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+fn strs(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn item(sku: &str, quantity: i32, unit_price_minor: i64) -> CheckoutItem {
+    CheckoutItem {
+        sku: sku.into(),
+        quantity,
+        unit_price_minor,
+    }
+}
+
+/// Calls `v` once per message type with a populated instance (every
+/// optional field set, so round trips exercise unions).
+pub fn for_each_sample(v: &mut impl Visit) {
+    let saga_id = id(1);
+    let items = vec![item("SKU-1", 2, 1999), item("SKU-ü", 1, -5)];
+    v.visit(InitiateCheckout {
+        checkout_id: saga_id,
+        user_id: "user-7".into(),
+        cart_id: id(2),
+        items: items.clone(),
+        currency: "EUR".into(),
+        payment_method: "card".into(),
+        customer_email: "a@example.com".into(),
+        discount_code: Some("SPRING10".into()),
+    });
+    v.visit(InitiateGeneration {
+        generation_id: saga_id,
+        user_id: "user-7".into(),
+        kind: DocumentKind::CoverLetter,
+        cv_text: "Rust engineer".into(),
+        job_description: "We need Rust".into(),
+        template: Some("classic".into()),
+        token_budget: 8000,
+    });
+    v.visit(SagaProgressed {
+        saga_id,
+        definition: "checkout".into(),
+        definition_version: 3,
+        seq: 42,
+        status: "RUNNING".into(),
+        step: Some("reserve_inventory".into()),
+        kind: "StepCompleted".into(),
+        detail: r#"{"ok":true}"#.into(),
+        at_ms: 1_717_171_717_171,
+    });
+    v.visit(ReserveInventory {
+        saga_id,
+        items: vec![StockItem {
+            sku: "SKU-1".into(),
+            quantity: 2,
+        }],
+    });
+    v.visit(ReleaseInventory {
+        saga_id,
+        reason: "payment failed".into(),
+    });
+    v.visit(InventoryReserved {
+        saga_id,
+        reservation_id: id(3),
+    });
+    v.visit(InventoryReservationFailed {
+        saga_id,
+        reason: "out of stock".into(),
+        sku: Some("SKU-1".into()),
+    });
+    v.visit(InventoryReleased { saga_id });
+    v.visit(PriceOrder {
+        saga_id,
+        items: items.clone(),
+        currency: "EUR".into(),
+        discount_code: Some("SPRING10".into()),
+    });
+    v.visit(OrderPriced {
+        saga_id,
+        subtotal_minor: 3993,
+        discount_minor: 399,
+        tax_minor: 683,
+        total_minor: 4277,
+        currency: "EUR".into(),
+    });
+    v.visit(OrderPricingFailed {
+        saga_id,
+        reason: "bad currency".into(),
+    });
+    v.visit(ProcessPayment {
+        saga_id,
+        customer_id: "user-7".into(),
+        amount_minor: i64::MAX,
+        currency: "EUR".into(),
+        payment_method: "card".into(),
+    });
+    v.visit(CompensatePayment {
+        saga_id,
+        reason: "order failed".into(),
+    });
+    v.visit(PaymentProcessed {
+        saga_id,
+        payment_id: id(4),
+        amount_minor: 4277,
+        currency: "EUR".into(),
+    });
+    v.visit(PaymentFailed {
+        saga_id,
+        reason: "declined".into(),
+    });
+    v.visit(PaymentRefunded {
+        saga_id,
+        payment_id: Some(id(4)),
+        amount_minor: 4277,
+    });
+    v.visit(CreateOrder {
+        saga_id,
+        customer_id: "user-7".into(),
+        items,
+        total_minor: 4277,
+        currency: "EUR".into(),
+        payment_id: id(4),
+    });
+    v.visit(CancelOrder {
+        saga_id,
+        reason: "timeout".into(),
+    });
+    v.visit(OrderCreated {
+        saga_id,
+        order_id: id(5),
+    });
+    v.visit(OrderCreationFailed {
+        saga_id,
+        reason: "db down".into(),
+    });
+    v.visit(OrderCancelled { saga_id });
+    v.visit(ClearCart {
+        saga_id,
+        cart_id: id(2),
+        user_id: "user-7".into(),
+    });
+    v.visit(CartCleared {
+        saga_id,
+        cart_id: id(2),
+    });
+    v.visit(SendNotification {
+        notification_id: id(6),
+        saga_id: Some(saga_id),
+        channel: Channel::Sms,
+        recipient: "+4912345".into(),
+        subject: "Order".into(),
+        body: "Thanks!".into(),
+    });
+    v.visit(NotificationSent {
+        notification_id: id(6),
+        saga_id: Some(saga_id),
+        channel: Channel::Push,
+    });
+    v.visit(NotificationFailed {
+        notification_id: id(6),
+        saga_id: Some(saga_id),
+        reason: "bounced".into(),
+    });
+    v.visit(AnalyseJob {
+        saga_id,
+        job_description: "We need Rust".into(),
+    });
+    v.visit(CompileProfile {
+        saga_id,
+        user_id: "user-7".into(),
+        cv_text: "Rust engineer".into(),
+        skills: strs(&["rust", "kafka"]),
+        keywords: strs(&["saga"]),
+    });
+    v.visit(GenerateDocument {
+        saga_id,
+        kind: DocumentKind::Resume,
+        profile_summary: "Strong Rust".into(),
+        emphasis: strs(&["rust"]),
+        keywords: strs(&["saga", "kafka"]),
+        template: Some("modern".into()),
+        token_budget: 4000,
+        attempt: 2,
+        feedback: Some("mention kafka".into()),
+    });
+    v.visit(ValidateDocument {
+        saga_id,
+        document_id: id(7),
+        content: "Dear hiring manager".into(),
+        keywords: strs(&["kafka"]),
+    });
+    v.visit(ExportDocument {
+        saga_id,
+        document_id: id(7),
+        formats: strs(&["pdf", "docx"]),
+    });
+    v.visit(ReleaseTokenBudget {
+        saga_id,
+        user_id: "user-7".into(),
+        tokens: 1234,
+        reason: "export failed".into(),
+    });
+    v.visit(VoidDraft {
+        saga_id,
+        document_id: Some(id(7)),
+        reason: "export failed".into(),
+    });
+    v.visit(JobAnalysed {
+        saga_id,
+        skills: strs(&["rust"]),
+        keywords: strs(&["kafka", "avro"]),
+        seniority: "senior".into(),
+    });
+    v.visit(JobAnalysisFailed {
+        saga_id,
+        reason: "empty description".into(),
+    });
+    v.visit(ProfileCompiled {
+        saga_id,
+        match_percent: 87,
+        emphasis: strs(&["event sourcing"]),
+        profile_summary: "Strong Rust".into(),
+    });
+    v.visit(DocumentGenerated {
+        saga_id,
+        document_id: id(7),
+        provider: "offline-template".into(),
+        tokens_used: 0,
+        offline: true,
+        content: "Dear hiring manager".into(),
+    });
+    v.visit(GenerationFailed {
+        saga_id,
+        reason: "provider timeout".into(),
+        tokens_used: 12,
+    });
+    v.visit(DocumentValidated {
+        saga_id,
+        document_id: id(7),
+        keyword_coverage: 90,
+        ats_score: 75,
+    });
+    v.visit(DocumentRejected {
+        saga_id,
+        document_id: id(7),
+        reasons: strs(&["missing keyword kafka", "too long"]),
+        feedback: "mention kafka".into(),
+    });
+    v.visit(DocumentExported {
+        saga_id,
+        document_id: id(7),
+        formats: strs(&["pdf"]),
+        size_bytes: 20_480,
+    });
+    v.visit(ExportFailed {
+        saga_id,
+        document_id: id(7),
+        reason: "renderer crashed".into(),
+    });
+    v.visit(TokenBudgetReleased {
+        saga_id,
+        tokens_released: 1234,
+    });
+    v.visit(DraftVoided {
+        saga_id,
+        document_id: Some(id(7)),
+    });
+}
+
+/// The message types [`for_each_sample`] covers, in order.
+pub fn sampled_types() -> Vec<&'static str> {
+    struct Names(Vec<&'static str>);
+    impl Visit for Names {
+        fn visit<T: Contract + PartialEq + Debug + Clone>(&mut self, _: T) {
+            self.0.push(T::MESSAGE_TYPE);
+        }
+    }
+    let mut names = Names(Vec::new());
+    for_each_sample(&mut names);
+    names.0
+}

@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# Shared settings for the bring-up scripts. Source it; do not run it.
+#
+#   DATABASE_URL / SAGAFLOW_PG_URL  PostgreSQL server (admin database) to use;
+#                                   default: the local server on 127.0.0.1:5432.
+#   KAFKA_BOOTSTRAP_SERVERS         an existing Kafka cluster; when unset the scripts
+#                                   start the pinned Tansu broker on 127.0.0.1:9092.
+#   SAGAFLOW_TOOLS_DIR              where pinned tools are installed (default .tools/).
+
+SAGAFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export SAGAFLOW_ROOT
+export SAGAFLOW_TOOLS_DIR="${SAGAFLOW_TOOLS_DIR:-$SAGAFLOW_ROOT/.tools}"
+export SAGAFLOW_DATA_DIR="${SAGAFLOW_DATA_DIR:-$SAGAFLOW_ROOT/.data}"
+export SAGAFLOW_PG_URL="${SAGAFLOW_PG_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
+export SAGAFLOW_TANSU_VERSION="0.6.0"
+export SAGAFLOW_TANSU_BIN="${SAGAFLOW_TANSU_BIN:-$SAGAFLOW_TOOLS_DIR/bin/tansu}"
+export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
+
+# One database per service.
+SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification)
+
+log() { printf '\033[1m[sagaflow]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# postgres://user@host:port/db -> postgres://user@host:port/<name>
+db_url() {
+  local base="${SAGAFLOW_PG_URL%%\?*}" query=""
+  [[ "$SAGAFLOW_PG_URL" == *\?* ]] && query="?${SAGAFLOW_PG_URL#*\?}"
+  printf '%s/%s%s' "${base%/*}" "$1" "$query"
+}

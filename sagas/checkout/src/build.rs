@@ -1,0 +1,126 @@
+//! One build function per command: saga data in, wire payload out.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use sagaflow_saga_engine::{BuildError, SagaData};
+
+use crate::input::{Created, Paid, Priced, input, result};
+use crate::steps;
+
+/// `ReserveInventory {saga_id, items: [{sku, quantity}]}`.
+pub fn reserve_inventory(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    let items: Vec<Value> = input
+        .items
+        .iter()
+        .map(|i| json!({ "sku": i.sku, "quantity": i.quantity }))
+        .collect();
+    Ok(json!({ "saga_id": data.saga_id, "items": items }))
+}
+
+/// `ReleaseInventory {saga_id, reason}`.
+pub fn release_inventory(data: &SagaData) -> Result<Value, BuildError> {
+    Ok(json!({ "saga_id": data.saga_id, "reason": compensation_reason() }))
+}
+
+/// `PriceOrder {saga_id, items: [{sku, quantity, unit_price_minor}], currency, discount_code}`.
+pub fn price_order(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    Ok(json!({
+        "saga_id": data.saga_id,
+        "items": priced_items(&input.items),
+        "currency": input.currency,
+        "discount_code": input.discount_code,
+    }))
+}
+
+/// `ProcessPayment {saga_id, customer_id, amount_minor, currency, payment_method}`,
+/// charging `OrderPriced.total_minor`.
+pub fn process_payment(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    let priced = priced(data, &input.currency)?;
+    Ok(json!({
+        "saga_id": data.saga_id,
+        "customer_id": input.user_id,
+        "amount_minor": priced.total_minor,
+        "currency": input.currency,
+        "payment_method": input.payment_method,
+    }))
+}
+
+/// `CompensatePayment {saga_id, reason}`.
+pub fn compensate_payment(data: &SagaData) -> Result<Value, BuildError> {
+    Ok(json!({ "saga_id": data.saga_id, "reason": compensation_reason() }))
+}
+
+/// `CreateOrder {saga_id, customer_id, items, total_minor, currency, payment_id}`.
+pub fn create_order(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    let priced = priced(data, &input.currency)?;
+    let paid: Paid = result(data, steps::TAKE_PAYMENT)?;
+    Ok(json!({
+        "saga_id": data.saga_id,
+        "customer_id": input.user_id,
+        "items": priced_items(&input.items),
+        "total_minor": priced.total_minor,
+        "currency": input.currency,
+        "payment_id": paid.payment_id,
+    }))
+}
+
+/// `ClearCart {saga_id, cart_id, user_id}`.
+pub fn clear_cart(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    Ok(json!({
+        "saga_id": data.saga_id,
+        "cart_id": input.cart_id,
+        "user_id": input.user_id,
+    }))
+}
+
+/// `SendNotification {notification_id, saga_id, channel, recipient, subject, body}`.
+pub fn send_notification(data: &SagaData) -> Result<Value, BuildError> {
+    let input = input(data)?;
+    let created: Created = result(data, steps::CREATE_ORDER)?;
+    Ok(json!({
+        "notification_id": notification_id(data.saga_id),
+        "saga_id": data.saga_id,
+        "channel": "EMAIL",
+        "recipient": input.customer_email,
+        "subject": "Your order is confirmed",
+        "body": format!("Thank you! Your order {} has been placed.", created.order_id),
+    }))
+}
+
+/// Deterministic notification id: UUIDv5 of the saga id and `"notify"`, so a
+/// re-sent command is deduplicated by the notification service.
+pub fn notification_id(saga_id: Uuid) -> Uuid {
+    Uuid::new_v5(&saga_id, b"notify")
+}
+
+fn compensation_reason() -> &'static str {
+    "checkout saga compensating"
+}
+
+fn priced_items(items: &[crate::input::Item]) -> Vec<Value> {
+    items
+        .iter()
+        .map(|i| json!({ "sku": i.sku, "quantity": i.quantity, "unit_price_minor": i.unit_price_minor }))
+        .collect()
+}
+
+/// `OrderPriced`, checked to be in the checkout's currency.
+fn priced(data: &SagaData, currency: &str) -> Result<Priced, BuildError> {
+    let priced: Priced = result(data, steps::PRICE_ORDER)?;
+    if priced.currency != currency {
+        return Err(BuildError::InvalidResult {
+            step: steps::PRICE_ORDER.to_owned(),
+            reason: format!(
+                "priced in {} but the checkout is in {currency}",
+                priced.currency
+            ),
+        });
+    }
+    Ok(priced)
+}

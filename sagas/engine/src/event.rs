@@ -1,0 +1,110 @@
+//! What is appended to a saga's log. State is a fold over these.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::state::Phase;
+
+/// One entry of a saga's event log (JSON: `{"type": "command_sent", ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SagaEvent {
+    Started {
+        saga_id: Uuid,
+        definition: String,
+        version: u32,
+        input: Value,
+        at: DateTime<Utc>,
+    },
+    CommandSent {
+        step: usize,
+        step_name: String,
+        phase: Phase,
+        attempt: u32,
+        command_id: Uuid,
+        message_type: String,
+        deadline: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    StepCompleted {
+        step: usize,
+        step_name: String,
+        reply_type: String,
+        reply: Value,
+        at: DateTime<Utc>,
+    },
+    /// Permanent forward failure (a `fails_on` reply, exhausted retries, or
+    /// a command that could not be built).
+    StepFailed {
+        step: usize,
+        step_name: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    StepTimedOut {
+        step: usize,
+        step_name: String,
+        phase: Phase,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    StepCompensated {
+        step: usize,
+        step_name: String,
+        reply_type: String,
+        at: DateTime<Utc>,
+    },
+    Paused {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Resumed {
+        at: DateTime<Utc>,
+    },
+    RetryRequested {
+        at: DateTime<Utc>,
+    },
+    AbortRequested {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Completed {
+        at: DateTime<Utc>,
+    },
+    Compensated {
+        at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    CompensationFailed {
+        step: usize,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl SagaEvent {
+    /// When the event happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            SagaEvent::Started { at, .. }
+            | SagaEvent::CommandSent { at, .. }
+            | SagaEvent::StepCompleted { at, .. }
+            | SagaEvent::StepFailed { at, .. }
+            | SagaEvent::StepTimedOut { at, .. }
+            | SagaEvent::StepCompensated { at, .. }
+            | SagaEvent::Paused { at, .. }
+            | SagaEvent::Resumed { at }
+            | SagaEvent::RetryRequested { at }
+            | SagaEvent::AbortRequested { at, .. }
+            | SagaEvent::Completed { at }
+            | SagaEvent::Compensated { at }
+            | SagaEvent::Failed { at, .. }
+            | SagaEvent::CompensationFailed { at, .. } => *at,
+        }
+    }
+}

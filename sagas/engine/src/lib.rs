@@ -1,0 +1,52 @@
+//! A pure, I/O-free saga core whose decisions are data.
+//!
+//! A saga [`Definition`] is data. [`decide()`] turns the current [`SagaState`]
+//! and one [`Input`] (start, reply, timer, operator command) into a
+//! [`Decision`]: the [`SagaEvent`]s to append and the [`Action`]s to execute.
+//! A driver elsewhere persists the events and executes the actions (through an
+//! outbox) in one transaction; state is rebuilt with [`replay()`], which folds
+//! events with [`evolve`] and never re-runs actions. Command ids are UUIDv5
+//! over (saga id, step, phase, attempt), so deciding stays deterministic.
+//!
+//! Semantics in short: steps run in order. A permanent failure (a `fails_on`
+//! reply, exhausted timeouts, or a command that cannot be built) of a step
+//! before or at the pivot compensates the completed steps one at a time in
+//! reverse order; after the pivot the saga stops as [`Status::Failed`] for an
+//! operator. A compensation that exhausts `compensation_retry` ends the saga
+//! in [`Status::CompensationFailed`]; `Retry` re-sends the stuck command.
+//! Duplicate and stale inputs yield an empty decision; operator inputs that
+//! make no sense are [`Rejected`].
+//!
+//! # Layout
+//! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`.
+//! - [`retry`]: `RetryPolicy` and its deterministic backoff.
+//! - [`data`]: `SagaData`, what commands are built from.
+//! - [`event`]: `SagaEvent`, the log.
+//! - [`state`]: `SagaState`, `Status`, `Phase`, `InFlight`, `evolve`, `replay`.
+//! - [`decide`](mod@decide): `Input`, `Action`, `Decision`, `decide`.
+//! - [`ids`]: deterministic command ids.
+//! - [`error`]: `BuildError`, `Rejected`.
+//! - [`check`](mod@check): static validation of a definition.
+//! - [`diagram`]: Mermaid rendering of a definition.
+
+pub mod check;
+pub mod data;
+pub mod decide;
+pub mod definition;
+pub mod diagram;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod retry;
+pub mod state;
+
+pub use check::{CheckError, check};
+pub use data::SagaData;
+pub use decide::{Action, Decision, Input, decide};
+pub use definition::{CommandSpec, Compensation, Definition, Step};
+pub use diagram::mermaid;
+pub use error::{BuildError, Rejected};
+pub use event::SagaEvent;
+pub use ids::command_id;
+pub use retry::RetryPolicy;
+pub use state::{InFlight, Phase, SagaState, Status, evolve, replay};

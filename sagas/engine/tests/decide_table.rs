@@ -1,0 +1,627 @@
+//! Given events (produced by earlier inputs, then replayed), when an input,
+//! then exactly these events and actions.
+
+mod common;
+
+use common::*;
+use sagaflow_saga_engine::{
+    Action, Decision, Input, Phase, Rejected, SagaEvent, Status, command_id,
+};
+use serde_json::json;
+
+use Phase::{Compensation as C, Forward as F};
+
+fn expect(decision: Decision, events: Vec<SagaEvent>, actions: Vec<Action>) {
+    assert_eq!(decision.events, events, "events");
+    assert_eq!(decision.actions, actions, "actions");
+}
+
+fn cat<const N: usize>(parts: &[[Action; N]]) -> Vec<Action> {
+    parts.iter().flatten().cloned().collect()
+}
+
+fn finished(status: Status) -> Vec<Action> {
+    vec![Action::Finished { status }]
+}
+
+#[test]
+fn happy_path_runs_every_step_in_order() {
+    let mut saga = Saga::new(fixture());
+    let d = saga.when(start(), t0()).unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::Started {
+                saga_id: saga_id(),
+                definition: "fixture".into(),
+                version: 1,
+                input: json!({ "order": 42 }),
+                at: t0(),
+            },
+            sent(0, F, 1, t0()),
+        ],
+        cat(&[send(0, F, 1, t0())]),
+    );
+    for (step, ok) in OK.iter().enumerate().take(4) {
+        let at = secs(step as i64 + 1);
+        let d = saga.when(reply(ok), at).unwrap();
+        expect(
+            d,
+            vec![completed(step, at), sent(step + 1, F, 1, at)],
+            cat(&[send(step + 1, F, 1, at)]),
+        );
+    }
+    let d = saga.when(reply("Notified"), secs(9)).unwrap();
+    expect(
+        d,
+        vec![completed(4, secs(9)), SagaEvent::Completed { at: secs(9) }],
+        finished(Status::Completed),
+    );
+    let s = saga.state();
+    assert_eq!(s.status, Status::Completed);
+    assert_eq!(s.completed, vec![0, 1, 2, 3, 4]);
+    assert!(s.compensated.is_empty());
+    assert_eq!(s.data.results.len(), 5);
+    assert_eq!(s.data.results["charge"]["of"], "Charged");
+    assert_eq!(s.seq, saga.events.len() as u64);
+    assert_eq!(s.current, None);
+}
+
+#[test]
+fn failure_at_each_step_up_to_the_pivot_compensates_in_reverse_order() {
+    // (failing step, steps whose compensation must be sent, in order)
+    let table: [(usize, &[usize]); 4] = [(0, &[]), (1, &[0]), (2, &[0]), (3, &[2, 0])];
+    for (failing, expected) in table {
+        let mut saga = Saga::given(fixture(), &through(failing));
+        let d = saga.when(reply(FAIL[failing]), t0()).unwrap();
+        let mut got = Vec::new();
+        let mut d = d;
+        let mut first = true;
+        loop {
+            let sends: Vec<usize> = d
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Send { step, phase, .. } => {
+                        assert_eq!(*phase, C, "failing {failing}");
+                        Some(*step)
+                    }
+                    _ => None,
+                })
+                .collect();
+            if first {
+                assert_eq!(d.events[0], failed(failing, t0()), "failing {failing}");
+                first = false;
+            }
+            match sends.as_slice() {
+                [] => {
+                    assert_eq!(
+                        d.actions,
+                        finished(Status::Compensated),
+                        "failing {failing}"
+                    );
+                    break;
+                }
+                [step] => {
+                    assert!(d.events.contains(&sent(*step, C, 1, t0())));
+                    got.push(*step);
+                    let undo = if *step == 0 { "Released" } else { "Refunded" };
+                    d = saga.when(reply(undo), t0()).unwrap();
+                    assert_eq!(d.events[0], compensated(*step, undo, t0()));
+                }
+                more => panic!("one compensation at a time, got {more:?}"),
+            }
+        }
+        assert_eq!(got, expected, "failing step {failing}");
+        let s = saga.state();
+        assert_eq!(s.status, Status::Compensated);
+        assert_eq!(s.compensated, expected);
+        assert_eq!(
+            s.failure.as_deref(),
+            Some(format!("{}: nope", FAIL[failing]).as_str())
+        );
+    }
+}
+
+#[test]
+fn failure_at_first_step_is_compensated_at_once() {
+    let mut saga = Saga::given(fixture(), &through(0));
+    let d = saga.when(reply("ReserveFailed"), secs(1)).unwrap();
+    expect(
+        d,
+        vec![failed(0, secs(1)), SagaEvent::Compensated { at: secs(1) }],
+        finished(Status::Compensated),
+    );
+}
+
+#[test]
+fn forward_timeout_waits_backoff_resends_then_compensates() {
+    let mut saga = Saga::given(fixture(), &through(2));
+    // Attempt 1 times out: record it and wait the backoff (1 s).
+    let d = saga.when(timeout(2, F, 1), secs(10)).unwrap();
+    expect(
+        d,
+        vec![timed_out(2, F, 1, secs(10))],
+        vec![Action::ScheduleTimeout {
+            step: 2,
+            phase: F,
+            attempt: 1,
+            at: secs(11),
+        }],
+    );
+    // Backoff elapsed: attempt 2.
+    let d = saga.when(timeout(2, F, 1), secs(11)).unwrap();
+    expect(
+        d,
+        vec![sent(2, F, 2, secs(11))],
+        cat(&[send(2, F, 2, secs(11))]),
+    );
+    // The old timer again is stale.
+    assert!(saga.when(timeout(2, F, 1), secs(12)).unwrap().is_empty());
+    // Attempt 2 (the last) times out: permanent failure, compensate step 0.
+    let d = saga.when(timeout(2, F, 2), secs(21)).unwrap();
+    expect(
+        d,
+        vec![
+            timed_out(2, F, 2, secs(21)),
+            SagaEvent::StepFailed {
+                step: 2,
+                step_name: "charge".into(),
+                reason: "Charge timed out after 2 attempt(s)".into(),
+                at: secs(21),
+            },
+            sent(0, C, 1, secs(21)),
+        ],
+        cat(&[send(0, C, 1, secs(21))]),
+    );
+    let d = saga.when(reply("Released"), secs(22)).unwrap();
+    expect(
+        d,
+        vec![
+            compensated(0, "Released", secs(22)),
+            SagaEvent::Compensated { at: secs(22) },
+        ],
+        finished(Status::Compensated),
+    );
+}
+
+#[test]
+fn late_reply_during_backoff_completes_the_step() {
+    let mut saga = Saga::given(fixture(), &[through(2), vec![timeout(2, F, 1)]].concat());
+    let d = saga.when(reply("Charged"), secs(1)).unwrap();
+    expect(
+        d,
+        vec![completed(2, secs(1)), sent(3, F, 1, secs(1))],
+        cat(&[send(3, F, 1, secs(1))]),
+    );
+    // The backoff timer then fires for a step that is done: ignored.
+    assert!(saga.when(timeout(2, F, 1), secs(2)).unwrap().is_empty());
+}
+
+#[test]
+fn compensation_timeout_exhausted_then_operator_retry() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[through(2), vec![reply("ChargeFailed")]].concat(),
+    );
+    let d = saga.when(timeout(0, C, 1), secs(10)).unwrap();
+    expect(
+        d,
+        vec![timed_out(0, C, 1, secs(10))],
+        vec![Action::ScheduleTimeout {
+            step: 0,
+            phase: C,
+            attempt: 1,
+            at: secs(11),
+        }],
+    );
+    let d = saga.when(timeout(0, C, 1), secs(11)).unwrap();
+    expect(
+        d,
+        vec![sent(0, C, 2, secs(11))],
+        cat(&[send(0, C, 2, secs(11))]),
+    );
+    let d = saga.when(timeout(0, C, 2), secs(21)).unwrap();
+    expect(
+        d,
+        vec![
+            timed_out(0, C, 2, secs(21)),
+            SagaEvent::CompensationFailed {
+                step: 0,
+                reason: "Release timed out after 2 attempt(s)".into(),
+                at: secs(21),
+            },
+        ],
+        finished(Status::CompensationFailed),
+    );
+    assert_eq!(saga.state().status, Status::CompensationFailed);
+    // Terminal: a late reply or timer changes nothing.
+    assert!(saga.when(reply("Released"), secs(22)).unwrap().is_empty());
+    assert!(saga.when(timeout(0, C, 2), secs(22)).unwrap().is_empty());
+    // The operator retries: the stuck command goes out again as attempt 3.
+    let d = saga.when(Input::Retry, secs(30)).unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::RetryRequested { at: secs(30) },
+            sent(0, C, 3, secs(30)),
+        ],
+        cat(&[send(0, C, 3, secs(30))]),
+    );
+    assert_eq!(saga.state().status, Status::Compensating);
+    let d = saga.when(reply("Released"), secs(31)).unwrap();
+    expect(
+        d,
+        vec![
+            compensated(0, "Released", secs(31)),
+            SagaEvent::Compensated { at: secs(31) },
+        ],
+        finished(Status::Compensated),
+    );
+}
+
+#[test]
+fn paused_saga_records_replies_but_sends_nothing_until_resumed() {
+    let mut saga = Saga::given(fixture(), &through(1));
+    let d = saga
+        .when(
+            Input::Pause {
+                reason: "incident 7".into(),
+            },
+            secs(1),
+        )
+        .unwrap();
+    expect(
+        d,
+        vec![SagaEvent::Paused {
+            reason: "incident 7".into(),
+            at: secs(1),
+        }],
+        vec![],
+    );
+    // The reply is recorded, the next command is not sent.
+    let d = saga.when(reply("Priced"), secs(2)).unwrap();
+    expect(d, vec![completed(1, secs(2))], vec![]);
+    assert!(saga.state().paused);
+    assert_eq!(saga.state().current, None);
+    let d = saga.when(Input::Resume, secs(3)).unwrap();
+    expect(
+        d,
+        vec![SagaEvent::Resumed { at: secs(3) }, sent(2, F, 1, secs(3))],
+        cat(&[send(2, F, 1, secs(3))]),
+    );
+}
+
+#[test]
+fn timeouts_while_paused_are_ignored_and_rearmed_on_resume() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[through(1), vec![Input::Pause { reason: "x".into() }]].concat(),
+    );
+    assert!(saga.when(timeout(1, F, 1), secs(10)).unwrap().is_empty());
+    let d = saga.when(Input::Resume, secs(20)).unwrap();
+    expect(
+        d,
+        vec![SagaEvent::Resumed { at: secs(20) }],
+        vec![Action::ScheduleTimeout {
+            step: 1,
+            phase: F,
+            attempt: 1,
+            at: secs(20),
+        }],
+    );
+    let d = saga.when(timeout(1, F, 1), secs(20)).unwrap();
+    assert_eq!(d.events, vec![timed_out(1, F, 1, secs(20))]);
+}
+
+#[test]
+fn resume_before_the_deadline_rearms_the_original_deadline() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[through(1), vec![Input::Pause { reason: "x".into() }]].concat(),
+    );
+    let d = saga.when(Input::Resume, secs(5)).unwrap();
+    assert_eq!(
+        d.actions,
+        vec![Action::ScheduleTimeout {
+            step: 1,
+            phase: F,
+            attempt: 1,
+            at: secs(10),
+        }]
+    );
+}
+
+#[test]
+fn failure_while_paused_compensates_only_after_resume() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[through(2), vec![Input::Pause { reason: "x".into() }]].concat(),
+    );
+    let d = saga.when(reply("ChargeFailed"), secs(1)).unwrap();
+    expect(d, vec![failed(2, secs(1))], vec![]);
+    assert_eq!(saga.state().status, Status::Compensating);
+    let d = saga.when(Input::Resume, secs(2)).unwrap();
+    expect(
+        d,
+        vec![SagaEvent::Resumed { at: secs(2) }, sent(0, C, 1, secs(2))],
+        cat(&[send(0, C, 1, secs(2))]),
+    );
+}
+
+#[test]
+fn abort_compensates_completed_steps() {
+    let mut saga = Saga::given(fixture(), &through(2));
+    let abort = Input::Abort {
+        reason: "customer cancelled".into(),
+    };
+    let d = saga.when(abort.clone(), secs(1)).unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::AbortRequested {
+                reason: "customer cancelled".into(),
+                at: secs(1),
+            },
+            sent(0, C, 1, secs(1)),
+        ],
+        cat(&[send(0, C, 1, secs(1))]),
+    );
+    assert_eq!(
+        saga.when(abort, secs(2)),
+        Err(Rejected::AlreadyCompensating)
+    );
+    // The abandoned forward command's reply is stale now.
+    assert!(saga.when(reply("Charged"), secs(3)).unwrap().is_empty());
+    let d = saga.when(reply("Released"), secs(4)).unwrap();
+    assert_eq!(d.actions, finished(Status::Compensated));
+    assert_eq!(saga.state().failure.as_deref(), Some("customer cancelled"));
+}
+
+#[test]
+fn abort_before_anything_completed_ends_compensated() {
+    let mut saga = Saga::given(fixture(), &through(0));
+    let d = saga
+        .when(Input::Abort { reason: "r".into() }, secs(1))
+        .unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::AbortRequested {
+                reason: "r".into(),
+                at: secs(1),
+            },
+            SagaEvent::Compensated { at: secs(1) },
+        ],
+        finished(Status::Compensated),
+    );
+}
+
+#[test]
+fn abort_is_rejected_once_the_pivot_is_sent_or_done_and_on_terminal_sagas() {
+    for n in [3, 4] {
+        let mut saga = Saga::given(fixture(), &through(n));
+        let err = saga
+            .when(Input::Abort { reason: "r".into() }, t0())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Rejected::PastPivot {
+                pivot: "order".into()
+            }
+        );
+        assert!(err.to_string().contains("pivot step `order`"), "{err}");
+    }
+    let mut done = Saga::given(fixture(), &through(5));
+    assert_eq!(
+        done.when(Input::Abort { reason: "r".into() }, t0()),
+        Err(Rejected::Terminal {
+            status: Status::Completed
+        })
+    );
+}
+
+#[test]
+fn failure_after_the_pivot_fails_for_an_operator_then_retry_goes_forward() {
+    let mut saga = Saga::given(fixture(), &through(4));
+    let d = saga.when(reply("NotifyFailed"), secs(1)).unwrap();
+    expect(
+        d,
+        vec![
+            failed(4, secs(1)),
+            SagaEvent::Failed {
+                reason: "step `notify` failed after the pivot: NotifyFailed: nope".into(),
+                at: secs(1),
+            },
+        ],
+        finished(Status::Failed),
+    );
+    assert_eq!(saga.state().status, Status::Failed);
+    assert!(saga.state().compensated.is_empty());
+    let d = saga.when(Input::Retry, secs(2)).unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::RetryRequested { at: secs(2) },
+            sent(4, F, 2, secs(2)),
+        ],
+        cat(&[send(4, F, 2, secs(2))]),
+    );
+    let d = saga.when(reply("Notified"), secs(3)).unwrap();
+    expect(
+        d,
+        vec![completed(4, secs(3)), SagaEvent::Completed { at: secs(3) }],
+        finished(Status::Completed),
+    );
+}
+
+#[test]
+fn timeouts_after_the_pivot_retry_then_fail_without_compensating() {
+    let mut saga = Saga::given(fixture(), &through(4));
+    saga.when(timeout(4, F, 1), secs(10)).unwrap();
+    saga.when(timeout(4, F, 1), secs(11)).unwrap();
+    let d = saga.when(timeout(4, F, 2), secs(21)).unwrap();
+    assert_eq!(d.actions, finished(Status::Failed));
+    assert!(matches!(d.events.last(), Some(SagaEvent::Failed { .. })));
+    assert!(
+        !saga
+            .events
+            .iter()
+            .any(|e| matches!(e, SagaEvent::CommandSent { phase: C, .. }))
+    );
+}
+
+#[test]
+fn stale_and_duplicate_inputs_are_no_ops() {
+    let saga = Saga::given(fixture(), &through(1));
+    let stale = [
+        ("duplicate reply of a completed step", reply("Reserved")),
+        ("reply type of no step", reply("Unrelated")),
+        ("reply meant for a later step", reply("Charged")),
+        ("compensation reply while going forward", reply("Released")),
+        ("timer of a completed step", timeout(0, F, 1)),
+        ("timer of another attempt", timeout(1, F, 2)),
+        ("timer of another phase", timeout(1, C, 1)),
+        (
+            "reply caused by another command",
+            Input::Reply {
+                message_type: "Priced".into(),
+                payload: json!({}),
+                causation_id: Some(command_id(saga_id(), 0, F, 1)),
+            },
+        ),
+        ("second start", start()),
+    ];
+    for (name, input) in stale {
+        let before = saga.state.clone();
+        let d = sagaflow_saga_engine::decide(&saga.def, saga.state.as_ref(), &input, secs(1));
+        assert_eq!(d, Ok(Decision::default()), "{name}");
+        assert_eq!(saga.state, before, "{name}");
+    }
+}
+
+#[test]
+fn reply_with_matching_causation_id_is_accepted() {
+    let mut saga = Saga::given(fixture(), &through(1));
+    let d = saga
+        .when(
+            Input::Reply {
+                message_type: "Priced".into(),
+                payload: json!({}),
+                causation_id: Some(command_id(saga_id(), 1, F, 1)),
+            },
+            secs(1),
+        )
+        .unwrap();
+    assert_eq!(d.events.len(), 2);
+    assert_eq!(saga.state().completed, vec![0, 1]);
+}
+
+#[test]
+fn inputs_to_a_terminal_saga_are_ignored_or_rejected() {
+    let mut saga = Saga::given(fixture(), &through(5));
+    assert!(saga.when(reply("Notified"), t0()).unwrap().is_empty());
+    assert!(saga.when(timeout(4, F, 1), t0()).unwrap().is_empty());
+    assert!(saga.when(start(), t0()).unwrap().is_empty());
+    let terminal = Err(Rejected::Terminal {
+        status: Status::Completed,
+    });
+    assert_eq!(
+        saga.when(Input::Pause { reason: "r".into() }, t0()),
+        terminal
+    );
+    assert_eq!(saga.when(Input::Resume, t0()), terminal);
+    assert_eq!(
+        saga.when(Input::Retry, t0()),
+        Err(Rejected::NotRetriable {
+            status: Status::Completed
+        })
+    );
+}
+
+#[test]
+fn operator_inputs_that_make_no_sense_are_rejected() {
+    let mut saga = Saga::given(fixture(), &through(1));
+    assert_eq!(saga.when(Input::Resume, t0()), Err(Rejected::NotPaused));
+    assert_eq!(
+        saga.when(Input::Retry, t0()),
+        Err(Rejected::NotRetriable {
+            status: Status::Running
+        })
+    );
+    saga.when(Input::Pause { reason: "a".into() }, t0())
+        .unwrap();
+    assert_eq!(
+        saga.when(Input::Pause { reason: "b".into() }, t0()),
+        Err(Rejected::AlreadyPaused)
+    );
+    let mut nothing = Saga::new(fixture());
+    assert_eq!(
+        nothing.when(Input::Resume, t0()),
+        Err(Rejected::UnknownSaga)
+    );
+    assert!(nothing.when(reply("Reserved"), t0()).unwrap().is_empty());
+    let mut other = fixture();
+    other.version = 2;
+    let err = sagaflow_saga_engine::decide(&other, saga.state.as_ref(), &Input::Resume, t0())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "saga belongs to definition fixture v1, not fixture v2"
+    );
+}
+
+#[test]
+fn build_error_fails_the_step_and_compensates() {
+    let mut saga = Saga::new(fixture());
+    saga.when(start_with(json!({ "fail_build": "Charge" })), t0())
+        .unwrap();
+    saga.when(reply("Reserved"), t0()).unwrap();
+    let d = saga.when(reply("Priced"), secs(1)).unwrap();
+    let Some(SagaEvent::StepFailed { step, reason, .. }) = d.events.get(1) else {
+        panic!("expected StepFailed, got {:?}", d.events);
+    };
+    assert_eq!(*step, 2);
+    assert_eq!(
+        reason,
+        "cannot build Charge: invalid saga input: cannot build Charge"
+    );
+    assert_eq!(d.events.get(2), Some(&sent(0, C, 1, secs(1))));
+    assert_eq!(saga.state().status, Status::Compensating);
+}
+
+#[test]
+fn compensation_build_error_ends_compensation_failed() {
+    let mut saga = Saga::new(fixture());
+    saga.when(start_with(json!({ "fail_build": "Release" })), t0())
+        .unwrap();
+    saga.when(reply("Reserved"), t0()).unwrap();
+    let d = saga.when(reply("PriceFailed"), t0()).unwrap();
+    assert_eq!(d.actions, finished(Status::CompensationFailed));
+    assert!(matches!(
+        d.events.last(),
+        Some(SagaEvent::CompensationFailed { step: 0, .. })
+    ));
+}
+
+#[test]
+fn events_and_statuses_serialize_as_tagged_snake_case_json() {
+    let event = sent(2, C, 3, t0());
+    let value = serde_json::to_value(&event).unwrap();
+    assert_eq!(value["type"], "command_sent");
+    assert_eq!(value["phase"], "compensation");
+    assert_eq!(value["attempt"], 3);
+    let back: SagaEvent = serde_json::from_value(value).unwrap();
+    assert_eq!(back, event);
+    assert_eq!(
+        serde_json::to_value(Status::CompensationFailed).unwrap(),
+        json!("compensation_failed")
+    );
+    assert!(Status::Failed.is_terminal() && !Status::Compensating.is_terminal());
+    let state = Saga::given(fixture(), &through(2)).state.unwrap();
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(
+        serde_json::from_str::<sagaflow_saga_engine::SagaState>(&json).unwrap(),
+        state
+    );
+}

@@ -1,0 +1,44 @@
+//! Test support: every test talks to a real Kafka-protocol broker and a real
+//! PostgreSQL server, isolated by a fresh database and unique topic names.
+//!
+//! # Layout
+//! - [`pg`]: [`TestDb`], a fresh database on the local (or `DATABASE_URL`) server.
+//! - [`broker`]: [`Broker`]: librdkafka's in-process mock cluster, a Tansu process
+//!   the test owns (can be killed and restarted), or an external cluster.
+//! - [`tansu`]: starting and stopping a Tansu broker process.
+//! - [`topics`]: unique topic names, explicit creation, reading a topic back.
+//!
+//! Environment: `SAGAFLOW_TEST_PG_URL` (or `DATABASE_URL`; default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), `SAGAFLOW_TANSU_BIN` (default
+//! `<workspace>/.tools/bin/tansu`), `KAFKA_BOOTSTRAP_SERVERS` for [`Broker::external`].
+
+pub mod broker;
+pub mod pg;
+pub mod tansu;
+pub mod topics;
+
+pub use broker::Broker;
+pub use pg::TestDb;
+pub use tansu::Tansu;
+pub use topics::{TopicReader, unique_topic};
+
+/// Installs a test log subscriber once (honours `RUST_LOG`).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// The workspace root (where `.tools/` and `.data/` live).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest)
+        .to_path_buf()
+}

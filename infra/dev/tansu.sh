@@ -39,9 +39,10 @@ start() {
   port_open && die "port $SAGAFLOW_TANSU_PORT is taken by another process; set SAGAFLOW_TANSU_PORT"
   mkdir -p "$DIR"
   local url="tcp://127.0.0.1:$SAGAFLOW_TANSU_PORT"
-  RUST_LOG="${TANSU_LOG:-warn}" nohup "$SAGAFLOW_TANSU_BIN" broker \
+  # Tansu resolves a sqlite:// path against its working directory.
+  (cd "$DIR" && RUST_LOG="${TANSU_LOG:-warn}" exec nohup "$SAGAFLOW_TANSU_BIN" broker \
     --listener-url "$url" --advertised-listener-url "$url" \
-    --storage-engine "sqlite://$DIR/tansu.db" >>"$DIR/tansu.log" 2>&1 &
+    --storage-engine "sqlite://tansu.db" >>"$DIR/tansu.log" 2>&1) &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 100); do port_open && { log "tansu listening on 127.0.0.1:$SAGAFLOW_TANSU_PORT"; return 0; }; sleep 0.1; done
   die "tansu did not start; see $DIR/tansu.log"

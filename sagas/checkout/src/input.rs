@@ -12,7 +12,7 @@ use sagaflow_saga_engine::{BuildError, SagaData};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckoutInput {
     pub checkout_id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: String,
     pub cart_id: Uuid,
     pub items: Vec<Item>,
     pub currency: String,

@@ -199,3 +199,88 @@ fn notification_failure_after_the_pivot_needs_an_operator() {
     assert!(run.state().compensated.is_empty());
     assert!(!run.sent.iter().any(|s| s.2 == Phase::Compensation));
 }
+
+#[test]
+fn payment_timeout_refunds_the_maybe_taken_payment_then_releases() {
+    // The payment service is slow: every ProcessPayment attempt times out,
+    // and its PaymentProcessed arrives only after the saga gave up.
+    let def = definition();
+    let mut state: Option<SagaState> = None;
+    let mut events = Vec::new();
+    let mut sent = Vec::new();
+    let mut step = |input: Input| {
+        let d = decide(&def, state.as_ref(), &input, now()).unwrap();
+        for e in &d.events {
+            state = Some(evolve(state.take(), e));
+            events.push(e.clone());
+        }
+        for a in &d.actions {
+            if let Action::Send {
+                message_type,
+                phase,
+                ..
+            } = a
+            {
+                sent.push((*message_type, *phase));
+            }
+        }
+        (d, state.clone().unwrap())
+    };
+    let reply = |message_type: &str, payload: Value| Input::Reply {
+        message_type: message_type.to_owned(),
+        payload,
+        causation_id: None,
+    };
+    step(Input::Start {
+        saga_id: SAGA,
+        input: sample_input(),
+    });
+    step(reply("InventoryReserved", json!({ "saga_id": SAGA })));
+    let (_, mut s) = step(reply("OrderPriced", order_priced()));
+    while s.status == Status::Running {
+        let c = s.current.clone().expect("payment in flight");
+        assert_eq!((c.step, c.phase), (2, Phase::Forward));
+        s = step(Input::Timeout {
+            step: c.step,
+            phase: c.phase,
+            attempt: c.attempt,
+        })
+        .1;
+    }
+    assert_eq!(s.status, Status::Compensating);
+    assert_eq!(s.abandoned, [2]);
+    // The late charge is ignored; the refund already covers it.
+    let (d, _) = step(reply("PaymentProcessed", payment_processed()));
+    assert!(d.is_empty());
+    step(reply("PaymentRefunded", json!({ "saga_id": SAGA })));
+    let (d, s) = step(reply("InventoryReleased", json!({ "saga_id": SAGA })));
+    assert_eq!(
+        d.actions.last(),
+        Some(&Action::Finished {
+            status: Status::Compensated
+        })
+    );
+    assert_eq!(
+        sent,
+        [
+            ("ReserveInventory", Phase::Forward),
+            ("PriceOrder", Phase::Forward),
+            ("ProcessPayment", Phase::Forward),
+            ("ProcessPayment", Phase::Forward),
+            ("ProcessPayment", Phase::Forward),
+            ("CompensatePayment", Phase::Compensation),
+            ("ReleaseInventory", Phase::Compensation),
+        ]
+    );
+    assert_eq!(s.completed, [0, 1]);
+    assert_eq!(s.compensated, [2, 0]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SagaEvent::StepAbandoned {
+            step: 2,
+            attempts: 3,
+            ..
+        }
+    )));
+    assert_eq!(replay(&events), Some(s));
+}

@@ -185,12 +185,20 @@ impl<'d> Decider<'d> {
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
-    /// The completed step to compensate next: the latest completed one with
-    /// a compensation command that has not been compensated yet.
+    /// The step to compensate next: the latest completed or abandoned one
+    /// with a compensation command that has not been compensated yet. An
+    /// abandoned step comes after every completed one, so it goes first.
     fn next_compensation(&self) -> Option<usize> {
-        let mut completed = self.state.completed.clone();
-        completed.sort_unstable();
-        completed.into_iter().rev().find(|&i| {
+        let mut candidates: Vec<usize> = self
+            .state
+            .completed
+            .iter()
+            .chain(&self.state.abandoned)
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().rev().find(|&i| {
             self.def.compensation_of(i).is_some() && !self.state.compensated.contains(&i)
         })
     }
@@ -276,7 +284,8 @@ impl<'d> Decider<'d> {
             Err(e) => {
                 let reason = format!("cannot build {}: {e}", spec.message_type);
                 match phase {
-                    Phase::Forward => self.fail_forward(step, reason)?,
+                    // Earlier attempts of this step (if any) were sent.
+                    Phase::Forward => self.fail_forward(step, reason, attempt.saturating_sub(1))?,
                     Phase::Compensation => self.finish(SagaEvent::CompensationFailed {
                         step,
                         reason,
@@ -289,8 +298,15 @@ impl<'d> Decider<'d> {
     }
 
     /// A permanent forward failure: compensate (before or at the pivot) or
-    /// stop as `Failed` (after it).
-    fn fail_forward(&mut self, step: usize, reason: String) -> Result<(), Rejected> {
+    /// stop as `Failed` (after it). `maybe_ran` is the number of forward
+    /// attempts sent without a definitive reply: when compensating, a step
+    /// given up on with `maybe_ran > 0` is abandoned (and compensated too).
+    fn fail_forward(
+        &mut self,
+        step: usize,
+        reason: String,
+        maybe_ran: u32,
+    ) -> Result<(), Rejected> {
         let name = self.step(step)?.name;
         self.emit(SagaEvent::StepFailed {
             step,
@@ -303,7 +319,22 @@ impl<'d> Decider<'d> {
                 reason: format!("step `{name}` failed after the pivot: {reason}"),
                 at: self.now,
             });
+        } else if maybe_ran > 0 {
+            self.abandon(step, maybe_ran)?;
         }
+        Ok(())
+    }
+
+    /// Record that the saga gave up on `step`'s forward command after
+    /// `attempts` attempts without a definitive reply.
+    fn abandon(&mut self, step: usize, attempts: u32) -> Result<(), Rejected> {
+        let name = self.step(step)?.name;
+        self.emit(SagaEvent::StepAbandoned {
+            step,
+            step_name: name.to_owned(),
+            attempts,
+            at: self.now,
+        });
         Ok(())
     }
 
@@ -343,7 +374,8 @@ impl<'d> Decider<'d> {
                     Some(why) => format!("{message_type}: {why}"),
                     None => message_type.to_owned(),
                 };
-                self.fail_forward(current.step, reason)?;
+                // The participant said it did nothing: not abandoned.
+                self.fail_forward(current.step, reason, 0)?;
             }
             Phase::Compensation
                 if self
@@ -407,7 +439,7 @@ impl<'d> Decider<'d> {
         let what = self.command_spec(step, phase)?.message_type;
         let reason = format!("{what} timed out after {attempt} attempt(s)");
         match phase {
-            Phase::Forward => self.fail_forward(step, reason)?,
+            Phase::Forward => self.fail_forward(step, reason, attempt)?,
             Phase::Compensation => self.finish(SagaEvent::CompensationFailed {
                 step,
                 reason,
@@ -499,10 +531,16 @@ impl<'d> Decider<'d> {
                 });
             }
         }
+        let in_flight = self.state.current.clone();
         self.emit(SagaEvent::AbortRequested {
             reason: reason.to_owned(),
             at: self.now,
         });
+        // Running, so anything in flight is a forward command (possibly
+        // waiting for its backoff): the participant may run it anyway.
+        if let Some(c) = in_flight.filter(|c| c.phase == Phase::Forward) {
+            self.abandon(c.step, c.attempt)?;
+        }
         self.advance()
     }
 }

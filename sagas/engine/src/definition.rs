@@ -48,6 +48,12 @@ pub struct CommandSpec {
 #[derive(Debug, Clone)]
 pub enum Compensation {
     /// Send this command; the step is compensated on one of `completes_on`.
+    ///
+    /// Also sent for a step whose forward command was abandoned (timed out
+    /// for good, or in flight at an abort), which the participant may or may
+    /// not have run: the participant must treat a compensation for something
+    /// it never did as a no-op that leaves a tombstone, so that a late
+    /// forward command is refused.
     Command {
         command: CommandSpec,
         completes_on: &'static [&'static str],

@@ -6,7 +6,11 @@ use crate::definition::{Compensation, Definition};
 
 /// Render `def` as a Mermaid flowchart: forward steps top to bottom, the
 /// pivot as a hexagon, failure edges (dashed) into the compensation chain in
-/// reverse order, and the terminal states. Same definition, same text.
+/// reverse order, and the terminal states. A `fails_on` reply leads to the
+/// compensation of the latest compensable step before the failing one; a
+/// timeout of a step with a compensation command leads to that step's own
+/// compensation (the abandoned command may have run). Same definition, same
+/// text.
 pub fn mermaid(def: &Definition) -> String {
     let mut out = String::new();
     let pivot = def.pivot();
@@ -72,16 +76,26 @@ pub fn mermaid(def: &Definition) -> String {
         );
     }
 
-    // Failure edges: before/at the pivot into the compensation chain, after it to Failed.
+    // Failure edges: before/at the pivot into the compensation chain, after it
+    // to Failed. A step abandoned on timeout may have run, so when it has a
+    // compensation command its timeout edge goes to its own compensation.
     for (i, step) in def.steps.iter().enumerate() {
         let mut why: Vec<&str> = step.fails_on.to_vec();
-        why.push("timeout");
-        let target = if def.compensates_on_failure(i) {
-            compensation_below(def, i)
+        if !def.compensates_on_failure(i) {
+            why.push("timeout");
+            let _ = writeln!(out, "    s{i} -.->|\"{}\"| failed", why.join(" / "));
+            continue;
+        }
+        let below = compensation_below(def, i);
+        if def.compensation_of(i).is_some() {
+            if !why.is_empty() {
+                let _ = writeln!(out, "    s{i} -.->|\"{}\"| {below}", why.join(" / "));
+            }
+            let _ = writeln!(out, "    s{i} -.->|\"timeout\"| c{i}");
         } else {
-            "failed".to_owned()
-        };
-        let _ = writeln!(out, "    s{i} -.->|\"{}\"| {target}", why.join(" / "));
+            why.push("timeout");
+            let _ = writeln!(out, "    s{i} -.->|\"{}\"| {below}", why.join(" / "));
+        }
     }
 
     // The compensation chain, in reverse order.

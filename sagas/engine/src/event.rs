@@ -50,6 +50,20 @@ pub enum SagaEvent {
         attempt: u32,
         at: DateTime<Utc>,
     },
+    /// The saga gave up on a step's forward command without a definitive
+    /// reply: its last attempt timed out for good (right after `StepFailed`),
+    /// or an operator aborted while it was in flight or waiting for its
+    /// backoff (right after `AbortRequested`). The participant may have run
+    /// it anyway, so a step with a compensation command is compensated too,
+    /// first. Only appended when the saga compensates (before or at the
+    /// pivot); never after a `fails_on` reply (the participant did nothing).
+    StepAbandoned {
+        step: usize,
+        step_name: String,
+        /// Forward attempts that were sent (and may have run).
+        attempts: u32,
+        at: DateTime<Utc>,
+    },
     StepCompensated {
         step: usize,
         step_name: String,
@@ -96,6 +110,7 @@ impl SagaEvent {
             | SagaEvent::StepCompleted { at, .. }
             | SagaEvent::StepFailed { at, .. }
             | SagaEvent::StepTimedOut { at, .. }
+            | SagaEvent::StepAbandoned { at, .. }
             | SagaEvent::StepCompensated { at, .. }
             | SagaEvent::Paused { at, .. }
             | SagaEvent::Resumed { at }

@@ -12,10 +12,27 @@
 //! reply, exhausted timeouts, or a command that cannot be built) of a step
 //! before or at the pivot compensates the completed steps one at a time in
 //! reverse order; after the pivot the saga stops as [`Status::Failed`] for an
-//! operator. A compensation that exhausts `compensation_retry` ends the saga
-//! in [`Status::CompensationFailed`]; `Retry` re-sends the stuck command.
+//! operator. An operator `Abort` (only before the pivot is sent) compensates
+//! the same way. A compensation that exhausts `compensation_retry` ends the
+//! saga in [`Status::CompensationFailed`]; `Retry` re-sends the stuck command.
 //! Duplicate and stale inputs yield an empty decision; operator inputs that
 //! make no sense are [`Rejected`].
+//!
+//! Abandoned steps: when the saga gives up on a forward command without a
+//! definitive reply — its last attempt timed out, or an `Abort` arrived while
+//! it was in flight (or waiting for its backoff) — the participant may have
+//! run it anyway (its late reply is ignored as stale). Such a step is
+//! recorded as abandoned ([`SagaEvent::StepAbandoned`],
+//! [`SagaState::abandoned`]) and, if its compensation is a
+//! [`Compensation::Command`], compensated first (it is the most recent),
+//! then the completed steps in reverse order; it appears in
+//! [`SagaState::compensated`] like them. This is safe because participants
+//! treat a compensation for something they never did as a no-op that leaves
+//! a tombstone (so a late forward command is refused). A step that failed
+//! with a `fails_on` reply is not abandoned and not compensated (the
+//! participant said it did nothing); neither is a step whose command could
+//! not be built before any attempt was sent. Steps after the pivot are never
+//! compensated.
 //!
 //! # Layout
 //! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`.

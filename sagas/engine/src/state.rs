@@ -74,7 +74,12 @@ pub struct SagaState {
     pub last_command: Option<InFlight>,
     /// Completed forward steps, in completion order.
     pub completed: Vec<usize>,
-    /// Compensated steps, in compensation order.
+    /// Steps whose forward command was abandoned without a definitive reply
+    /// (see [`SagaEvent::StepAbandoned`]); the participant may have run it, so
+    /// those with a compensation command are compensated like completed ones.
+    #[serde(default)]
+    pub abandoned: Vec<usize>,
+    /// Compensated steps, in compensation order (an abandoned step first).
     pub compensated: Vec<usize>,
     /// The latest failure or abort reason.
     pub failure: Option<String>,
@@ -107,6 +112,7 @@ impl SagaState {
             current: None,
             last_command: None,
             completed: Vec::new(),
+            abandoned: Vec::new(),
             compensated: Vec::new(),
             failure: Some("corrupt event log: first event is not `started`".to_owned()),
             started_at: at,
@@ -143,6 +149,7 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
                 current: None,
                 last_command: None,
                 completed: Vec::new(),
+                abandoned: Vec::new(),
                 compensated: Vec::new(),
                 failure: None,
                 started_at: *at,
@@ -207,6 +214,12 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
             {
                 c.timed_out = true;
             }
+        }
+        SagaEvent::StepAbandoned { step, .. } => {
+            if !s.abandoned.contains(step) {
+                s.abandoned.push(*step);
+            }
+            s.current = None;
         }
         SagaEvent::StepCompensated { step, .. } => {
             if !s.compensated.contains(step) {

@@ -71,9 +71,13 @@ fn diagram_is_deterministic_and_shows_the_flow() {
         "    s3{{\"4. order<br/>CreateOrder → test.commands<br/>PIVOT\"}}",
         "    s4 -->|\"Notified\"| completed",
         // failures before/at the pivot go to the latest compensable step before them
-        "    s0 -.->|\"ReserveFailed / timeout\"| compensated",
-        "    s2 -.->|\"ChargeFailed / timeout\"| c0",
+        "    s0 -.->|\"ReserveFailed\"| compensated",
+        "    s1 -.->|\"PriceFailed / timeout\"| c0",
+        "    s2 -.->|\"ChargeFailed\"| c0",
         "    s3 -.->|\"OrderFailed / timeout\"| c2",
+        // ...except a timeout of a compensable step, which may have run: undo it too
+        "    s0 -.->|\"timeout\"| c0",
+        "    s2 -.->|\"timeout\"| c2",
         // after the pivot: Failed
         "    s4 -.->|\"NotifyFailed / timeout\"| failed",
         // compensations chain in reverse order

@@ -158,7 +158,8 @@ fn forward_timeout_waits_backoff_resends_then_compensates() {
     );
     // The old timer again is stale.
     assert!(saga.when(timeout(2, F, 1), secs(12)).unwrap().is_empty());
-    // Attempt 2 (the last) times out: permanent failure, compensate step 0.
+    // Attempt 2 (the last) times out: permanent failure. The charge is
+    // abandoned, not known to have failed: refund it first, then release.
     let d = saga.when(timeout(2, F, 2), secs(21)).unwrap();
     expect(
         d,
@@ -170,18 +171,149 @@ fn forward_timeout_waits_backoff_resends_then_compensates() {
                 reason: "Charge timed out after 2 attempt(s)".into(),
                 at: secs(21),
             },
-            sent(0, C, 1, secs(21)),
+            abandoned(2, 2, secs(21)),
+            sent(2, C, 1, secs(21)),
         ],
-        cat(&[send(0, C, 1, secs(21))]),
+        cat(&[send(2, C, 1, secs(21))]),
     );
-    let d = saga.when(reply("Released"), secs(22)).unwrap();
+    assert_eq!(saga.state().abandoned, vec![2]);
+    // The charge's late reply (even naming its command) is stale.
+    assert!(saga.when(reply("Charged"), secs(22)).unwrap().is_empty());
+    let late = Input::Reply {
+        message_type: "Charged".into(),
+        payload: json!({}),
+        causation_id: Some(command_id(saga_id(), 2, F, 2)),
+    };
+    assert!(saga.when(late.clone(), secs(22)).unwrap().is_empty());
+    let d = saga.when(reply("Refunded"), secs(23)).unwrap();
     expect(
         d,
         vec![
-            compensated(0, "Released", secs(22)),
-            SagaEvent::Compensated { at: secs(22) },
+            compensated(2, "Refunded", secs(23)),
+            sent(0, C, 1, secs(23)),
+        ],
+        cat(&[send(0, C, 1, secs(23))]),
+    );
+    // Still stale once the abandoned step is compensated.
+    assert!(saga.when(late, secs(24)).unwrap().is_empty());
+    let d = saga.when(reply("Released"), secs(25)).unwrap();
+    expect(
+        d,
+        vec![
+            compensated(0, "Released", secs(25)),
+            SagaEvent::Compensated { at: secs(25) },
         ],
         finished(Status::Compensated),
+    );
+    let s = saga.state();
+    assert_eq!(s.completed, vec![0, 1]);
+    assert_eq!(s.abandoned, vec![2]);
+    assert_eq!(s.compensated, vec![2, 0]);
+    assert!(saga.when(reply("Charged"), secs(26)).unwrap().is_empty());
+}
+
+#[test]
+fn timeout_exhausted_at_each_step_up_to_the_pivot_compensates_it_first() {
+    // (timing-out step, steps whose compensation must be sent, in order):
+    // the abandoned step first if it has a compensation command (price has
+    // none, the pivot is never compensated), then the completed ones.
+    let table: [(usize, &[usize]); 4] = [(0, &[0]), (1, &[0]), (2, &[2, 0]), (3, &[2, 0])];
+    for (failing, expected) in table {
+        let mut saga = Saga::given(fixture(), &through(failing));
+        saga.when(timeout(failing, F, 1), secs(10)).unwrap();
+        saga.when(timeout(failing, F, 1), secs(11)).unwrap();
+        let mut d = saga.when(timeout(failing, F, 2), secs(21)).unwrap();
+        assert_eq!(
+            d.events[..3],
+            [
+                timed_out(failing, F, 2, secs(21)),
+                d.events[1].clone(),
+                abandoned(failing, 2, secs(21)),
+            ],
+            "failing {failing}"
+        );
+        assert!(
+            matches!(d.events[1], SagaEvent::StepFailed { step, .. } if step == failing),
+            "failing {failing}"
+        );
+        let mut got = Vec::new();
+        loop {
+            let sends: Vec<(usize, Phase)> = d
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Send { step, phase, .. } => Some((*step, *phase)),
+                    _ => None,
+                })
+                .collect();
+            match sends.as_slice() {
+                [] => {
+                    assert_eq!(
+                        d.actions,
+                        finished(Status::Compensated),
+                        "failing {failing}"
+                    );
+                    break;
+                }
+                [(step, C)] => {
+                    got.push(*step);
+                    let done = undone(*step).expect("compensable");
+                    d = saga.when(reply(done), secs(30)).unwrap();
+                    assert_eq!(d.events[0], compensated(*step, done, secs(30)));
+                    // The abandoned step's late reply changes nothing.
+                    assert!(saga.when(reply(OK[failing]), secs(30)).unwrap().is_empty());
+                }
+                more => panic!("one compensation at a time, got {more:?}"),
+            }
+        }
+        assert_eq!(got, expected, "failing step {failing}");
+        let s = saga.state();
+        assert_eq!(s.status, Status::Compensated);
+        assert_eq!(s.abandoned, vec![failing]);
+        assert_eq!(s.compensated, expected);
+        assert_eq!(s.completed, (0..failing).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn failure_reply_after_a_timeout_is_not_abandoned() {
+    // Attempt 1 timed out, then the participant answers with a failure: it
+    // did nothing, so only the completed steps are compensated.
+    let mut saga = Saga::given(fixture(), &[through(2), vec![timeout(2, F, 1)]].concat());
+    let d = saga.when(reply("ChargeFailed"), secs(1)).unwrap();
+    expect(
+        d,
+        vec![failed(2, secs(1)), sent(0, C, 1, secs(1))],
+        cat(&[send(0, C, 1, secs(1))]),
+    );
+    assert!(saga.state().abandoned.is_empty());
+}
+
+#[test]
+fn abandoned_step_compensation_failure_is_retried_by_the_operator() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[
+            through(2),
+            vec![Input::Abort { reason: "r".into() }],
+            vec![timeout(2, C, 1), timeout(2, C, 1)],
+        ]
+        .concat(),
+    );
+    let d = saga.when(timeout(2, C, 2), secs(21)).unwrap();
+    assert_eq!(d.actions, finished(Status::CompensationFailed));
+    assert!(matches!(
+        d.events.last(),
+        Some(SagaEvent::CompensationFailed { step: 2, .. })
+    ));
+    let d = saga.when(Input::Retry, secs(30)).unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::RetryRequested { at: secs(30) },
+            sent(2, C, 3, secs(30)),
+        ],
+        cat(&[send(2, C, 3, secs(30))]),
     );
 }
 
@@ -350,7 +482,7 @@ fn failure_while_paused_compensates_only_after_resume() {
 }
 
 #[test]
-fn abort_compensates_completed_steps() {
+fn abort_compensates_the_in_flight_step_then_the_completed_ones() {
     let mut saga = Saga::given(fixture(), &through(2));
     let abort = Input::Abort {
         reason: "customer cancelled".into(),
@@ -363,9 +495,10 @@ fn abort_compensates_completed_steps() {
                 reason: "customer cancelled".into(),
                 at: secs(1),
             },
-            sent(0, C, 1, secs(1)),
+            abandoned(2, 1, secs(1)),
+            sent(2, C, 1, secs(1)),
         ],
-        cat(&[send(0, C, 1, secs(1))]),
+        cat(&[send(2, C, 1, secs(1))]),
     );
     assert_eq!(
         saga.when(abort, secs(2)),
@@ -373,13 +506,23 @@ fn abort_compensates_completed_steps() {
     );
     // The abandoned forward command's reply is stale now.
     assert!(saga.when(reply("Charged"), secs(3)).unwrap().is_empty());
-    let d = saga.when(reply("Released"), secs(4)).unwrap();
+    let d = saga.when(reply("Refunded"), secs(4)).unwrap();
+    expect(
+        d,
+        vec![compensated(2, "Refunded", secs(4)), sent(0, C, 1, secs(4))],
+        cat(&[send(0, C, 1, secs(4))]),
+    );
+    assert!(saga.when(reply("Charged"), secs(5)).unwrap().is_empty());
+    let d = saga.when(reply("Released"), secs(6)).unwrap();
     assert_eq!(d.actions, finished(Status::Compensated));
-    assert_eq!(saga.state().failure.as_deref(), Some("customer cancelled"));
+    let s = saga.state();
+    assert_eq!(s.failure.as_deref(), Some("customer cancelled"));
+    assert_eq!(s.abandoned, vec![2]);
+    assert_eq!(s.compensated, vec![2, 0]);
 }
 
 #[test]
-fn abort_before_anything_completed_ends_compensated() {
+fn abort_during_the_first_step_compensates_it() {
     let mut saga = Saga::given(fixture(), &through(0));
     let d = saga
         .when(Input::Abort { reason: "r".into() }, secs(1))
@@ -391,10 +534,84 @@ fn abort_before_anything_completed_ends_compensated() {
                 reason: "r".into(),
                 at: secs(1),
             },
-            SagaEvent::Compensated { at: secs(1) },
+            abandoned(0, 1, secs(1)),
+            sent(0, C, 1, secs(1)),
+        ],
+        cat(&[send(0, C, 1, secs(1))]),
+    );
+    let d = saga.when(reply("Released"), secs(2)).unwrap();
+    expect(
+        d,
+        vec![
+            compensated(0, "Released", secs(2)),
+            SagaEvent::Compensated { at: secs(2) },
         ],
         finished(Status::Compensated),
     );
+}
+
+#[test]
+fn abort_of_a_step_without_compensation_compensates_only_the_completed_ones() {
+    let mut saga = Saga::given(fixture(), &through(1));
+    let d = saga
+        .when(Input::Abort { reason: "r".into() }, secs(1))
+        .unwrap();
+    expect(
+        d,
+        vec![
+            SagaEvent::AbortRequested {
+                reason: "r".into(),
+                at: secs(1),
+            },
+            abandoned(1, 1, secs(1)),
+            sent(0, C, 1, secs(1)),
+        ],
+        cat(&[send(0, C, 1, secs(1))]),
+    );
+}
+
+#[test]
+fn abort_during_backoff_abandons_the_timed_out_attempt() {
+    // Attempt 1 timed out and attempt 2 waits for its backoff: attempt 1 may
+    // still have run.
+    let mut saga = Saga::given(fixture(), &[through(2), vec![timeout(2, F, 1)]].concat());
+    assert!(saga.state().current.as_ref().is_some_and(|c| c.timed_out));
+    let d = saga
+        .when(Input::Abort { reason: "r".into() }, secs(1))
+        .unwrap();
+    assert_eq!(d.events[1], abandoned(2, 1, secs(1)));
+    assert_eq!(d.events[2], sent(2, C, 1, secs(1)));
+}
+
+#[test]
+fn abort_while_paused_between_steps_abandons_nothing() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[
+            through(1),
+            vec![Input::Pause { reason: "x".into() }, reply("Priced")],
+        ]
+        .concat(),
+    );
+    assert_eq!(saga.state().current, None);
+    let d = saga
+        .when(Input::Abort { reason: "r".into() }, secs(1))
+        .unwrap();
+    expect(
+        d,
+        vec![SagaEvent::AbortRequested {
+            reason: "r".into(),
+            at: secs(1),
+        }],
+        vec![],
+    );
+    let d = saga.when(Input::Resume, secs(2)).unwrap();
+    expect(
+        d,
+        vec![SagaEvent::Resumed { at: secs(2) }, sent(0, C, 1, secs(2))],
+        cat(&[send(0, C, 1, secs(2))]),
+    );
+    assert!(saga.state().abandoned.is_empty());
 }
 
 #[test]
@@ -622,6 +839,22 @@ fn events_and_statuses_serialize_as_tagged_snake_case_json() {
     let json = serde_json::to_string(&state).unwrap();
     assert_eq!(
         serde_json::from_str::<sagaflow_saga_engine::SagaState>(&json).unwrap(),
+        state
+    );
+    let event = abandoned(2, 3, t0());
+    let value = serde_json::to_value(&event).unwrap();
+    assert_eq!(value["type"], "step_abandoned");
+    assert_eq!(value["attempts"], 3);
+    assert_eq!(serde_json::from_value::<SagaEvent>(value).unwrap(), event);
+}
+
+#[test]
+fn states_stored_before_abandoned_steps_existed_still_deserialize() {
+    let state = Saga::given(fixture(), &through(2)).state.unwrap();
+    let mut value = serde_json::to_value(&state).unwrap();
+    value.as_object_mut().unwrap().remove("abandoned");
+    assert_eq!(
+        serde_json::from_value::<sagaflow_saga_engine::SagaState>(value).unwrap(),
         state
     );
 }

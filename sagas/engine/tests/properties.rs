@@ -5,8 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use sagaflow_saga_engine::{
-    Action, BuildError, CommandSpec, Compensation, Definition, Input, Phase, RetryPolicy, SagaData,
-    SagaEvent, SagaState, Status, Step, check, decide, evolve, replay,
+    Action, BuildError, CommandSpec, Compensation, Definition, Input, Phase, Rejected, RetryPolicy,
+    SagaData, SagaEvent, SagaState, Status, Step, check, decide, evolve, replay,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -100,6 +100,15 @@ fn arb_definition() -> impl Strategy<Value = Definition> {
             )
         })
         .prop_map(|(compensable, pivot, attempts)| definition(&compensable, pivot, attempts))
+}
+
+/// How the failing step fails: a `fails_on` reply, timeouts until the retry
+/// policy gives up, or an operator abort while it is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Reply,
+    Timeout,
+    Abort,
 }
 
 #[derive(Debug, Clone)]
@@ -279,14 +288,19 @@ proptest! {
         prop_assert_eq!(replay(&back), Some(run.state));
     }
 
-    /// For any failing step (up to the pivot), compensations are sent for
-    /// exactly the completed compensable steps, one at a time, in reverse order.
+    /// For any failing step (up to the pivot) and any way of failing,
+    /// compensations are sent one at a time for exactly the completed
+    /// compensable steps in reverse order, preceded by the failing step itself
+    /// when it was abandoned (timed out for good or aborted in flight) and has
+    /// a compensation command. A late forward reply of the failing step is
+    /// ignored throughout.
     #[test]
     fn failure_compensates_completed_steps_in_reverse(
         (def, failing) in arb_definition().prop_flat_map(|def| {
             let n = def.pivot().map_or(def.steps.len(), |p| p + 1);
             (Just(def), 0..n)
         }),
+        how in prop_oneof![Just(How::Reply), Just(How::Timeout), Just(How::Abort)],
     ) {
         let mut run = started(&def);
         let mut now = 1;
@@ -296,11 +310,40 @@ proptest! {
             apply(&mut run, &d.events);
             now += 1;
         }
-        let mut d = decide(&def, Some(&run.state), &reply(FAIL[failing][0]), t(now))
-            .expect("failure");
+        let mut d = match how {
+            How::Reply => decide(&def, Some(&run.state), &reply(FAIL[failing][0]), t(now))
+                .expect("failure"),
+            How::Timeout => loop {
+                let c = run.state.current.clone().expect("in flight");
+                prop_assert_eq!((c.step, c.phase), (failing, Phase::Forward));
+                let input = Input::Timeout { step: c.step, phase: c.phase, attempt: c.attempt };
+                let d = decide(&def, Some(&run.state), &input, t(now)).expect("timeout");
+                now += 1;
+                if d.events.iter().any(|e| matches!(e, SagaEvent::StepFailed { .. })) {
+                    break d;
+                }
+                for send in sends(&d.actions) {
+                    prop_assert_eq!(send, (failing, Phase::Forward));
+                }
+                apply(&mut run, &d.events);
+            },
+            How::Abort => {
+                let abort = Input::Abort { reason: "a".into() };
+                let d = decide(&def, Some(&run.state), &abort, t(now));
+                if def.pivot() == Some(failing) {
+                    prop_assert!(matches!(d, Err(Rejected::PastPivot { .. })), "{:?}", d);
+                    return Ok(());
+                }
+                d.expect("abort")
+            }
+        };
+        let abandoned = how != How::Reply;
+        let late = reply(OK[failing][0]);
         let mut compensated = Vec::new();
         loop {
             apply(&mut run, &d.events);
+            let stale = decide(&def, Some(&run.state), &late, t(now)).expect("late reply");
+            prop_assert!(stale.is_empty(), "late reply gave {:?}", stale);
             match sends(&d.actions).as_slice() {
                 [] => break,
                 [(step, Phase::Compensation)] => {
@@ -312,35 +355,64 @@ proptest! {
                 other => prop_assert!(false, "unexpected sends {:?}", other),
             }
         }
-        let expected: Vec<usize> = (0..failing)
-            .rev()
-            .filter(|&i| def.compensation_of(i).is_some())
+        let first = (abandoned && def.compensation_of(failing).is_some()).then_some(failing);
+        let expected: Vec<usize> = first
+            .into_iter()
+            .chain((0..failing).rev().filter(|&i| def.compensation_of(i).is_some()))
             .collect();
         prop_assert_eq!(&compensated, &expected);
         prop_assert_eq!(run.state.status, Status::Compensated);
-        prop_assert_eq!(run.state.compensated, expected);
+        prop_assert_eq!(&run.state.compensated, &expected);
+        let abandoned_steps: Vec<usize> = abandoned.then_some(failing).into_iter().collect();
+        prop_assert_eq!(&run.state.abandoned, &abandoned_steps);
+        prop_assert_eq!(
+            run.events.iter().filter(|e| matches!(e, SagaEvent::StepAbandoned { .. })).count(),
+            abandoned_steps.len()
+        );
         prop_assert_eq!(d.actions.last(), Some(&Action::Finished { status: Status::Compensated }));
     }
 
     /// A forward step that only ever times out is sent max_attempts times,
-    /// then fails like a permanent failure.
+    /// then fails like a permanent failure, except that (before or at the
+    /// pivot) it is abandoned and its own compensation, if any, is sent.
     #[test]
     fn timeouts_resend_up_to_max_attempts(def in arb_definition()) {
         let mut run = started(&def);
         let attempts = def.steps[0].retry.max_attempts;
         let mut now = 1;
         let mut sent = 1;
+        let mut undo = Vec::new();
         while run.state.status == Status::Running {
             let c = run.state.current.clone().expect("in flight");
             let input = Input::Timeout { step: c.step, phase: c.phase, attempt: c.attempt };
             let d = decide(&def, Some(&run.state), &input, t(now)).expect("timeout");
-            sent += sends(&d.actions).len() as u32;
+            for (step, phase) in sends(&d.actions) {
+                prop_assert_eq!(step, 0);
+                match phase {
+                    Phase::Forward => sent += 1,
+                    Phase::Compensation => undo.push(step),
+                }
+            }
             apply(&mut run, &d.events);
             now += 1;
             prop_assert!(now < 100, "no progress");
         }
         prop_assert_eq!(sent, attempts);
-        let expected = if def.compensates_on_failure(0) { Status::Compensated } else { Status::Failed };
-        prop_assert_eq!(run.state.status, expected);
+        if !def.compensates_on_failure(0) {
+            prop_assert_eq!(run.state.status, Status::Failed);
+            prop_assert!(undo.is_empty() && run.state.abandoned.is_empty());
+            return Ok(());
+        }
+        prop_assert_eq!(&run.state.abandoned, &vec![0]);
+        if def.compensation_of(0).is_some() {
+            prop_assert_eq!(&undo, &vec![0]);
+            prop_assert_eq!(run.state.status, Status::Compensating);
+            let d = decide(&def, Some(&run.state), &reply(UNDONE[0][0]), t(now)).expect("undone");
+            apply(&mut run, &d.events);
+            prop_assert_eq!(&run.state.compensated, &vec![0]);
+        } else {
+            prop_assert!(undo.is_empty());
+        }
+        prop_assert_eq!(run.state.status, Status::Compensated);
     }
 }

@@ -1,1 +1,32 @@
-//! sagaflow-saga-store
+//! The saga store and driver: where the pure engine's decisions meet PostgreSQL.
+//!
+//! Each saga is an append-only log (`saga_events`, unique `(saga_id, seq)`) plus a
+//! `sagas` row holding the folded state for fast loads and queries (replaying the
+//! log always reproduces it). [`driver::apply`] runs one input through
+//! [`sagaflow_saga_engine::decide`] and, in the caller's transaction, appends the
+//! events, updates the snapshot, writes the commands to the outbox, stores the
+//! timers and publishes a `SagaProgressed` event per log entry.
+//!
+//! # Layout
+//! - [`definitions`]: the saga definitions a process runs, by name and version.
+//! - [`log`]: load, append and replay a saga's log.
+//! - [`driver`]: decide + persist + execute actions, one transaction.
+//! - [`timeouts`]: durable timers: store, and claim the due ones.
+//! - [`queries`]: operator reads: list by status and age, a saga's log, versions.
+//! - [`error`]: [`Error`].
+
+pub mod definitions;
+pub mod driver;
+pub mod error;
+pub mod log;
+pub mod queries;
+pub mod timeouts;
+
+pub use definitions::Definitions;
+pub use driver::{Applied, SagaContext, apply, start};
+pub use error::Error;
+
+/// Creates the store's tables (and the messaging core's) in `pool`'s database.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}

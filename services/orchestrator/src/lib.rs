@@ -1,1 +1,93 @@
-//! sagaflow-orchestrator
+//! The saga orchestrator: runs saga definitions over Kafka.
+//!
+//! It consumes `orchestrator.commands` (`InitiateCheckout` starts a checkout saga)
+//! and every participant's events topic through the inbox; each message is one
+//! transaction that appends to the saga's log and writes the next commands to the
+//! outbox (see `sagaflow-saga-store`). Timers live in the database. Operators use
+//! the HTTP API in [`api`] (or `sagaflow saga ...`).
+//!
+//! # Layout
+//! - [`config`]: [`Settings`].
+//! - [`handler`]: consumed message -> saga input.
+//! - [`timers`]: the durable timer loop.
+//! - [`api`]: the operator API.
+
+pub mod api;
+pub mod config;
+pub mod handler;
+pub mod timers;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_saga_store::Definitions;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Settings;
+pub use handler::SagaHandler;
+
+pub const NAME: &str = "orchestrator";
+
+/// The definitions this orchestrator runs.
+pub fn definitions(settings: &Settings) -> Definitions {
+    let checkout = match settings.step_timeout_ms {
+        Some(ms) => sagaflow_checkout::definition_with_timeout(Duration::from_millis(ms)),
+        None => sagaflow_checkout::definition(),
+    };
+    Definitions::new(vec![checkout])
+}
+
+/// `orchestrator.commands` plus the topic of every reply the definitions wait for.
+pub fn topics(definitions: &Definitions) -> Vec<String> {
+    let mut topics = BTreeSet::from([sagaflow_events::topics::ORCHESTRATOR_COMMANDS.to_owned()]);
+    for def in definitions.iter() {
+        for step in &def.steps {
+            let mut replies: Vec<&str> = step.completes_on.iter().chain(step.fails_on.iter()).copied().collect();
+            if let sagaflow_saga_engine::Compensation::Command { completes_on, .. } = &step.compensation {
+                replies.extend(completes_on.iter().copied());
+            }
+            topics.extend(replies.into_iter().filter_map(sagaflow_events::topic_of).map(str::to_owned));
+        }
+    }
+    topics.into_iter().collect()
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_saga_store::migrate(pool).await
+}
+
+/// Runs the relay, the consumer, the timer loop and the operator API until `shutdown`.
+pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let definitions = Arc::new(definitions(&settings));
+    let topics = topics(&definitions);
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let relay = Relay::new(pool.clone(), &kafka)?;
+    let consumer = InboxConsumer::new(NAME, &topic_refs, pool.clone(), kafka, SagaHandler::new(definitions.clone()))
+        .with_workers(settings.workers as usize);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding the operator API on {}", settings.listen))?;
+    let app = api::router(api::ApiState { pool: pool.clone(), definitions: definitions.clone() });
+    let http_shutdown = shutdown.clone();
+    let http = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+            .context("operator API")
+    };
+    let timer = timers::run(pool, definitions, Duration::from_millis(settings.timer_poll_ms), shutdown.clone());
+    tokio::try_join!(
+        async { relay.run(shutdown.clone()).await.context("outbox relay") },
+        async { consumer.run(shutdown.clone()).await.context("consumer") },
+        async {
+            timer.await;
+            Ok(())
+        },
+        http,
+    )?;
+    Ok(())
+}

@@ -1,1 +1,101 @@
-//! sagaflow-payment
+//! # sagaflow-payment — payments and refunds for the checkout saga
+//!
+//! Consumes `payment.commands` and replies on `payment.events`, charging through a
+//! simulated provider ([`provider::Provider`]: configurable decline rate and latency;
+//! `payment_method = "card_declined"` is always declined):
+//! - `ProcessPayment` → `PaymentProcessed` (authorized and captured) | `PaymentFailed`.
+//! - `CompensatePayment` → `PaymentRefunded`: a captured payment is refunded once
+//!   (a row in `refunds`); for a saga never charged, a `voided` tombstone makes a late
+//!   `ProcessPayment` fail with [`handler::CANCELLED`] without charging.
+//!
+//! Both are idempotent by saga id (`payments.saga_id` is the primary key, so a saga
+//! is charged at most once): a repeated command gets the same reply.
+//!
+//! ## Layout
+//! - [`config`]: [`Settings`] (flags / `PAYMENT_*` environment).
+//! - [`provider`]: the simulated payment provider.
+//! - [`handler`]: [`PaymentHandler`], the `payment.commands` handler.
+//! - This file: [`NAME`], [`migrate`], [`run`], and read helpers [`payments_for`] /
+//!   [`refunds_for`].
+//! - `migrations/`: the `payments` and `refunds` tables.
+
+pub mod config;
+pub mod handler;
+pub mod provider;
+
+pub use config::Settings;
+pub use handler::PaymentHandler;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_events::topics;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Consumer group and inbox consumer name.
+pub const NAME: &str = "payment";
+/// The topic this service consumes.
+pub const COMMAND_TOPIC: &str = topics::PAYMENT_COMMANDS;
+
+/// Applies the messaging tables and this service's own migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}
+
+/// Runs the outbox relay and the command consumer until `shutdown`. The database
+/// must be migrated ([`migrate`]) first.
+pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let relay = Relay::new(pool.clone(), &kafka)?;
+    let workers = usize::from(settings.workers);
+    let consumer =
+        InboxConsumer::new(NAME, &[COMMAND_TOPIC], pool, kafka, PaymentHandler::new(settings)).with_workers(workers);
+    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    Ok(())
+}
+
+/// A saga's payment record.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Payment {
+    pub saga_id: Uuid,
+    /// Set once captured.
+    pub payment_id: Option<Uuid>,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `captured`, `declined`, `refunded` or `voided`.
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// A refund from the refund log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Refund {
+    pub saga_id: Uuid,
+    pub payment_id: Uuid,
+    pub amount_minor: i64,
+    pub reason: String,
+}
+
+/// Every payment record of a saga (at most one: a saga is never charged twice).
+pub async fn payments_for(pool: &PgPool, saga_id: Uuid) -> Result<Vec<Payment>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT saga_id, payment_id, amount_minor, currency, status, reason FROM payments WHERE saga_id = $1",
+    )
+    .bind(saga_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every refund of a saga (at most one).
+pub async fn refunds_for(pool: &PgPool, saga_id: Uuid) -> Result<Vec<Refund>, sqlx::Error> {
+    sqlx::query_as("SELECT saga_id, payment_id, amount_minor, reason FROM refunds WHERE saga_id = $1")
+        .bind(saga_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// How many payments were captured and not refunded (money currently taken).
+pub async fn captured_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'captured'")
+        .fetch_one(pool)
+        .await
+}

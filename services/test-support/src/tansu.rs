@@ -64,7 +64,9 @@ impl Tansu {
             .arg("--advertised-listener-url")
             .arg(&url)
             .arg("--storage-engine")
-            .arg(format!("sqlite://{}", self.data_dir.join("tansu.db").display()))
+            // Tansu resolves a sqlite:// path against its working directory.
+            .arg("sqlite://tansu.db")
+            .current_dir(&self.data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

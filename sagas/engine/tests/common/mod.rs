@@ -321,6 +321,20 @@ pub fn timed_out(step: usize, phase: Phase, attempt: u32, at: DateTime<Utc>) -> 
     }
 }
 
+pub fn abandoned(step: usize, attempts: u32, at: DateTime<Utc>) -> SagaEvent {
+    SagaEvent::StepAbandoned {
+        step,
+        step_name: step_name(step),
+        attempts,
+        at,
+    }
+}
+
+/// The reply that completes each fixture step's compensation, if it has one.
+pub fn undone(step: usize) -> Option<&'static str> {
+    fixture().compensation_of(step).map(|(_, done)| done[0])
+}
+
 /// Inputs that complete the first `n` steps from a fresh start.
 pub fn through(n: usize) -> Vec<Input> {
     let mut inputs = vec![start()];

@@ -1,0 +1,201 @@
+//! The driver: one input in, one transaction's worth of effects out.
+//!
+//! `decide` (pure) says what happens; this module appends the events, updates the
+//! snapshot, writes commands and progress events to the outbox and stores timers,
+//! all on the caller's connection, inside the caller's transaction (in the
+//! orchestrator that is the inbox transaction of the message that caused it).
+
+use chrono::{DateTime, Utc};
+use sagaflow_bus::Outgoing;
+use sagaflow_bus::message::child_trace;
+use sagaflow_events::Envelope;
+use sagaflow_events::messages::SagaProgressed;
+use sagaflow_saga_engine::{Action, Decision, Definition, Input, SagaEvent, SagaState, Status, decide, evolve};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::definitions::Definitions;
+use crate::error::Error;
+use crate::log::{self, kind, status_text};
+use crate::timeouts;
+
+/// Who a saga acts for, and the trace it belongs to; stored with the saga and
+/// stamped on every command it sends.
+#[derive(Debug, Clone)]
+pub struct SagaContext {
+    pub tenant_id: String,
+    pub correlation_id: Uuid,
+    pub traceparent: Option<String>,
+}
+
+/// What one input did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub state: SagaState,
+    /// Events appended (0 for a duplicate or stale input).
+    pub appended: usize,
+}
+
+/// Starts a saga on `def`. Starting an existing saga is a no-op (`None`).
+pub async fn start(
+    conn: &mut PgConnection,
+    def: &Definition,
+    saga_id: Uuid,
+    input: Value,
+    context: &SagaContext,
+    cause: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<Applied>, Error> {
+    if log::load_for_update(conn, saga_id).await?.is_some() {
+        return Ok(None);
+    }
+    let decision = decide(def, None, &Input::Start { saga_id, input }, now)?;
+    persist(conn, def, context, None, decision, cause, now).await.map(Some)
+}
+
+/// Applies a reply, timer or operator input to an existing saga.
+pub async fn apply(
+    conn: &mut PgConnection,
+    definitions: &Definitions,
+    saga_id: Uuid,
+    input: &Input,
+    cause: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Applied, Error> {
+    let loaded = log::load_for_update(conn, saga_id)
+        .await?
+        .ok_or(Error::NotFound(saga_id))?;
+    let def = definitions
+        .get(&loaded.state.definition, loaded.state.version)
+        .ok_or_else(|| Error::UnknownDefinition {
+            saga_id,
+            name: loaded.state.definition.clone(),
+            version: loaded.state.version,
+        })?;
+    let decision = decide(def, Some(&loaded.state), input, now)?;
+    persist(conn, def, &loaded.context, Some(&loaded.state), decision, cause, now).await
+}
+
+async fn persist(
+    conn: &mut PgConnection,
+    def: &Definition,
+    context: &SagaContext,
+    before: Option<&SagaState>,
+    decision: Decision,
+    cause: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Applied, Error> {
+    if decision.events.is_empty() {
+        let state = before.cloned().ok_or(Error::Corrupt {
+            saga_id: Uuid::nil(),
+            reason: "a new saga decided nothing".into(),
+        })?;
+        return Ok(Applied { state, appended: 0 });
+    }
+
+    let mut outgoing = Vec::with_capacity(decision.events.len() + decision.actions.len());
+    let mut state = before.cloned();
+    for event in &decision.events {
+        let next = evolve(state.take(), event);
+        outgoing.push(progress(context, def, &next, event)?);
+        state = Some(next);
+    }
+    let after = state.ok_or(Error::Conflict(Uuid::nil()))?;
+    log::append(conn, context, before, &decision.events, &after).await?;
+
+    for action in &decision.actions {
+        match action {
+            Action::Send {
+                command_id,
+                message_type,
+                topic,
+                key,
+                payload,
+                ..
+            } => {
+                let bytes = sagaflow_events::encode_json(message_type, payload).map_err(|source| Error::Encode {
+                    message_type: (*message_type).to_owned(),
+                    source,
+                })?;
+                let mut envelope = Envelope::new(message_type, &context.tenant_id);
+                envelope.message_id = *command_id;
+                envelope.saga_id = Some(after.saga_id);
+                envelope.correlation_id = context.correlation_id;
+                envelope.causation_id = cause;
+                envelope.traceparent = Some(child_trace(context.traceparent.as_deref()).to_string());
+                outgoing.push(Outgoing {
+                    envelope,
+                    topic: (*topic).to_owned(),
+                    key: key.to_string(),
+                    payload: bytes,
+                });
+            }
+            Action::ScheduleTimeout {
+                step,
+                phase,
+                attempt,
+                at,
+            } => timeouts::schedule(conn, after.saga_id, *step, *phase, *attempt, *at).await?,
+            Action::Finished { status } => record_finished(def, &after, *status, now),
+        }
+    }
+    sagaflow_bus::outbox::enqueue(conn, &outgoing).await?;
+    Ok(Applied {
+        appended: decision.events.len(),
+        state: after,
+    })
+}
+
+/// The `SagaProgressed` event that tells readers (the gateway) about one log entry.
+fn progress(context: &SagaContext, def: &Definition, after: &SagaState, event: &SagaEvent) -> Result<Outgoing, Error> {
+    let step = match event {
+        SagaEvent::CommandSent { step_name, .. }
+        | SagaEvent::StepCompleted { step_name, .. }
+        | SagaEvent::StepFailed { step_name, .. }
+        | SagaEvent::StepTimedOut { step_name, .. }
+        | SagaEvent::StepCompensated { step_name, .. }
+        | SagaEvent::StepAbandoned { step_name, .. } => Some(step_name.clone()),
+        SagaEvent::CompensationFailed { step, .. } => def.steps.get(*step).map(|s| s.name.to_owned()),
+        _ => None,
+    };
+    let body = SagaProgressed {
+        saga_id: after.saga_id,
+        definition: after.definition.clone(),
+        definition_version: after.version as i32,
+        seq: after.seq as i64,
+        status: status_text(after),
+        step,
+        kind: kind(event),
+        detail: serde_json::to_string(event).unwrap_or_default(),
+        at_ms: event.at().timestamp_millis(),
+    };
+    let bytes = sagaflow_events::encode(&body).map_err(|source| Error::Encode {
+        message_type: "SagaProgressed".into(),
+        source,
+    })?;
+    let mut envelope = Envelope::new("SagaProgressed", &context.tenant_id);
+    envelope.saga_id = Some(after.saga_id);
+    envelope.correlation_id = context.correlation_id;
+    envelope.traceparent = Some(child_trace(context.traceparent.as_deref()).to_string());
+    Ok(Outgoing {
+        envelope,
+        topic: sagaflow_events::topics::ORCHESTRATOR_EVENTS.to_owned(),
+        key: after.saga_id.to_string(),
+        payload: bytes,
+    })
+}
+
+fn record_finished(def: &Definition, state: &SagaState, status: Status, now: DateTime<Utc>) {
+    let outcome = serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let seconds = (now - state.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!("sagaflow_saga_duration_seconds", "definition" => def.name, "outcome" => outcome.clone())
+        .record(seconds);
+    metrics::counter!("sagaflow_sagas_finished_total", "definition" => def.name, "outcome" => outcome).increment(1);
+    if status == Status::Compensated {
+        metrics::counter!("sagaflow_saga_compensations_total", "definition" => def.name).increment(1);
+    }
+}

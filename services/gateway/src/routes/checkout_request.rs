@@ -1,0 +1,341 @@
+//! The body of `POST /v1/checkouts`, checked field by field so that every
+//! rejection names the field (`items[2].quantity`). Syntax errors and a body that
+//! is not a JSON object are 400; a missing, mistyped or out-of-range field is 422.
+//! Unknown fields are ignored.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// Bounds of the request.
+pub mod limits {
+    pub const MAX_ITEMS: usize = 100;
+    pub const MAX_SKU_CHARS: usize = 64;
+    pub const MAX_QUANTITY: i64 = 1_000;
+    pub const MAX_UNIT_PRICE_MINOR: i64 = 1_000_000_000;
+    pub const MAX_PAYMENT_METHOD_CHARS: usize = 64;
+    pub const MAX_EMAIL_CHARS: usize = 254;
+    pub const MAX_DISCOUNT_CODE_CHARS: usize = 64;
+}
+
+/// One cart line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub sku: String,
+    pub quantity: i32,
+    pub unit_price_minor: i64,
+}
+
+/// A valid checkout request. Its JSON form is the normalised request the
+/// idempotency fingerprint is computed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckoutRequest {
+    pub cart_id: Uuid,
+    pub items: Vec<Item>,
+    pub currency: String,
+    pub payment_method: String,
+    pub customer_email: String,
+    pub discount_code: Option<String>,
+}
+
+impl CheckoutRequest {
+    /// Parses and validates a raw body.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+        let Value::Object(object) = value else {
+            return Err(ApiError::MalformedJson("expected a JSON object".to_owned()));
+        };
+        Self::from_object(&object)
+    }
+
+    fn from_object(object: &Map<String, Value>) -> Result<Self, ApiError> {
+        let cart_id = uuid_field(object, "cart_id")?;
+        let items = items(object)?;
+        let currency = currency(object)?;
+        let payment_method = text(
+            required(object, "payment_method")?,
+            "payment_method",
+            limits::MAX_PAYMENT_METHOD_CHARS,
+        )?;
+        let customer_email = email(object)?;
+        let discount_code = match object.get("discount_code") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(text(
+                value,
+                "discount_code",
+                limits::MAX_DISCOUNT_CODE_CHARS,
+            )?),
+        };
+        Ok(Self {
+            cart_id,
+            items,
+            currency,
+            payment_method,
+            customer_email,
+            discount_code,
+        })
+    }
+}
+
+fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value, ApiError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Err(ApiError::validation(field, "is required")),
+        Some(value) => Ok(value),
+    }
+}
+
+/// A string of 1..=`max` characters without control characters.
+fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
+    let Value::String(s) = value else {
+        return Err(ApiError::validation(field, "must be a string"));
+    };
+    let chars = s.chars().count();
+    if chars == 0 || chars > max {
+        return Err(ApiError::validation(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    if s.trim().is_empty() {
+        return Err(ApiError::validation(field, "must not be blank"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(s.clone())
+}
+
+/// An integer in `min..=max`.
+fn integer(value: &Value, field: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+    match value.as_i64() {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(
+            field,
+            format!("must be between {min} and {max}"),
+        )),
+        None if value.is_number() => Err(ApiError::validation(
+            field,
+            format!("must be a whole number between {min} and {max}"),
+        )),
+        None => Err(ApiError::validation(field, "must be an integer")),
+    }
+}
+
+fn uuid_field(object: &Map<String, Value>, field: &str) -> Result<Uuid, ApiError> {
+    required(object, field)?
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| ApiError::validation(field, "must be a UUID string"))
+}
+
+fn items(object: &Map<String, Value>) -> Result<Vec<Item>, ApiError> {
+    let Value::Array(values) = required(object, "items")? else {
+        return Err(ApiError::validation("items", "must be an array"));
+    };
+    if values.is_empty() || values.len() > limits::MAX_ITEMS {
+        return Err(ApiError::validation(
+            "items",
+            format!("must hold 1 to {} items", limits::MAX_ITEMS),
+        ));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| item(i, value))
+        .collect()
+}
+
+fn item(index: usize, value: &Value) -> Result<Item, ApiError> {
+    let field = |name: &str| format!("items[{index}].{name}");
+    let Value::Object(object) = value else {
+        return Err(ApiError::validation(
+            format!("items[{index}]"),
+            "must be an object",
+        ));
+    };
+    let get = |name: &str| match object.get(name) {
+        None | Some(Value::Null) => Err(ApiError::validation(field(name), "is required")),
+        Some(value) => Ok(value),
+    };
+    let sku = text(get("sku")?, &field("sku"), limits::MAX_SKU_CHARS)?;
+    let quantity = integer(
+        get("quantity")?,
+        &field("quantity"),
+        1,
+        limits::MAX_QUANTITY,
+    )?;
+    let quantity = i32::try_from(quantity)
+        .map_err(|_| ApiError::validation(field("quantity"), "is out of range"))?;
+    let unit_price_minor = integer(
+        get("unit_price_minor")?,
+        &field("unit_price_minor"),
+        0,
+        limits::MAX_UNIT_PRICE_MINOR,
+    )?;
+    Ok(Item {
+        sku,
+        quantity,
+        unit_price_minor,
+    })
+}
+
+fn currency(object: &Map<String, Value>) -> Result<String, ApiError> {
+    match required(object, "currency")?.as_str() {
+        Some(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
+            Ok(code.to_owned())
+        }
+        _ => Err(ApiError::validation(
+            "currency",
+            "must be an ISO 4217 code of 3 uppercase letters",
+        )),
+    }
+}
+
+fn email(object: &Map<String, Value>) -> Result<String, ApiError> {
+    let email = text(
+        required(object, "customer_email")?,
+        "customer_email",
+        limits::MAX_EMAIL_CHARS,
+    )?;
+    let well_formed = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(char::is_whitespace);
+    if !well_formed {
+        return Err(ApiError::validation(
+            "customer_email",
+            "must be an e-mail address",
+        ));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn valid() -> Value {
+        json!({
+            "cart_id": "0191d2a8-6a4e-7b6b-9a57-3c1d2e3f4a5b",
+            "items": [{"sku": "SKU-1", "quantity": 2, "unit_price_minor": 1999}],
+            "currency": "EUR",
+            "payment_method": "card",
+            "customer_email": "a@example.com"
+        })
+    }
+
+    fn field_of(body: Value) -> String {
+        match CheckoutRequest::parse(body.to_string().as_bytes()) {
+            Err(ApiError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_request_parses() {
+        let request = CheckoutRequest::parse(valid().to_string().as_bytes()).expect("valid");
+        assert_eq!(request.items[0].quantity, 2);
+        assert_eq!(request.discount_code, None);
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+            ("cart_id", Box::new(|v| v["cart_id"] = json!("nope"))),
+            (
+                "cart_id",
+                Box::new(|v| {
+                    v.as_object_mut().map(|o| o.remove("cart_id"));
+                }),
+            ),
+            ("items", Box::new(|v| v["items"] = json!([]))),
+            (
+                "items",
+                Box::new(|v| {
+                    v["items"] = json!(vec![
+                        json!({"sku":"a","quantity":1,"unit_price_minor":1});
+                        101
+                    ])
+                }),
+            ),
+            (
+                "items[0].quantity",
+                Box::new(|v| v["items"][0]["quantity"] = json!(0)),
+            ),
+            (
+                "items[0].quantity",
+                Box::new(|v| v["items"][0]["quantity"] = json!(1001)),
+            ),
+            (
+                "items[0].quantity",
+                Box::new(|v| v["items"][0]["quantity"] = json!(1.5)),
+            ),
+            (
+                "items[0].unit_price_minor",
+                Box::new(|v| v["items"][0]["unit_price_minor"] = json!(-1)),
+            ),
+            (
+                "items[0].unit_price_minor",
+                Box::new(|v| v["items"][0]["unit_price_minor"] = json!(1_000_000_001)),
+            ),
+            (
+                "items[0].sku",
+                Box::new(|v| v["items"][0]["sku"] = json!("x".repeat(65))),
+            ),
+            (
+                "items[0].sku",
+                Box::new(|v| v["items"][0]["sku"] = json!("")),
+            ),
+            ("currency", Box::new(|v| v["currency"] = json!("eur"))),
+            ("currency", Box::new(|v| v["currency"] = json!("EURO"))),
+            (
+                "payment_method",
+                Box::new(|v| v["payment_method"] = json!(7)),
+            ),
+            (
+                "customer_email",
+                Box::new(|v| v["customer_email"] = json!("nobody")),
+            ),
+            (
+                "customer_email",
+                Box::new(|v| v["customer_email"] = json!(format!("{}@x.io", "a".repeat(250)))),
+            ),
+            (
+                "discount_code",
+                Box::new(|v| v["discount_code"] = json!("")),
+            ),
+        ];
+        for (expected, mutate) in cases {
+            let mut body = valid();
+            mutate(&mut body);
+            assert_eq!(field_of(body.clone()), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_non_objects_are_malformed() {
+        for body in [&b"{"[..], b"[]", b"42", b""] {
+            assert!(matches!(
+                CheckoutRequest::parse(body),
+                Err(ApiError::MalformedJson(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn bounds_are_inclusive() {
+        let mut body = valid();
+        body["items"][0]["quantity"] = json!(1000);
+        body["items"][0]["unit_price_minor"] = json!(1_000_000_000);
+        body["discount_code"] = json!("SUMMER");
+        let request = CheckoutRequest::parse(body.to_string().as_bytes()).expect("valid");
+        assert_eq!(request.discount_code.as_deref(), Some("SUMMER"));
+    }
+}

@@ -1,0 +1,189 @@
+//! `POST /v1/checkouts` (start a checkout) and `GET /v1/checkouts/{id}` (its state
+//! from the read model).
+//!
+//! Starting a checkout is one transaction: the idempotency row, the `checkouts`
+//! row and an outbox row with `InitiateCheckout` (topic `orchestrator.commands`,
+//! key and saga id = checkout id, tenant = the caller's tenant). The orchestrator
+//! starts the saga with saga id = checkout id.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sagaflow_bus::{Outgoing, outbox};
+use sagaflow_events::messages::{CheckoutItem, InitiateCheckout};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use tracing::info;
+use uuid::Uuid;
+
+use super::checkout_request::CheckoutRequest;
+use super::{Caller, IDEMPOTENCY_KEY, header, path_id};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::idempotency::{self, Begin, Scope};
+
+/// The operation name in the idempotency fingerprint.
+pub const OPERATION: &str = "POST /v1/checkouts";
+
+/// Status of a checkout before the first saga progress event.
+pub const PENDING: &str = "pending";
+
+/// `POST /v1/checkouts`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let key = header(&headers, IDEMPOTENCY_KEY)?.ok_or(ApiError::MissingHeader(IDEMPOTENCY_KEY))?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: state.settings.max_body(),
+            }
+        } else {
+            ApiError::MalformedJson(rejection.body_text())
+        }
+    })?;
+    let request = CheckoutRequest::parse(&body)?;
+    let hash = idempotency::fingerprint(OPERATION, &request)?;
+    let scope = Scope {
+        tenant_id: &caller.tenant_id,
+        user_id: &caller.user_id,
+        key,
+    };
+
+    let mut tx = state.pool.begin().await?;
+    match idempotency::begin(&mut tx, scope, &hash, state.settings.idempotency_ttl()).await? {
+        Begin::Replay { status, body } => {
+            metrics::counter!("sagaflow_gateway_checkouts_total", "result" => "replayed")
+                .increment(1);
+            return Ok((status, Json(body)).into_response());
+        }
+        Begin::New => {}
+    }
+
+    let checkout_id = Uuid::now_v7();
+    let command = InitiateCheckout {
+        checkout_id,
+        user_id: caller.user_id.clone(),
+        cart_id: request.cart_id,
+        items: request
+            .items
+            .iter()
+            .map(|item| CheckoutItem {
+                sku: item.sku.clone(),
+                quantity: item.quantity,
+                unit_price_minor: item.unit_price_minor,
+            })
+            .collect(),
+        currency: request.currency.clone(),
+        payment_method: request.payment_method.clone(),
+        customer_email: request.customer_email.clone(),
+        discount_code: request.discount_code.clone(),
+    };
+    let message = Outgoing::new(
+        &caller.tenant_id,
+        Some(checkout_id),
+        checkout_id.to_string(),
+        &command,
+    )?;
+    let stored_request = serde_json::to_value(&request)
+        .map_err(|err| ApiError::Internal(format!("serialising the request: {err}")))?;
+    sqlx::query(
+        "INSERT INTO checkouts (checkout_id, tenant_id, user_id, cart_id, request, status)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(checkout_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .bind(request.cart_id)
+    .bind(&stored_request)
+    .bind(PENDING)
+    .execute(&mut *tx)
+    .await?;
+    outbox::enqueue(&mut tx, std::slice::from_ref(&message)).await?;
+    let status = StatusCode::ACCEPTED;
+    let response = json!({
+        "checkout_id": checkout_id,
+        "status": PENDING,
+        "links": {
+            "self": format!("/v1/checkouts/{checkout_id}"),
+            "events": format!("/v1/sagas/{checkout_id}/events"),
+        },
+    });
+    idempotency::complete(&mut tx, scope, status, &response).await?;
+    tx.commit().await?;
+    metrics::counter!("sagaflow_gateway_checkouts_total", "result" => "created").increment(1);
+    info!(%checkout_id, tenant_id = %caller.tenant_id, "checkout started");
+    Ok((status, Json(response)).into_response())
+}
+
+/// One entry of a checkout's `steps`.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub seq: i64,
+    pub kind: String,
+    pub step: Option<String>,
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The body of `GET /v1/checkouts/{id}`.
+#[derive(Debug, Serialize)]
+pub struct CheckoutView {
+    pub checkout_id: Uuid,
+    pub status: String,
+    pub order_id: Option<Uuid>,
+    pub steps: Vec<Step>,
+    pub failure: Option<Value>,
+}
+
+/// `GET /v1/checkouts/{id}`: the caller's own checkout (another tenant's or
+/// user's is 404).
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CheckoutView>, ApiError> {
+    let checkout_id = path_id("id", &id)?;
+    let row = sqlx::query(
+        "SELECT status, order_id, failure FROM checkouts
+         WHERE checkout_id = $1 AND tenant_id = $2 AND user_id = $3",
+    )
+    .bind(checkout_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let steps = sqlx::query(
+        "SELECT seq, kind, step, status, at FROM saga_progress WHERE saga_id = $1 ORDER BY seq",
+    )
+    .bind(checkout_id)
+    .fetch_all(&state.pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Step {
+            seq: row.try_get("seq")?,
+            kind: row.try_get("kind")?,
+            step: row.try_get("step")?,
+            status: row.try_get("status")?,
+            at: row.try_get("at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Json(CheckoutView {
+        checkout_id,
+        status: row.try_get("status")?,
+        order_id: row.try_get("order_id")?,
+        steps,
+        failure: row.try_get("failure")?,
+    }))
+}

@@ -1,0 +1,35 @@
+//! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the
+//! database answers `SELECT 1` within a second).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use tracing::warn;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `GET /healthz`: always 200 `{"status":"ok"}`.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: 200 `{"status":"ok"}` or 503 when the database does not answer.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(_)) => Ok(Json(json!({ "status": "ok" }))),
+        Ok(Err(err)) => {
+            warn!(error = %err, "readiness: database error");
+            Err(ApiError::Unavailable("database"))
+        }
+        Err(_) => {
+            warn!("readiness: database timed out");
+            Err(ApiError::Unavailable("database"))
+        }
+    }
+}

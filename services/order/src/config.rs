@@ -1,0 +1,58 @@
+//! Order settings, from flags or the environment.
+
+/// Flags of the order service.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Settings {
+    /// Largest order total accepted, in minor units; a larger order fails with a
+    /// reason (a business rule, e.g. a fraud limit).
+    #[arg(
+        long = "order-max-total-minor",
+        env = "ORDER_MAX_TOTAL_MINOR",
+        value_name = "ORDER_MAX_TOTAL_MINOR",
+        default_value_t = i64::MAX,
+        value_parser = clap::value_parser!(i64).range(0..)
+    )]
+    pub max_order_total_minor: i64,
+
+    /// Concurrent handler tasks of the `order.commands` consumer.
+    #[arg(
+        long = "order-workers",
+        env = "ORDER_WORKERS",
+        value_name = "ORDER_WORKERS",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub workers: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_order_total_minor: i64::MAX,
+            workers: 4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn defaults_match_and_bad_values_name_the_key() {
+        let cli = Cli::try_parse_from(["x"]).expect("defaults");
+        assert_eq!(cli.settings.max_order_total_minor, Settings::default().max_order_total_minor);
+        assert_eq!(cli.settings.workers, Settings::default().workers);
+        let err = Cli::try_parse_from(["x", "--order-max-total-minor=-5"]).expect_err("negative");
+        assert!(err.to_string().contains("ORDER_MAX_TOTAL_MINOR"), "{err}");
+        let err = Cli::try_parse_from(["x", "--order-workers=0"]).expect_err("zero");
+        assert!(err.to_string().contains("ORDER_WORKERS"), "{err}");
+    }
+}

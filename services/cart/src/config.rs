@@ -2,10 +2,11 @@
 
 /// Flags of the cart service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Concurrent handler tasks of the `cart.commands` consumer.
     #[arg(
-        long = "cart-workers",
+        id = "cart-workers", long = "cart-workers",
         env = "CART_WORKERS",
         value_name = "CART_WORKERS",
         default_value_t = 4,

@@ -1,1 +1,63 @@
-//! sagaflow-cart
+//! # sagaflow-cart — shopping carts
+//!
+//! Carts belong to a user and hold lines (SKU, quantity, unit price). They are
+//! edited through library functions ([`store`]) and the HTTP API ([`router`]), and
+//! emptied by the checkout saga: consumes `cart.commands` and replies on
+//! `cart.events`, `ClearCart` → `CartCleared` (idempotent; a missing cart is fine).
+//!
+//! ## Layout
+//! - [`config`]: [`Settings`] (flags / `CART_*` environment).
+//! - [`store`]: cart CRUD on PostgreSQL ([`store::put_item`], [`store::remove_item`],
+//!   [`store::get_cart`], [`store::clear_cart`]).
+//! - [`http`]: the axum [`router`] (`GET /carts/{id}`, `PUT`/`DELETE
+//!   /carts/{id}/items/{sku}`); the caller serves it.
+//! - [`handler`]: [`CartHandler`], the `cart.commands` handler.
+//! - This file: [`NAME`], [`migrate`], [`run`].
+//! - `migrations/`: the `carts` and `cart_items` tables.
+
+pub mod config;
+pub mod handler;
+pub mod http;
+pub mod store;
+
+pub use config::Settings;
+pub use handler::CartHandler;
+pub use http::router;
+pub use store::{Cart, CartError, CartItem};
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_events::topics;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// Consumer group and inbox consumer name.
+pub const NAME: &str = "cart";
+/// The topic this service consumes.
+pub const COMMAND_TOPIC: &str = topics::CART_COMMANDS;
+
+/// Applies the messaging tables and this service's own migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}
+
+/// Runs the outbox relay and the command consumer until `shutdown` (the HTTP
+/// [`router`] is served by the caller). The database must be migrated first.
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let relay = Relay::new(pool.clone(), &kafka)?;
+    let workers = usize::from(settings.workers);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool,
+        kafka,
+        CartHandler::new(settings),
+    )
+    .with_workers(workers);
+    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    Ok(())
+}

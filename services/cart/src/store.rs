@@ -63,18 +63,20 @@ pub async fn get_cart(pool: &PgPool, cart_id: Uuid) -> Result<Option<Cart>, Cart
 }
 
 async fn load(conn: &mut PgConnection, cart_id: Uuid) -> Result<Option<Cart>, CartError> {
-    let user_id: Option<String> = sqlx::query_scalar("SELECT user_id FROM carts WHERE cart_id = $1")
-        .bind(cart_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let user_id: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM carts WHERE cart_id = $1")
+            .bind(cart_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(user_id) = user_id else {
         return Ok(None);
     };
-    let items: Vec<CartItem> =
-        sqlx::query_as("SELECT sku, quantity, unit_price_minor FROM cart_items WHERE cart_id = $1 ORDER BY sku")
-            .bind(cart_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let items: Vec<CartItem> = sqlx::query_as(
+        "SELECT sku, quantity, unit_price_minor FROM cart_items WHERE cart_id = $1 ORDER BY sku",
+    )
+    .bind(cart_id)
+    .fetch_all(&mut *conn)
+    .await?;
     let total_minor = items
         .iter()
         .try_fold(0i64, |sum, i| {
@@ -92,8 +94,14 @@ async fn load(conn: &mut PgConnection, cart_id: Uuid) -> Result<Option<Cart>, Ca
 }
 
 /// The cart owned by `user_id`, or why not.
-pub async fn get_owned_cart(pool: &PgPool, cart_id: Uuid, user_id: &str) -> Result<Cart, CartError> {
-    let cart = get_cart(pool, cart_id).await?.ok_or(CartError::NotFound(cart_id))?;
+pub async fn get_owned_cart(
+    pool: &PgPool,
+    cart_id: Uuid,
+    user_id: &str,
+) -> Result<Cart, CartError> {
+    let cart = get_cart(pool, cart_id)
+        .await?
+        .ok_or(CartError::NotFound(cart_id))?;
     if cart.user_id != user_id {
         return Err(CartError::Forbidden(cart_id));
     }
@@ -113,10 +121,14 @@ pub async fn put_item(
     check_user(user_id)?;
     check_sku(sku)?;
     if !(1..=MAX_QUANTITY).contains(&quantity) {
-        return Err(CartError::Invalid(format!("quantity must be 1 to {MAX_QUANTITY}")));
+        return Err(CartError::Invalid(format!(
+            "quantity must be 1 to {MAX_QUANTITY}"
+        )));
     }
     if unit_price_minor < 0 {
-        return Err(CartError::Invalid("unit_price_minor must not be negative".to_owned()));
+        return Err(CartError::Invalid(
+            "unit_price_minor must not be negative".to_owned(),
+        ));
     }
     let mut tx = pool.begin().await?;
     let owner: String = sqlx::query_scalar(
@@ -141,19 +153,27 @@ pub async fn put_item(
     .bind(unit_price_minor)
     .execute(&mut *tx)
     .await?;
-    let cart = load(&mut tx, cart_id).await?.ok_or(CartError::NotFound(cart_id))?;
+    let cart = load(&mut tx, cart_id)
+        .await?
+        .ok_or(CartError::NotFound(cart_id))?;
     tx.commit().await?;
     Ok(cart)
 }
 
 /// Removes a line (absent lines are fine). Returns the cart.
-pub async fn remove_item(pool: &PgPool, cart_id: Uuid, user_id: &str, sku: &str) -> Result<Cart, CartError> {
+pub async fn remove_item(
+    pool: &PgPool,
+    cart_id: Uuid,
+    user_id: &str,
+    sku: &str,
+) -> Result<Cart, CartError> {
     check_sku(sku)?;
     let mut tx = pool.begin().await?;
-    let owner: Option<String> = sqlx::query_scalar("SELECT user_id FROM carts WHERE cart_id = $1 FOR UPDATE")
-        .bind(cart_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT user_id FROM carts WHERE cart_id = $1 FOR UPDATE")
+            .bind(cart_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     match owner {
         None => return Err(CartError::NotFound(cart_id)),
         Some(owner) if owner != user_id => return Err(CartError::Forbidden(cart_id)),
@@ -168,7 +188,9 @@ pub async fn remove_item(pool: &PgPool, cart_id: Uuid, user_id: &str, sku: &str)
         .bind(cart_id)
         .execute(&mut *tx)
         .await?;
-    let cart = load(&mut tx, cart_id).await?.ok_or(CartError::NotFound(cart_id))?;
+    let cart = load(&mut tx, cart_id)
+        .await?
+        .ok_or(CartError::NotFound(cart_id))?;
     tx.commit().await?;
     Ok(cart)
 }
@@ -176,7 +198,11 @@ pub async fn remove_item(pool: &PgPool, cart_id: Uuid, user_id: &str, sku: &str)
 /// Empties `user_id`'s cart, on the caller's connection (the handler's transaction).
 /// A missing cart, or one owned by someone else, is left alone. Returns the number
 /// of lines removed.
-pub async fn clear_cart(conn: &mut PgConnection, cart_id: Uuid, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn clear_cart(
+    conn: &mut PgConnection,
+    cart_id: Uuid,
+    user_id: &str,
+) -> Result<u64, sqlx::Error> {
     let removed = sqlx::query(
         "DELETE FROM cart_items i USING carts c
          WHERE i.cart_id = c.cart_id AND c.cart_id = $1 AND c.user_id = $2",

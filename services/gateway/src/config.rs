@@ -14,10 +14,11 @@ pub const DEFAULT_MAX_BODY_BYTES: u32 = 65_536;
 
 /// HTTP and idempotency settings of the gateway.
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Address the HTTP server binds (`host:port`).
     #[arg(
-        long = "gateway-listen",
+        id = "gateway-listen", long = "gateway-listen",
         env = "GATEWAY_LISTEN",
         value_name = "GATEWAY_LISTEN",
         default_value_t = DEFAULT_LISTEN
@@ -26,7 +27,7 @@ pub struct Settings {
 
     /// How long an `Idempotency-Key` is remembered; an older key counts as new.
     #[arg(
-        long = "gateway-idempotency-ttl-secs",
+        id = "gateway-idempotency-ttl-secs", long = "gateway-idempotency-ttl-secs",
         env = "GATEWAY_IDEMPOTENCY_TTL_SECS",
         value_name = "GATEWAY_IDEMPOTENCY_TTL_SECS",
         default_value_t = DEFAULT_IDEMPOTENCY_TTL_SECS,
@@ -36,7 +37,7 @@ pub struct Settings {
 
     /// Largest accepted request body; larger ones get 413.
     #[arg(
-        long = "gateway-max-body-bytes",
+        id = "gateway-max-body-bytes", long = "gateway-max-body-bytes",
         env = "GATEWAY_MAX_BODY_BYTES",
         value_name = "GATEWAY_MAX_BODY_BYTES",
         default_value_t = DEFAULT_MAX_BODY_BYTES,

@@ -18,7 +18,7 @@
 //!
 //! - [`config`]: [`Settings`] (`GATEWAY_LISTEN`, `GATEWAY_IDEMPOTENCY_TTL_SECS`,
 //!   `GATEWAY_MAX_BODY_BYTES`).
-//! - [`error`]: [`ApiError`] and its JSON form.
+//! - [`error`](mod@error): [`ApiError`] and its JSON form.
 //! - [`routes`]: the handlers — `checkouts`, `sagas`, `health`, and the request
 //!   body validation in `checkout_request`.
 //! - [`idempotency`]: `Idempotency-Key` handling.

@@ -2,11 +2,12 @@
 
 /// Flags of the inventory service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Concurrent handler tasks of the `inventory.commands` consumer (partitions are
     /// spread over them; one partition is always handled in order).
     #[arg(
-        long = "inventory-workers",
+        id = "inventory-workers", long = "inventory-workers",
         env = "INVENTORY_WORKERS",
         value_name = "INVENTORY_WORKERS",
         default_value_t = 4,
@@ -36,7 +37,8 @@ mod tests {
     fn defaults_match_and_bad_values_name_the_key() {
         let cli = Cli::try_parse_from(["x"]).expect("defaults");
         assert_eq!(cli.settings.workers, Settings::default().workers);
-        let err = Cli::try_parse_from(["x", "--inventory-workers", "0"]).expect_err("0 is out of range");
+        let err =
+            Cli::try_parse_from(["x", "--inventory-workers", "0"]).expect_err("0 is out of range");
         assert!(err.to_string().contains("INVENTORY_WORKERS"), "{err}");
     }
 }

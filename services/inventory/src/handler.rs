@@ -31,7 +31,11 @@ impl InventoryHandler {
 }
 
 impl Handler for InventoryHandler {
-    async fn handle(&self, tx: &mut PgConnection, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        incoming: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let reply = match incoming.message_type() {
             ReserveInventory::MESSAGE_TYPE => {
                 let command: ReserveInventory = incoming.decode()?;
@@ -45,7 +49,11 @@ impl Handler for InventoryHandler {
                 let released = release(tx, &command).await?;
                 Outgoing::caused_by(&incoming.envelope, &released)?
             }
-            other => return Err(Failure::Poison(format!("inventory does not handle {other}"))),
+            other => {
+                return Err(Failure::Poison(format!(
+                    "inventory does not handle {other}"
+                )));
+            }
         };
         Ok(vec![reply])
     }
@@ -66,18 +74,28 @@ fn aggregate(items: &[StockItem]) -> Result<BTreeMap<&str, i32>, (String, Option
             ));
         }
         let total = totals.entry(item.sku.as_str()).or_insert(0);
-        *total = total
-            .checked_add(item.quantity)
-            .ok_or_else(|| (format!("quantity too large for sku {}", item.sku), Some(item.sku.clone())))?;
+        *total = total.checked_add(item.quantity).ok_or_else(|| {
+            (
+                format!("quantity too large for sku {}", item.sku),
+                Some(item.sku.clone()),
+            )
+        })?;
     }
     Ok(totals)
 }
 
 type ReserveOutcome = Result<InventoryReserved, InventoryReservationFailed>;
 
-async fn reserve(tx: &mut PgConnection, command: &ReserveInventory) -> Result<ReserveOutcome, Failure> {
+async fn reserve(
+    tx: &mut PgConnection,
+    command: &ReserveInventory,
+) -> Result<ReserveOutcome, Failure> {
     let saga_id = command.saga_id;
-    let failed = |reason: String, sku: Option<String>| InventoryReservationFailed { saga_id, reason, sku };
+    let failed = |reason: String, sku: Option<String>| InventoryReservationFailed {
+        saga_id,
+        reason,
+        sku,
+    };
 
     // Claim the saga. A concurrent Reserve for the same saga waits here on the
     // primary key until this transaction ends, then sees our row.
@@ -97,9 +115,15 @@ async fn reserve(tx: &mut PgConnection, command: &ReserveInventory) -> Result<Re
             .fetch_one(&mut *tx)
             .await?;
         return Ok(match (status.as_str(), reservation_id) {
-            ("reserved", Some(reservation_id)) => Ok(InventoryReserved { saga_id, reservation_id }),
+            ("reserved", Some(reservation_id)) => Ok(InventoryReserved {
+                saga_id,
+                reservation_id,
+            }),
             ("released", _) => Err(failed(CANCELLED.to_owned(), None)),
-            _ => Err(failed(reason.unwrap_or_else(|| "reservation failed".to_owned()), sku)),
+            _ => Err(failed(
+                reason.unwrap_or_else(|| "reservation failed".to_owned()),
+                sku,
+            )),
         });
     }
 
@@ -116,7 +140,10 @@ async fn reserve(tx: &mut PgConnection, command: &ReserveInventory) -> Result<Re
     };
     let items: Vec<StockItem> = totals
         .into_iter()
-        .map(|(sku, quantity)| StockItem { sku: sku.to_owned(), quantity })
+        .map(|(sku, quantity)| StockItem {
+            sku: sku.to_owned(),
+            quantity,
+        })
         .collect();
     sqlx::query(
         "UPDATE reservations SET status = 'reserved', items = $2, reservation_id = $3, updated_at = now()
@@ -127,12 +154,16 @@ async fn reserve(tx: &mut PgConnection, command: &ReserveInventory) -> Result<Re
     .bind(reserved.reservation_id)
     .execute(&mut *tx)
     .await?;
-    metrics::counter!("sagaflow_inventory_reservations_total", "outcome" => "reserved").increment(1);
+    metrics::counter!("sagaflow_inventory_reservations_total", "outcome" => "reserved")
+        .increment(1);
     Ok(Ok(reserved))
 }
 
 /// Stores the refusal on the saga's row (so a repeated Reserve gets the same reply).
-async fn record_failure(tx: &mut PgConnection, failure: InventoryReservationFailed) -> Result<ReserveOutcome, Failure> {
+async fn record_failure(
+    tx: &mut PgConnection,
+    failure: InventoryReservationFailed,
+) -> Result<ReserveOutcome, Failure> {
     sqlx::query(
         "UPDATE reservations SET status = 'failed', reason = $2, failed_sku = $3, updated_at = now()
          WHERE saga_id = $1",
@@ -148,7 +179,10 @@ async fn record_failure(tx: &mut PgConnection, failure: InventoryReservationFail
 
 /// Decrements every SKU inside a savepoint; if one is short, the decrements made so
 /// far are rolled back and the short SKU is returned with the reason.
-async fn take_stock(tx: &mut PgConnection, totals: &BTreeMap<&str, i32>) -> Result<Result<(), (String, String)>, Failure> {
+async fn take_stock(
+    tx: &mut PgConnection,
+    totals: &BTreeMap<&str, i32>,
+) -> Result<Result<(), (String, String)>, Failure> {
     let mut savepoint = tx.begin().await?;
     for (sku, quantity) in totals {
         let taken = sqlx::query(
@@ -163,15 +197,18 @@ async fn take_stock(tx: &mut PgConnection, totals: &BTreeMap<&str, i32>) -> Resu
         if taken == 1 {
             continue;
         }
-        let available: Option<i32> = sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
-            .bind(sku)
-            .fetch_optional(&mut *savepoint)
-            .await?;
+        let available: Option<i32> =
+            sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
+                .bind(sku)
+                .fetch_optional(&mut *savepoint)
+                .await?;
         savepoint.rollback().await?;
         let reason = match available {
             None => format!("unknown sku {sku}"),
             Some(available) => {
-                format!("insufficient stock for sku {sku}: requested {quantity}, available {available}")
+                format!(
+                    "insufficient stock for sku {sku}: requested {quantity}, available {available}"
+                )
             }
         };
         return Ok(Err((reason, (*sku).to_owned())));
@@ -180,7 +217,10 @@ async fn take_stock(tx: &mut PgConnection, totals: &BTreeMap<&str, i32>) -> Resu
     Ok(Ok(()))
 }
 
-async fn release(tx: &mut PgConnection, command: &ReleaseInventory) -> Result<InventoryReleased, Failure> {
+async fn release(
+    tx: &mut PgConnection,
+    command: &ReleaseInventory,
+) -> Result<InventoryReleased, Failure> {
     let saga_id = command.saga_id;
     let reply = InventoryReleased { saga_id };
     // Nothing known for this saga: leave a tombstone so a late Reserve is refused.
@@ -193,7 +233,8 @@ async fn release(tx: &mut PgConnection, command: &ReleaseInventory) -> Result<In
     .fetch_optional(&mut *tx)
     .await?;
     if tombstone.is_some() {
-        metrics::counter!("sagaflow_inventory_releases_total", "outcome" => "tombstone").increment(1);
+        metrics::counter!("sagaflow_inventory_releases_total", "outcome" => "tombstone")
+            .increment(1);
         return Ok(reply);
     }
     let (status, Json(items)): (String, Json<Vec<StockItem>>) =
@@ -207,11 +248,13 @@ async fn release(tx: &mut PgConnection, command: &ReleaseInventory) -> Result<In
     }
     // `items` are stored in SKU order: same lock order as reservations.
     for item in &items {
-        sqlx::query("UPDATE stock SET available = available + $2, updated_at = now() WHERE sku = $1")
-            .bind(&item.sku)
-            .bind(item.quantity)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE stock SET available = available + $2, updated_at = now() WHERE sku = $1",
+        )
+        .bind(&item.sku)
+        .bind(item.quantity)
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query("UPDATE reservations SET status = 'released', reason = $2, updated_at = now() WHERE saga_id = $1")
         .bind(saga_id)

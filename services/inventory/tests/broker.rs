@@ -5,10 +5,10 @@ mod common;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
+use rdkafka::Message;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
-use rdkafka::Message;
 use sagaflow_bus::{KafkaConfig, Outgoing};
 use sagaflow_events::messages::{InventoryReserved, ReserveInventory, StockItem};
 use sagaflow_events::topics;
@@ -25,7 +25,10 @@ async fn reserve_over_kafka_replies_on_inventory_events() -> anyhow::Result<()> 
     let broker = Broker::mock()?;
     let dlq = topics::dead_letter(topics::INVENTORY_COMMANDS);
     broker
-        .create_topics(&[topics::INVENTORY_COMMANDS, topics::INVENTORY_EVENTS, &dlq], 2)
+        .create_topics(
+            &[topics::INVENTORY_COMMANDS, topics::INVENTORY_EVENTS, &dlq],
+            2,
+        )
         .await?;
 
     let shutdown = CancellationToken::new();
@@ -41,16 +44,30 @@ async fn reserve_over_kafka_replies_on_inventory_events() -> anyhow::Result<()> 
         "tenant-a",
         Some(saga),
         saga.to_string(),
-        &ReserveInventory { saga_id: saga, items: vec![StockItem { sku: "A".into(), quantity: 2 }] },
+        &ReserveInventory {
+            saga_id: saga,
+            items: vec![StockItem {
+                sku: "A".into(),
+                quantity: 2,
+            }],
+        },
     )?;
     let mut headers = OwnedHeaders::new();
     for (key, value) in command.envelope.to_headers() {
-        headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
     }
-    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", broker.bootstrap()).create()?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()?;
     producer
         .send(
-            FutureRecord::to(&command.topic).key(&command.key).payload(&command.payload).headers(headers),
+            FutureRecord::to(&command.topic)
+                .key(&command.key)
+                .payload(&command.payload)
+                .headers(headers),
             Timeout::After(Duration::from_secs(10)),
         )
         .await
@@ -69,9 +86,15 @@ async fn reserve_over_kafka_replies_on_inventory_events() -> anyhow::Result<()> 
     .await??
     .ok_or_else(|| anyhow::anyhow!("no reply on inventory.events"))?;
 
-    assert_eq!(header(&reply, "message-type").as_deref(), Some("InventoryReserved"));
+    assert_eq!(
+        header(&reply, "message-type").as_deref(),
+        Some("InventoryReserved")
+    );
     assert_eq!(header(&reply, "saga-id"), Some(saga.to_string()));
-    assert_eq!(header(&reply, "correlation-id"), Some(command.envelope.correlation_id.to_string()));
+    assert_eq!(
+        header(&reply, "correlation-id"),
+        Some(command.envelope.correlation_id.to_string())
+    );
     assert_eq!(reply.key(), Some(saga.to_string().as_bytes()));
     let body: InventoryReserved = sagaflow_events::decode(reply.payload().unwrap_or_default())?;
     assert_eq!(body.saga_id, saga);

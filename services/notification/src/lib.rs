@@ -1,1 +1,90 @@
-//! sagaflow-notification
+//! # sagaflow-notification — email, SMS and push notifications
+//!
+//! Consumes `notifications` and replies on `notification.events`:
+//! `SendNotification` → `NotificationSent` | `NotificationFailed` (e.g. a blank
+//! recipient). Sending is idempotent by `notification_id`: a duplicate is recorded
+//! (and sent) once and answered `NotificationSent` again. The HTTP API ([`router`],
+//! `POST /send`) uses the same send path. Senders are simulated: what they send is
+//! recorded in `sent_notifications` ([`sent`] reads it back).
+//!
+//! ## Layout
+//! - [`config`]: [`Settings`] (flags / `NOTIFICATION_*` environment).
+//! - [`sender`]: [`Sender`] (Email, Sms, Push) and the shared [`sender::send`].
+//! - [`http`]: the axum [`router`]; the caller serves it.
+//! - [`handler`]: [`NotificationHandler`], the `notifications` handler.
+//! - This file: [`NAME`], [`migrate`], [`run`], [`sent`].
+//! - `migrations/`: the `sent_notifications` table.
+
+pub mod config;
+pub mod handler;
+pub mod http;
+pub mod sender;
+
+pub use config::Settings;
+pub use handler::NotificationHandler;
+pub use http::router;
+pub use sender::Sender;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_events::topics;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Consumer group and inbox consumer name.
+pub const NAME: &str = "notification";
+/// The topic this service consumes.
+pub const COMMAND_TOPIC: &str = topics::NOTIFICATIONS;
+
+/// Applies the messaging tables and this service's own migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}
+
+/// Runs the outbox relay and the command consumer until `shutdown` (the HTTP
+/// [`router`] is served by the caller). The database must be migrated first.
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let relay = Relay::new(pool.clone(), &kafka)?;
+    let workers = usize::from(settings.workers);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool,
+        kafka,
+        NotificationHandler::new(settings),
+    )
+    .with_workers(workers);
+    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    Ok(())
+}
+
+/// A recorded notification.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SentNotification {
+    pub notification_id: Uuid,
+    /// `email`, `sms` or `push`.
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub saga_id: Option<Uuid>,
+}
+
+/// The recorded notification with this id, if it was sent.
+pub async fn sent(
+    pool: &PgPool,
+    notification_id: Uuid,
+) -> Result<Option<SentNotification>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT notification_id, channel, recipient, subject, body, saga_id FROM sent_notifications
+         WHERE notification_id = $1",
+    )
+    .bind(notification_id)
+    .fetch_optional(pool)
+    .await
+}

@@ -3,23 +3,24 @@
 use std::net::SocketAddr;
 
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Address of the operator API.
-    #[arg(long = "orchestrator-listen", env = "ORCHESTRATOR_LISTEN", value_name = "ORCHESTRATOR_LISTEN", default_value = "127.0.0.1:8081")]
+    #[arg(id = "orchestrator-listen", long = "orchestrator-listen", env = "ORCHESTRATOR_LISTEN", value_name = "ORCHESTRATOR_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
 
     /// Overrides every step's timeout (milliseconds); for tests and drills.
-    #[arg(long = "orchestrator-step-timeout-ms", env = "ORCHESTRATOR_STEP_TIMEOUT_MS", value_name = "ORCHESTRATOR_STEP_TIMEOUT_MS",
+    #[arg(id = "orchestrator-step-timeout-ms", long = "orchestrator-step-timeout-ms", env = "ORCHESTRATOR_STEP_TIMEOUT_MS", value_name = "ORCHESTRATOR_STEP_TIMEOUT_MS",
           value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     pub step_timeout_ms: Option<u64>,
 
     /// How often due timers are looked for when none is known to be due.
-    #[arg(long = "orchestrator-timer-poll-ms", env = "ORCHESTRATOR_TIMER_POLL_MS", value_name = "ORCHESTRATOR_TIMER_POLL_MS",
+    #[arg(id = "orchestrator-timer-poll-ms", long = "orchestrator-timer-poll-ms", env = "ORCHESTRATOR_TIMER_POLL_MS", value_name = "ORCHESTRATOR_TIMER_POLL_MS",
           default_value_t = 100, value_parser = clap::value_parser!(u64).range(5..=60_000))]
     pub timer_poll_ms: u64,
 
     /// Consumer worker tasks (partitions are spread over them).
-    #[arg(long = "orchestrator-workers", env = "ORCHESTRATOR_WORKERS", value_name = "ORCHESTRATOR_WORKERS",
+    #[arg(id = "orchestrator-workers", long = "orchestrator-workers", env = "ORCHESTRATOR_WORKERS", value_name = "ORCHESTRATOR_WORKERS",
           default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
 }

@@ -2,11 +2,12 @@
 
 /// Flags of the order service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Largest order total accepted, in minor units; a larger order fails with a
     /// reason (a business rule, e.g. a fraud limit).
     #[arg(
-        long = "order-max-total-minor",
+        id = "order-max-total-minor", long = "order-max-total-minor",
         env = "ORDER_MAX_TOTAL_MINOR",
         value_name = "ORDER_MAX_TOTAL_MINOR",
         default_value_t = i64::MAX,
@@ -16,7 +17,7 @@ pub struct Settings {
 
     /// Concurrent handler tasks of the `order.commands` consumer.
     #[arg(
-        long = "order-workers",
+        id = "order-workers", long = "order-workers",
         env = "ORDER_WORKERS",
         value_name = "ORDER_WORKERS",
         default_value_t = 4,
@@ -48,7 +49,10 @@ mod tests {
     #[test]
     fn defaults_match_and_bad_values_name_the_key() {
         let cli = Cli::try_parse_from(["x"]).expect("defaults");
-        assert_eq!(cli.settings.max_order_total_minor, Settings::default().max_order_total_minor);
+        assert_eq!(
+            cli.settings.max_order_total_minor,
+            Settings::default().max_order_total_minor
+        );
         assert_eq!(cli.settings.workers, Settings::default().workers);
         let err = Cli::try_parse_from(["x", "--order-max-total-minor=-5"]).expect_err("negative");
         assert!(err.to_string().contains("ORDER_MAX_TOTAL_MINOR"), "{err}");

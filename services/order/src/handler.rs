@@ -3,7 +3,9 @@
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
-use sagaflow_events::messages::{CancelOrder, CreateOrder, OrderCancelled, OrderCreated, OrderCreationFailed};
+use sagaflow_events::messages::{
+    CancelOrder, CreateOrder, OrderCancelled, OrderCreated, OrderCreationFailed,
+};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -26,7 +28,11 @@ impl OrderHandler {
 }
 
 impl Handler for OrderHandler {
-    async fn handle(&self, tx: &mut PgConnection, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        incoming: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let reply = match incoming.message_type() {
             CreateOrder::MESSAGE_TYPE => {
                 let command: CreateOrder = incoming.decode()?;
@@ -52,7 +58,11 @@ impl OrderHandler {
         if command.items.is_empty() {
             return Some("an order needs at least one item".to_owned());
         }
-        if let Some(item) = command.items.iter().find(|i| i.quantity <= 0 || i.unit_price_minor < 0) {
+        if let Some(item) = command
+            .items
+            .iter()
+            .find(|i| i.quantity <= 0 || i.unit_price_minor < 0)
+        {
             return Some(format!(
                 "invalid item {}: quantity {}, unit price {}",
                 item.sku, item.quantity, item.unit_price_minor
@@ -98,7 +108,11 @@ impl OrderHandler {
         .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_some() {
-            let outcome = if refusal.is_some() { "failed" } else { "created" };
+            let outcome = if refusal.is_some() {
+                "failed"
+            } else {
+                "created"
+            };
             metrics::counter!("sagaflow_orders_total", "outcome" => outcome).increment(1);
             return Ok(match refusal {
                 None => Ok(OrderCreated { saga_id, order_id }),
@@ -112,7 +126,9 @@ impl OrderHandler {
                 .await?;
         Ok(match (status.as_str(), order_id) {
             ("created", Some(order_id)) => Ok(OrderCreated { saga_id, order_id }),
-            ("failed", _) => Err(failed(reason.unwrap_or_else(|| "order creation failed".to_owned()))),
+            ("failed", _) => Err(failed(
+                reason.unwrap_or_else(|| "order creation failed".to_owned()),
+            )),
             _ => Err(failed(CANCELLED.to_owned())),
         })
     }

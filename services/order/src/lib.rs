@@ -39,11 +39,22 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Runs the outbox relay and the command consumer until `shutdown`. The database
 /// must be migrated ([`migrate`]) first.
-pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
-    let consumer =
-        InboxConsumer::new(NAME, &[COMMAND_TOPIC], pool, kafka, OrderHandler::new(settings)).with_workers(workers);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool,
+        kafka,
+        OrderHandler::new(settings),
+    )
+    .with_workers(workers);
     tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
     Ok(())
 }

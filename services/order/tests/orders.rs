@@ -23,7 +23,11 @@ fn create(saga_id: Uuid, total_minor: i64) -> sagaflow_bus::Incoming {
         &CreateOrder {
             saga_id,
             customer_id: "cust-1".into(),
-            items: vec![CheckoutItem { sku: "A".into(), quantity: 2, unit_price_minor: total_minor / 2 }],
+            items: vec![CheckoutItem {
+                sku: "A".into(),
+                quantity: 2,
+                unit_price_minor: total_minor / 2,
+            }],
             total_minor,
             currency: "EUR".into(),
             payment_id: Uuid::now_v7(),
@@ -32,10 +36,20 @@ fn create(saga_id: Uuid, total_minor: i64) -> sagaflow_bus::Incoming {
 }
 
 fn cancel(saga_id: Uuid) -> sagaflow_bus::Incoming {
-    incoming(Some(saga_id), &CancelOrder { saga_id, reason: "saga compensating".into() })
+    incoming(
+        Some(saga_id),
+        &CancelOrder {
+            saga_id,
+            reason: "saga compensating".into(),
+        },
+    )
 }
 
-async fn go(pool: &PgPool, handler: &OrderHandler, message: &sagaflow_bus::Incoming) -> anyhow::Result<Reply> {
+async fn go(
+    pool: &PgPool,
+    handler: &OrderHandler,
+    message: &sagaflow_bus::Incoming,
+) -> anyhow::Result<Reply> {
     send(pool, handler, NAME, message).await
 }
 
@@ -49,8 +63,13 @@ async fn create_is_idempotent_by_saga() -> anyhow::Result<()> {
     let again: OrderCreated = go(&db.pool, &handler, &create(saga, 3000)).await?.expect();
     assert_eq!(again, created, "same order id");
     let order = order_for(&db.pool, saga).await?.expect("stored");
-    assert_eq!((order.status.as_str(), order.order_id, order.total_minor), ("created", Some(created.order_id), Some(3000)));
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&db.pool).await?;
+    assert_eq!(
+        (order.status.as_str(), order.order_id, order.total_minor),
+        ("created", Some(created.order_id), Some(3000))
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&db.pool)
+        .await?;
     assert_eq!(count, 1);
     Ok(())
 }
@@ -58,13 +77,25 @@ async fn create_is_idempotent_by_saga() -> anyhow::Result<()> {
 #[tokio::test]
 async fn total_above_the_maximum_fails_with_a_reason() -> anyhow::Result<()> {
     let db = db().await?;
-    let handler = OrderHandler::new(Settings { max_order_total_minor: 10_000, ..Settings::default() });
-    let _: OrderCreated = go(&db.pool, &handler, &create(Uuid::now_v7(), 10_000)).await?.expect();
+    let handler = OrderHandler::new(Settings {
+        max_order_total_minor: 10_000,
+        ..Settings::default()
+    });
+    let _: OrderCreated = go(&db.pool, &handler, &create(Uuid::now_v7(), 10_000))
+        .await?
+        .expect();
 
     let saga = Uuid::now_v7();
-    let failed: OrderCreationFailed = go(&db.pool, &handler, &create(saga, 10_002)).await?.expect();
-    assert_eq!(failed.reason, "order total 10002 EUR exceeds the maximum of 10000");
-    let again: OrderCreationFailed = go(&db.pool, &handler, &create(saga, 10_002)).await?.expect();
+    let failed: OrderCreationFailed = go(&db.pool, &handler, &create(saga, 10_002))
+        .await?
+        .expect();
+    assert_eq!(
+        failed.reason,
+        "order total 10002 EUR exceeds the maximum of 10000"
+    );
+    let again: OrderCreationFailed = go(&db.pool, &handler, &create(saga, 10_002))
+        .await?
+        .expect();
     assert_eq!(again, failed);
     let order = order_for(&db.pool, saga).await?.expect("stored");
     assert_eq!((order.status.as_str(), order.order_id), ("failed", None));
@@ -80,7 +111,10 @@ async fn cancel_is_idempotent_and_refuses_a_late_create() -> anyhow::Result<()> 
     let cancelled: OrderCancelled = go(&db.pool, &handler, &cancel(saga)).await?.expect();
     assert_eq!(cancelled.saga_id, saga);
     let _: OrderCancelled = go(&db.pool, &handler, &cancel(saga)).await?.expect();
-    assert_eq!(order_for(&db.pool, saga).await?.expect("stored").status, "cancelled");
+    assert_eq!(
+        order_for(&db.pool, saga).await?.expect("stored").status,
+        "cancelled"
+    );
 
     let early = Uuid::now_v7();
     let _: OrderCancelled = go(&db.pool, &handler, &cancel(early)).await?.expect();

@@ -2,11 +2,12 @@
 
 /// Flags of the payment service (the simulated provider's behaviour).
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Share of payments the simulated provider declines at random, 0.0..=1.0
     /// (`payment_method = "card_declined"` is always declined).
     #[arg(
-        long = "payment-decline-rate",
+        id = "payment-decline-rate", long = "payment-decline-rate",
         env = "PAYMENT_DECLINE_RATE",
         value_name = "PAYMENT_DECLINE_RATE",
         default_value_t = 0.0,
@@ -16,7 +17,7 @@ pub struct Settings {
 
     /// Simulated provider latency per call, in milliseconds.
     #[arg(
-        long = "payment-latency-ms",
+        id = "payment-latency-ms", long = "payment-latency-ms",
         env = "PAYMENT_LATENCY_MS",
         value_name = "PAYMENT_LATENCY_MS",
         default_value_t = 0,
@@ -25,12 +26,17 @@ pub struct Settings {
     pub latency_ms: u64,
 
     /// Seed of the random declines, for reproducible runs; random if unset.
-    #[arg(long = "payment-random-seed", env = "PAYMENT_RANDOM_SEED", value_name = "PAYMENT_RANDOM_SEED")]
+    #[arg(
+        id = "payment-random-seed",
+        long = "payment-random-seed",
+        env = "PAYMENT_RANDOM_SEED",
+        value_name = "PAYMENT_RANDOM_SEED"
+    )]
     pub seed: Option<u64>,
 
     /// Concurrent handler tasks of the `payment.commands` consumer.
     #[arg(
-        long = "payment-workers",
+        id = "payment-workers", long = "payment-workers",
         env = "PAYMENT_WORKERS",
         value_name = "PAYMENT_WORKERS",
         default_value_t = 4,
@@ -51,7 +57,10 @@ impl Default for Settings {
 }
 
 fn parse_rate(value: &str) -> Result<f64, String> {
-    let rate: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number"))?;
+    let rate: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
     if (0.0..=1.0).contains(&rate) {
         Ok(rate)
     } else {

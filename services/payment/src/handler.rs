@@ -3,7 +3,9 @@
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
-use sagaflow_events::messages::{CompensatePayment, PaymentFailed, PaymentProcessed, PaymentRefunded, ProcessPayment};
+use sagaflow_events::messages::{
+    CompensatePayment, PaymentFailed, PaymentProcessed, PaymentRefunded, ProcessPayment,
+};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -34,7 +36,11 @@ impl Default for PaymentHandler {
 }
 
 impl Handler for PaymentHandler {
-    async fn handle(&self, tx: &mut PgConnection, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        incoming: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let reply = match incoming.message_type() {
             ProcessPayment::MESSAGE_TYPE => {
                 let command: ProcessPayment = incoming.decode()?;
@@ -101,7 +107,9 @@ impl PaymentHandler {
                     amount_minor,
                     currency,
                 }),
-                ("declined", _) => Err(failed(reason.unwrap_or_else(|| "payment declined".to_owned()))),
+                ("declined", _) => Err(failed(
+                    reason.unwrap_or_else(|| "payment declined".to_owned()),
+                )),
                 // Refunded or voided: the saga gave up on this payment.
                 _ => Err(failed(CANCELLED.to_owned())),
             });
@@ -129,18 +137,24 @@ impl PaymentHandler {
                 }))
             }
             Err(reason) => {
-                sqlx::query("UPDATE payments SET reason = $2, updated_at = now() WHERE saga_id = $1")
-                    .bind(saga_id)
-                    .bind(&reason)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE payments SET reason = $2, updated_at = now() WHERE saga_id = $1",
+                )
+                .bind(saga_id)
+                .bind(&reason)
+                .execute(&mut *tx)
+                .await?;
                 metrics::counter!("sagaflow_payments_total", "outcome" => "declined").increment(1);
                 Ok(Err(failed(reason)))
             }
         }
     }
 
-    async fn compensate(&self, tx: &mut PgConnection, command: &CompensatePayment) -> Result<PaymentRefunded, Failure> {
+    async fn compensate(
+        &self,
+        tx: &mut PgConnection,
+        command: &CompensatePayment,
+    ) -> Result<PaymentRefunded, Failure> {
         let saga_id = command.saga_id;
         let nothing = PaymentRefunded {
             saga_id,
@@ -161,11 +175,12 @@ impl PaymentHandler {
             metrics::counter!("sagaflow_refunds_total", "outcome" => "voided").increment(1);
             return Ok(nothing);
         }
-        let (status, payment_id, amount_minor): (String, Option<Uuid>, i64) =
-            sqlx::query_as("SELECT status, payment_id, amount_minor FROM payments WHERE saga_id = $1 FOR UPDATE")
-                .bind(saga_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (status, payment_id, amount_minor): (String, Option<Uuid>, i64) = sqlx::query_as(
+            "SELECT status, payment_id, amount_minor FROM payments WHERE saga_id = $1 FOR UPDATE",
+        )
+        .bind(saga_id)
+        .fetch_one(&mut *tx)
+        .await?;
         match (status.as_str(), payment_id) {
             ("captured", Some(payment_id)) => {
                 self.provider.refund(payment_id).await;

@@ -44,11 +44,22 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Runs the outbox relay and the command consumer until `shutdown`. The database
 /// must be migrated ([`migrate`]) first.
-pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
-    let consumer =
-        InboxConsumer::new(NAME, &[COMMAND_TOPIC], pool, kafka, PaymentHandler::new(settings)).with_workers(workers);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool,
+        kafka,
+        PaymentHandler::new(settings),
+    )
+    .with_workers(workers);
     tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
     Ok(())
 }
@@ -87,10 +98,12 @@ pub async fn payments_for(pool: &PgPool, saga_id: Uuid) -> Result<Vec<Payment>, 
 
 /// Every refund of a saga (at most one).
 pub async fn refunds_for(pool: &PgPool, saga_id: Uuid) -> Result<Vec<Refund>, sqlx::Error> {
-    sqlx::query_as("SELECT saga_id, payment_id, amount_minor, reason FROM refunds WHERE saga_id = $1")
-        .bind(saga_id)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(
+        "SELECT saga_id, payment_id, amount_minor, reason FROM refunds WHERE saga_id = $1",
+    )
+    .bind(saga_id)
+    .fetch_all(pool)
+    .await
 }
 
 /// How many payments were captured and not refunded (money currently taken).

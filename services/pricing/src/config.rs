@@ -2,10 +2,11 @@
 
 /// Flags of the pricing service.
 #[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
 pub struct Settings {
     /// Tax rate in basis points (2000 = 20%), applied to subtotal minus discount.
     #[arg(
-        long = "pricing-tax-basis-points",
+        id = "pricing-tax-basis-points", long = "pricing-tax-basis-points",
         env = "PRICING_TAX_BASIS_POINTS",
         value_name = "PRICING_TAX_BASIS_POINTS",
         default_value_t = 2000,
@@ -15,7 +16,7 @@ pub struct Settings {
 
     /// Concurrent handler tasks of the `pricing.commands` consumer.
     #[arg(
-        long = "pricing-workers",
+        id = "pricing-workers", long = "pricing-workers",
         env = "PRICING_WORKERS",
         value_name = "PRICING_WORKERS",
         default_value_t = 4,
@@ -47,9 +48,16 @@ mod tests {
     #[test]
     fn defaults_match_and_bad_values_name_the_key() {
         let cli = Cli::try_parse_from(["x"]).expect("defaults");
-        assert_eq!(cli.settings.tax_basis_points, Settings::default().tax_basis_points);
+        assert_eq!(
+            cli.settings.tax_basis_points,
+            Settings::default().tax_basis_points
+        );
         assert_eq!(cli.settings.workers, Settings::default().workers);
-        let err = Cli::try_parse_from(["x", "--pricing-tax-basis-points=10001"]).expect_err("over 100%");
-        assert!(err.to_string().contains("PRICING_TAX_BASIS_POINTS"), "{err}");
+        let err =
+            Cli::try_parse_from(["x", "--pricing-tax-basis-points=10001"]).expect_err("over 100%");
+        assert!(
+            err.to_string().contains("PRICING_TAX_BASIS_POINTS"),
+            "{err}"
+        );
     }
 }

@@ -22,7 +22,11 @@ impl PricingHandler {
 }
 
 impl Handler for PricingHandler {
-    async fn handle(&self, tx: &mut PgConnection, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        incoming: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let reply = match incoming.message_type() {
             PriceOrder::MESSAGE_TYPE => {
                 let command: PriceOrder = incoming.decode()?;
@@ -37,7 +41,15 @@ impl Handler for PricingHandler {
     }
 }
 
-type Row = (String, Option<i64>, Option<i64>, Option<i64>, Option<i64>, String, Option<String>);
+type Row = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+);
 
 impl PricingHandler {
     /// The saga's stored quote, or a new one (stored).
@@ -56,16 +68,20 @@ impl PricingHandler {
         .await?;
         if let Some((status, subtotal, discount, tax, total, currency, reason)) = stored {
             return Ok(match (status.as_str(), subtotal, discount, tax, total) {
-                ("priced", Some(subtotal_minor), Some(discount_minor), Some(tax_minor), Some(total_minor)) => {
-                    Ok(OrderPriced {
-                        saga_id,
-                        subtotal_minor,
-                        discount_minor,
-                        tax_minor,
-                        total_minor,
-                        currency,
-                    })
-                }
+                (
+                    "priced",
+                    Some(subtotal_minor),
+                    Some(discount_minor),
+                    Some(tax_minor),
+                    Some(total_minor),
+                ) => Ok(OrderPriced {
+                    saga_id,
+                    subtotal_minor,
+                    discount_minor,
+                    tax_minor,
+                    total_minor,
+                    currency,
+                }),
                 _ => Err(OrderPricingFailed {
                     saga_id,
                     reason: reason.unwrap_or_else(|| "pricing failed".to_owned()),
@@ -73,13 +89,18 @@ impl PricingHandler {
             });
         }
 
-        let code = command.discount_code.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let code = command
+            .discount_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
         let outcome = match code {
             Some(code) => {
-                let percent: Option<i32> = sqlx::query_scalar("SELECT percent_off FROM discount_codes WHERE code = $1")
-                    .bind(code)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let percent: Option<i32> =
+                    sqlx::query_scalar("SELECT percent_off FROM discount_codes WHERE code = $1")
+                        .bind(code)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 percent.ok_or_else(|| format!("unknown discount code {code}"))
             }
             None => Ok(0),
@@ -89,7 +110,8 @@ impl PricingHandler {
             if currency.len() != 3 || !currency.iter().all(u8::is_ascii_uppercase) {
                 return Err(format!("invalid currency `{}`", command.currency));
             }
-            price(&command.items, percent, self.settings.tax_basis_points).map_err(|err| err.to_string())
+            price(&command.items, percent, self.settings.tax_basis_points)
+                .map_err(|err| err.to_string())
         });
 
         // ON CONFLICT: a concurrent PriceOrder for the same saga stored its quote
@@ -111,7 +133,8 @@ impl PricingHandler {
                     .bind(None::<String>)
                     .execute(&mut *tx)
                     .await?;
-                metrics::counter!("sagaflow_pricing_quotes_total", "outcome" => "priced").increment(1);
+                metrics::counter!("sagaflow_pricing_quotes_total", "outcome" => "priced")
+                    .increment(1);
                 Ok(Ok(OrderPriced {
                     saga_id,
                     subtotal_minor: b.subtotal_minor,
@@ -134,7 +157,8 @@ impl PricingHandler {
                     .bind(&reason)
                     .execute(&mut *tx)
                     .await?;
-                metrics::counter!("sagaflow_pricing_quotes_total", "outcome" => "failed").increment(1);
+                metrics::counter!("sagaflow_pricing_quotes_total", "outcome" => "failed")
+                    .increment(1);
                 Ok(Err(OrderPricingFailed { saga_id, reason }))
             }
         }

@@ -39,18 +39,33 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Runs the outbox relay and the command consumer until `shutdown`. The database
 /// must be migrated ([`migrate`]) first.
-pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
-    let consumer =
-        InboxConsumer::new(NAME, &[COMMAND_TOPIC], pool, kafka, PricingHandler::new(settings)).with_workers(workers);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool,
+        kafka,
+        PricingHandler::new(settings),
+    )
+    .with_workers(workers);
     tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
     Ok(())
 }
 
 /// Adds (or changes) a discount code worth `percent_off` percent (0..=100; other
 /// values are refused by the table's check constraint). Codes match exactly.
-pub async fn add_discount_code(pool: &PgPool, code: &str, percent_off: i32) -> Result<(), sqlx::Error> {
+pub async fn add_discount_code(
+    pool: &PgPool,
+    code: &str,
+    percent_off: i32,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO discount_codes (code, percent_off) VALUES ($1, $2)
          ON CONFLICT (code) DO UPDATE SET percent_off = EXCLUDED.percent_off",

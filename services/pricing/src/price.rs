@@ -47,7 +47,11 @@ fn to_i64(value: i128) -> Result<i64, PriceError> {
 }
 
 /// Prices `items` with a `percent_off` discount (0..=100) and a tax rate in basis points.
-pub fn price(items: &[CheckoutItem], percent_off: i32, tax_basis_points: u32) -> Result<Breakdown, PriceError> {
+pub fn price(
+    items: &[CheckoutItem],
+    percent_off: i32,
+    tax_basis_points: u32,
+) -> Result<Breakdown, PriceError> {
     if items.is_empty() {
         return Err(PriceError::NoItems);
     }
@@ -94,23 +98,51 @@ mod tests {
     fn rounds_half_up_per_step() {
         // 3 × 333 = 999; 15% of 999 = 149.85 → 150; tax 20% of 849 = 169.8 → 170.
         let b = price(&[item(3, 333)], 15, 2000).expect("prices");
-        assert_eq!(b, Breakdown { subtotal_minor: 999, discount_minor: 150, tax_minor: 170, total_minor: 1019 });
+        assert_eq!(
+            b,
+            Breakdown {
+                subtotal_minor: 999,
+                discount_minor: 150,
+                tax_minor: 170,
+                total_minor: 1019
+            }
+        );
         // Exactly half: 10% of 5 = 0.5 → 1; tax 10% of 4 = 0.4 → 0.
         let b = price(&[item(1, 5)], 10, 1000).expect("prices");
         assert_eq!((b.discount_minor, b.tax_minor, b.total_minor), (1, 0, 4));
         // 100% off leaves nothing to tax.
         let b = price(&[item(2, 50)], 100, 2000).expect("prices");
-        assert_eq!((b.subtotal_minor, b.discount_minor, b.tax_minor, b.total_minor), (100, 100, 0, 0));
+        assert_eq!(
+            (
+                b.subtotal_minor,
+                b.discount_minor,
+                b.tax_minor,
+                b.total_minor
+            ),
+            (100, 100, 0, 0)
+        );
     }
 
     #[test]
     fn refuses_bad_input_and_overflow() {
         assert_eq!(price(&[], 0, 0), Err(PriceError::NoItems));
-        assert!(matches!(price(&[item(0, 1)], 0, 0), Err(PriceError::InvalidItem { .. })));
-        assert!(matches!(price(&[item(1, -1)], 0, 0), Err(PriceError::InvalidItem { .. })));
-        assert_eq!(price(&[item(1, 1)], 101, 0), Err(PriceError::InvalidDiscount(101)));
+        assert!(matches!(
+            price(&[item(0, 1)], 0, 0),
+            Err(PriceError::InvalidItem { .. })
+        ));
+        assert!(matches!(
+            price(&[item(1, -1)], 0, 0),
+            Err(PriceError::InvalidItem { .. })
+        ));
+        assert_eq!(
+            price(&[item(1, 1)], 101, 0),
+            Err(PriceError::InvalidDiscount(101))
+        );
         assert_eq!(price(&[item(2, i64::MAX)], 0, 0), Err(PriceError::Overflow));
         // The subtotal fits, the taxed total does not.
-        assert_eq!(price(&[item(1, i64::MAX - 1)], 0, 2000), Err(PriceError::Overflow));
+        assert_eq!(
+            price(&[item(1, i64::MAX - 1)], 0, 2000),
+            Err(PriceError::Overflow)
+        );
     }
 }

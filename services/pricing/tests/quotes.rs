@@ -27,11 +27,20 @@ fn price_order(saga_id: Uuid, items: &[(i32, i64)], code: Option<&str>) -> sagaf
         .collect();
     incoming(
         Some(saga_id),
-        &PriceOrder { saga_id, items, currency: "EUR".into(), discount_code: code.map(str::to_owned) },
+        &PriceOrder {
+            saga_id,
+            items,
+            currency: "EUR".into(),
+            discount_code: code.map(str::to_owned),
+        },
     )
 }
 
-async fn go(pool: &PgPool, handler: &PricingHandler, message: &sagaflow_bus::Incoming) -> anyhow::Result<Reply> {
+async fn go(
+    pool: &PgPool,
+    handler: &PricingHandler,
+    message: &sagaflow_bus::Incoming,
+) -> anyhow::Result<Reply> {
     send(pool, handler, NAME, message).await
 }
 
@@ -43,21 +52,56 @@ async fn subtotal_discount_and_tax_with_rounding() -> anyhow::Result<()> {
     let saga = Uuid::now_v7();
 
     // 2 × 1234 + 1 × 999 = 3467; 15% = 520.05 → 520; 20% of 2947 = 589.4 → 589.
-    let priced: OrderPriced = go(&db.pool, &handler, &price_order(saga, &[(2, 1234), (1, 999)], Some("SAVE15"))).await?.expect();
+    let priced: OrderPriced = go(
+        &db.pool,
+        &handler,
+        &price_order(saga, &[(2, 1234), (1, 999)], Some("SAVE15")),
+    )
+    .await?
+    .expect();
     assert_eq!(
-        (priced.subtotal_minor, priced.discount_minor, priced.tax_minor, priced.total_minor, priced.currency.as_str()),
+        (
+            priced.subtotal_minor,
+            priced.discount_minor,
+            priced.tax_minor,
+            priced.total_minor,
+            priced.currency.as_str()
+        ),
         (3467, 520, 589, 3536, "EUR")
     );
 
     // Stored by saga: the same answer after the code changes.
     add_discount_code(&db.pool, "SAVE15", 50).await?;
-    let again: OrderPriced = go(&db.pool, &handler, &price_order(saga, &[(2, 1234), (1, 999)], Some("SAVE15"))).await?.expect();
+    let again: OrderPriced = go(
+        &db.pool,
+        &handler,
+        &price_order(saga, &[(2, 1234), (1, 999)], Some("SAVE15")),
+    )
+    .await?
+    .expect();
     assert_eq!(again, priced);
 
     // Half up: 7% tax on 50 = 3.5 → 4; no code.
-    let handler = PricingHandler::new(Settings { tax_basis_points: 700, ..Settings::default() });
-    let priced: OrderPriced = go(&db.pool, &handler, &price_order(Uuid::now_v7(), &[(1, 50)], None)).await?.expect();
-    assert_eq!((priced.subtotal_minor, priced.discount_minor, priced.tax_minor, priced.total_minor), (50, 0, 4, 54));
+    let handler = PricingHandler::new(Settings {
+        tax_basis_points: 700,
+        ..Settings::default()
+    });
+    let priced: OrderPriced = go(
+        &db.pool,
+        &handler,
+        &price_order(Uuid::now_v7(), &[(1, 50)], None),
+    )
+    .await?
+    .expect();
+    assert_eq!(
+        (
+            priced.subtotal_minor,
+            priced.discount_minor,
+            priced.tax_minor,
+            priced.total_minor
+        ),
+        (50, 0, 4, 54)
+    );
     Ok(())
 }
 
@@ -66,17 +110,44 @@ async fn unknown_code_and_bad_items_fail() -> anyhow::Result<()> {
     let db = db().await?;
     let handler = PricingHandler::default();
     let saga = Uuid::now_v7();
-    let failed: OrderPricingFailed = go(&db.pool, &handler, &price_order(saga, &[(1, 100)], Some("BOGUS"))).await?.expect();
+    let failed: OrderPricingFailed = go(
+        &db.pool,
+        &handler,
+        &price_order(saga, &[(1, 100)], Some("BOGUS")),
+    )
+    .await?
+    .expect();
     assert_eq!(failed.reason, "unknown discount code BOGUS");
     // Stored: adding the code later does not change this saga's answer.
     add_discount_code(&db.pool, "BOGUS", 10).await?;
-    let again: OrderPricingFailed = go(&db.pool, &handler, &price_order(saga, &[(1, 100)], Some("BOGUS"))).await?.expect();
+    let again: OrderPricingFailed = go(
+        &db.pool,
+        &handler,
+        &price_order(saga, &[(1, 100)], Some("BOGUS")),
+    )
+    .await?
+    .expect();
     assert_eq!(again, failed);
 
-    let negative: OrderPricingFailed = go(&db.pool, &handler, &price_order(Uuid::now_v7(), &[(1, -5)], None)).await?.expect();
-    assert!(negative.reason.contains("invalid item"), "{}", negative.reason);
-    let overflow: OrderPricingFailed =
-        go(&db.pool, &handler, &price_order(Uuid::now_v7(), &[(3, i64::MAX / 2)], None)).await?.expect();
+    let negative: OrderPricingFailed = go(
+        &db.pool,
+        &handler,
+        &price_order(Uuid::now_v7(), &[(1, -5)], None),
+    )
+    .await?
+    .expect();
+    assert!(
+        negative.reason.contains("invalid item"),
+        "{}",
+        negative.reason
+    );
+    let overflow: OrderPricingFailed = go(
+        &db.pool,
+        &handler,
+        &price_order(Uuid::now_v7(), &[(3, i64::MAX / 2)], None),
+    )
+    .await?
+    .expect();
     assert_eq!(overflow.reason, "the order total is too large");
     Ok(())
 }

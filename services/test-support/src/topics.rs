@@ -68,9 +68,8 @@ impl TopicReader {
     fn poll_for(&mut self, budget: Duration) {
         let until = Instant::now() + budget;
         while Instant::now() < until {
-            match self.consumer.poll(Duration::from_millis(20)) {
-                Some(Ok(message)) => self.seen.push(message.detach()),
-                Some(Err(_)) | None => {}
+            if let Some(Ok(message)) = self.consumer.poll(Duration::from_millis(20)) {
+                self.seen.push(message.detach());
             }
         }
     }

@@ -231,6 +231,8 @@ mod tests {
         })
     }
 
+    type Mutation = Box<dyn Fn(&mut Value)>;
+
     fn field_of(body: Value) -> String {
         match CheckoutRequest::parse(body.to_string().as_bytes()) {
             Err(ApiError::Validation { field, .. }) => field,
@@ -247,7 +249,7 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        let cases: Vec<(&str, Mutation)> = vec![
             ("cart_id", Box::new(|v| v["cart_id"] = json!("nope"))),
             (
                 "cart_id",

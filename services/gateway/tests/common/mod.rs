@@ -173,8 +173,16 @@ pub struct OutboxRow {
     pub payload: Vec<u8>,
 }
 
+type RawOutboxRow = (
+    String,
+    String,
+    String,
+    Json<BTreeMap<String, String>>,
+    Vec<u8>,
+);
+
 pub async fn outbox(pool: &PgPool) -> anyhow::Result<Vec<OutboxRow>> {
-    let rows: Vec<(String, String, String, Json<BTreeMap<String, String>>, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<RawOutboxRow> = sqlx::query_as(
         "SELECT topic, partition_key, message_type, headers, payload FROM sagaflow_outbox ORDER BY id",
     )
     .fetch_all(pool)

@@ -29,8 +29,13 @@ pub async fn db() -> anyhow::Result<sagaflow_test_support::TestDb> {
 
 /// Handles `message` through the inbox and returns the reply it caused:
 /// (message type, payload).
-pub async fn send(pool: &PgPool, handler: &InventoryHandler, message: &Incoming) -> anyhow::Result<(String, Vec<u8>)> {
-    let outcome = sagaflow_bus::inbox::process(pool, handler, NAME, message, Backoff::default()).await;
+pub async fn send(
+    pool: &PgPool,
+    handler: &InventoryHandler,
+    message: &Incoming,
+) -> anyhow::Result<(String, Vec<u8>)> {
+    let outcome =
+        sagaflow_bus::inbox::process(pool, handler, NAME, message, Backoff::default()).await;
     anyhow::ensure!(outcome == Outcome::Handled, "{outcome:?}");
     let (message_type, payload, saga): (String, Vec<u8>, Option<String>) = sqlx::query_as(
         "SELECT message_type, payload, headers->>'saga-id' FROM sagaflow_outbox WHERE headers->>'causation-id' = $1",
@@ -38,7 +43,10 @@ pub async fn send(pool: &PgPool, handler: &InventoryHandler, message: &Incoming)
     .bind(message.envelope.message_id.to_string())
     .fetch_one(pool)
     .await?;
-    anyhow::ensure!(saga == message.envelope.saga_id.map(|s| s.to_string()), "reply keeps the saga id");
+    anyhow::ensure!(
+        saga == message.envelope.saga_id.map(|s| s.to_string()),
+        "reply keeps the saga id"
+    );
     Ok((message_type, payload))
 }
 

@@ -36,12 +36,21 @@ impl Reply {
     }
 }
 
+/// message type, payload, saga-id header, correlation-id header.
+type ReplyRow = (String, Vec<u8>, Option<String>, Option<String>);
+
 /// Handles `message` through the inbox as consumer `name` and returns the one reply
 /// it caused (checked to carry the command's saga, correlation and causation).
-pub async fn send<H: Handler>(pool: &PgPool, handler: &H, name: &str, message: &Incoming) -> anyhow::Result<Reply> {
-    let outcome = sagaflow_bus::inbox::process(pool, handler, name, message, Backoff::default()).await;
+pub async fn send<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    name: &str,
+    message: &Incoming,
+) -> anyhow::Result<Reply> {
+    let outcome =
+        sagaflow_bus::inbox::process(pool, handler, name, message, Backoff::default()).await;
     anyhow::ensure!(outcome == Outcome::Handled, "{outcome:?}");
-    let rows: Vec<(String, Vec<u8>, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<ReplyRow> = sqlx::query_as(
         "SELECT message_type, payload, headers->>'saga-id', headers->>'correlation-id'
          FROM sagaflow_outbox WHERE headers->>'causation-id' = $1",
     )
@@ -50,7 +59,16 @@ pub async fn send<H: Handler>(pool: &PgPool, handler: &H, name: &str, message: &
     .await?;
     anyhow::ensure!(rows.len() == 1, "expected one reply, got {}", rows.len());
     let (message_type, payload, saga, correlation) = rows.into_iter().next().expect("one row");
-    anyhow::ensure!(saga == message.envelope.saga_id.map(|s| s.to_string()), "reply keeps the saga id");
-    anyhow::ensure!(correlation == Some(message.envelope.correlation_id.to_string()), "reply keeps the correlation id");
-    Ok(Reply { message_type, payload })
+    anyhow::ensure!(
+        saga == message.envelope.saga_id.map(|s| s.to_string()),
+        "reply keeps the saga id"
+    );
+    anyhow::ensure!(
+        correlation == Some(message.envelope.correlation_id.to_string()),
+        "reply keeps the correlation id"
+    );
+    Ok(Reply {
+        message_type,
+        payload,
+    })
 }

@@ -1,0 +1,116 @@
+//! The CLI: one subcommand per file.
+
+pub mod demo;
+pub mod migrate;
+pub mod relay;
+pub mod saga;
+pub mod serve;
+pub mod stock;
+pub mod topics;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::telemetry::Telemetry;
+
+/// Sagaflow: event-sourced sagas on Kafka.
+#[derive(clap::Parser, Debug)]
+#[command(name = "sagaflow", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub telemetry: Telemetry,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Run a service (or `all` of them in this process) until SIGINT/SIGTERM.
+    Serve(serve::Args),
+    /// Create the platform's topics and their dead-letter topics.
+    Topics(topics::Args),
+    /// Apply a service's database migrations.
+    Migrate(migrate::Args),
+    /// Run only an outbox relay for one database.
+    Relay(relay::Args),
+    /// Operate sagas through the orchestrator's API.
+    Saga(saga::Args),
+    /// Set stock levels in the inventory database.
+    Stock(stock::Args),
+    /// Run checkouts through the gateway and show what happened.
+    Demo(demo::Args),
+}
+
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Topics(args) => topics::run(args).await,
+        Command::Migrate(args) => migrate::run(args).await,
+        Command::Relay(args) => relay::run(args).await,
+        Command::Saga(args) => saga::run(args).await,
+        Command::Stock(args) => stock::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    }
+}
+
+/// Cancelled on SIGINT or SIGTERM: services finish their in-flight message and stop.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    cancel.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+    token
+}
+
+/// Where a command finds PostgreSQL.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Database {
+    /// This service's database. When unset, `SAGAFLOW_PG_URL`'s server is used with
+    /// one database per service (`sagaflow_<service>`), created if missing.
+    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// A PostgreSQL server (any database on it) for per-service databases.
+    #[arg(long = "pg-url", env = "SAGAFLOW_PG_URL", value_name = "SAGAFLOW_PG_URL",
+          default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub pg_url: String,
+}
+
+impl Database {
+    /// The URL of `service`'s database.
+    pub async fn url_for(&self, service: crate::platform::Service) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => crate::platform::ensure_database(&self.pg_url, &service.database()).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_flag_of_every_service_is_distinct() {
+        super::Cli::command().debug_assert();
+    }
+}

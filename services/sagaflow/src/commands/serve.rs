@@ -1,0 +1,71 @@
+//! `sagaflow serve <service|all>`.
+
+use anyhow::{Context, bail};
+use sagaflow_bus::KafkaConfig;
+use tracing::info;
+
+use crate::commands::{Database, shutdown_on_signal};
+use crate::platform::{self, Service, Settings};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `all`, or one of: gateway, orchestrator, inventory, pricing, payment, order, cart, notification.
+    pub service: String,
+    #[command(flatten)]
+    pub database: Database,
+    #[command(flatten)]
+    pub kafka: KafkaConfig,
+    #[command(flatten)]
+    pub settings: Settings,
+    /// Database connections per service.
+    #[arg(long = "db-pool-size", env = "DB_POOL_SIZE", value_name = "DB_POOL_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub pool_size: u32,
+    /// Skip creating topics and applying migrations at start.
+    #[arg(long = "no-setup", env = "SAGAFLOW_NO_SETUP")]
+    pub no_setup: bool,
+}
+
+fn services(name: &str) -> anyhow::Result<Vec<Service>> {
+    if name == "all" {
+        return Ok(Service::ALL.to_vec());
+    }
+    match <Service as clap::ValueEnum>::from_str(name, true) {
+        Ok(service) => Ok(vec![service]),
+        Err(_) => bail!("unknown service `{name}`: use all, gateway, orchestrator, inventory, pricing, payment, order, cart or notification"),
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let services = services(&args.service)?;
+    if services.len() > 1 && args.database.database_url.is_some() {
+        bail!("DATABASE_URL names one database; `serve all` needs SAGAFLOW_PG_URL (a database per service)");
+    }
+    if !args.no_setup {
+        sagaflow_bus::admin::ensure_topics(&args.kafka, &sagaflow_bus::admin::platform_topics())
+            .await
+            .context("creating topics")?;
+    }
+    let shutdown = shutdown_on_signal();
+    let mut tasks = tokio::task::JoinSet::new();
+    for service in services {
+        let url = args.database.url_for(service).await?;
+        let pool = platform::connect(&url, args.pool_size).await?;
+        if !args.no_setup {
+            platform::migrate(service, &pool).await?;
+        }
+        info!(service = service.name(), "starting");
+        let (kafka, settings, shutdown) = (args.kafka.clone(), args.settings.clone(), shutdown.clone());
+        tasks.spawn(async move { platform::run(service, pool, kafka, settings, shutdown).await });
+    }
+    // One service failing stops the others: a half-running platform hides faults.
+    while let Some(result) = tasks.join_next().await {
+        let outcome = result.context("service task panicked").and_then(|r| r);
+        if let Err(err) = outcome {
+            shutdown.cancel();
+            while tasks.join_next().await.is_some() {}
+            return Err(err);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Every service by name: migrate it and run it, alone or all in one process.
+//! Each service keeps its own database (`sagaflow_<service>` on the server).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use sagaflow_bus::KafkaConfig;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+/// A Sagaflow service.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Gateway,
+    Orchestrator,
+    Inventory,
+    Pricing,
+    Payment,
+    Order,
+    Cart,
+    Notification,
+}
+
+impl Service {
+    pub const ALL: [Service; 8] = [
+        Service::Gateway,
+        Service::Orchestrator,
+        Service::Inventory,
+        Service::Pricing,
+        Service::Payment,
+        Service::Order,
+        Service::Cart,
+        Service::Notification,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Gateway => sagaflow_gateway::NAME,
+            Service::Orchestrator => sagaflow_orchestrator::NAME,
+            Service::Inventory => sagaflow_inventory::NAME,
+            Service::Pricing => sagaflow_pricing::NAME,
+            Service::Payment => sagaflow_payment::NAME,
+            Service::Order => sagaflow_order::NAME,
+            Service::Cart => sagaflow_cart::NAME,
+            Service::Notification => sagaflow_notification::NAME,
+        }
+    }
+
+    /// The service's database name on a shared server.
+    pub fn database(self) -> String {
+        format!("sagaflow_{}", self.name())
+    }
+}
+
+/// Every service's settings (each reads its own keys).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Settings {
+    #[command(flatten)]
+    pub gateway: sagaflow_gateway::Settings,
+    #[command(flatten)]
+    pub orchestrator: sagaflow_orchestrator::Settings,
+    #[command(flatten)]
+    pub inventory: sagaflow_inventory::config::Settings,
+    #[command(flatten)]
+    pub pricing: sagaflow_pricing::config::Settings,
+    #[command(flatten)]
+    pub payment: sagaflow_payment::config::Settings,
+    #[command(flatten)]
+    pub order: sagaflow_order::config::Settings,
+    #[command(flatten)]
+    pub cart: sagaflow_cart::config::Settings,
+    #[command(flatten)]
+    pub notification: sagaflow_notification::config::Settings,
+    /// Address of the cart service's HTTP API.
+    #[arg(long = "cart-listen", env = "CART_LISTEN", value_name = "CART_LISTEN", default_value = "127.0.0.1:8083")]
+    pub cart_listen: Option<SocketAddr>,
+    /// Address of the notification service's HTTP API (`POST /send`).
+    #[arg(long = "notification-listen", env = "NOTIFICATION_LISTEN", value_name = "NOTIFICATION_LISTEN", default_value = "127.0.0.1:8084")]
+    pub notification_listen: Option<SocketAddr>,
+}
+
+/// Applies a service's migrations (and the messaging core's).
+pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
+    match service {
+        Service::Gateway => sagaflow_gateway::migrate(pool).await,
+        Service::Orchestrator => sagaflow_orchestrator::migrate(pool).await,
+        Service::Inventory => sagaflow_inventory::migrate(pool).await,
+        Service::Pricing => sagaflow_pricing::migrate(pool).await,
+        Service::Payment => sagaflow_payment::migrate(pool).await,
+        Service::Order => sagaflow_order::migrate(pool).await,
+        Service::Cart => sagaflow_cart::migrate(pool).await,
+        Service::Notification => sagaflow_notification::migrate(pool).await,
+    }
+    .with_context(|| format!("migrating {}", service.name()))
+}
+
+async fn serve_router(addr: SocketAddr, router: axum::Router, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}
+
+/// Runs one service until `shutdown`.
+pub async fn run(
+    service: Service,
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    match service {
+        Service::Gateway => sagaflow_gateway::run(pool, kafka, settings.gateway, shutdown).await,
+        Service::Orchestrator => sagaflow_orchestrator::run(pool, kafka, settings.orchestrator, shutdown).await,
+        Service::Inventory => sagaflow_inventory::run(pool, kafka, settings.inventory, shutdown).await,
+        Service::Pricing => sagaflow_pricing::run(pool, kafka, settings.pricing, shutdown).await,
+        Service::Payment => sagaflow_payment::run(pool, kafka, settings.payment, shutdown).await,
+        Service::Order => sagaflow_order::run(pool, kafka, settings.order, shutdown).await,
+        Service::Cart => {
+            let http = async {
+                match settings.cart_listen {
+                    Some(addr) => serve_router(addr, sagaflow_cart::router(pool.clone()), shutdown.clone()).await,
+                    None => Ok(()),
+                }
+            };
+            tokio::try_join!(sagaflow_cart::run(pool.clone(), kafka, settings.cart, shutdown.clone()), http)?;
+            Ok(())
+        }
+        Service::Notification => {
+            let http = async {
+                match settings.notification_listen {
+                    Some(addr) => {
+                        serve_router(addr, sagaflow_notification::router(pool.clone()), shutdown.clone()).await
+                    }
+                    None => Ok(()),
+                }
+            };
+            tokio::try_join!(
+                sagaflow_notification::run(pool.clone(), kafka, settings.notification, shutdown.clone()),
+                http
+            )?;
+            Ok(())
+        }
+    }
+    .with_context(|| format!("{} service", service.name()))
+}
+
+/// Connects a pool (durable commits are required: outbox, inbox and saga logs).
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url.parse().with_context(|| "DATABASE_URL is not a PostgreSQL URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(url)))?;
+    let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+    anyhow::ensure!(
+        sync != "off",
+        "synchronous_commit is off on {}: the outbox, inbox and saga log need durable commits",
+        redact(url)
+    );
+    Ok(pool)
+}
+
+/// The URL of `database` on the server of `server_url`; creates the database if
+/// it does not exist.
+pub async fn ensure_database(server_url: &str, database: &str) -> anyhow::Result<String> {
+    let options: PgConnectOptions = server_url
+        .parse()
+        .with_context(|| "SAGAFLOW_PG_URL is not a PostgreSQL URL")?;
+    let mut admin = PgConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(server_url)))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut admin)
+        .await?;
+    if !exists {
+        let created = sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&mut admin).await;
+        if let Err(err) = created {
+            // Another process may have created it meanwhile.
+            let is_race = matches!(&err, sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04"));
+            if !is_race {
+                return Err(err.into());
+            }
+        }
+    }
+    Ok(options.database(database).to_url_lossy().to_string())
+}
+
+/// A URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match url.parse::<PgConnectOptions>() {
+        Ok(options) => {
+            let shown = options.to_url_lossy();
+            let mut shown = shown.clone();
+            if shown.password().is_some() {
+                let _ = shown.set_password(Some("***"));
+            }
+            shown.to_string()
+        }
+        Err(_) => "<unparsable url>".to_owned(),
+    }
+}

@@ -1,0 +1,293 @@
+//! The whole platform for end-to-end tests: every service with its own fresh
+//! database, on a real broker, either as tasks in this process ([`Platform`]) or
+//! as `sagaflow serve` child processes that can be killed ([`Processes`]).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sagaflow::platform::{self, Service, Settings};
+use sagaflow_bus::KafkaConfig;
+use sagaflow_test_support::tansu::free_port;
+use sagaflow_test_support::{Broker, TestDb};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const TENANT: &str = "acme";
+pub const USER: &str = "ada";
+pub const TERMINAL: [&str; 4] = ["completed", "compensated", "failed", "compensation_failed"];
+
+/// Fresh databases for every service, migrated.
+pub struct Databases(pub BTreeMap<&'static str, TestDb>);
+
+impl Databases {
+    pub async fn create() -> anyhow::Result<Self> {
+        let mut dbs = BTreeMap::new();
+        for service in Service::ALL {
+            let db = TestDb::create(service.name()).await?;
+            platform::migrate(service, &db.pool).await?;
+            dbs.insert(service.name(), db);
+        }
+        Ok(Self(dbs))
+    }
+
+    pub fn pool(&self, service: Service) -> &PgPool {
+        &self.0[service.name()].pool
+    }
+
+    pub fn url(&self, service: Service) -> &str {
+        &self.0[service.name()].url
+    }
+}
+
+pub fn local_addr() -> anyhow::Result<SocketAddr> {
+    Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?)))
+}
+
+pub async fn create_platform_topics(broker: &Broker) -> anyhow::Result<()> {
+    let topics = sagaflow_bus::admin::platform_topics();
+    let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    broker.create_topics(&refs, 4).await
+}
+
+/// Every service as a task of this process.
+pub struct Platform {
+    pub broker: Broker,
+    pub dbs: Databases,
+    pub settings: Settings,
+    pub gateway: String,
+    pub orchestrator: String,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Platform {
+    pub async fn start(broker: Broker, tweak: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        sagaflow_test_support::init_tracing();
+        create_platform_topics(&broker).await?;
+        let dbs = Databases::create().await?;
+        let mut settings = Settings::default();
+        settings.gateway.listen = local_addr()?;
+        settings.orchestrator.listen = local_addr()?;
+        tweak(&mut settings);
+        let mut platform = Self {
+            gateway: format!("http://{}", settings.gateway.listen),
+            orchestrator: format!("http://{}", settings.orchestrator.listen),
+            broker,
+            dbs,
+            settings,
+            http: reqwest::Client::new(),
+            shutdown: CancellationToken::new(),
+            tasks: JoinSet::new(),
+        };
+        for service in Service::ALL {
+            platform.spawn(service);
+        }
+        platform.wait_http(&platform.gateway.clone()).await?;
+        platform.wait_http(&platform.orchestrator.clone()).await?;
+        Ok(platform)
+    }
+
+    fn spawn(&mut self, service: Service) {
+        let pool = self.dbs.pool(service).clone();
+        let kafka = KafkaConfig::new(self.broker.bootstrap());
+        let settings = self.settings.clone();
+        let shutdown = self.shutdown.clone();
+        self.tasks
+            .spawn(async move { platform::run(service, pool, kafka, settings, shutdown).await });
+    }
+
+    async fn wait_http(&self, base: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.http.get(format!("{base}/healthz")).send().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!("{base} did not come up")
+    }
+
+    pub fn pool(&self, service: Service) -> &PgPool {
+        self.dbs.pool(service)
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        while let Some(result) = self.tasks.join_next().await {
+            result??;
+        }
+        Ok(())
+    }
+}
+
+/// A checkout request body for `quantity` of `sku` at 12.50 each.
+pub fn checkout_body(sku: &str, quantity: i32, payment_method: &str, cart_id: Uuid) -> Value {
+    json!({
+        "cart_id": cart_id,
+        "items": [{"sku": sku, "quantity": quantity, "unit_price_minor": 1250}],
+        "currency": "EUR",
+        "payment_method": payment_method,
+        "customer_email": "ada@example.com"
+    })
+}
+
+/// POSTs a checkout; returns its id.
+pub async fn start_checkout(http: &reqwest::Client, gateway: &str, body: &Value) -> anyhow::Result<Uuid> {
+    let response = http
+        .post(format!("{gateway}/v1/checkouts"))
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
+        .header("X-Tenant-Id", TENANT)
+        .header("X-User-Id", USER)
+        .json(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let accepted: Value = response.json().await?;
+    anyhow::ensure!(status.as_u16() == 202, "gateway answered {status}: {accepted}");
+    let id = accepted["checkout_id"].as_str().context("checkout_id")?;
+    Ok(id.parse()?)
+}
+
+/// GET /v1/checkouts/{id}.
+pub async fn checkout_view(http: &reqwest::Client, gateway: &str, id: Uuid) -> anyhow::Result<Value> {
+    Ok(http
+        .get(format!("{gateway}/v1/checkouts/{id}"))
+        .header("X-Tenant-Id", TENANT)
+        .header("X-User-Id", USER)
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// Polls the gateway until the checkout is terminal.
+pub async fn wait_terminal(http: &reqwest::Client, gateway: &str, id: Uuid, timeout: Duration) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let view = checkout_view(http, gateway, id).await?;
+        if TERMINAL.contains(&view["status"].as_str().unwrap_or("")) {
+            return Ok(view);
+        }
+        if Instant::now() > deadline {
+            bail!("checkout {id} not terminal after {timeout:?}: {view}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sagas per status in the orchestrator's store.
+pub async fn saga_statuses(orchestrator: &PgPool) -> anyhow::Result<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM sagas GROUP BY status")
+        .fetch_all(orchestrator)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Waits until `expected` sagas exist and all are terminal.
+pub async fn wait_all_terminal(orchestrator: &PgPool, expected: i64, timeout: Duration) -> anyhow::Result<BTreeMap<String, i64>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let statuses = saga_statuses(orchestrator).await?;
+        let total: i64 = statuses.values().sum();
+        let terminal: i64 = statuses
+            .iter()
+            .filter(|(s, _)| TERMINAL.contains(&s.as_str()))
+            .map(|(_, n)| n)
+            .sum();
+        if total == expected && terminal == expected {
+            return Ok(statuses);
+        }
+        if Instant::now() > deadline {
+            bail!("not all terminal after {timeout:?}: {statuses:?} of {expected}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The saga's log kinds and steps in order, from the orchestrator's store.
+pub async fn saga_log(orchestrator: &PgPool, saga: Uuid) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT kind, event->>'step_name' FROM saga_events WHERE saga_id = $1 ORDER BY seq",
+    )
+    .bind(saga)
+    .fetch_all(orchestrator)
+    .await?)
+}
+
+/// Services as `sagaflow serve <service>` child processes, killable with SIGKILL.
+pub struct Processes {
+    pub bootstrap: String,
+    pub children: BTreeMap<&'static str, Child>,
+    pub gateway: SocketAddr,
+    pub orchestrator: SocketAddr,
+    pub extra: Vec<(String, String)>,
+    pub log_dir: std::path::PathBuf,
+}
+
+impl Processes {
+    pub fn new(bootstrap: String, extra: Vec<(String, String)>) -> anyhow::Result<Self> {
+        let log_dir = sagaflow_test_support::workspace_root()
+            .join(".data/test-logs")
+            .join(Uuid::new_v4().simple().to_string());
+        std::fs::create_dir_all(&log_dir)?;
+        Ok(Self {
+            bootstrap,
+            children: BTreeMap::new(),
+            gateway: local_addr()?,
+            orchestrator: local_addr()?,
+            extra,
+            log_dir,
+        })
+    }
+
+    pub fn start(&mut self, service: Service, dbs: &Databases) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_dir.join(format!("{}.log", service.name())))?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sagaflow"));
+        command
+            .args(["serve", service.name(), "--no-setup"])
+            .args(["--database-url", dbs.url(service)])
+            .args(["--kafka-bootstrap-servers", &self.bootstrap])
+            .args(["--gateway-listen", &self.gateway.to_string()])
+            .args(["--orchestrator-listen", &self.orchestrator.to_string()])
+            .args(["--db-pool-size", "5"])
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (key, value) in &self.extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().context("spawning sagaflow")?;
+        self.children.insert(service.name(), child);
+        Ok(())
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self, service: Service) {
+        if let Some(mut child) = self.children.remove(service.name()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, mut child) in std::mem::take(&mut self.children) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

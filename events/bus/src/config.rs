@@ -157,7 +157,10 @@ impl KafkaConfig {
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
             .set("session.timeout.ms", self.session_timeout_ms.to_string())
-            .set("heartbeat.interval.ms", (self.session_timeout_ms / 5).to_string());
+            .set(
+                "heartbeat.interval.ms",
+                (self.session_timeout_ms / 5).to_string(),
+            );
         config
     }
 

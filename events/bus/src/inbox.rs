@@ -205,7 +205,10 @@ impl Record {
             topic: self.topic.clone(),
             partition: self.partition,
             offset: self.offset,
-            key: self.key.as_deref().map(|k| String::from_utf8_lossy(k).into_owned()),
+            key: self
+                .key
+                .as_deref()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
             payload,
         })
     }
@@ -248,7 +251,14 @@ impl<H: Handler> Worker<H> {
                     {
                         span.record("trace_id", tp.trace_id_hex());
                     }
-                    process(&self.pool, self.handler.as_ref(), &self.name, &incoming, self.backoff).await
+                    process(
+                        &self.pool,
+                        self.handler.as_ref(),
+                        &self.name,
+                        &incoming,
+                        self.backoff,
+                    )
+                    .await
                 }
                 Err(reason) => Outcome::Poison(reason),
             };
@@ -256,9 +266,9 @@ impl<H: Handler> Worker<H> {
                 warn!(%reason, "dead-lettering poison message");
                 self.dead_letter(&record, reason).await;
             }
-            if let Err(err) = self
-                .consumer
-                .store_offset(&record.topic, record.partition, record.offset)
+            if let Err(err) =
+                self.consumer
+                    .store_offset(&record.topic, record.partition, record.offset)
             {
                 // The partition was revoked meanwhile: its new owner sees the message
                 // again and the inbox skips it.

@@ -69,13 +69,26 @@ impl Outgoing {
     /// A message caused by `cause` (a reply or a follow-up command): same saga,
     /// tenant and correlation id, `causation-id` = the cause's message id, and a child
     /// span of the cause's trace. Keyed by the saga id when there is one.
-    pub fn caused_by<T: Contract>(cause: &Envelope, body: &T) -> Result<Self, sagaflow_events::Error> {
+    pub fn caused_by<T: Contract>(
+        cause: &Envelope,
+        body: &T,
+    ) -> Result<Self, sagaflow_events::Error> {
         let payload = sagaflow_events::encode(body)?;
-        Ok(Self::caused_by_raw(cause, T::MESSAGE_TYPE, T::TOPIC, payload))
+        Ok(Self::caused_by_raw(
+            cause,
+            T::MESSAGE_TYPE,
+            T::TOPIC,
+            payload,
+        ))
     }
 
     /// Like [`Outgoing::caused_by`] for an already encoded payload.
-    pub fn caused_by_raw(cause: &Envelope, message_type: &str, topic: &str, payload: Vec<u8>) -> Self {
+    pub fn caused_by_raw(
+        cause: &Envelope,
+        message_type: &str,
+        topic: &str,
+        payload: Vec<u8>,
+    ) -> Self {
         let mut envelope = Envelope::reply_to(message_type, cause);
         envelope.traceparent = Some(child_trace(cause.traceparent.as_deref()).to_string());
         let key = cause

@@ -121,11 +121,13 @@ impl Relay {
             .execute(&mut *tx)
             .await?;
         if let Some((id, reason)) = &failed {
-            sqlx::query("UPDATE sagaflow_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
-                .bind(id)
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE sagaflow_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         let elapsed = started.elapsed().as_secs_f64();

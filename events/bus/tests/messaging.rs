@@ -6,10 +6,10 @@ mod common;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
+use rdkafka::Message;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
-use rdkafka::Message;
 use sagaflow_bus::{Backoff, InboxConsumer, KafkaConfig, Relay, outbox};
 use sagaflow_test_support::topics::header;
 use sagaflow_test_support::{Broker, TestDb, TopicReader, unique_topic};
@@ -20,7 +20,9 @@ use common::{EffectHandler, effects_for, message, prepare};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn outbox_publishes_committed_exactly_once_and_never_rolled_back(broker: Broker) -> anyhow::Result<()> {
+async fn outbox_publishes_committed_exactly_once_and_never_rolled_back(
+    broker: Broker,
+) -> anyhow::Result<()> {
     let db = TestDb::create("outbox").await?;
     prepare(&db.pool).await?;
     let topic = unique_topic("outbox");
@@ -43,17 +45,26 @@ async fn outbox_publishes_committed_exactly_once_and_never_rolled_back(broker: B
     reader.read_at_least(1, WAIT);
     // Give a second publication (or the rolled-back one) time to show up.
     let seen = reader.read_for(Duration::from_millis(1500));
-    let ids: Vec<String> = seen.iter().filter_map(|m| header(m, "message-id")).collect();
-    assert_eq!(ids, vec![committed.envelope.message_id.to_string()], "on {}", broker.kind());
+    let ids: Vec<String> = seen
+        .iter()
+        .filter_map(|m| header(m, "message-id"))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![committed.envelope.message_id.to_string()],
+        "on {}",
+        broker.kind()
+    );
     let message = &seen[0];
     assert_eq!(message.key(), Some(committed.key.as_bytes()));
     assert_eq!(message.payload(), Some(committed.payload.as_slice()));
     assert_eq!(header(message, "tenant-id").as_deref(), Some("tenant-a"));
     assert!(header(message, "traceparent").is_some());
 
-    let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
-        .fetch_one(&db.pool)
-        .await?;
+    let unsent: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
+            .fetch_one(&db.pool)
+            .await?;
     assert_eq!(unsent, 0);
     shutdown.cancel();
     task.await??;
@@ -75,7 +86,10 @@ async fn produce(producer: &FutureProducer, out: &sagaflow_bus::Outgoing) -> any
     let headers = out.envelope.to_headers();
     let mut kafka_headers = OwnedHeaders::new();
     for (k, v) in &headers {
-        kafka_headers = kafka_headers.insert(Header { key: k, value: Some(v.as_bytes()) });
+        kafka_headers = kafka_headers.insert(Header {
+            key: k,
+            value: Some(v.as_bytes()),
+        });
     }
     producer
         .send(
@@ -139,9 +153,21 @@ async fn same_message_100_times_has_one_effect(broker: Broker) -> anyhow::Result
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     // The sentinel comes after all 100 copies on the single partition.
-    wait_until("the sentinel", || async { Ok(effects_for(&db.pool, sentinel_saga).await? == 1) }).await?;
-    assert_eq!(effects_for(&db.pool, saga).await?, 1, "on {}", broker.kind());
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2, "the handler ran for duplicates");
+    wait_until("the sentinel", || async {
+        Ok(effects_for(&db.pool, sentinel_saga).await? == 1)
+    })
+    .await?;
+    assert_eq!(
+        effects_for(&db.pool, saga).await?,
+        1,
+        "on {}",
+        broker.kind()
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the handler ran for duplicates"
+    );
     shutdown.cancel();
     task.await??;
     Ok(())
@@ -168,7 +194,12 @@ async fn poison_is_dead_lettered_and_partition_flows(broker: Broker) -> anyhow::
     // 1: no envelope at all; 2: an envelope but a body that is not Avro;
     // 3: a good message the handler refuses as poison; 4: a good message.
     producer
-        .send(FutureRecord::<str, [u8]>::to(&topic).key("k").payload(&b"\xff\x00garbage"[..]), Timeout::After(Duration::from_secs(10)))
+        .send(
+            FutureRecord::<str, [u8]>::to(&topic)
+                .key("k")
+                .payload(&b"\xff\x00garbage"[..]),
+            Timeout::After(Duration::from_secs(10)),
+        )
         .await
         .map_err(|(e, _)| e)?;
     let mut bad_body = message(&topic, Uuid::now_v7());
@@ -194,22 +225,45 @@ async fn poison_is_dead_lettered_and_partition_flows(broker: Broker) -> anyhow::
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     let started = tokio::time::Instant::now();
-    wait_until("the good message", || async { Ok(effects_for(&db.pool, good_saga).await? == 1) }).await?;
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    wait_until("the good message", || async {
+        Ok(effects_for(&db.pool, good_saga).await? == 1)
+    })
+    .await?;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 
     let mut reader = TopicReader::new(&broker.bootstrap(), &dlq)?;
     let dead = reader.read_at_least(3, WAIT).to_vec();
     assert_eq!(dead.len(), 3, "three dead letters on {}", broker.kind());
-    let reasons: Vec<String> = dead.iter().filter_map(|m| header(m, "dlq-reason")).collect();
+    let reasons: Vec<String> = dead
+        .iter()
+        .filter_map(|m| header(m, "dlq-reason"))
+        .collect();
     assert!(reasons[0].contains("message-id"), "{reasons:?}");
     assert!(reasons[1].contains("contract"), "{reasons:?}");
     assert!(reasons[2].contains("cannot process"), "{reasons:?}");
     for (offset, record) in dead.iter().enumerate() {
-        assert_eq!(header(record, "dlq-original-topic").as_deref(), Some(topic.as_str()));
-        assert_eq!(header(record, "dlq-original-partition").as_deref(), Some("0"));
-        assert_eq!(header(record, "dlq-original-offset"), Some(offset.to_string()));
+        assert_eq!(
+            header(record, "dlq-original-topic").as_deref(),
+            Some(topic.as_str())
+        );
+        assert_eq!(
+            header(record, "dlq-original-partition").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            header(record, "dlq-original-offset"),
+            Some(offset.to_string())
+        );
     }
-    assert_eq!(dead[0].payload(), Some(&b"\xff\x00garbage"[..]), "the original bytes are kept");
+    assert_eq!(
+        dead[0].payload(),
+        Some(&b"\xff\x00garbage"[..]),
+        "the original bytes are kept"
+    );
     assert_eq!(effects_for(&db.pool, refused_saga).await?, 0);
     shutdown.cancel();
     task.await??;
@@ -230,22 +284,44 @@ async fn poison_to_dead_letters_on_tansu() -> anyhow::Result<()> {
 async fn transient_failures_are_retried_then_dead_lettered_past_the_bound() -> anyhow::Result<()> {
     let db = TestDb::create("transient").await?;
     prepare(&db.pool).await?;
-    let backoff = Backoff { initial: Duration::from_millis(5), max: Duration::from_millis(20), max_attempts: 4 };
+    let backoff = Backoff {
+        initial: Duration::from_millis(5),
+        max: Duration::from_millis(20),
+        max_attempts: 4,
+    };
     let incoming = |saga| {
         let out = message("t", saga);
-        sagaflow_bus::Incoming { envelope: out.envelope, topic: "t".into(), partition: 0, offset: 0, key: None, payload: out.payload }
+        sagaflow_bus::Incoming {
+            envelope: out.envelope,
+            topic: "t".into(),
+            partition: 0,
+            offset: 0,
+            key: None,
+            payload: out.payload,
+        }
     };
 
-    let recovering = EffectHandler { fail_first: 3, ..Default::default() };
+    let recovering = EffectHandler {
+        fail_first: 3,
+        ..Default::default()
+    };
     let saga = Uuid::now_v7();
-    let outcome = sagaflow_bus::inbox::process(&db.pool, &recovering, "c", &incoming(saga), backoff).await;
+    let outcome =
+        sagaflow_bus::inbox::process(&db.pool, &recovering, "c", &incoming(saga), backoff).await;
     assert_eq!(outcome, sagaflow_bus::Outcome::Handled);
     assert_eq!(effects_for(&db.pool, saga).await?, 1);
 
-    let failing = EffectHandler { fail_first: 100, ..Default::default() };
+    let failing = EffectHandler {
+        fail_first: 100,
+        ..Default::default()
+    };
     let saga = Uuid::now_v7();
-    let outcome = sagaflow_bus::inbox::process(&db.pool, &failing, "c", &incoming(saga), backoff).await;
-    assert!(matches!(&outcome, sagaflow_bus::Outcome::Poison(r) if r.contains("after 4 attempts")), "{outcome:?}");
+    let outcome =
+        sagaflow_bus::inbox::process(&db.pool, &failing, "c", &incoming(saga), backoff).await;
+    assert!(
+        matches!(&outcome, sagaflow_bus::Outcome::Poison(r) if r.contains("after 4 attempts")),
+        "{outcome:?}"
+    );
     assert_eq!(failing.calls.load(std::sync::atomic::Ordering::SeqCst), 4);
     assert_eq!(effects_for(&db.pool, saga).await?, 0, "rolled back");
     Ok(())
@@ -276,17 +352,25 @@ async fn broker_restart_mid_stream_loses_no_committed_message() -> anyhow::Resul
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     wait_until("the outbox to drain", || async {
-        let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
-            .fetch_one(&db.pool)
-            .await?;
+        let unsent: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
+                .fetch_one(&db.pool)
+                .await?;
         Ok(unsent == 0)
     })
     .await?;
     let mut reader = TopicReader::new(&broker.bootstrap(), &topic)?;
     let seen = reader.read_at_least(200, WAIT);
-    let ids: std::collections::BTreeSet<String> = seen.iter().filter_map(|m| header(m, "message-id")).collect();
+    let ids: std::collections::BTreeSet<String> = seen
+        .iter()
+        .filter_map(|m| header(m, "message-id"))
+        .collect();
     let missing: Vec<_> = expected.difference(&ids).collect();
-    assert!(missing.is_empty(), "lost {} of 200 committed messages", missing.len());
+    assert!(
+        missing.is_empty(),
+        "lost {} of 200 committed messages",
+        missing.len()
+    );
     shutdown.cancel();
     task.await??;
     Ok(())

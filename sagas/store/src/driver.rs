@@ -10,7 +10,9 @@ use sagaflow_bus::Outgoing;
 use sagaflow_bus::message::child_trace;
 use sagaflow_events::Envelope;
 use sagaflow_events::messages::SagaProgressed;
-use sagaflow_saga_engine::{Action, Decision, Definition, Input, SagaEvent, SagaState, Status, decide, evolve};
+use sagaflow_saga_engine::{
+    Action, Decision, Definition, Input, SagaEvent, SagaState, Status, decide, evolve,
+};
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -51,7 +53,9 @@ pub async fn start(
         return Ok(None);
     }
     let decision = decide(def, None, &Input::Start { saga_id, input }, now)?;
-    persist(conn, def, context, None, decision, cause, now).await.map(Some)
+    persist(conn, def, context, None, decision, cause, now)
+        .await
+        .map(Some)
 }
 
 /// Applies a reply, timer or operator input to an existing saga.
@@ -74,7 +78,16 @@ pub async fn apply(
             version: loaded.state.version,
         })?;
     let decision = decide(def, Some(&loaded.state), input, now)?;
-    persist(conn, def, &loaded.context, Some(&loaded.state), decision, cause, now).await
+    persist(
+        conn,
+        def,
+        &loaded.context,
+        Some(&loaded.state),
+        decision,
+        cause,
+        now,
+    )
+    .await
 }
 
 async fn persist(
@@ -114,16 +127,20 @@ async fn persist(
                 payload,
                 ..
             } => {
-                let bytes = sagaflow_events::encode_json(message_type, payload).map_err(|source| Error::Encode {
-                    message_type: (*message_type).to_owned(),
-                    source,
-                })?;
+                let bytes =
+                    sagaflow_events::encode_json(message_type, payload).map_err(|source| {
+                        Error::Encode {
+                            message_type: (*message_type).to_owned(),
+                            source,
+                        }
+                    })?;
                 let mut envelope = Envelope::new(message_type, &context.tenant_id);
                 envelope.message_id = *command_id;
                 envelope.saga_id = Some(after.saga_id);
                 envelope.correlation_id = context.correlation_id;
                 envelope.causation_id = cause;
-                envelope.traceparent = Some(child_trace(context.traceparent.as_deref()).to_string());
+                envelope.traceparent =
+                    Some(child_trace(context.traceparent.as_deref()).to_string());
                 outgoing.push(Outgoing {
                     envelope,
                     topic: (*topic).to_owned(),
@@ -148,7 +165,12 @@ async fn persist(
 }
 
 /// The `SagaProgressed` event that tells readers (the gateway) about one log entry.
-fn progress(context: &SagaContext, def: &Definition, after: &SagaState, event: &SagaEvent) -> Result<Outgoing, Error> {
+fn progress(
+    context: &SagaContext,
+    def: &Definition,
+    after: &SagaState,
+    event: &SagaEvent,
+) -> Result<Outgoing, Error> {
     let step = match event {
         SagaEvent::CommandSent { step_name, .. }
         | SagaEvent::StepCompleted { step_name, .. }
@@ -156,7 +178,9 @@ fn progress(context: &SagaContext, def: &Definition, after: &SagaState, event: &
         | SagaEvent::StepTimedOut { step_name, .. }
         | SagaEvent::StepCompensated { step_name, .. }
         | SagaEvent::StepAbandoned { step_name, .. } => Some(step_name.clone()),
-        SagaEvent::CompensationFailed { step, .. } => def.steps.get(*step).map(|s| s.name.to_owned()),
+        SagaEvent::CompensationFailed { step, .. } => {
+            def.steps.get(*step).map(|s| s.name.to_owned())
+        }
         _ => None,
     };
     let body = SagaProgressed {
@@ -196,6 +220,7 @@ fn record_finished(def: &Definition, state: &SagaState, status: Status, now: Dat
         .record(seconds);
     metrics::counter!("sagaflow_sagas_finished_total", "definition" => def.name, "outcome" => outcome).increment(1);
     if status == Status::Compensated {
-        metrics::counter!("sagaflow_saga_compensations_total", "definition" => def.name).increment(1);
+        metrics::counter!("sagaflow_saga_compensations_total", "definition" => def.name)
+            .increment(1);
     }
 }

@@ -9,7 +9,11 @@ pub enum Error {
     #[error("saga {0} not found")]
     NotFound(Uuid),
     #[error("saga {saga_id} runs definition {name} v{version}, which this process does not have")]
-    UnknownDefinition { saga_id: Uuid, name: String, version: u32 },
+    UnknownDefinition {
+        saga_id: Uuid,
+        name: String,
+        version: u32,
+    },
     #[error("{0}")]
     Rejected(#[from] sagaflow_saga_engine::Rejected),
     #[error("saga {0} was changed concurrently")]

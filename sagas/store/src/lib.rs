@@ -13,7 +13,7 @@
 //! - [`driver`]: decide + persist + execute actions, one transaction.
 //! - [`timeouts`]: durable timers: store, and claim the due ones.
 //! - [`queries`]: operator reads: list by status and age, a saga's log, versions.
-//! - [`error`]: [`Error`].
+//! - [`error`](mod@error): the store's [`Error`].
 
 pub mod definitions;
 pub mod driver;

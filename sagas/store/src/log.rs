@@ -16,7 +16,10 @@ pub struct Loaded {
 
 /// Loads a saga and locks its row until the transaction ends, so inputs for one
 /// saga are decided one at a time.
-pub async fn load_for_update(conn: &mut PgConnection, saga_id: Uuid) -> Result<Option<Loaded>, Error> {
+pub async fn load_for_update(
+    conn: &mut PgConnection,
+    saga_id: Uuid,
+) -> Result<Option<Loaded>, Error> {
     let row = sqlx::query(
         "SELECT tenant_id, correlation_id, traceparent, state FROM sagas WHERE saga_id = $1 FOR UPDATE",
     )
@@ -113,7 +116,10 @@ fn conflict_or(err: sqlx::Error, saga_id: Uuid) -> Error {
 }
 
 /// The saga's whole log, in order.
-pub async fn events(conn: &mut PgConnection, saga_id: Uuid) -> Result<Vec<(i64, SagaEvent)>, Error> {
+pub async fn events(
+    conn: &mut PgConnection,
+    saga_id: Uuid,
+) -> Result<Vec<(i64, SagaEvent)>, Error> {
     let rows = sqlx::query("SELECT seq, event FROM saga_events WHERE saga_id = $1 ORDER BY seq")
         .bind(saga_id)
         .fetch_all(&mut *conn)
@@ -121,10 +127,11 @@ pub async fn events(conn: &mut PgConnection, saga_id: Uuid) -> Result<Vec<(i64, 
     rows.into_iter()
         .map(|row| {
             let seq: i64 = row.try_get("seq")?;
-            let Json(event): Json<SagaEvent> = row.try_get("event").map_err(|err| Error::Corrupt {
-                saga_id,
-                reason: format!("event {seq}: {err}"),
-            })?;
+            let Json(event): Json<SagaEvent> =
+                row.try_get("event").map_err(|err| Error::Corrupt {
+                    saga_id,
+                    reason: format!("event {seq}: {err}"),
+                })?;
             Ok((seq, event))
         })
         .collect()

@@ -94,9 +94,10 @@ pub async fn version_report(conn: &mut PgConnection) -> Result<Vec<VersionCount>
 
 /// Counts of sagas per status.
 pub async fn status_counts(conn: &mut PgConnection) -> Result<Vec<(String, i64)>, Error> {
-    let rows = sqlx::query("SELECT status, count(*) AS n FROM sagas GROUP BY status ORDER BY status")
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT status, count(*) AS n FROM sagas GROUP BY status ORDER BY status")
+            .fetch_all(conn)
+            .await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
         .collect()

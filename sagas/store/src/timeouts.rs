@@ -51,7 +51,11 @@ pub async fn schedule(
 
 /// Fires up to `limit` due timers, each in its own transaction, and returns how
 /// many fired. A timer for a step that has moved on is stale and decides nothing.
-pub async fn fire_due(pool: &PgPool, definitions: &Definitions, limit: usize) -> Result<usize, Error> {
+pub async fn fire_due(
+    pool: &PgPool,
+    definitions: &Definitions,
+    limit: usize,
+) -> Result<usize, Error> {
     let mut fired = 0;
     while fired < limit {
         let mut tx = pool.begin().await?;

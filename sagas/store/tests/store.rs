@@ -43,16 +43,40 @@ async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
     let saga = Uuid::now_v7();
 
     let mut tx = db.pool.begin().await?;
-    let started = start(&mut tx, def, saga, input(saga), &context(), None, Utc::now()).await?;
+    let started = start(
+        &mut tx,
+        def,
+        saga,
+        input(saga),
+        &context(),
+        None,
+        Utc::now(),
+    )
+    .await?;
     assert!(started.is_some());
     tx.commit().await?;
     // A second start is a no-op.
     let mut tx = db.pool.begin().await?;
-    assert!(start(&mut tx, def, saga, input(saga), &context(), None, Utc::now()).await?.is_none());
+    assert!(
+        start(
+            &mut tx,
+            def,
+            saga,
+            input(saga),
+            &context(),
+            None,
+            Utc::now()
+        )
+        .await?
+        .is_none()
+    );
     tx.commit().await?;
 
     let sent = outbox(&db.pool).await?;
-    let commands: Vec<_> = sent.iter().filter(|(t, _, _)| t != "SagaProgressed").collect();
+    let commands: Vec<_> = sent
+        .iter()
+        .filter(|(t, _, _)| t != "SagaProgressed")
+        .collect();
     assert_eq!(commands.len(), 1);
     assert_eq!(commands[0].0, "ReserveInventory");
     assert_eq!(commands[0].1, "inventory.commands");
@@ -76,8 +100,15 @@ async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
     tx.commit().await?;
     assert_eq!(applied.state.completed, vec![0]);
     let sent = outbox(&db.pool).await?;
-    let price = sent.iter().find(|(t, _, _)| t == "PriceOrder").expect("PriceOrder sent");
-    assert_eq!(price.2.as_deref(), Some(reply_id.to_string().as_str()), "causation is the reply");
+    let price = sent
+        .iter()
+        .find(|(t, _, _)| t == "PriceOrder")
+        .expect("PriceOrder sent");
+    assert_eq!(
+        price.2.as_deref(),
+        Some(reply_id.to_string().as_str()),
+        "causation is the reply"
+    );
 
     let mut tx = db.pool.begin().await?;
     apply(
@@ -112,14 +143,32 @@ async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
     let seqs: Vec<i64> = events.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     // One progress event per log entry.
-    let progress = sent.iter().filter(|(t, _, _)| t == "SagaProgressed").count();
+    let progress = sent
+        .iter()
+        .filter(|(t, _, _)| t == "SagaProgressed")
+        .count();
     assert_eq!(progress, events.len());
 
-    let running = queries::list(&mut conn, &queries::Filter { status: Some("compensating".into()), limit: 10, ..Default::default() }).await?;
+    let running = queries::list(
+        &mut conn,
+        &queries::Filter {
+            status: Some("compensating".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await?;
     assert_eq!(running.len(), 1);
     let report = queries::version_report(&mut conn).await?;
     assert_eq!(report.len(), 1);
-    assert_eq!((report[0].definition.as_str(), report[0].version, report[0].in_flight), ("checkout", 1, 1));
+    assert_eq!(
+        (
+            report[0].definition.as_str(),
+            report[0].version,
+            report[0].in_flight
+        ),
+        ("checkout", 1, 1)
+    );
     Ok(())
 }
 
@@ -127,11 +176,22 @@ async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
 async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
     let db = TestDb::create("timers").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(std::time::Duration::from_millis(1))]);
+    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+        std::time::Duration::from_millis(1),
+    )]);
     let def = defs.latest("checkout").expect("checkout");
     let saga = Uuid::now_v7();
     let mut tx = db.pool.begin().await?;
-    start(&mut tx, def, saga, input(saga), &context(), None, Utc::now() - Delta::seconds(5)).await?;
+    start(
+        &mut tx,
+        def,
+        saga,
+        input(saga),
+        &context(),
+        None,
+        Utc::now() - Delta::seconds(5),
+    )
+    .await?;
     tx.commit().await?;
     // Nothing in memory: a fresh "process" finds the timer in the table.
     // The first deadline is long past; the re-send waits out the step's backoff (1 s).
@@ -139,20 +199,27 @@ async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
     let mut resends = 0i64;
     for _ in 0..100 {
         fired += timeouts::fire_due(&db.pool, &defs, 100).await?;
-        resends = sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE message_type = 'ReserveInventory'")
-            .fetch_one(&db.pool)
-            .await?;
+        resends = sqlx::query_scalar(
+            "SELECT count(*) FROM sagaflow_outbox WHERE message_type = 'ReserveInventory'",
+        )
+        .fetch_one(&db.pool)
+        .await?;
         if resends >= 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(fired >= 2, "deadline and backoff timers fired ({fired})");
-    assert!(resends >= 2, "the timed-out command was re-sent ({resends})");
-    let timed_out: i64 = sqlx::query_scalar("SELECT count(*) FROM saga_events WHERE saga_id = $1 AND kind = 'step_timed_out'")
-        .bind(saga)
-        .fetch_one(&db.pool)
-        .await?;
+    assert!(
+        resends >= 2,
+        "the timed-out command was re-sent ({resends})"
+    );
+    let timed_out: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM saga_events WHERE saga_id = $1 AND kind = 'step_timed_out'",
+    )
+    .bind(saga)
+    .fetch_one(&db.pool)
+    .await?;
     assert!(timed_out >= 1);
     Ok(())
 }

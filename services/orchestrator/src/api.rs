@@ -39,19 +39,37 @@ pub struct ApiError(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": {"code": self.1, "message": self.2}}))).into_response()
+        (
+            self.0,
+            Json(json!({"error": {"code": self.1, "message": self.2}})),
+        )
+            .into_response()
     }
 }
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match err {
-            Error::NotFound(id) => ApiError(StatusCode::NOT_FOUND, "not_found", format!("saga {id} not found")),
-            Error::Rejected(reason) => ApiError(StatusCode::CONFLICT, "rejected", reason.to_string()),
-            Error::Conflict(_) => ApiError(StatusCode::CONFLICT, "conflict", "the saga changed meanwhile; try again".into()),
+            Error::NotFound(id) => ApiError(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("saga {id} not found"),
+            ),
+            Error::Rejected(reason) => {
+                ApiError(StatusCode::CONFLICT, "rejected", reason.to_string())
+            }
+            Error::Conflict(_) => ApiError(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the saga changed meanwhile; try again".into(),
+            ),
             other => {
                 tracing::error!(error = %other, "operator API");
-                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the orchestrator log".into())
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the orchestrator log".into(),
+                )
             }
         }
     }
@@ -64,9 +82,16 @@ impl From<sqlx::Error> for ApiError {
 }
 
 async fn ready(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.pool).await.map_err(|e| {
-        ApiError(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("database: {e}"))
-    })?;
+    sqlx::query("SELECT 1")
+        .execute(&state.pool)
+        .await
+        .map_err(|e| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("database: {e}"),
+            )
+        })?;
     Ok(Json(json!({"status": "ready"})))
 }
 
@@ -79,7 +104,10 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(State(state): State<ApiState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<ApiState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let filter = queries::Filter {
         status: q.status,
@@ -117,7 +145,10 @@ struct Entry {
     compensated: Vec<usize>,
 }
 
-async fn show(State(state): State<ApiState>, Path(id): Path<Uuid>) -> Result<Json<Value>, ApiError> {
+async fn show(
+    State(state): State<ApiState>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let events = log::events(&mut conn, id).await?;
     if events.is_empty() {
@@ -168,5 +199,7 @@ async fn act(
     let mut tx = state.pool.begin().await?;
     let applied = apply(&mut tx, &state.definitions, id, &input, None, Utc::now()).await?;
     tx.commit().await?;
-    Ok(Json(json!({"saga_id": id, "status": applied.state.status, "paused": applied.state.paused, "appended": applied.appended})))
+    Ok(Json(
+        json!({"saga_id": id, "status": applied.state.status, "paused": applied.state.paused, "appended": applied.appended}),
+    ))
 }

@@ -6,7 +6,13 @@ use std::net::SocketAddr;
 #[group(skip)]
 pub struct Settings {
     /// Address of the operator API.
-    #[arg(id = "orchestrator-listen", long = "orchestrator-listen", env = "ORCHESTRATOR_LISTEN", value_name = "ORCHESTRATOR_LISTEN", default_value = "127.0.0.1:8081")]
+    #[arg(
+        id = "orchestrator-listen",
+        long = "orchestrator-listen",
+        env = "ORCHESTRATOR_LISTEN",
+        value_name = "ORCHESTRATOR_LISTEN",
+        default_value = "127.0.0.1:8081"
+    )]
     pub listen: SocketAddr,
 
     /// Overrides every step's timeout (milliseconds); for tests and drills.

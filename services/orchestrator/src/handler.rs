@@ -46,15 +46,23 @@ fn classify(err: Error) -> Result<(), Failure> {
             Ok(())
         }
         Error::Database(err) => Err(Failure::Transient(err.to_string())),
-        Error::Conflict(saga_id) => Err(Failure::Transient(format!("saga {saga_id} changed concurrently"))),
+        Error::Conflict(saga_id) => Err(Failure::Transient(format!(
+            "saga {saga_id} changed concurrently"
+        ))),
         // A newer replica may run a definition this one lacks: retry, then dead-letter.
         err @ Error::UnknownDefinition { .. } => Err(Failure::Transient(err.to_string())),
-        err @ (Error::Encode { .. } | Error::Corrupt { .. }) => Err(Failure::Poison(err.to_string())),
+        err @ (Error::Encode { .. } | Error::Corrupt { .. }) => {
+            Err(Failure::Poison(err.to_string()))
+        }
     }
 }
 
 impl Handler for SagaHandler {
-    async fn handle(&self, tx: &mut PgConnection, message: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let now = Utc::now();
         let cause = Some(message.envelope.message_id);
         match message.message_type() {
@@ -64,8 +72,19 @@ impl Handler for SagaHandler {
                     .definitions
                     .latest("checkout")
                     .ok_or_else(|| Failure::Poison("no checkout definition is deployed".into()))?;
-                let input = serde_json::to_value(&body).map_err(|e| Failure::Poison(e.to_string()))?;
-                if let Err(err) = start(tx, def, body.checkout_id, input, &context(message), cause, now).await {
+                let input =
+                    serde_json::to_value(&body).map_err(|e| Failure::Poison(e.to_string()))?;
+                if let Err(err) = start(
+                    tx,
+                    def,
+                    body.checkout_id,
+                    input,
+                    &context(message),
+                    cause,
+                    now,
+                )
+                .await
+                {
                     classify(err)?;
                 }
             }
@@ -76,10 +95,9 @@ impl Handler for SagaHandler {
             }
             message_type => {
                 let (_, payload) = sagaflow_events::decode_json(&message.payload)?;
-                let saga_id = message
-                    .envelope
-                    .saga_id
-                    .ok_or_else(|| Failure::Poison(format!("{message_type} without a saga-id header")))?;
+                let saga_id = message.envelope.saga_id.ok_or_else(|| {
+                    Failure::Poison(format!("{message_type} without a saga-id header"))
+                })?;
                 let input = Input::Reply {
                     message_type: message_type.to_owned(),
                     payload,

@@ -7,7 +7,7 @@
 //! the HTTP API in [`api`] (or `sagaflow saga ...`).
 //!
 //! # Layout
-//! - [`config`]: [`Settings`].
+//! - [`config`](mod@config): the orchestrator's [`Settings`].
 //! - [`handler`]: consumed message -> saga input.
 //! - [`timers`]: the durable timer loop.
 //! - [`api`]: the operator API.
@@ -46,11 +46,23 @@ pub fn topics(definitions: &Definitions) -> Vec<String> {
     let mut topics = BTreeSet::from([sagaflow_events::topics::ORCHESTRATOR_COMMANDS.to_owned()]);
     for def in definitions.iter() {
         for step in &def.steps {
-            let mut replies: Vec<&str> = step.completes_on.iter().chain(step.fails_on.iter()).copied().collect();
-            if let sagaflow_saga_engine::Compensation::Command { completes_on, .. } = &step.compensation {
+            let mut replies: Vec<&str> = step
+                .completes_on
+                .iter()
+                .chain(step.fails_on.iter())
+                .copied()
+                .collect();
+            if let sagaflow_saga_engine::Compensation::Command { completes_on, .. } =
+                &step.compensation
+            {
                 replies.extend(completes_on.iter().copied());
             }
-            topics.extend(replies.into_iter().filter_map(sagaflow_events::topic_of).map(str::to_owned));
+            topics.extend(
+                replies
+                    .into_iter()
+                    .filter_map(sagaflow_events::topic_of)
+                    .map(str::to_owned),
+            );
         }
     }
     topics.into_iter().collect()
@@ -61,17 +73,31 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// Runs the relay, the consumer, the timer loop and the operator API until `shutdown`.
-pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let definitions = Arc::new(definitions(&settings));
     let topics = topics(&definitions);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     let relay = Relay::new(pool.clone(), &kafka)?;
-    let consumer = InboxConsumer::new(NAME, &topic_refs, pool.clone(), kafka, SagaHandler::new(definitions.clone()))
-        .with_workers(settings.workers as usize);
+    let consumer = InboxConsumer::new(
+        NAME,
+        &topic_refs,
+        pool.clone(),
+        kafka,
+        SagaHandler::new(definitions.clone()),
+    )
+    .with_workers(settings.workers as usize);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding the operator API on {}", settings.listen))?;
-    let app = api::router(api::ApiState { pool: pool.clone(), definitions: definitions.clone() });
+    let app = api::router(api::ApiState {
+        pool: pool.clone(),
+        definitions: definitions.clone(),
+    });
     let http_shutdown = shutdown.clone();
     let http = async move {
         axum::serve(listener, app)
@@ -79,7 +105,12 @@ pub async fn run(pool: PgPool, kafka: KafkaConfig, settings: Settings, shutdown:
             .await
             .context("operator API")
     };
-    let timer = timers::run(pool, definitions, Duration::from_millis(settings.timer_poll_ms), shutdown.clone());
+    let timer = timers::run(
+        pool,
+        definitions,
+        Duration::from_millis(settings.timer_poll_ms),
+        shutdown.clone(),
+    );
     tokio::try_join!(
         async { relay.run(shutdown.clone()).await.context("outbox relay") },
         async { consumer.run(shutdown.clone()).await.context("consumer") },

@@ -9,7 +9,12 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-pub async fn run(pool: PgPool, definitions: Arc<Definitions>, poll: Duration, shutdown: CancellationToken) {
+pub async fn run(
+    pool: PgPool,
+    definitions: Arc<Definitions>,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     loop {
         let pause = match timeouts::fire_due(&pool, &definitions, 500).await {
             Ok(n) if n > 0 => Duration::ZERO,

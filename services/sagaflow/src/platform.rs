@@ -73,10 +73,20 @@ pub struct Settings {
     #[command(flatten)]
     pub notification: sagaflow_notification::config::Settings,
     /// Address of the cart service's HTTP API.
-    #[arg(long = "cart-listen", env = "CART_LISTEN", value_name = "CART_LISTEN", default_value = "127.0.0.1:8083")]
+    #[arg(
+        long = "cart-listen",
+        env = "CART_LISTEN",
+        value_name = "CART_LISTEN",
+        default_value = "127.0.0.1:8083"
+    )]
     pub cart_listen: Option<SocketAddr>,
     /// Address of the notification service's HTTP API (`POST /send`).
-    #[arg(long = "notification-listen", env = "NOTIFICATION_LISTEN", value_name = "NOTIFICATION_LISTEN", default_value = "127.0.0.1:8084")]
+    #[arg(
+        long = "notification-listen",
+        env = "NOTIFICATION_LISTEN",
+        value_name = "NOTIFICATION_LISTEN",
+        default_value = "127.0.0.1:8084"
+    )]
     pub notification_listen: Option<SocketAddr>,
 }
 
@@ -95,7 +105,11 @@ pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
     .with_context(|| format!("migrating {}", service.name()))
 }
 
-async fn serve_router(addr: SocketAddr, router: axum::Router, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve_router(
+    addr: SocketAddr,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -115,32 +129,52 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     match service {
         Service::Gateway => sagaflow_gateway::run(pool, kafka, settings.gateway, shutdown).await,
-        Service::Orchestrator => sagaflow_orchestrator::run(pool, kafka, settings.orchestrator, shutdown).await,
-        Service::Inventory => sagaflow_inventory::run(pool, kafka, settings.inventory, shutdown).await,
+        Service::Orchestrator => {
+            sagaflow_orchestrator::run(pool, kafka, settings.orchestrator, shutdown).await
+        }
+        Service::Inventory => {
+            sagaflow_inventory::run(pool, kafka, settings.inventory, shutdown).await
+        }
         Service::Pricing => sagaflow_pricing::run(pool, kafka, settings.pricing, shutdown).await,
         Service::Payment => sagaflow_payment::run(pool, kafka, settings.payment, shutdown).await,
         Service::Order => sagaflow_order::run(pool, kafka, settings.order, shutdown).await,
         Service::Cart => {
             let http = async {
                 match settings.cart_listen {
-                    Some(addr) => serve_router(addr, sagaflow_cart::router(pool.clone()), shutdown.clone()).await,
+                    Some(addr) => {
+                        serve_router(addr, sagaflow_cart::router(pool.clone()), shutdown.clone())
+                            .await
+                    }
                     None => Ok(()),
                 }
             };
-            tokio::try_join!(sagaflow_cart::run(pool.clone(), kafka, settings.cart, shutdown.clone()), http)?;
+            tokio::try_join!(
+                sagaflow_cart::run(pool.clone(), kafka, settings.cart, shutdown.clone()),
+                http
+            )?;
             Ok(())
         }
         Service::Notification => {
             let http = async {
                 match settings.notification_listen {
                     Some(addr) => {
-                        serve_router(addr, sagaflow_notification::router(pool.clone()), shutdown.clone()).await
+                        serve_router(
+                            addr,
+                            sagaflow_notification::router(pool.clone()),
+                            shutdown.clone(),
+                        )
+                        .await
                     }
                     None => Ok(()),
                 }
             };
             tokio::try_join!(
-                sagaflow_notification::run(pool.clone(), kafka, settings.notification, shutdown.clone()),
+                sagaflow_notification::run(
+                    pool.clone(),
+                    kafka,
+                    settings.notification,
+                    shutdown.clone()
+                ),
                 http
             )?;
             Ok(())
@@ -151,13 +185,17 @@ pub async fn run(
 
 /// Connects a pool (durable commits are required: outbox, inbox and saga logs).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = url.parse().with_context(|| "DATABASE_URL is not a PostgreSQL URL")?;
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| "DATABASE_URL is not a PostgreSQL URL")?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .connect_with(options)
         .await
         .with_context(|| format!("connecting to {}", redact(url)))?;
-    let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await?;
+    let sync: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&pool)
+        .await?;
     anyhow::ensure!(
         sync != "off",
         "synchronous_commit is off on {}: the outbox, inbox and saga log need durable commits",
@@ -175,15 +213,19 @@ pub async fn ensure_database(server_url: &str, database: &str) -> anyhow::Result
     let mut admin = PgConnection::connect_with(&options)
         .await
         .with_context(|| format!("connecting to {}", redact(server_url)))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(database)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut admin)
+            .await?;
     if !exists {
-        let created = sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&mut admin).await;
+        let created = sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+            .execute(&mut admin)
+            .await;
         if let Err(err) = created {
             // Another process may have created it meanwhile.
-            let is_race = matches!(&err, sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04"));
+            let is_race =
+                matches!(&err, sqlx::Error::Database(db) if db.code().as_deref() == Some("42P04"));
             if !is_race {
                 return Err(err.into());
             }

@@ -13,7 +13,12 @@ pub struct Telemetry {
     pub log_format: String,
 
     /// Serve Prometheus metrics on this address (`/metrics`).
-    #[arg(long = "metrics-listen", env = "METRICS_LISTEN", value_name = "METRICS_LISTEN", global = true)]
+    #[arg(
+        long = "metrics-listen",
+        env = "METRICS_LISTEN",
+        value_name = "METRICS_LISTEN",
+        global = true
+    )]
     pub metrics_listen: Option<SocketAddr>,
 }
 
@@ -23,7 +28,9 @@ impl Telemetry {
     pub fn install(&self) -> anyhow::Result<()> {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| "info,sqlx=warn,rdkafka=warn".into());
-        let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
         if self.log_format == "json" {
             builder.json().with_current_span(true).init();
         } else {

@@ -33,7 +33,8 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies_once() -> anyhow::Result<()> {
+async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies_once()
+-> anyhow::Result<()> {
     let broker = Broker::tansu()?;
     create_platform_topics(&broker).await?;
     let sender = TestDb::create("sender").await?;
@@ -43,7 +44,13 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
     sagaflow_inventory::set_stock(&inventory.pool, "MUG", 10).await?;
 
     let saga = Uuid::now_v7();
-    let command = ReserveInventory { saga_id: saga, items: vec![StockItem { sku: "MUG".into(), quantity: 1 }] };
+    let command = ReserveInventory {
+        saga_id: saga,
+        items: vec![StockItem {
+            sku: "MUG".into(),
+            quantity: 1,
+        }],
+    };
     let out = Outgoing::new(TENANT, Some(saga), saga.to_string(), &command)?;
     let mut tx = sender.pool.begin().await?;
     sagaflow_bus::outbox::enqueue(&mut tx, std::slice::from_ref(&out)).await?;
@@ -51,7 +58,13 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
 
     // A relay that parks right after the broker acknowledged the batch.
     let mut relay = Command::new(env!("CARGO_BIN_EXE_sagaflow"))
-        .args(["relay", "--database-url", &sender.url, "--kafka-bootstrap-servers", &broker.bootstrap()])
+        .args([
+            "relay",
+            "--database-url",
+            &sender.url,
+            "--kafka-bootstrap-servers",
+            &broker.bootstrap(),
+        ])
         .env("SAGAFLOW_FAILPOINTS", "relay.after_ack")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -70,22 +83,30 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
     relay.kill()?;
     relay.wait()?;
 
-    let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
-        .fetch_one(&sender.pool)
-        .await?;
+    let unsent: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
+            .fetch_one(&sender.pool)
+            .await?;
     assert_eq!(unsent, 1, "killed before marking sent");
 
     // Restarted without the failpoint: publishes again and marks sent.
     let mut relay = Command::new(env!("CARGO_BIN_EXE_sagaflow"))
-        .args(["relay", "--database-url", &sender.url, "--kafka-bootstrap-servers", &broker.bootstrap()])
+        .args([
+            "relay",
+            "--database-url",
+            &sender.url,
+            "--kafka-bootstrap-servers",
+            &broker.bootstrap(),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
     wait_for("the outbox to drain", Duration::from_secs(30), || async {
-        let unsent: i64 = sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
-            .fetch_one(&sender.pool)
-            .await?;
+        let unsent: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
+                .fetch_one(&sender.pool)
+                .await?;
         Ok(unsent == 0)
     })
     .await?;
@@ -95,7 +116,11 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
     let copies = reader.read_at_least(2, Duration::from_secs(20)).to_vec();
     assert_eq!(copies.len(), 2, "the message was delivered twice");
     let id = out.envelope.message_id.to_string();
-    assert!(copies.iter().all(|m| header(m, "message-id").as_deref() == Some(id.as_str())));
+    assert!(
+        copies
+            .iter()
+            .all(|m| header(m, "message-id").as_deref() == Some(id.as_str()))
+    );
 
     // The inventory service consumes both copies and applies the effect once.
     let shutdown = CancellationToken::new();
@@ -106,7 +131,9 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
         shutdown.clone(),
     ));
     let mut replies = TopicReader::new(&broker.bootstrap(), "inventory.events")?;
-    let reply = replies.wait_for(Duration::from_secs(30), |m| header(m, "causation-id").as_deref() == Some(id.as_str()));
+    let reply = replies.wait_for(Duration::from_secs(30), |m| {
+        header(m, "causation-id").as_deref() == Some(id.as_str())
+    });
     assert!(reply.is_some(), "InventoryReserved published");
     wait_for("both copies consumed", Duration::from_secs(30), || async {
         let lag: Option<i64> = sqlx::query_scalar("SELECT max(kafka_offset) FROM sagaflow_inbox")
@@ -117,7 +144,11 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
     .await?;
     // Let the duplicate arrive and be skipped.
     replies.read_for(Duration::from_secs(2));
-    assert_eq!(sagaflow_inventory::stock(&inventory.pool, "MUG").await?, Some(9), "reserved exactly once");
+    assert_eq!(
+        sagaflow_inventory::stock(&inventory.pool, "MUG").await?,
+        Some(9),
+        "reserved exactly once"
+    );
     let answered = replies
         .seen()
         .iter()
@@ -136,7 +167,10 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;
     sagaflow_inventory::set_stock(dbs.pool(Service::Inventory), "MUG", 1000).await?;
-    let mut processes = Processes::new(broker.bootstrap(), vec![("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into())])?;
+    let mut processes = Processes::new(
+        broker.bootstrap(),
+        vec![("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into())],
+    )?;
     for service in Service::ALL {
         processes.start(service, &dbs)?;
     }
@@ -177,24 +211,45 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
         let (http, gateway, gate) = (http.clone(), gateway.clone(), gate.clone());
         requests.spawn(async move {
             let _permit = gate.acquire().await?;
-            start_checkout(&http, &gateway, &checkout_body("MUG", 1, method, Uuid::now_v7())).await
+            start_checkout(
+                &http,
+                &gateway,
+                &checkout_body("MUG", 1, method, Uuid::now_v7()),
+            )
+            .await
         });
     }
     while let Some(result) = requests.join_next().await {
         ids.push(result??);
     }
     assert_eq!(ids.len(), 200);
-    let statuses = wait_all_terminal(dbs.pool(Service::Orchestrator), 200, Duration::from_secs(300)).await?;
+    let statuses = wait_all_terminal(
+        dbs.pool(Service::Orchestrator),
+        200,
+        Duration::from_secs(300),
+    )
+    .await?;
     assert_eq!(statuses.get("completed"), Some(&180), "{statuses:?}");
     assert_eq!(statuses.get("compensated"), Some(&20), "{statuses:?}");
 
     for id in &ids {
         let payments = sagaflow_payment::payments_for(dbs.pool(Service::Payment), *id).await?;
         let refunds = sagaflow_payment::refunds_for(dbs.pool(Service::Payment), *id).await?;
-        assert!(payments.len() <= 1 && refunds.len() <= 1, "saga {id}: {payments:?} {refunds:?}");
+        assert!(
+            payments.len() <= 1 && refunds.len() <= 1,
+            "saga {id}: {payments:?} {refunds:?}"
+        );
     }
-    assert_eq!(sagaflow_payment::captured_count(dbs.pool(Service::Payment)).await?, 180, "no double charge");
-    assert_eq!(sagaflow_inventory::stock(dbs.pool(Service::Inventory), "MUG").await?, Some(820), "no lost or doubled reservation");
+    assert_eq!(
+        sagaflow_payment::captured_count(dbs.pool(Service::Payment)).await?,
+        180,
+        "no double charge"
+    );
+    assert_eq!(
+        sagaflow_inventory::stock(dbs.pool(Service::Inventory), "MUG").await?,
+        Some(820),
+        "no lost or doubled reservation"
+    );
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'created'")
         .fetch_one(dbs.pool(Service::Order))
         .await?;
@@ -229,31 +284,56 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
-    let id = start_checkout(&http, &gateway, &checkout_body("MUG", 2, "card", Uuid::now_v7())).await?;
+    let id = start_checkout(
+        &http,
+        &gateway,
+        &checkout_body("MUG", 2, "card", Uuid::now_v7()),
+    )
+    .await?;
     let orchestrator = dbs.pool(Service::Orchestrator).clone();
-    wait_for("take_payment to be sent", Duration::from_secs(60), || async {
-        let log = saga_log(&orchestrator, id).await?;
-        Ok(log.iter().any(|(k, s)| k == "command_sent" && s.as_deref() == Some("take_payment")))
-    })
+    wait_for(
+        "take_payment to be sent",
+        Duration::from_secs(60),
+        || async {
+            let log = saga_log(&orchestrator, id).await?;
+            Ok(log
+                .iter()
+                .any(|(k, s)| k == "command_sent" && s.as_deref() == Some("take_payment")))
+        },
+    )
     .await?;
     // The orchestrator dies while the deadline is pending and stays down past it.
     processes.kill(Service::Orchestrator);
     // Down past the deadline, and past Tansu's session timeout (see README).
     tokio::time::sleep(Duration::from_secs(7)).await;
     processes.start(Service::Orchestrator, &dbs)?;
-    wait_for("the step to be abandoned", Duration::from_secs(60), || async {
-        let log = saga_log(&orchestrator, id).await?;
-        Ok(log.iter().any(|(k, _)| k == "step_abandoned"))
-    })
+    wait_for(
+        "the step to be abandoned",
+        Duration::from_secs(60),
+        || async {
+            let log = saga_log(&orchestrator, id).await?;
+            Ok(log.iter().any(|(k, _)| k == "step_abandoned"))
+        },
+    )
     .await?;
     // Payment comes back: it sees the stale charges and the refund, in order.
     processes.start(Service::Payment, &dbs)?;
     let view = wait_terminal(&http, &gateway, id, Duration::from_secs(90)).await?;
     assert_eq!(view["status"], "compensated", "{view}");
     let log = saga_log(&orchestrator, id).await?;
-    let timeouts = log.iter().filter(|(k, s)| k == "step_timed_out" && s.as_deref() == Some("take_payment")).count();
+    let timeouts = log
+        .iter()
+        .filter(|(k, s)| k == "step_timed_out" && s.as_deref() == Some("take_payment"))
+        .count();
     assert!(timeouts >= 1, "{log:?}");
-    assert_eq!(sagaflow_inventory::stock(dbs.pool(Service::Inventory), "MUG").await?, Some(10));
-    assert_eq!(sagaflow_payment::captured_count(dbs.pool(Service::Payment)).await?, 0, "nothing stays charged");
+    assert_eq!(
+        sagaflow_inventory::stock(dbs.pool(Service::Inventory), "MUG").await?,
+        Some(10)
+    );
+    assert_eq!(
+        sagaflow_payment::captured_count(dbs.pool(Service::Payment)).await?,
+        0,
+        "nothing stays charged"
+    );
     Ok(())
 }

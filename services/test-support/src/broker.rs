@@ -39,9 +39,12 @@ impl Broker {
         match kind.as_str() {
             "mock" => Self::mock(),
             "tansu" => Self::tansu(),
-            "external" => Self::external()
-                .ok_or_else(|| anyhow::anyhow!("SAGAFLOW_TEST_BROKER=external needs KAFKA_BOOTSTRAP_SERVERS")),
-            other => anyhow::bail!("SAGAFLOW_TEST_BROKER={other}: expected mock, tansu or external"),
+            "external" => Self::external().ok_or_else(|| {
+                anyhow::anyhow!("SAGAFLOW_TEST_BROKER=external needs KAFKA_BOOTSTRAP_SERVERS")
+            }),
+            other => {
+                anyhow::bail!("SAGAFLOW_TEST_BROKER={other}: expected mock, tansu or external")
+            }
         }
     }
 

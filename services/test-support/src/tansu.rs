@@ -84,7 +84,10 @@ impl Tansu {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        bail!("Tansu did not listen on port {} within {timeout:?}", self.port)
+        bail!(
+            "Tansu did not listen on port {} within {timeout:?}",
+            self.port
+        )
     }
 
     /// `kill -9`: no shutdown, no flush.

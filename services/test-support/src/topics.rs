@@ -11,11 +11,18 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 /// `<prefix>.<random>`: no two tests share a topic.
 pub fn unique_topic(prefix: &str) -> String {
-    format!("{prefix}.{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{prefix}.{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
 }
 
 /// Creates topics with `partitions` partitions (existing ones are fine).
-pub async fn create_topics(bootstrap: &str, topics: &[&str], partitions: i32) -> anyhow::Result<()> {
+pub async fn create_topics(
+    bootstrap: &str,
+    topics: &[&str],
+    partitions: i32,
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()?;

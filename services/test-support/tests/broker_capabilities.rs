@@ -33,11 +33,20 @@ async fn produce_numbered(bootstrap: &str, topic: &str, count: usize) -> anyhow:
         .create()?;
     for i in 0..count {
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "message-id", value: Some(format!("m{i}").as_bytes()) })
-            .insert(Header { key: "empty", value: None::<&[u8]> });
+            .insert(Header {
+                key: "message-id",
+                value: Some(format!("m{i}").as_bytes()),
+            })
+            .insert(Header {
+                key: "empty",
+                value: None::<&[u8]>,
+            });
         producer
             .send(
-                FutureRecord::to(topic).key("same-key").payload(&format!("payload-{i}")).headers(headers),
+                FutureRecord::to(topic)
+                    .key("same-key")
+                    .payload(&format!("payload-{i}"))
+                    .headers(headers),
                 Timeout::After(Duration::from_secs(10)),
             )
             .await
@@ -69,9 +78,17 @@ async fn produce_consume_store_commit(broker: &Broker) -> anyhow::Result<()> {
         let message = poll_one(&first, Duration::from_secs(20)).expect("a message");
         assert_eq!(message.offset(), i, "in order on {}", broker.kind());
         let headers = message.headers().expect("headers kept");
-        let id = headers.iter().find(|h| h.key == "message-id").and_then(|h| h.value);
+        let id = headers
+            .iter()
+            .find(|h| h.key == "message-id")
+            .and_then(|h| h.value);
         assert_eq!(id, Some(format!("m{i}").as_bytes()));
-        assert!(headers.iter().any(|h| h.key == "empty" && h.value.is_none()), "null header value kept");
+        assert!(
+            headers
+                .iter()
+                .any(|h| h.key == "empty" && h.value.is_none()),
+            "null header value kept"
+        );
         // Only processed messages are stored; the third is read but not stored.
         if i < 2 {
             first.store_offset(&topic, 0, message.offset())?;
@@ -83,7 +100,12 @@ async fn produce_consume_store_commit(broker: &Broker) -> anyhow::Result<()> {
     let second = consumer(&broker.bootstrap(), &group)?;
     second.subscribe(&[&topic])?;
     let resumed = poll_one(&second, Duration::from_secs(30)).expect("resumes");
-    assert_eq!(resumed.offset(), 2, "resumes after the last stored offset on {}", broker.kind());
+    assert_eq!(
+        resumed.offset(),
+        2,
+        "resumes after the last stored offset on {}",
+        broker.kind()
+    );
     Ok(())
 }
 
@@ -98,7 +120,12 @@ async fn group_rebalances(broker: &Broker) -> anyhow::Result<()> {
     while a.assignment()?.count() < 2 && Instant::now() < deadline {
         a.poll(Duration::from_millis(50));
     }
-    assert_eq!(a.assignment()?.count(), 2, "a lone member owns both partitions on {}", broker.kind());
+    assert_eq!(
+        a.assignment()?.count(),
+        2,
+        "a lone member owns both partitions on {}",
+        broker.kind()
+    );
 
     let b = consumer(&broker.bootstrap(), &group)?;
     b.subscribe(&[&topic])?;
@@ -110,7 +137,11 @@ async fn group_rebalances(broker: &Broker) -> anyhow::Result<()> {
         if na == 1 && nb == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "no rebalance on {}: {na} + {nb}", broker.kind());
+        assert!(
+            Instant::now() < deadline,
+            "no rebalance on {}: {na} + {nb}",
+            broker.kind()
+        );
     }
     Ok(())
 }
@@ -148,6 +179,10 @@ async fn tansu_keeps_data_and_committed_offsets_across_a_kill() -> anyhow::Resul
     c.subscribe(&[&topic])?;
     let m = poll_one(&c, Duration::from_secs(30)).expect("after restart");
     assert_eq!(m.offset(), 1, "committed offset survived kill -9");
-    assert_eq!(m.payload(), Some(&b"payload-1"[..]), "data survived kill -9");
+    assert_eq!(
+        m.payload(),
+        Some(&b"payload-1"[..]),
+        "data survived kill -9"
+    );
     Ok(())
 }

@@ -20,10 +20,12 @@ pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 pub async fn effects_for(pool: &PgPool, saga_id: Uuid) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM effects WHERE saga_id = $1")
-        .bind(saga_id)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM effects WHERE saga_id = $1")
+            .bind(saga_id)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 pub async fn total_effects(pool: &PgPool) -> anyhow::Result<i64> {
@@ -41,7 +43,11 @@ pub struct EffectHandler {
 }
 
 impl Handler for EffectHandler {
-    async fn handle(&self, tx: &mut PgConnection, message: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call < self.fail_first {
             return Err(Failure::Transient(format!("induced failure {call}")));
@@ -65,8 +71,8 @@ pub fn message(topic: &str, saga_id: Uuid) -> Outgoing {
         saga_id,
         reason: "test".into(),
     };
-    let mut out = Outgoing::new("tenant-a", Some(saga_id), saga_id.to_string(), &body)
-        .expect("encodes");
+    let mut out =
+        Outgoing::new("tenant-a", Some(saga_id), saga_id.to_string(), &body).expect("encodes");
     out.topic = topic.to_owned();
     out
 }

@@ -13,7 +13,12 @@ use crate::platform::{self, Service};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The gateway's base URL.
-    #[arg(long = "gateway", env = "SAGAFLOW_GATEWAY_URL", value_name = "SAGAFLOW_GATEWAY_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long = "gateway",
+        env = "SAGAFLOW_GATEWAY_URL",
+        value_name = "SAGAFLOW_GATEWAY_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub gateway: String,
     /// Where to seed stock for the demo SKU.
     #[command(flatten)]
@@ -35,7 +40,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let ok = checkout(&client, &args, "card").await?;
     let declined = checkout(&client, &args, "card_declined").await?;
-    let left = sagaflow_inventory::stock(&pool, SKU).await?.unwrap_or_default();
+    let left = sagaflow_inventory::stock(&pool, SKU)
+        .await?
+        .unwrap_or_default();
     println!("stock {SKU} after both: {left} (2 sold, 2 reserved then released)");
     if ok != "completed" || declined != "compensated" || left != 8 {
         bail!("unexpected outcome: {ok} / {declined} / stock {left}");
@@ -44,7 +51,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn checkout(client: &reqwest::Client, args: &Args, payment_method: &str) -> anyhow::Result<String> {
+async fn checkout(
+    client: &reqwest::Client,
+    args: &Args,
+    payment_method: &str,
+) -> anyhow::Result<String> {
     let base = args.gateway.trim_end_matches('/');
     let body = json!({
         "cart_id": Uuid::now_v7(),
@@ -67,7 +78,10 @@ async fn checkout(client: &reqwest::Client, args: &Args, payment_method: &str) -
     if !status.is_success() {
         bail!("gateway answered {status}: {accepted}");
     }
-    let id = accepted["checkout_id"].as_str().context("no checkout_id")?.to_owned();
+    let id = accepted["checkout_id"]
+        .as_str()
+        .context("no checkout_id")?
+        .to_owned();
     println!("\ncheckout {id} ({payment_method}) accepted");
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
     loop {
@@ -80,11 +94,16 @@ async fn checkout(client: &reqwest::Client, args: &Args, payment_method: &str) -
             .json()
             .await?;
         let status = view["status"].as_str().unwrap_or("pending").to_owned();
-        if matches!(status.as_str(), "completed" | "compensated" | "failed" | "compensation_failed") {
+        if matches!(
+            status.as_str(),
+            "completed" | "compensated" | "failed" | "compensation_failed"
+        ) {
             for step in view["steps"].as_array().into_iter().flatten() {
                 println!(
                     "  {:>3} {:<18} {:<18} -> {}",
-                    step["seq"], step["kind"].as_str().unwrap_or(""), step["step"].as_str().unwrap_or(""),
+                    step["seq"],
+                    step["kind"].as_str().unwrap_or(""),
+                    step["step"].as_str().unwrap_or(""),
                     step["status"].as_str().unwrap_or("")
                 );
             }

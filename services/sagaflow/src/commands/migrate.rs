@@ -15,7 +15,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let services = if args.service == "all" {
         Service::ALL.to_vec()
     } else {
-        vec![<Service as clap::ValueEnum>::from_str(&args.service, true).map_err(|_| anyhow::anyhow!("unknown service `{}`", args.service))?]
+        vec![
+            <Service as clap::ValueEnum>::from_str(&args.service, true)
+                .map_err(|_| anyhow::anyhow!("unknown service `{}`", args.service))?,
+        ]
     };
     for service in services {
         let url = args.database.url_for(service).await?;

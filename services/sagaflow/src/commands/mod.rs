@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Run a service (or `all` of them in this process) until SIGINT/SIGTERM.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Create the platform's topics and their dead-letter topics.
     Topics(topics::Args),
     /// Apply a service's database migrations.
@@ -42,7 +42,7 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Topics(args) => topics::run(args).await,
         Command::Migrate(args) => migrate::run(args).await,
         Command::Relay(args) => relay::run(args).await,
@@ -60,14 +60,15 @@ pub fn shutdown_on_signal() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    cancel.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(term) => term,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -86,12 +87,20 @@ pub fn shutdown_on_signal() -> CancellationToken {
 pub struct Database {
     /// This service's database. When unset, `SAGAFLOW_PG_URL`'s server is used with
     /// one database per service (`sagaflow_<service>`), created if missing.
-    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL")]
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL"
+    )]
     pub database_url: Option<String>,
 
     /// A PostgreSQL server (any database on it) for per-service databases.
-    #[arg(long = "pg-url", env = "SAGAFLOW_PG_URL", value_name = "SAGAFLOW_PG_URL",
-          default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long = "pg-url",
+        env = "SAGAFLOW_PG_URL",
+        value_name = "SAGAFLOW_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     pub pg_url: String,
 }
 

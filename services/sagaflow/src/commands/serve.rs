@@ -32,14 +32,18 @@ fn services(name: &str) -> anyhow::Result<Vec<Service>> {
     }
     match <Service as clap::ValueEnum>::from_str(name, true) {
         Ok(service) => Ok(vec![service]),
-        Err(_) => bail!("unknown service `{name}`: use all, gateway, orchestrator, inventory, pricing, payment, order, cart or notification"),
+        Err(_) => bail!(
+            "unknown service `{name}`: use all, gateway, orchestrator, inventory, pricing, payment, order, cart or notification"
+        ),
     }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let services = services(&args.service)?;
     if services.len() > 1 && args.database.database_url.is_some() {
-        bail!("DATABASE_URL names one database; `serve all` needs SAGAFLOW_PG_URL (a database per service)");
+        bail!(
+            "DATABASE_URL names one database; `serve all` needs SAGAFLOW_PG_URL (a database per service)"
+        );
     }
     if !args.no_setup {
         sagaflow_bus::admin::ensure_topics(&args.kafka, &sagaflow_bus::admin::platform_topics())
@@ -55,7 +59,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             platform::migrate(service, &pool).await?;
         }
         info!(service = service.name(), "starting");
-        let (kafka, settings, shutdown) = (args.kafka.clone(), args.settings.clone(), shutdown.clone());
+        let (kafka, settings, shutdown) =
+            (args.kafka.clone(), args.settings.clone(), shutdown.clone());
         tasks.spawn(async move { platform::run(service, pool, kafka, settings, shutdown).await });
     }
     // One service failing stops the others: a half-running platform hides faults.

@@ -107,7 +107,13 @@ impl Platform {
     async fn wait_http(&self, base: &str) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if self.http.get(format!("{base}/healthz")).send().await.is_ok() {
+            if self
+                .http
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -140,7 +146,11 @@ pub fn checkout_body(sku: &str, quantity: i32, payment_method: &str, cart_id: Uu
 }
 
 /// POSTs a checkout; returns its id.
-pub async fn start_checkout(http: &reqwest::Client, gateway: &str, body: &Value) -> anyhow::Result<Uuid> {
+pub async fn start_checkout(
+    http: &reqwest::Client,
+    gateway: &str,
+    body: &Value,
+) -> anyhow::Result<Uuid> {
     let response = http
         .post(format!("{gateway}/v1/checkouts"))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
@@ -151,13 +161,20 @@ pub async fn start_checkout(http: &reqwest::Client, gateway: &str, body: &Value)
         .await?;
     let status = response.status();
     let accepted: Value = response.json().await?;
-    anyhow::ensure!(status.as_u16() == 202, "gateway answered {status}: {accepted}");
+    anyhow::ensure!(
+        status.as_u16() == 202,
+        "gateway answered {status}: {accepted}"
+    );
     let id = accepted["checkout_id"].as_str().context("checkout_id")?;
     Ok(id.parse()?)
 }
 
 /// GET /v1/checkouts/{id}.
-pub async fn checkout_view(http: &reqwest::Client, gateway: &str, id: Uuid) -> anyhow::Result<Value> {
+pub async fn checkout_view(
+    http: &reqwest::Client,
+    gateway: &str,
+    id: Uuid,
+) -> anyhow::Result<Value> {
     Ok(http
         .get(format!("{gateway}/v1/checkouts/{id}"))
         .header("X-Tenant-Id", TENANT)
@@ -169,7 +186,12 @@ pub async fn checkout_view(http: &reqwest::Client, gateway: &str, id: Uuid) -> a
 }
 
 /// Polls the gateway until the checkout is terminal.
-pub async fn wait_terminal(http: &reqwest::Client, gateway: &str, id: Uuid, timeout: Duration) -> anyhow::Result<Value> {
+pub async fn wait_terminal(
+    http: &reqwest::Client,
+    gateway: &str,
+    id: Uuid,
+    timeout: Duration,
+) -> anyhow::Result<Value> {
     let deadline = Instant::now() + timeout;
     loop {
         let view = checkout_view(http, gateway, id).await?;
@@ -185,14 +207,19 @@ pub async fn wait_terminal(http: &reqwest::Client, gateway: &str, id: Uuid, time
 
 /// Sagas per status in the orchestrator's store.
 pub async fn saga_statuses(orchestrator: &PgPool) -> anyhow::Result<BTreeMap<String, i64>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM sagas GROUP BY status")
-        .fetch_all(orchestrator)
-        .await?;
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM sagas GROUP BY status")
+            .fetch_all(orchestrator)
+            .await?;
     Ok(rows.into_iter().collect())
 }
 
 /// Waits until `expected` sagas exist and all are terminal.
-pub async fn wait_all_terminal(orchestrator: &PgPool, expected: i64, timeout: Duration) -> anyhow::Result<BTreeMap<String, i64>> {
+pub async fn wait_all_terminal(
+    orchestrator: &PgPool,
+    expected: i64,
+    timeout: Duration,
+) -> anyhow::Result<BTreeMap<String, i64>> {
     let deadline = Instant::now() + timeout;
     loop {
         let statuses = saga_statuses(orchestrator).await?;
@@ -213,7 +240,10 @@ pub async fn wait_all_terminal(orchestrator: &PgPool, expected: i64, timeout: Du
 }
 
 /// The saga's log kinds and steps in order, from the orchestrator's store.
-pub async fn saga_log(orchestrator: &PgPool, saga: Uuid) -> anyhow::Result<Vec<(String, Option<String>)>> {
+pub async fn saga_log(
+    orchestrator: &PgPool,
+    saga: Uuid,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
     Ok(sqlx::query_as(
         "SELECT kind, event->>'step_name' FROM saga_events WHERE saga_id = $1 ORDER BY seq",
     )

@@ -57,6 +57,7 @@ pub struct InboxConsumer<H> {
     handler: Arc<H>,
     workers: usize,
     backoff: Backoff,
+    max_batch: usize,
 }
 
 impl<H: Handler> InboxConsumer<H> {
@@ -70,7 +71,15 @@ impl<H: Handler> InboxConsumer<H> {
             handler: Arc::new(handler),
             workers: 4,
             backoff: Backoff::default(),
+            max_batch: 32,
         }
+    }
+
+    /// Most messages handled in one transaction when they queue up (default 32;
+    /// 1 turns batching off).
+    pub fn with_max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch.max(1);
+        self
     }
 
     pub fn with_workers(mut self, workers: usize) -> Self {
@@ -105,12 +114,21 @@ impl<H: Handler> InboxConsumer<H> {
             senders.push(tx);
             let worker = worker.clone();
             let shutdown = shutdown.clone();
+            let max_batch = self.max_batch;
             tasks.push(tokio::spawn(async move {
-                while let Some(record) = rx.recv().await {
+                while let Some(first) = rx.recv().await {
                     if shutdown.is_cancelled() {
                         break;
                     }
-                    worker.consume(record).await;
+                    // Whatever else is already waiting goes in the same transaction.
+                    let mut batch = vec![first];
+                    while batch.len() < max_batch {
+                        match rx.try_recv() {
+                            Ok(record) => batch.push(record),
+                            Err(_) => break,
+                        }
+                    }
+                    worker.consume_batch(batch).await;
                 }
             }));
         }
@@ -224,6 +242,49 @@ struct Worker<H> {
 }
 
 impl<H: Handler> Worker<H> {
+    /// Handles queued messages in one transaction (one commit instead of many under
+    /// load). Any failure, or any record that is not a well-formed message, rolls the
+    /// batch back and handles its messages one by one, with the usual retries and
+    /// dead letters.
+    async fn consume_batch(&self, records: Vec<Record>) {
+        if records.len() > 1 {
+            let incoming: Option<Vec<Incoming>> =
+                records.iter().map(|r| r.incoming().ok()).collect();
+            if let Some(incoming) = incoming {
+                let started = Instant::now();
+                match try_batch(&self.pool, self.handler.as_ref(), &self.name, &incoming).await {
+                    Ok(()) => {
+                        metrics::histogram!("sagaflow_handler_seconds", "consumer" => self.name.clone())
+                            .record(started.elapsed().as_secs_f64() / incoming.len() as f64);
+                        metrics::histogram!("sagaflow_inbox_batch_size", "consumer" => self.name.clone())
+                            .record(incoming.len() as f64);
+                        for record in &records {
+                            self.store_offset(record);
+                        }
+                        return;
+                    }
+                    Err(reason) => {
+                        tracing::debug!(%reason, "batch rolled back; handling one by one")
+                    }
+                }
+            }
+        }
+        for record in records {
+            self.consume(record).await;
+        }
+    }
+
+    fn store_offset(&self, record: &Record) {
+        if let Err(err) = self
+            .consumer
+            .store_offset(&record.topic, record.partition, record.offset)
+        {
+            // The partition was revoked meanwhile: its new owner sees the message
+            // again and the inbox skips it.
+            warn!(error = %err, "could not store offset");
+        }
+    }
+
     async fn consume(&self, record: Record) {
         let span = info_span!(
             "consume",
@@ -266,14 +327,7 @@ impl<H: Handler> Worker<H> {
                 warn!(%reason, "dead-lettering poison message");
                 self.dead_letter(&record, reason).await;
             }
-            if let Err(err) =
-                self.consumer
-                    .store_offset(&record.topic, record.partition, record.offset)
-            {
-                // The partition was revoked meanwhile: its new owner sees the message
-                // again and the inbox skips it.
-                warn!(error = %err, "could not store offset");
-            }
+            self.store_offset(&record);
         }
         .instrument(span)
         .await
@@ -345,6 +399,59 @@ pub async fn process<H: Handler>(
     }
 }
 
+/// Several messages in one transaction; any failure rolls all of them back.
+async fn try_batch<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    batch: &[Incoming],
+) -> Result<(), String> {
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let mut outgoing = Vec::new();
+    for incoming in batch {
+        let inserted = insert_inbox(&mut tx, consumer, incoming)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !inserted {
+            metrics::counter!("sagaflow_messages_duplicate_total", "consumer" => consumer.to_owned())
+                .increment(1);
+            continue;
+        }
+        outgoing.extend(
+            handler
+                .handle(&mut tx, incoming)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    outbox::enqueue(&mut tx, &outgoing)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+/// Records `(consumer, message_id)`; false when it was there already.
+async fn insert_inbox(
+    conn: &mut PgConnection,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO sagaflow_inbox (consumer, message_id, message_type, topic, kafka_partition, kafka_offset)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(incoming.envelope.message_id)
+    .bind(&incoming.envelope.message_type)
+    .bind(&incoming.topic)
+    .bind(incoming.partition)
+    .bind(incoming.offset)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
 enum Attempt {
     Handler(Failure),
     Infrastructure(sqlx::Error),
@@ -359,21 +466,10 @@ async fn try_once<H: Handler>(
     incoming: &Incoming,
 ) -> Result<bool, Attempt> {
     let mut tx = pool.begin().await.map_err(Attempt::Infrastructure)?;
-    let inserted = sqlx::query(
-        "INSERT INTO sagaflow_inbox (consumer, message_id, message_type, topic, kafka_partition, kafka_offset)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(incoming.envelope.message_id)
-    .bind(&incoming.envelope.message_type)
-    .bind(&incoming.topic)
-    .bind(incoming.partition)
-    .bind(incoming.offset)
-    .execute(&mut *tx)
-    .await
-    .map_err(Attempt::Infrastructure)?
-    .rows_affected();
-    if inserted == 0 {
+    if !insert_inbox(&mut tx, consumer, incoming)
+        .await
+        .map_err(Attempt::Infrastructure)?
+    {
         return Ok(false);
     }
     let outgoing = handler

@@ -116,6 +116,9 @@ async fn persist(
     }
     let after = state.ok_or(Error::Conflict(Uuid::nil()))?;
     log::append(conn, context, before, &decision.events, &after).await?;
+    if before.is_some() {
+        timeouts::clear_stale(conn, after.saga_id, after.current.as_ref()).await?;
+    }
 
     for action in &decision.actions {
         match action {

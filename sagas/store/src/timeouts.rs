@@ -3,7 +3,7 @@
 //! `FOR UPDATE SKIP LOCKED`, deleted in the transaction that applies it).
 
 use chrono::{DateTime, Utc};
-use sagaflow_saga_engine::{Input, Phase};
+use sagaflow_saga_engine::{InFlight, Input, Phase};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
@@ -46,6 +46,35 @@ pub async fn schedule(
     .bind(at)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Removes the saga's timers that no longer matter: all but the in-flight
+/// attempt's (a completed step's deadline would otherwise fire later for nothing).
+pub async fn clear_stale(
+    conn: &mut PgConnection,
+    saga_id: Uuid,
+    in_flight: Option<&InFlight>,
+) -> Result<(), Error> {
+    match in_flight {
+        Some(current) => {
+            sqlx::query(
+                "DELETE FROM saga_timeouts WHERE saga_id = $1 AND NOT (step = $2 AND phase = $3 AND attempt = $4)",
+            )
+            .bind(saga_id)
+            .bind(current.step as i32)
+            .bind(phase_text(current.phase))
+            .bind(current.attempt as i32)
+            .execute(conn)
+            .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM saga_timeouts WHERE saga_id = $1")
+                .bind(saga_id)
+                .execute(conn)
+                .await?
+        }
+    };
     Ok(())
 }
 

@@ -223,3 +223,48 @@ async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
     assert!(timed_out >= 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_completed_step_leaves_no_timer_behind() -> anyhow::Result<()> {
+    let db = TestDb::create("timers_gc").await?;
+    sagaflow_saga_store::migrate(&db.pool).await?;
+    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let def = defs.latest("checkout").expect("checkout");
+    let saga = Uuid::now_v7();
+    let mut tx = db.pool.begin().await?;
+    start(
+        &mut tx,
+        def,
+        saga,
+        input(saga),
+        &context(),
+        None,
+        Utc::now(),
+    )
+    .await?;
+    apply(
+        &mut tx,
+        &defs,
+        saga,
+        &Input::Reply {
+            message_type: "InventoryReserved".into(),
+            payload: json!({"saga_id": saga, "reservation_id": Uuid::now_v7()}),
+            causation_id: None,
+        },
+        None,
+        Utc::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    let timers: Vec<(i32, String)> =
+        sqlx::query_as("SELECT step, phase FROM saga_timeouts WHERE saga_id = $1")
+            .bind(saga)
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(
+        timers,
+        vec![(1, "forward".to_owned())],
+        "only the in-flight step's deadline remains"
+    );
+    Ok(())
+}

@@ -20,7 +20,7 @@ use sagaflow_events::Envelope;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::config::KafkaConfig;
 use crate::dead_letter::{self, RawRecord};
@@ -158,7 +158,7 @@ impl<H: Handler> InboxConsumer<H> {
         }
         if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing stored since the last background commit is not an error.
-            warn!(consumer = %self.name, error = %err, "final offset commit");
+            debug!(consumer = %self.name, error = %err, "final offset commit");
         }
         info!(consumer = %self.name, "consumer stopped");
         Ok(())

@@ -42,9 +42,18 @@ struct Args {
     /// Samples for each floor measurement.
     #[arg(long, default_value_t = 300)]
     floor_samples: usize,
-    /// Consumer worker tasks per service.
-    #[arg(long, default_value_t = 4)]
+    /// Consumer worker tasks per service (at most one per partition is busy).
+    #[arg(long, default_value_t = 8)]
     workers: u16,
+    /// Partitions per topic.
+    #[arg(long, default_value_t = 8)]
+    partitions: i32,
+    /// Consumers' `fetch.wait.max.ms`.
+    #[arg(long, default_value_t = 5)]
+    fetch_wait_ms: u32,
+    /// Producers' `linger.ms`.
+    #[arg(long, default_value_t = 1)]
+    linger_ms: u32,
     /// Give up waiting for completion after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -74,8 +83,10 @@ async fn main() -> anyhow::Result<()> {
     let floor_topic = format!("bench.floor.{}", &Uuid::new_v4().simple().to_string()[..8]);
     topics.push(floor_topic.clone());
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    broker.create_topics(&refs, 4).await?;
-    let kafka = KafkaConfig::new(broker.bootstrap());
+    broker.create_topics(&refs, args.partitions).await?;
+    let mut kafka = KafkaConfig::new(broker.bootstrap());
+    kafka.fetch_wait_max_ms = args.fetch_wait_ms;
+    kafka.linger_ms = args.linger_ms;
 
     let mut pools = HashMap::new();
     for service in Service::ALL {

@@ -29,10 +29,11 @@ if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   log "stopping the previous platform (pid $(cat "$pidfile"))"
   kill "$(cat "$pidfile")"; sleep 1
 fi
-export GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:8080}"
-export ORCHESTRATOR_LISTEN="${ORCHESTRATOR_LISTEN:-127.0.0.1:8081}"
-export METRICS_LISTEN="${METRICS_LISTEN:-127.0.0.1:9464}"
-nohup "$bin" serve all >"$SAGAFLOW_DATA_DIR/platform.log" 2>&1 &
+GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:8080}"
+ORCHESTRATOR_LISTEN="${ORCHESTRATOR_LISTEN:-127.0.0.1:8081}"
+METRICS_LISTEN="${METRICS_LISTEN:-127.0.0.1:9464}"
+GATEWAY_LISTEN="$GATEWAY_LISTEN" ORCHESTRATOR_LISTEN="$ORCHESTRATOR_LISTEN" METRICS_LISTEN="$METRICS_LISTEN" \
+  nohup "$bin" serve all >"$SAGAFLOW_DATA_DIR/platform.log" 2>&1 &
 echo $! >"$pidfile"
 log "platform starting (pid $(cat "$pidfile"), log $SAGAFLOW_DATA_DIR/platform.log)"
 for _ in $(seq 1 100); do

@@ -14,6 +14,7 @@
 //! - [`migrate`]: the outbox and inbox tables.
 //! - [`traceparent`]: W3C trace context carried in Kafka headers.
 //! - [`failpoint`]: named crash points for kill -9 tests.
+//! - `testing` (feature `testing`): drive a handler through the inbox in tests.
 
 pub mod admin;
 pub mod config;
@@ -26,6 +27,8 @@ pub mod message;
 pub mod migrate;
 pub mod outbox;
 pub mod relay;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod traceparent;
 
 pub use config::KafkaConfig;

@@ -50,7 +50,7 @@ async fn go(
     handler: &OrderHandler,
     message: &sagaflow_bus::Incoming,
 ) -> anyhow::Result<Reply> {
-    send(pool, handler, NAME, message).await
+    Ok(send(pool, handler, NAME, message).await?)
 }
 
 #[tokio::test]

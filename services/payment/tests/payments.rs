@@ -45,7 +45,7 @@ async fn go(
     handler: &PaymentHandler,
     message: &sagaflow_bus::Incoming,
 ) -> anyhow::Result<Reply> {
-    send(pool, handler, NAME, message).await
+    Ok(send(pool, handler, NAME, message).await?)
 }
 
 #[tokio::test]

@@ -41,7 +41,7 @@ async fn go(
     handler: &PricingHandler,
     message: &sagaflow_bus::Incoming,
 ) -> anyhow::Result<Reply> {
-    send(pool, handler, NAME, message).await
+    Ok(send(pool, handler, NAME, message).await?)
 }
 
 #[tokio::test]

@@ -13,6 +13,8 @@ cd "$SAGAFLOW_ROOT"
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
   "$SAGAFLOW_ROOT/infra/dev/tansu.sh" start
   export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SAGAFLOW_TANSU_PORT"
+  # Tansu keeps a killed consumer as its group's leader; members rejoin by themselves.
+  export KAFKA_REJOIN_IDLE_MS="${KAFKA_REJOIN_IDLE_MS:-15000}"
 fi
 
 profile="${SAGAFLOW_PROFILE:-release}"

@@ -47,6 +47,20 @@ pub struct KafkaConfig {
     )]
     pub session_timeout_ms: u32,
 
+    /// Rejoin the consumer group after this long with no partitions assigned (0: never).
+    /// A workaround for brokers that keep a killed member as group leader (Tansu 0.6):
+    /// leave it 0 on Apache Kafka, where an idle member is normal when a group has
+    /// more members than partitions.
+    #[arg(
+        id = "kafka-rejoin-idle-ms",
+        long = "kafka-rejoin-idle-ms",
+        env = "KAFKA_REJOIN_IDLE_MS",
+        value_name = "KAFKA_REJOIN_IDLE_MS",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u32).range(0..=3_600_000)
+    )]
+    pub rejoin_idle_ms: u32,
+
     /// Partitions for topics this process creates.
     #[arg(
         long = "kafka-partitions",
@@ -119,6 +133,7 @@ impl KafkaConfig {
             fetch_wait_max_ms: 5,
             linger_ms: 1,
             session_timeout_ms: 10_000,
+            rejoin_idle_ms: 0,
             partitions: 4,
             replication_factor: 1,
             properties: Properties::default(),

@@ -133,10 +133,24 @@ impl<H: Handler> InboxConsumer<H> {
             }));
         }
         info!(consumer = %self.name, topics = ?self.topics, "consumer started");
+        let rejoin_idle = Duration::from_millis(u64::from(self.kafka.rejoin_idle_ms));
+        let mut watchdog = tokio::time::interval(Duration::from_secs(1));
+        let mut assigned_at = Instant::now();
         loop {
             let message = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 message = consumer.recv() => message,
+                _ = watchdog.tick(), if !rejoin_idle.is_zero() => {
+                    if consumer.assignment().is_ok_and(|a| a.count() > 0) {
+                        assigned_at = Instant::now();
+                    } else if assigned_at.elapsed() >= rejoin_idle {
+                        warn!(consumer = %self.name, "no partitions assigned for {rejoin_idle:?}; rejoining the group");
+                        consumer.unsubscribe();
+                        consumer.subscribe(&topics)?;
+                        assigned_at = Instant::now();
+                    }
+                    continue;
+                }
             };
             match message {
                 Ok(message) => {

@@ -337,3 +337,53 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> anyhow::Result<()> {
+    let broker = Broker::tansu()?;
+    create_platform_topics(&broker).await?;
+    let dbs = Databases::create().await?;
+    sagaflow_inventory::set_stock(dbs.pool(Service::Inventory), "MUG", 10).await?;
+    let mut processes = Processes::new(
+        broker.bootstrap(),
+        vec![
+            ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
+            ("KAFKA_REJOIN_IDLE_MS".into(), "3000".into()),
+        ],
+    )?;
+    for service in Service::ALL {
+        processes.start(service, &dbs)?;
+    }
+    let http = reqwest::Client::new();
+    let gateway = format!("http://{}", processes.gateway);
+    wait_for("the gateway", Duration::from_secs(30), || async {
+        Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
+    })
+    .await?;
+    let first = start_checkout(
+        &http,
+        &gateway,
+        &checkout_body("MUG", 1, "card", Uuid::now_v7()),
+    )
+    .await?;
+    assert_eq!(
+        wait_terminal(&http, &gateway, first, Duration::from_secs(60)).await?["status"],
+        "completed"
+    );
+
+    // Killed and back within the session timeout: Tansu still counts the dead
+    // member as the group's leader, so the new one gets no partitions until it
+    // rejoins by itself (KAFKA_REJOIN_IDLE_MS).
+    processes.kill(Service::Orchestrator);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    processes.start(Service::Orchestrator, &dbs)?;
+    let second = start_checkout(
+        &http,
+        &gateway,
+        &checkout_body("MUG", 1, "card", Uuid::now_v7()),
+    )
+    .await?;
+    let view = wait_terminal(&http, &gateway, second, Duration::from_secs(90)).await?;
+    assert_eq!(view["status"], "completed", "{view}");
+    Ok(())
+}

@@ -319,6 +319,14 @@ impl<'d> Decider<'d> {
                 reason: format!("step `{name}` failed after the pivot: {reason}"),
                 at: self.now,
             });
+        } else if maybe_ran > 0 && self.def.pivot() == Some(step) {
+            // The pivot may have committed (the order may exist): undoing the
+            // earlier steps could refund a live order. Stop for an operator, who
+            // retries it (participants are idempotent) once its participant is back.
+            self.finish(SagaEvent::Failed {
+                reason: format!("pivot `{name}` has an unknown outcome ({reason}); retry it"),
+                at: self.now,
+            });
         } else if maybe_ran > 0 {
             self.abandon(step, maybe_ran)?;
         }

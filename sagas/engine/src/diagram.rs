@@ -87,7 +87,13 @@ pub fn mermaid(def: &Definition) -> String {
             continue;
         }
         let below = compensation_below(def, i);
-        if def.compensation_of(i).is_some() {
+        if def.pivot() == Some(i) {
+            // The pivot's outcome is unknown after a timeout: an operator decides.
+            if !why.is_empty() {
+                let _ = writeln!(out, "    s{i} -.->|\"{}\"| {below}", why.join(" / "));
+            }
+            let _ = writeln!(out, "    s{i} -.->|\"timeout\"| failed");
+        } else if def.compensation_of(i).is_some() {
             if !why.is_empty() {
                 let _ = writeln!(out, "    s{i} -.->|\"{}\"| {below}", why.join(" / "));
             }

@@ -32,7 +32,9 @@
 //! with a `fails_on` reply is not abandoned and not compensated (the
 //! participant said it did nothing); neither is a step whose command could
 //! not be built before any attempt was sent. Steps after the pivot are never
-//! compensated.
+//! compensated. The pivot itself is never abandoned: when its last attempt
+//! times out it may have committed, so the saga stops as [`Status::Failed`]
+//! with nothing undone, and an operator retries it.
 //!
 //! # Layout
 //! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`.

@@ -74,7 +74,9 @@ fn diagram_is_deterministic_and_shows_the_flow() {
         "    s0 -.->|\"ReserveFailed\"| compensated",
         "    s1 -.->|\"PriceFailed / timeout\"| c0",
         "    s2 -.->|\"ChargeFailed\"| c0",
-        "    s3 -.->|\"OrderFailed / timeout\"| c2",
+        "    s3 -.->|\"OrderFailed\"| c2",
+        // a timed-out pivot may have committed: an operator decides
+        "    s3 -.->|\"timeout\"| failed",
         // ...except a timeout of a compensable step, which may have run: undo it too
         "    s0 -.->|\"timeout\"| c0",
         "    s2 -.->|\"timeout\"| c2",

@@ -6,7 +6,9 @@
 //!
 //! Partitions are spread over a fixed number of worker tasks (`partition % workers`),
 //! so messages of one partition are handled in order while partitions proceed in
-//! parallel.
+//! parallel. Messages that queue up for a worker are handled in one transaction
+//! (one commit for many under load); any failure in such a batch rolls it back and
+//! its messages are handled one by one, with the usual retries and dead letters.
 
 use std::future::Future;
 use std::sync::Arc;

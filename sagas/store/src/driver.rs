@@ -114,7 +114,12 @@ async fn persist(
         outgoing.push(progress(context, def, &next, event)?);
         state = Some(next);
     }
-    let after = state.ok_or(Error::Conflict(Uuid::nil()))?;
+    let Some(after) = state else {
+        return Err(Error::Corrupt {
+            saga_id: Uuid::nil(),
+            reason: "a decision with events folded to no state".into(),
+        });
+    };
     log::append(conn, context, before, &decision.events, &after).await?;
     if before.is_some() {
         timeouts::clear_stale(conn, after.saga_id, after.current.as_ref()).await?;

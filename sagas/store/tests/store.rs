@@ -268,3 +268,92 @@ async fn a_completed_step_leaves_no_timer_behind() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_saga_finishes_on_the_definition_version_it_started_with() -> anyhow::Result<()> {
+    let db = TestDb::create("versions").await?;
+    sagaflow_saga_store::migrate(&db.pool).await?;
+    let v1 = sagaflow_checkout::definition();
+    let old = Uuid::now_v7();
+    let mut tx = db.pool.begin().await?;
+    start(&mut tx, &v1, old, input(old), &context(), None, Utc::now()).await?;
+    tx.commit().await?;
+
+    // v2 is deployed next to v1: new sagas start on v2, the old one stays on v1.
+    let mut v2 = sagaflow_checkout::definition();
+    v2.version = 2;
+    v2.steps[0].timeout = std::time::Duration::from_secs(99);
+    let defs = Definitions::new(vec![v1, v2]);
+    assert_eq!(defs.latest("checkout").map(|d| d.version), Some(2));
+    let new = Uuid::now_v7();
+    let mut tx = db.pool.begin().await?;
+    start(
+        &mut tx,
+        defs.latest("checkout").expect("v2"),
+        new,
+        input(new),
+        &context(),
+        None,
+        Utc::now(),
+    )
+    .await?;
+    let applied = apply(
+        &mut tx,
+        &defs,
+        old,
+        &Input::Reply {
+            message_type: "InventoryReserved".into(),
+            payload: json!({"saga_id": old, "reservation_id": Uuid::now_v7()}),
+            causation_id: None,
+        },
+        None,
+        Utc::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    assert_eq!(applied.state.version, 1, "the old saga advanced on v1");
+    assert_eq!(applied.state.completed, vec![0]);
+
+    let mut conn = db.pool.acquire().await?;
+    let report: Vec<(String, i32, i64)> = queries::version_report(&mut conn)
+        .await?
+        .into_iter()
+        .map(|v| (v.definition, v.version, v.in_flight))
+        .collect();
+    assert_eq!(
+        report,
+        vec![("checkout".to_owned(), 1, 1), ("checkout".to_owned(), 2, 1)]
+    );
+
+    // Without v1 deployed, the old saga's input cannot be decided (and is retried).
+    let only_v2 = Definitions::new(vec![defs.get("checkout", 2).map(clone_def).expect("v2")]);
+    let mut tx = db.pool.begin().await?;
+    let err = apply(
+        &mut tx,
+        &only_v2,
+        old,
+        &Input::Reply {
+            message_type: "OrderPriced".into(),
+            payload: json!({}),
+            causation_id: None,
+        },
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect_err("v1 is gone");
+    assert!(
+        matches!(
+            err,
+            sagaflow_saga_store::Error::UnknownDefinition { version: 1, .. }
+        ),
+        "{err}"
+    );
+    Ok(())
+}
+
+fn clone_def(def: &sagaflow_saga_engine::Definition) -> sagaflow_saga_engine::Definition {
+    let mut copy = sagaflow_checkout::definition();
+    copy.version = def.version;
+    copy
+}

@@ -1,0 +1,1 @@
+//! sagaflow-generation-saga

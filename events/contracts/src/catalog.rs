@@ -51,6 +51,7 @@ macro_rules! catalog {
 catalog! {
     InitiateCheckout => ORCHESTRATOR_COMMANDS,
     InitiateGeneration => ORCHESTRATOR_COMMANDS,
+    CancelSaga => ORCHESTRATOR_COMMANDS,
     SagaProgressed => ORCHESTRATOR_EVENTS,
     ReserveInventory => INVENTORY_COMMANDS,
     ReleaseInventory => INVENTORY_COMMANDS,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
-use sagaflow_events::messages::InitiateCheckout;
+use sagaflow_events::messages::{CancelSaga, InitiateCheckout, InitiateGeneration};
 use sagaflow_saga_engine::Input;
 use sagaflow_saga_store::{Definitions, Error, SagaContext, apply, start};
 use sqlx::PgConnection;
@@ -57,6 +57,39 @@ fn classify(err: Error) -> Result<(), Failure> {
     }
 }
 
+impl SagaHandler {
+    /// Starts a saga on the newest deployed version of `definition`.
+    async fn start<T: serde::Serialize>(
+        &self,
+        tx: &mut PgConnection,
+        message: &Incoming,
+        definition: &str,
+        saga_id: uuid::Uuid,
+        body: &T,
+    ) -> Result<(), Failure> {
+        let def = self
+            .definitions
+            .latest(definition)
+            .ok_or_else(|| Failure::Poison(format!("no {definition} definition is deployed")))?;
+        let input = serde_json::to_value(body).map_err(|e| Failure::Poison(e.to_string()))?;
+        let cause = Some(message.envelope.message_id);
+        match start(
+            tx,
+            def,
+            saga_id,
+            input,
+            &context(message),
+            cause,
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => classify(err),
+        }
+    }
+}
+
 impl Handler for SagaHandler {
     async fn handle(
         &self,
@@ -68,30 +101,24 @@ impl Handler for SagaHandler {
         match message.message_type() {
             "InitiateCheckout" => {
                 let body: InitiateCheckout = message.decode()?;
-                let def = self
-                    .definitions
-                    .latest("checkout")
-                    .ok_or_else(|| Failure::Poison("no checkout definition is deployed".into()))?;
-                let input =
-                    serde_json::to_value(&body).map_err(|e| Failure::Poison(e.to_string()))?;
-                if let Err(err) = start(
-                    tx,
-                    def,
-                    body.checkout_id,
-                    input,
-                    &context(message),
-                    cause,
-                    now,
-                )
-                .await
+                self.start(tx, message, "checkout", body.checkout_id, &body)
+                    .await?;
+            }
+            "InitiateGeneration" => {
+                let body: InitiateGeneration = message.decode()?;
+                self.start(tx, message, "generation", body.generation_id, &body)
+                    .await?;
+            }
+            "CancelSaga" => {
+                let body: CancelSaga = message.decode()?;
+                let input = Input::Abort {
+                    reason: body.reason,
+                };
+                if let Err(err) =
+                    apply(tx, &self.definitions, body.saga_id, &input, cause, now).await
                 {
                     classify(err)?;
                 }
-            }
-            "InitiateGeneration" => {
-                return Err(Failure::Poison(
-                    "the generation saga is not deployed on this orchestrator".into(),
-                ));
             }
             message_type => {
                 let (_, payload) = sagaflow_events::decode_json(&message.payload)?;

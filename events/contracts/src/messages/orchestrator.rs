@@ -39,6 +39,15 @@ pub struct InitiateGeneration {
     pub token_budget: i64,
 }
 
+/// Cancel a running saga for its owner: the orchestrator aborts it and compensates the completed steps. Topic: `orchestrator.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CancelSaga {
+    /// The saga to cancel.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    pub reason: String,
+}
+
 /// A saga instance changed state (one per journal entry). Topic: `orchestrator.events`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SagaProgressed {

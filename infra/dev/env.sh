@@ -17,7 +17,7 @@ export SAGAFLOW_TANSU_BIN="${SAGAFLOW_TANSU_BIN:-$SAGAFLOW_TOOLS_DIR/bin/tansu}"
 export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
 
 # One database per service.
-SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification)
+SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation)
 
 log() { printf '\033[1m[sagaflow]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -7,3 +7,4 @@ CREATE DATABASE sagaflow_payment;
 CREATE DATABASE sagaflow_order;
 CREATE DATABASE sagaflow_cart;
 CREATE DATABASE sagaflow_notification;
+CREATE DATABASE sagaflow_generation;

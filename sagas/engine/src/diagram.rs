@@ -47,7 +47,8 @@ pub fn mermaid(def: &Definition) -> String {
     }
     let _ = writeln!(out, "    completed([Completed])");
     let _ = writeln!(out, "    compensated([Compensated])");
-    if pivot.is_some_and(|p| p + 1 < def.steps.len()) {
+    // Failed is reached after the pivot, and from the pivot itself on a timeout.
+    if pivot.is_some() {
         let _ = writeln!(out, "    failed([Failed: operator])");
     }
     if def

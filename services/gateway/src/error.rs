@@ -52,6 +52,9 @@ pub enum ApiError {
     /// The first request with this idempotency key has not finished (409).
     #[error("a request with this Idempotency-Key is still being processed; retry later")]
     RequestInProgress,
+    /// The resource is in a state that does not allow the request (409).
+    #[error("{0}")]
+    Conflict(String),
     /// A dependency is down (503).
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
@@ -88,7 +91,7 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::RequestInProgress => StatusCode::CONFLICT,
+            ApiError::RequestInProgress | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Contract(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::RequestInProgress => "request_in_progress",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Database(_) | ApiError::Contract(_) | ApiError::Internal(_) => "internal",
         }

@@ -1,4 +1,4 @@
-//! Idempotency keys of `POST /v1/checkouts`, scoped per (tenant, user, key) and
+//! Idempotency keys of `POST /v1/checkouts` and `POST /v1/generations`, scoped per (tenant, user, key) and
 //! bound to a fingerprint (sha256) of the normalised request:
 //!
 //! - same key, same request: the saved response (same status and body);

@@ -1,12 +1,16 @@
-//! # sagaflow-gateway — the BFF in front of the checkout saga
+//! # sagaflow-gateway — the BFF in front of the checkout and generation sagas
 //!
-//! Starts checkouts and answers how they are going, without calling another
-//! service on a request:
+//! Starts checkouts and document generations and answers how they are going,
+//! without calling another service on a request:
 //!
 //! - `POST /v1/checkouts` stores, in one PostgreSQL transaction, the idempotency
 //!   row, the `checkouts` row and an outbox row carrying `InitiateCheckout`
 //!   (topic `orchestrator.commands`, key and saga id = checkout id); the
 //!   [`Relay`] publishes it and the orchestrator starts the saga.
+//! - `POST /v1/generations` does the same with a `generations` row and
+//!   `InitiateGeneration` (saga id = generation id; the `generation` saga);
+//!   `GET /v1/generations/{id}/stream` follows it as server-sent events and
+//!   `DELETE /v1/generations/{id}` records a cancellation request.
 //! - The orchestrator publishes `SagaProgressed` on `orchestrator.events` for every
 //!   saga log entry; the [`projection`] consumes them (inbox consumer [`NAME`]) into
 //!   the gateway's own tables, which the `GET` routes read.
@@ -19,13 +23,16 @@
 //! - [`config`]: [`Settings`] (`GATEWAY_LISTEN`, `GATEWAY_IDEMPOTENCY_TTL_SECS`,
 //!   `GATEWAY_MAX_BODY_BYTES`).
 //! - [`error`](mod@error): [`ApiError`] and its JSON form.
-//! - [`routes`]: the handlers — `checkouts`, `sagas`, `health`, and the request
-//!   body validation in `checkout_request`.
+//! - [`routes`]: the handlers — `checkouts`, `generations`, `history`, `sagas`,
+//!   `health`, and the request body validation in `checkout_request` and
+//!   `generation_request`.
 //! - [`idempotency`]: `Idempotency-Key` handling.
 //! - [`projection`]: the `SagaProgressed` → read model handler.
 //! - [`request_id`]: the per-request id in logs, errors and `X-Request-Id`.
-//! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (the outbox and
-//!   inbox tables come from `sagaflow-bus`).
+//! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (0001);
+//!   `generations`, `generation_cancellations`, and `saga_progress` no longer tied
+//!   to `checkouts` by a foreign key (0002). The outbox and inbox tables come from
+//!   `sagaflow-bus`.
 //! - This file: [`migrate`], [`router`], [`serve`], [`run`].
 
 pub mod config;
@@ -73,6 +80,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/checkouts", post(routes::checkouts::create))
         .route("/v1/checkouts/{id}", get(routes::checkouts::get))
+        .route("/v1/generations", post(routes::generations::create))
+        .route(
+            "/v1/generations/{id}",
+            get(routes::generations::get).delete(routes::generations::cancel),
+        )
+        .route(
+            "/v1/generations/{id}/stream",
+            get(routes::generations::stream),
+        )
+        .route("/v1/history", get(routes::history::history))
         .route("/v1/sagas/{id}/events", get(routes::sagas::events))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

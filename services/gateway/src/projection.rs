@@ -1,16 +1,20 @@
 //! The read model: [`Projection`] consumes `SagaProgressed` from
 //! `orchestrator.events` (inbox consumer [`crate::NAME`]) and projects it into
 //! `saga_progress` (one row per `(saga_id, seq)`; a repeat is ignored) and the
-//! `checkouts` row of the saga:
+//! saga's row in `checkouts` or `generations` (whichever holds the saga id):
 //!
 //! - `status`: the saga status after the newest event (`seq` above `last_seq`);
-//! - `order_id`: from the `detail` of `step_completed` of step `create_order`,
-//!   looked up defensively (the reply payload may be the detail itself or nested);
+//! - checkouts, `order_id`: from the `detail` of `step_completed` of step
+//!   `create_order`, looked up defensively (the reply payload may be the detail
+//!   itself or nested);
+//! - generations, `document_id`: from the `detail` of `step_completed` of step
+//!   `export`, else (until export completes) of step `validate`, looked up the same
+//!   way;
 //! - `failure`: the first failure event (`step_failed`, `step_timed_out`, `failed`,
 //!   `compensation_failed`) with its step and detail.
 //!
-//! Events of sagas that are not gateway checkouts are skipped; other message types
-//! on the topic are ignored.
+//! Events of sagas the gateway did not start are skipped; other message types on
+//! the topic are ignored.
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
@@ -32,7 +36,14 @@ pub const FAILURE_KINDS: &[&str] = &[
 /// The step whose completion carries the order id.
 pub const ORDER_STEP: &str = "create_order";
 
-/// How deep [`find_order_id`] looks into the detail.
+/// The generation step whose completion carries the final document id.
+pub const EXPORT_STEP: &str = "export";
+
+/// The generation step whose completion carries the validated document id (used
+/// until `export` completes).
+pub const VALIDATE_STEP: &str = "validate";
+
+/// How deep [`find_uuid`] looks into the detail.
 const MAX_DEPTH: usize = 4;
 
 /// The `SagaProgressed` handler.
@@ -58,22 +69,62 @@ impl Handler for Projection {
     }
 }
 
+/// The gateway table a saga belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A row of `checkouts` (`POST /v1/checkouts`).
+    Checkout,
+    /// A row of `generations` (`POST /v1/generations`).
+    Generation,
+}
+
+impl Owner {
+    fn table(self) -> &'static str {
+        match self {
+            Owner::Checkout => "checkouts",
+            Owner::Generation => "generations",
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            Owner::Checkout => "checkout_id",
+            Owner::Generation => "generation_id",
+        }
+    }
+}
+
+/// Finds the saga's row and locks it, so concurrent events of one saga apply one
+/// at a time.
+async fn lock_owner(tx: &mut PgConnection, saga_id: Uuid) -> Result<Option<Owner>, Failure> {
+    for owner in [Owner::Checkout, Owner::Generation] {
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} = $1 FOR UPDATE",
+            owner.table(),
+            owner.id_column()
+        );
+        let found = sqlx::query(&sql)
+            .bind(saga_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if found {
+            return Ok(Some(owner));
+        }
+    }
+    Ok(None)
+}
+
 /// Applies one event; `Ok(false)` when it was skipped (unknown saga or a
 /// `seq` already projected).
 pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bool, Failure> {
     let at = DateTime::<Utc>::from_timestamp_millis(event.at_ms)
         .ok_or_else(|| Failure::Poison(format!("at_ms {} is not a valid time", event.at_ms)))?;
     let detail = parse_detail(&event.detail);
-    // Locks the checkout so concurrent events of one saga apply one at a time.
-    let known = sqlx::query("SELECT 1 FROM checkouts WHERE checkout_id = $1 FOR UPDATE")
-        .bind(event.saga_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-    if !known {
-        debug!(saga_id = %event.saga_id, "progress of a saga that is not a gateway checkout; skipped");
+    let Some(owner) = lock_owner(tx, event.saga_id).await? else {
+        debug!(saga_id = %event.saga_id, "progress of a saga the gateway did not start; skipped");
         return Ok(false);
-    }
+    };
     let inserted = sqlx::query(
         "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -95,29 +146,38 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress already projected");
         return Ok(false);
     }
-    sqlx::query(
-        "UPDATE checkouts SET status = $2, last_seq = $3, updated_at = now()
-         WHERE checkout_id = $1 AND (last_seq IS NULL OR last_seq < $3)",
-    )
+    let (table, id_column) = (owner.table(), owner.id_column());
+    sqlx::query(&format!(
+        "UPDATE {table} SET status = $2, last_seq = $3, updated_at = now()
+         WHERE {id_column} = $1 AND (last_seq IS NULL OR last_seq < $3)"
+    ))
     .bind(event.saga_id)
     .bind(&event.status)
     .bind(event.seq)
     .execute(&mut *tx)
     .await?;
-    if event.kind == "step_completed" && event.step.as_deref() == Some(ORDER_STEP) {
-        match find_order_id(&detail, MAX_DEPTH) {
-            Some(order_id) => {
-                sqlx::query(
-                    "UPDATE checkouts SET order_id = $2, updated_at = now() WHERE checkout_id = $1",
+    if event.kind == "step_completed" {
+        match (owner, event.step.as_deref()) {
+            (Owner::Checkout, Some(ORDER_STEP)) => {
+                set_result_id(tx, owner, event, &detail, "order_id", "").await?
+            }
+            // The exported document wins; the validated one stands in until then
+            // (and never replaces it when redelivered late).
+            (Owner::Generation, Some(EXPORT_STEP)) => {
+                set_result_id(tx, owner, event, &detail, "document_id", "").await?
+            }
+            (Owner::Generation, Some(VALIDATE_STEP)) => {
+                set_result_id(
+                    tx,
+                    owner,
+                    event,
+                    &detail,
+                    "document_id",
+                    "AND document_id IS NULL",
                 )
-                .bind(event.saga_id)
-                .bind(order_id)
-                .execute(&mut *tx)
-                .await?;
+                .await?
             }
-            None => {
-                warn!(saga_id = %event.saga_id, seq = event.seq, "create_order completed without a readable order_id")
-            }
+            _ => {}
         }
     }
     if FAILURE_KINDS.contains(&event.kind.as_str()) {
@@ -127,10 +187,10 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
             "seq": event.seq,
             "detail": detail,
         });
-        sqlx::query(
-            "UPDATE checkouts SET failure = $2, updated_at = now()
-             WHERE checkout_id = $1 AND failure IS NULL",
-        )
+        sqlx::query(&format!(
+            "UPDATE {table} SET failure = $2, updated_at = now()
+             WHERE {id_column} = $1 AND failure IS NULL"
+        ))
         .bind(event.saga_id)
         .bind(&failure)
         .execute(&mut *tx)
@@ -140,14 +200,45 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
     Ok(true)
 }
 
+/// Copies the id `field` (`order_id` / `document_id`) found in a completed step's
+/// detail into the same-named column of the saga's `owner` row; `condition`
+/// narrows the update. `field` and `condition` are constants, never input.
+async fn set_result_id(
+    tx: &mut PgConnection,
+    owner: Owner,
+    event: &SagaProgressed,
+    detail: &Value,
+    field: &'static str,
+    condition: &'static str,
+) -> Result<(), Failure> {
+    let Some(id) = find_uuid(detail, field, MAX_DEPTH) else {
+        warn!(saga_id = %event.saga_id, seq = event.seq, step = ?event.step, "step completed without a readable {field}");
+        return Ok(());
+    };
+    let (table, id_column) = (owner.table(), owner.id_column());
+    sqlx::query(&format!(
+        "UPDATE {table} SET {field} = $2, updated_at = now() WHERE {id_column} = $1 {condition}"
+    ))
+    .bind(event.saga_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// The detail as JSON; text that is not JSON is kept as a JSON string.
 pub fn parse_detail(detail: &str) -> Value {
     serde_json::from_str(detail).unwrap_or_else(|_| Value::String(detail.to_owned()))
 }
 
-/// The first `order_id` holding a UUID, searched breadth-first through objects,
-/// arrays and JSON-encoded strings up to `depth` levels.
+/// The first `order_id` holding a UUID (see [`find_uuid`]).
 pub fn find_order_id(value: &Value, depth: usize) -> Option<Uuid> {
+    find_uuid(value, "order_id", depth)
+}
+
+/// The first `field` holding a UUID, searched breadth-first through objects,
+/// arrays and JSON-encoded strings up to `depth` levels.
+pub fn find_uuid(value: &Value, field: &str, depth: usize) -> Option<Uuid> {
     let mut level = vec![value.clone()];
     for _ in 0..=depth {
         let mut next = Vec::new();
@@ -155,7 +246,7 @@ pub fn find_order_id(value: &Value, depth: usize) -> Option<Uuid> {
             match value {
                 Value::Object(map) => {
                     if let Some(id) = map
-                        .get("order_id")
+                        .get(field)
                         .and_then(Value::as_str)
                         .and_then(|s| Uuid::parse_str(s).ok())
                     {

@@ -1,6 +1,7 @@
 //! The saga orchestrator: runs saga definitions over Kafka.
 //!
-//! It consumes `orchestrator.commands` (`InitiateCheckout` starts a checkout saga)
+//! It consumes `orchestrator.commands` (`InitiateCheckout` and `InitiateGeneration`
+//! start sagas, `CancelSaga` aborts one)
 //! and every participant's events topic through the inbox; each message is one
 //! transaction that appends to the saga's log and writes the next commands to the
 //! outbox (see `sagaflow-saga-store`). Timers live in the database. Operators use
@@ -34,11 +35,16 @@ pub const NAME: &str = "orchestrator";
 
 /// The definitions this orchestrator runs.
 pub fn definitions(settings: &Settings) -> Definitions {
-    let checkout = match settings.step_timeout_ms {
-        Some(ms) => sagaflow_checkout::definition_with_timeout(Duration::from_millis(ms)),
-        None => sagaflow_checkout::definition(),
-    };
-    Definitions::new(vec![checkout])
+    match settings.step_timeout_ms.map(Duration::from_millis) {
+        Some(timeout) => Definitions::new(vec![
+            sagaflow_checkout::definition_with_timeout(timeout),
+            sagaflow_generation_saga::definition_with_timeout(timeout),
+        ]),
+        None => Definitions::new(vec![
+            sagaflow_checkout::definition(),
+            sagaflow_generation_saga::definition(),
+        ]),
+    }
 }
 
 /// `orchestrator.commands` plus the topic of every reply the definitions wait for.

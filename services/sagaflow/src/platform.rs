@@ -20,10 +20,11 @@ pub enum Service {
     Order,
     Cart,
     Notification,
+    Generation,
 }
 
 impl Service {
-    pub const ALL: [Service; 8] = [
+    pub const ALL: [Service; 9] = [
         Service::Gateway,
         Service::Orchestrator,
         Service::Inventory,
@@ -32,6 +33,7 @@ impl Service {
         Service::Order,
         Service::Cart,
         Service::Notification,
+        Service::Generation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Service {
             Service::Order => sagaflow_order::NAME,
             Service::Cart => sagaflow_cart::NAME,
             Service::Notification => sagaflow_notification::NAME,
+            Service::Generation => sagaflow_generation::NAME,
         }
     }
 
@@ -72,6 +75,8 @@ pub struct Settings {
     pub cart: sagaflow_cart::config::Settings,
     #[command(flatten)]
     pub notification: sagaflow_notification::config::Settings,
+    #[command(flatten)]
+    pub generation: sagaflow_generation::Settings,
     /// Address of the cart service's HTTP API.
     #[arg(
         long = "cart-listen",
@@ -88,6 +93,14 @@ pub struct Settings {
         default_value = "127.0.0.1:8084"
     )]
     pub notification_listen: Option<SocketAddr>,
+    /// Address of the generation service's HTTP API (documents, history).
+    #[arg(
+        long = "generation-listen",
+        env = "GENERATION_LISTEN",
+        value_name = "GENERATION_LISTEN",
+        default_value = "127.0.0.1:8085"
+    )]
+    pub generation_listen: Option<SocketAddr>,
 }
 
 /// Applies a service's migrations (and the messaging core's).
@@ -101,6 +114,7 @@ pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
         Service::Order => sagaflow_order::migrate(pool).await,
         Service::Cart => sagaflow_cart::migrate(pool).await,
         Service::Notification => sagaflow_notification::migrate(pool).await,
+        Service::Generation => sagaflow_generation::migrate(pool).await,
     }
     .with_context(|| format!("migrating {}", service.name()))
 }
@@ -173,6 +187,31 @@ pub async fn run(
                     pool.clone(),
                     kafka,
                     settings.notification,
+                    shutdown.clone()
+                ),
+                http
+            )?;
+            Ok(())
+        }
+        Service::Generation => {
+            let http = async {
+                match settings.generation_listen {
+                    Some(addr) => {
+                        serve_router(
+                            addr,
+                            sagaflow_generation::router(pool.clone()),
+                            shutdown.clone(),
+                        )
+                        .await
+                    }
+                    None => Ok(()),
+                }
+            };
+            tokio::try_join!(
+                sagaflow_generation::run(
+                    pool.clone(),
+                    kafka,
+                    settings.generation,
                     shutdown.clone()
                 ),
                 http

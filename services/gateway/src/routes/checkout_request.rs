@@ -80,7 +80,10 @@ impl CheckoutRequest {
     }
 }
 
-fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value, ApiError> {
+pub(crate) fn required<'a>(
+    object: &'a Map<String, Value>,
+    field: &str,
+) -> Result<&'a Value, ApiError> {
     match object.get(field) {
         None | Some(Value::Null) => Err(ApiError::validation(field, "is required")),
         Some(value) => Ok(value),
@@ -88,7 +91,7 @@ fn required<'a>(object: &'a Map<String, Value>, field: &str) -> Result<&'a Value
 }
 
 /// A string of 1..=`max` characters without control characters.
-fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
+pub(crate) fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
     let Value::String(s) = value else {
         return Err(ApiError::validation(field, "must be a string"));
     };
@@ -112,7 +115,7 @@ fn text(value: &Value, field: &str, max: usize) -> Result<String, ApiError> {
 }
 
 /// An integer in `min..=max`.
-fn integer(value: &Value, field: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+pub(crate) fn integer(value: &Value, field: &str, min: i64, max: i64) -> Result<i64, ApiError> {
     match value.as_i64() {
         Some(n) if (min..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::validation(

@@ -59,8 +59,21 @@ pub async fn create(
     };
 
     let mut tx = state.pool.begin().await?;
-    match idempotency::begin(&mut tx, scope, &hash, state.settings.idempotency_ttl()).await? {
+    let begun = idempotency::begin(&mut tx, scope, &hash, state.settings.idempotency_ttl()).await;
+    let begun = match begun {
+        Ok(begun) => begun,
+        Err(err) => {
+            // As below: release the key's advisory lock before answering.
+            let _ = tx.rollback().await;
+            return Err(err);
+        }
+    };
+    match begun {
         Begin::Replay { status, body } => {
+            // Release the key's advisory lock now: a dropped transaction is only
+            // rolled back when its connection is next used, and until then an
+            // immediate retry would get 409.
+            tx.rollback().await?;
             metrics::counter!("sagaflow_gateway_checkouts_total", "result" => "replayed")
                 .increment(1);
             return Ok((status, Json(body)).into_response());

@@ -2,6 +2,11 @@
 //!
 //! - `POST /v1/checkouts` — [`checkouts::create`]
 //! - `GET /v1/checkouts/{id}` — [`checkouts::get`]
+//! - `POST /v1/generations` — [`generations::create`]
+//! - `GET /v1/generations/{id}` — [`generations::get`]
+//! - `GET /v1/generations/{id}/stream` — [`generations::stream`] (server-sent events)
+//! - `DELETE /v1/generations/{id}` — [`generations::cancel`]
+//! - `GET /v1/history` — [`history::history`]
 //! - `GET /v1/sagas/{id}/events` — [`sagas::events`]
 //! - `GET /healthz`, `GET /readyz` — [`health`]
 //!
@@ -12,17 +17,22 @@
 
 pub mod checkout_request;
 pub mod checkouts;
+pub mod generation_request;
+pub mod generations;
 pub mod health;
+pub mod history;
 pub mod sagas;
 
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
+use axum::extract::rejection::BytesRejection;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// The idempotency key header of `POST /v1/checkouts`.
+/// The idempotency key header of `POST /v1/checkouts` and `POST /v1/generations`.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// The caller's tenant (until JWT).
 pub const TENANT_ID: &str = "X-Tenant-Id";
@@ -82,5 +92,16 @@ pub fn path_id(field: &'static str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::InvalidPath {
         field,
         message: "must be a UUID".to_owned(),
+    })
+}
+
+/// The request body, or 413 when it is over `limit` bytes (400 otherwise).
+pub fn read_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::MalformedJson(rejection.body_text())
+        }
     })
 }

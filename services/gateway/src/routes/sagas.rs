@@ -1,6 +1,6 @@
-//! `GET /v1/sagas/{id}/events`: the projected saga log of a checkout. Visible to
-//! the checkout's tenant (checked through the `checkouts` table); any other
-//! caller gets 404.
+//! `GET /v1/sagas/{id}/events`: the projected saga log of a checkout or a
+//! generation. Visible to its tenant (checked through the `checkouts` and
+//! `generations` tables); any other caller gets 404.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -40,7 +40,8 @@ pub async fn events(
 ) -> Result<Json<SagaEvents>, ApiError> {
     let saga_id = path_id("id", &id)?;
     let visible: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2)",
+        "SELECT EXISTS (SELECT 1 FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2)
+             OR EXISTS (SELECT 1 FROM generations WHERE generation_id = $1 AND tenant_id = $2)",
     )
     .bind(saga_id)
     .bind(&caller.tenant_id)

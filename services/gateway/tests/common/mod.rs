@@ -108,7 +108,78 @@ impl Gateway {
     }
 }
 
+/// A valid generation request body.
+pub fn generation_body() -> Value {
+    json!({
+        "kind": "cover_letter",
+        "cv_text": "Ada Lovelace\nAnalyst and mathematician.\n\tWrote the first program.",
+        "job_description": "We are hiring a senior Rust engineer to build event-driven systems on Kafka.",
+        "template": "Dear {{company}},",
+        "token_budget": 6000
+    })
+}
+
+pub fn generation_id(body: &Value) -> anyhow::Result<Uuid> {
+    let id = body["generation_id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no generation_id in {body}"))?;
+    Ok(Uuid::parse_str(id)?)
+}
+
+impl Gateway {
+    /// `POST /v1/generations` as `tenant`/`user` with `key`.
+    pub async fn post_generation(
+        &self,
+        tenant: &str,
+        user: &str,
+        key: &str,
+        body: &Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(post_request_to(
+            "/v1/generations",
+            Some(tenant),
+            Some(user),
+            Some(key),
+            body.to_string(),
+        ))
+        .await
+    }
+
+    /// Starts a generation and returns its id.
+    pub async fn generation(&self, tenant: &str, user: &str) -> anyhow::Result<Uuid> {
+        let (status, body) = self
+            .post_generation(
+                tenant,
+                user,
+                &Uuid::new_v4().to_string(),
+                &generation_body(),
+            )
+            .await?;
+        anyhow::ensure!(status == StatusCode::ACCEPTED, "POST gave {status}: {body}");
+        generation_id(&body)
+    }
+
+    pub async fn delete(
+        &self,
+        tenant: &str,
+        user: &str,
+        uri: &str,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(request("DELETE", tenant, user, uri)).await
+    }
+}
+
 pub fn post_request(
+    tenant: Option<&str>,
+    user: Option<&str>,
+    key: Option<&str>,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    post_request_to("/v1/checkouts", tenant, user, key, body)
+}
+
+pub fn post_request_to(
+    uri: &str,
     tenant: Option<&str>,
     user: Option<&str>,
     key: Option<&str>,
@@ -116,7 +187,7 @@ pub fn post_request(
 ) -> Request<Body> {
     let mut builder = Request::builder()
         .method("POST")
-        .uri("/v1/checkouts")
+        .uri(uri)
         .header("content-type", "application/json");
     if let Some(tenant) = tenant {
         builder = builder.header("X-Tenant-Id", tenant);
@@ -131,7 +202,12 @@ pub fn post_request(
 }
 
 pub fn get_request(tenant: &str, user: &str, uri: &str) -> Request<Body> {
+    request("GET", tenant, user, uri)
+}
+
+pub fn request(method: &str, tenant: &str, user: &str, uri: &str) -> Request<Body> {
     Request::builder()
+        .method(method)
         .uri(uri)
         .header("X-Tenant-Id", tenant)
         .header("X-User-Id", user)

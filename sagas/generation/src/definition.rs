@@ -1,0 +1,136 @@
+//! The generation saga definition.
+
+use std::time::Duration;
+
+use sagaflow_saga_engine::{
+    BuildError, CommandSpec, Compensation, Definition, RetryPolicy, SagaData, Step,
+};
+
+use crate::build;
+use crate::steps::*;
+
+/// Per-attempt timeout of the quick steps (analyse, compile, export).
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Per-attempt timeout of the LLM steps (generate; validate, which may
+/// regenerate once).
+pub const LLM_STEP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Quick steps: 3 attempts, backoff 1 s, 2 s (capped at 30 s).
+pub const STEP_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    initial_backoff: Duration::from_secs(1),
+    multiplier: 2,
+    max_backoff: Duration::from_secs(30),
+};
+
+/// LLM steps: 2 attempts (each one may spend tokens), backoff 5 s.
+pub const LLM_STEP_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    initial_backoff: Duration::from_secs(5),
+    multiplier: 2,
+    max_backoff: Duration::from_secs(30),
+};
+
+/// Compensations: 5 attempts, backoff 1 s, 2 s, 4 s, 8 s (capped at 60 s).
+pub const COMPENSATION_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    initial_backoff: Duration::from_secs(1),
+    multiplier: 2,
+    max_backoff: Duration::from_secs(60),
+};
+
+/// `generation` v1 with the default timeouts (30 s; 120 s for the LLM steps).
+pub fn definition() -> Definition {
+    build_definition(STEP_TIMEOUT, LLM_STEP_TIMEOUT)
+}
+
+/// `generation` v1 with every step's timeout set to `step_timeout` (for tests).
+pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
+    build_definition(step_timeout, step_timeout)
+}
+
+/// A command on `generation.commands`.
+fn command(
+    message_type: &'static str,
+    build: fn(&SagaData) -> Result<serde_json::Value, BuildError>,
+) -> CommandSpec {
+    CommandSpec {
+        message_type,
+        topic: GENERATION_COMMANDS,
+        build,
+    }
+}
+
+fn build_definition(quick: Duration, llm: Duration) -> Definition {
+    let quick_step = |name, command, completes_on, fails_on, compensation| Step {
+        name,
+        command,
+        completes_on,
+        fails_on,
+        compensation,
+        timeout: quick,
+        retry: STEP_RETRY,
+    };
+    let llm_step = |name, command, completes_on, fails_on, compensation| Step {
+        name,
+        command,
+        completes_on,
+        fails_on,
+        compensation,
+        timeout: llm,
+        retry: LLM_STEP_RETRY,
+    };
+    Definition {
+        name: "generation",
+        version: 1,
+        steps: vec![
+            quick_step(
+                ANALYSE_JOB,
+                command("AnalyseJob", build::analyse_job),
+                &["JobAnalysed"],
+                &["JobAnalysisFailed"],
+                Compensation::NotNeeded {
+                    reason: "pure analysis of the job description",
+                },
+            ),
+            quick_step(
+                COMPILE_PROFILE,
+                command("CompileProfile", build::compile_profile),
+                &["ProfileCompiled"],
+                &[],
+                Compensation::NotNeeded {
+                    reason: "the profile is the user's own data, kept",
+                },
+            ),
+            llm_step(
+                GENERATE,
+                command("GenerateDocument", build::generate_document),
+                &["DocumentGenerated"],
+                &["GenerationFailed"],
+                Compensation::Command {
+                    command: command("ReleaseTokenBudget", build::release_token_budget),
+                    completes_on: &["TokenBudgetReleased"],
+                },
+            ),
+            llm_step(
+                VALIDATE,
+                command("ValidateDocument", build::validate_document),
+                &["DocumentValidated"],
+                &["DocumentRejected"],
+                Compensation::Command {
+                    command: command("VoidDraft", build::void_draft),
+                    completes_on: &["DraftVoided"],
+                },
+            ),
+            quick_step(
+                EXPORT,
+                command("ExportDocument", build::export_document),
+                &["DocumentExported"],
+                &["ExportFailed"],
+                Compensation::Pivot,
+            ),
+        ],
+        compensation_retry: COMPENSATION_RETRY,
+    }
+}

@@ -1,0 +1,425 @@
+//! Document generations: `POST /v1/generations` (start one), `GET
+//! /v1/generations/{id}` (its state from the read model), `GET
+//! /v1/generations/{id}/stream` (its progress as server-sent events) and `DELETE
+//! /v1/generations/{id}` (ask for its cancellation).
+//!
+//! Starting a generation is one transaction, like a checkout: the idempotency row,
+//! the `generations` row and an outbox row with `InitiateGeneration` (topic
+//! `orchestrator.commands`, key and saga id = generation id, tenant = the caller's
+//! tenant). The orchestrator starts the `generation` saga with saga id =
+//! generation id. Every route is limited to the caller's own generations (another
+//! tenant's or user's is 404).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use sagaflow_bus::{Outgoing, outbox};
+use sagaflow_events::messages::{CancelSaga, InitiateGeneration};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::{PgPool, Row};
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use super::checkouts::Step;
+use super::generation_request::GenerationRequest;
+use super::sagas::Event;
+use super::{Caller, IDEMPOTENCY_KEY, header, path_id, read_body};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::idempotency::{self, Begin, Scope};
+
+/// The operation name in the idempotency fingerprint.
+pub const OPERATION: &str = "POST /v1/generations";
+
+/// Status of a generation before the first saga progress event.
+pub const PENDING: &str = "pending";
+
+/// Saga statuses after which nothing more happens on its own (a `failed` saga
+/// waits for an operator).
+pub const TERMINAL: &[&str] = &["completed", "compensated", "failed", "compensation_failed"];
+
+/// How often the stream polls the read model for new progress.
+pub const STREAM_POLL: Duration = Duration::from_millis(200);
+
+/// Most progress rows read per poll of the stream.
+const STREAM_BATCH: i64 = 100;
+
+/// Whether `status` is one of [`TERMINAL`].
+pub fn is_terminal(status: &str) -> bool {
+    TERMINAL.contains(&status)
+}
+
+/// The links of generation `id`.
+pub fn links(id: Uuid) -> Value {
+    json!({
+        "self": format!("/v1/generations/{id}"),
+        "events": format!("/v1/sagas/{id}/events"),
+        "stream": format!("/v1/generations/{id}/stream"),
+    })
+}
+
+/// `POST /v1/generations`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let key = header(&headers, IDEMPOTENCY_KEY)?.ok_or(ApiError::MissingHeader(IDEMPOTENCY_KEY))?;
+    let body = read_body(body, state.settings.max_body())?;
+    let request = GenerationRequest::parse(&body)?;
+    let hash = idempotency::fingerprint(OPERATION, &request)?;
+    let scope = Scope {
+        tenant_id: &caller.tenant_id,
+        user_id: &caller.user_id,
+        key,
+    };
+
+    let mut tx = state.pool.begin().await?;
+    let begun = idempotency::begin(&mut tx, scope, &hash, state.settings.idempotency_ttl()).await;
+    let begun = match begun {
+        Ok(begun) => begun,
+        Err(err) => {
+            // As below: release the key's advisory lock before answering.
+            let _ = tx.rollback().await;
+            return Err(err);
+        }
+    };
+    match begun {
+        Begin::Replay { status, body } => {
+            // Release the key's advisory lock now: a dropped transaction is only
+            // rolled back when its connection is next used, and until then an
+            // immediate retry would get 409.
+            tx.rollback().await?;
+            metrics::counter!("sagaflow_gateway_generations_total", "result" => "replayed")
+                .increment(1);
+            return Ok((status, Json(body)).into_response());
+        }
+        Begin::New => {}
+    }
+
+    let generation_id = Uuid::now_v7();
+    let command = InitiateGeneration {
+        generation_id,
+        user_id: caller.user_id.clone(),
+        kind: request.kind.document_kind(),
+        cv_text: request.cv_text.clone(),
+        job_description: request.job_description.clone(),
+        template: request.template.clone(),
+        token_budget: request.token_budget,
+    };
+    let message = Outgoing::new(
+        &caller.tenant_id,
+        Some(generation_id),
+        generation_id.to_string(),
+        &command,
+    )?;
+    let stored_request = serde_json::to_value(&request)
+        .map_err(|err| ApiError::Internal(format!("serialising the request: {err}")))?;
+    sqlx::query(
+        "INSERT INTO generations (generation_id, tenant_id, user_id, kind, request, status)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(generation_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .bind(request.kind.as_str())
+    .bind(&stored_request)
+    .bind(PENDING)
+    .execute(&mut *tx)
+    .await?;
+    outbox::enqueue(&mut tx, std::slice::from_ref(&message)).await?;
+    let status = StatusCode::ACCEPTED;
+    let response = json!({
+        "generation_id": generation_id,
+        "status": PENDING,
+        "links": links(generation_id),
+    });
+    idempotency::complete(&mut tx, scope, status, &response).await?;
+    tx.commit().await?;
+    metrics::counter!("sagaflow_gateway_generations_total", "result" => "created").increment(1);
+    info!(%generation_id, tenant_id = %caller.tenant_id, "generation started");
+    Ok((status, Json(response)).into_response())
+}
+
+/// The body of `GET /v1/generations/{id}`.
+#[derive(Debug, Serialize)]
+pub struct GenerationView {
+    pub generation_id: Uuid,
+    pub kind: String,
+    pub status: String,
+    pub document_id: Option<Uuid>,
+    pub steps: Vec<Step>,
+    pub failure: Option<Value>,
+}
+
+/// `GET /v1/generations/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<GenerationView>, ApiError> {
+    let generation_id = path_id("id", &id)?;
+    let row = sqlx::query(
+        "SELECT kind, status, document_id, failure FROM generations
+         WHERE generation_id = $1 AND tenant_id = $2 AND user_id = $3",
+    )
+    .bind(generation_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    let steps = sqlx::query(
+        "SELECT seq, kind, step, status, at FROM saga_progress WHERE saga_id = $1 ORDER BY seq",
+    )
+    .bind(generation_id)
+    .fetch_all(&state.pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Step {
+            seq: row.try_get("seq")?,
+            kind: row.try_get("kind")?,
+            step: row.try_get("step")?,
+            status: row.try_get("status")?,
+            at: row.try_get("at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Json(GenerationView {
+        generation_id,
+        kind: row.try_get("kind")?,
+        status: row.try_get("status")?,
+        document_id: row.try_get("document_id")?,
+        steps,
+        failure: row.try_get("failure")?,
+    }))
+}
+
+/// `DELETE /v1/generations/{id}`: records a cancellation request (202). 409 when
+/// the generation has already ended; asking again is another 202.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let generation_id = path_id("id", &id)?;
+    let mut tx = state.pool.begin().await?;
+    let status: String = sqlx::query_scalar(
+        "SELECT status FROM generations
+         WHERE generation_id = $1 AND tenant_id = $2 AND user_id = $3
+         FOR UPDATE",
+    )
+    .bind(generation_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(ApiError::NotFound)?;
+    if is_terminal(&status) {
+        return Err(ApiError::Conflict(format!(
+            "the generation is already {status}; there is nothing to cancel"
+        )));
+    }
+    // A repeated DELETE keeps the first request and sends nothing new.
+    let first: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "INSERT INTO generation_cancellations (generation_id, tenant_id, user_id, forwarded_at)
+         VALUES ($1, $2, $3, now())
+         ON CONFLICT (generation_id) DO NOTHING
+         RETURNING requested_at",
+    )
+    .bind(generation_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let requested_at: chrono::DateTime<chrono::Utc> = match first {
+        Some(at) => {
+            // The orchestrator aborts the saga (compensating what it did) when it
+            // consumes this; same transaction as the request row.
+            let command = CancelSaga {
+                saga_id: generation_id,
+                reason: format!("cancelled by user {}", caller.user_id),
+            };
+            let out = Outgoing::new(
+                &caller.tenant_id,
+                Some(generation_id),
+                generation_id.to_string(),
+                &command,
+            )
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            outbox::enqueue(&mut tx, &[out]).await?;
+            at
+        }
+        None => {
+            sqlx::query_scalar(
+                "SELECT requested_at FROM generation_cancellations WHERE generation_id = $1",
+            )
+            .bind(generation_id)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    metrics::counter!("sagaflow_gateway_generation_cancellations_total").increment(1);
+    info!(%generation_id, tenant_id = %caller.tenant_id, "generation cancellation requested");
+    let body = json!({
+        "generation_id": generation_id,
+        "status": status,
+        "cancellation": { "requested_at": requested_at },
+        "links": links(generation_id),
+    });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `GET /v1/generations/{id}/stream`: one server-sent event per projected progress
+/// row (event name = the row's `kind`, id = its `seq`, data = the row as in `GET
+/// /v1/sagas/{id}/events`), in `seq` order as the rows appear; then an `end` event
+/// (`{generation_id, status, document_id}`) once the generation is terminal, and
+/// the stream closes. A reconnecting client's `Last-Event-ID` resumes after that
+/// `seq`.
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let generation_id = path_id("id", &id)?;
+    let owned: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM generations
+                        WHERE generation_id = $1 AND tenant_id = $2 AND user_id = $3)",
+    )
+    .bind(generation_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_one(&state.pool)
+    .await?;
+    if !owned {
+        return Err(ApiError::NotFound);
+    }
+    let last_seq = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let tail = Tail {
+        pool: state.pool.clone(),
+        generation_id,
+        last_seq,
+        queue: VecDeque::new(),
+        idle: false,
+        done: false,
+    };
+    let events = futures::stream::unfold(tail, |mut tail| async move {
+        loop {
+            if let Some(event) = tail.queue.pop_front() {
+                return Some((Ok(event), tail));
+            }
+            if tail.done {
+                return None;
+            }
+            if tail.idle {
+                tokio::time::sleep(STREAM_POLL).await;
+            }
+            if let Err(err) = tail.poll().await {
+                warn!(generation_id = %tail.generation_id, error = %err, "generation stream failed; closing it");
+                tail.queue.push_back(
+                    SseEvent::default()
+                        .event("error")
+                        .data(json!({ "code": "internal" }).to_string()),
+                );
+                tail.done = true;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The state of one stream.
+struct Tail {
+    pool: PgPool,
+    generation_id: Uuid,
+    /// The last `seq` sent.
+    last_seq: i64,
+    /// Events read but not sent yet.
+    queue: VecDeque<SseEvent>,
+    /// The last poll found nothing new: wait before the next.
+    idle: bool,
+    /// Nothing follows the queued events.
+    done: bool,
+}
+
+impl Tail {
+    /// Reads the rows after `last_seq` into the queue, or the `end` event when
+    /// there are none and the generation is terminal. The status is read first:
+    /// the projection commits a terminal status with its row, so when a status
+    /// read before the rows is terminal, the rows read after include every row.
+    async fn poll(&mut self) -> Result<(), sqlx::Error> {
+        let row =
+            sqlx::query("SELECT status, document_id FROM generations WHERE generation_id = $1")
+                .bind(self.generation_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let status: String = row.try_get("status")?;
+        let document_id: Option<Uuid> = row.try_get("document_id")?;
+        let rows = sqlx::query(
+            "SELECT seq, kind, step, status, detail, at FROM saga_progress
+             WHERE saga_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(self.generation_id)
+        .bind(self.last_seq)
+        .bind(STREAM_BATCH)
+        .fetch_all(&self.pool)
+        .await?;
+        self.idle = rows.is_empty();
+        for row in &rows {
+            let event = Event {
+                seq: row.try_get("seq")?,
+                kind: row.try_get("kind")?,
+                step: row.try_get("step")?,
+                status: row.try_get("status")?,
+                detail: row.try_get("detail")?,
+                at: row.try_get("at")?,
+            };
+            self.last_seq = event.seq;
+            let name = if event.kind.is_empty() || event.kind.contains(['\n', '\r']) {
+                "progress".to_owned()
+            } else {
+                event.kind.clone()
+            };
+            let data =
+                serde_json::to_string(&event).map_err(|err| sqlx::Error::Decode(err.into()))?;
+            self.queue.push_back(
+                SseEvent::default()
+                    .event(name)
+                    .id(event.seq.to_string())
+                    .data(data),
+            );
+        }
+        if rows.is_empty() && is_terminal(&status) {
+            self.queue.push_back(
+                SseEvent::default().event("end").data(
+                    json!({
+                        "generation_id": self.generation_id,
+                        "status": status,
+                        "document_id": document_id,
+                    })
+                    .to_string(),
+                ),
+            );
+            self.done = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The HTTP read and erase API: documents, their renderings, a user's history and
+//! deleting everything stored about a user.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::export::Format;
+
+/// `GET /documents/{id}`, `GET /documents/{id}/{format}` (md | markdown | html | pdf),
+/// `GET /users/{user_id}/history`, `DELETE /users/{user_id}`.
+pub fn router(pool: PgPool) -> Router {
+    Router::new()
+        .route("/documents/{id}", get(document))
+        .route("/documents/{id}/{format}", get(document_file))
+        .route("/users/{user_id}/history", get(history))
+        .route("/users/{user_id}", axum::routing::delete(delete_user))
+        .with_state(pool)
+}
+
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn internal(err: sqlx::Error) -> Response {
+    tracing::error!(error = %err, "generation api database error");
+    problem(StatusCode::INTERNAL_SERVER_ERROR, "database error")
+}
+
+fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {
+    Uuid::parse_str(id).map_err(|_| {
+        Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            format!("`{id}` is not a uuid"),
+        ))
+    })
+}
+
+type DocumentRow = (
+    Uuid,
+    Uuid,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    bool,
+    Option<i32>,
+    Option<i32>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+const DOCUMENT_COLUMNS: &str = "document_id, saga_id, user_id, kind, status, provider, tokens, offline, \
+                                cached, keyword_coverage, ats_score, created_at";
+
+fn document_json(row: DocumentRow, formats: Vec<String>) -> serde_json::Value {
+    let (
+        document_id,
+        saga_id,
+        user_id,
+        kind,
+        status,
+        provider,
+        tokens,
+        offline,
+        cached,
+        coverage,
+        ats,
+        created_at,
+    ) = row;
+    json!({
+        "document_id": document_id, "saga_id": saga_id, "user_id": user_id, "kind": kind,
+        "status": status, "provider": provider, "tokens": tokens, "offline": offline,
+        "cached": cached, "keyword_coverage": coverage, "ats_score": ats,
+        "created_at": created_at, "formats": formats,
+    })
+}
+
+async fn document(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    let row: Option<DocumentRow> = match sqlx::query_as(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE document_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&pool)
+    .await
+    {
+        Ok(row) => row,
+        Err(err) => return internal(err),
+    };
+    let Some(row) = row else {
+        return problem(StatusCode::NOT_FOUND, "no such document");
+    };
+    let formats: Vec<String> = match sqlx::query_scalar(
+        "SELECT format FROM document_files WHERE document_id = $1 ORDER BY format",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    {
+        Ok(formats) => formats,
+        Err(err) => return internal(err),
+    };
+    Json(document_json(row, formats)).into_response()
+}
+
+async fn document_file(
+    State(pool): State<PgPool>,
+    Path((id, format)): Path<(String, String)>,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(response) => return *response,
+    };
+    let Some(format) = Format::parse(&format) else {
+        return problem(StatusCode::NOT_FOUND, format!("unknown format `{format}`"));
+    };
+    let bytes: Option<Vec<u8>> = match sqlx::query_scalar(
+        "SELECT bytes FROM document_files WHERE document_id = $1 AND format = $2",
+    )
+    .bind(id)
+    .bind(format.name())
+    .fetch_optional(&pool)
+    .await
+    {
+        Ok(bytes) => bytes,
+        Err(err) => return internal(err),
+    };
+    match bytes {
+        Some(bytes) => ([(header::CONTENT_TYPE, format.content_type())], bytes).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "not exported in this format"),
+    }
+}
+
+type GenerationRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+    chrono::DateTime<chrono::Utc>,
+);
+
+async fn history(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Response {
+    let user: Option<(String, chrono::DateTime<chrono::Utc>)> =
+        match sqlx::query_as("SELECT candidate_name, created_at FROM users WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_optional(&pool)
+            .await
+        {
+            Ok(user) => user,
+            Err(err) => return internal(err),
+        };
+    let Some((candidate_name, since)) = user else {
+        return problem(StatusCode::NOT_FOUND, "no such user");
+    };
+    let generations: Vec<GenerationRow> = match sqlx::query_as(
+        "SELECT saga_id, job_title, company, seniority, match_percent, profile_summary, created_at
+         FROM generations WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(&user_id)
+    .fetch_all(&pool)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(err) => return internal(err),
+    };
+    let documents: Vec<DocumentRow> = match sqlx::query_as(&format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE user_id = $1 ORDER BY created_at"
+    ))
+    .bind(&user_id)
+    .fetch_all(&pool)
+    .await
+    {
+        Ok(rows) => rows,
+        Err(err) => return internal(err),
+    };
+    let cv_versions: i64 =
+        match sqlx::query_scalar("SELECT count(*) FROM cv_versions WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&pool)
+            .await
+        {
+            Ok(count) => count,
+            Err(err) => return internal(err),
+        };
+    let generations: Vec<serde_json::Value> = generations
+        .into_iter()
+        .map(
+            |(saga_id, job_title, company, seniority, match_percent, summary, created_at)| {
+                json!({
+                    "saga_id": saga_id, "job_title": job_title, "company": company,
+                    "seniority": seniority, "match_percent": match_percent,
+                    "profile_summary": summary, "created_at": created_at,
+                })
+            },
+        )
+        .collect();
+    let documents: Vec<serde_json::Value> = documents
+        .into_iter()
+        .map(|row| document_json(row, Vec::new()))
+        .collect();
+    Json(json!({
+        "user_id": user_id, "candidate_name": candidate_name, "since": since,
+        "cv_versions": cv_versions, "generations": generations, "documents": documents,
+    }))
+    .into_response()
+}
+
+async fn delete_user(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Response {
+    match crate::delete_user(&pool, &user_id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => problem(StatusCode::NOT_FOUND, "no such user"),
+        Err(err) => internal(err),
+    }
+}

@@ -1,0 +1,185 @@
+//! Export and the HTTP API: a PDF that parses, the endpoints, and user deletion.
+
+mod common;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use sagaflow_events::messages::{
+    DocumentExported, DocumentGenerated, ExportDocument, ExportFailed,
+};
+use sagaflow_generation::{Generator, router};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+) -> anyhow::Result<(StatusCode, String, Vec<u8>)> {
+    let response = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .body(Body::empty())?,
+        )
+        .await?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = to_bytes(response.into_body(), 10 * 1024 * 1024)
+        .await?
+        .to_vec();
+    Ok((status, content_type, body))
+}
+
+#[tokio::test]
+async fn exports_a_parsable_pdf_and_serves_it() -> anyhow::Result<()> {
+    let db = db().await?;
+    let handler = Generator::offline();
+    let saga = Uuid::now_v7();
+    let (analysed, profile) = prepare(&db.pool, &handler, saga, "ada").await?;
+    let generated: DocumentGenerated = go(
+        &db.pool,
+        &handler,
+        &generate_command(saga, &analysed, &profile),
+        saga,
+    )
+    .await?
+    .expect();
+    let id = generated.document_id;
+    let export = ExportDocument {
+        saga_id: saga,
+        document_id: id,
+        formats: vec!["markdown".into(), "html".into(), "pdf".into()],
+    };
+    let exported: DocumentExported = go(&db.pool, &handler, &export, saga).await?.expect();
+    assert_eq!(exported.formats, vec!["md", "html", "pdf"]);
+    let again: DocumentExported = go(&db.pool, &handler, &export, saga).await?.expect();
+    assert_eq!(again, exported);
+
+    let app = router(db.pool.clone());
+    let (status, content_type, pdf) = call(&app, "GET", &format!("/documents/{id}/pdf")).await?;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/pdf")
+    );
+    assert!(pdf.len() < 2 * 1024 * 1024);
+    let parsed = lopdf::Document::load_mem(&pdf)?;
+    let pages: Vec<u32> = parsed.get_pages().keys().copied().collect();
+    let text = parsed.extract_text(&pages)?;
+    assert!(text.contains("Ada Lovelace"), "{text}");
+
+    let (status, content_type, html) = call(&app, "GET", &format!("/documents/{id}/html")).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"));
+    assert!(String::from_utf8(html)?.contains("Ada Lovelace"));
+    let (status, content_type, md) = call(&app, "GET", &format!("/documents/{id}/md")).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/markdown"));
+    assert_eq!(
+        String::from_utf8(md)?.trim_end(),
+        generated.content.trim_end()
+    );
+    let total: i64 = sqlx::query_scalar(
+        "SELECT sum(length(bytes))::BIGINT FROM document_files WHERE document_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(total, exported.size_bytes);
+
+    let (status, _, meta) = call(&app, "GET", &format!("/documents/{id}")).await?;
+    assert_eq!(status, StatusCode::OK);
+    let meta: serde_json::Value = serde_json::from_slice(&meta)?;
+    assert_eq!(meta["status"], "final");
+    assert_eq!(meta["formats"], serde_json::json!(["html", "md", "pdf"]));
+    let budget: String = sqlx::query_scalar("SELECT status FROM token_budgets WHERE saga_id = $1")
+        .bind(saga)
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(budget, "settled");
+
+    let (status, _, _) = call(&app, "GET", &format!("/documents/{id}/docx")).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&app, "GET", &format!("/documents/{}", Uuid::now_v7())).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let bad = ExportDocument {
+        formats: vec!["docx".into()],
+        ..export
+    };
+    let failed: ExportFailed = go(&db.pool, &handler, &bad, saga).await?.expect();
+    assert!(failed.reason.contains("docx"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn history_and_user_deletion() -> anyhow::Result<()> {
+    let db = db().await?;
+    let handler = Generator::offline();
+    let saga = Uuid::now_v7();
+    let (analysed, profile) = prepare(&db.pool, &handler, saga, "ada").await?;
+    let generated: DocumentGenerated = go(
+        &db.pool,
+        &handler,
+        &generate_command(saga, &analysed, &profile),
+        saga,
+    )
+    .await?
+    .expect();
+    let export = ExportDocument {
+        saga_id: saga,
+        document_id: generated.document_id,
+        formats: vec!["pdf".into()],
+    };
+    let _: DocumentExported = go(&db.pool, &handler, &export, saga).await?.expect();
+    let keep = Uuid::now_v7();
+    prepare(&db.pool, &handler, keep, "bob").await?;
+
+    let app = router(db.pool.clone());
+    let (status, _, body) = call(&app, "GET", "/users/ada/history").await?;
+    assert_eq!(status, StatusCode::OK);
+    let history: serde_json::Value = serde_json::from_slice(&body)?;
+    assert_eq!(history["candidate_name"], "Ada Lovelace");
+    assert_eq!(history["generations"][0]["company"], "Acme Robotics");
+    assert_eq!(
+        history["documents"][0]["document_id"],
+        generated.document_id.to_string()
+    );
+
+    let (status, _, _) = call(&app, "DELETE", "/users/ada").await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for table in [
+        "users",
+        "cv_versions",
+        "generations",
+        "token_budgets",
+        "llm_cache",
+        "documents",
+        "llm_calls",
+    ] {
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {table} WHERE user_id = 'ada'"
+        ))
+        .fetch_one(&db.pool)
+        .await?;
+        assert_eq!(left, 0, "{table}");
+    }
+    let files: i64 = sqlx::query_scalar("SELECT count(*) FROM document_files")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(files, 0);
+    let (status, _, _) = call(&app, "GET", "/users/ada/history").await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&app, "DELETE", "/users/ada").await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&app, "GET", "/users/bob/history").await?;
+    assert_eq!(status, StatusCode::OK, "other users stay");
+    Ok(())
+}

@@ -290,6 +290,10 @@ impl Processes {
             .args(["--kafka-bootstrap-servers", &self.bootstrap])
             .args(["--gateway-listen", &self.gateway.to_string()])
             .args(["--orchestrator-listen", &self.orchestrator.to_string()])
+            // Services' own HTTP APIs on free ports: tests run side by side.
+            .args(["--cart-listen", &local_addr()?.to_string()])
+            .args(["--notification-listen", &local_addr()?.to_string()])
+            .args(["--generation-listen", &local_addr()?.to_string()])
             .args(["--db-pool-size", "5"])
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")

@@ -44,7 +44,20 @@ pub struct Settings {
         value_parser = clap::value_parser!(u32).range(1_024..=16_777_216)
     )]
     pub max_body_bytes: u32,
+
+    /// The generation service's document API, which the gateway proxies
+    /// downloads to after checking the caller owns the document.
+    #[arg(
+        id = "gateway-generation-url", long = "gateway-generation-url",
+        env = "GATEWAY_GENERATION_URL",
+        value_name = "GATEWAY_GENERATION_URL",
+        default_value = DEFAULT_GENERATION_URL
+    )]
+    pub generation_url: String,
 }
+
+/// Where `sagaflow serve` puts the generation service's API by default.
+pub const DEFAULT_GENERATION_URL: &str = "http://127.0.0.1:8085";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -52,6 +65,7 @@ impl Default for Settings {
             listen: DEFAULT_LISTEN,
             idempotency_ttl_secs: DEFAULT_IDEMPOTENCY_TTL_SECS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            generation_url: DEFAULT_GENERATION_URL.to_owned(),
         }
     }
 }

@@ -90,6 +90,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::generations::stream),
         )
         .route("/v1/history", get(routes::history::history))
+        .route(
+            "/v1/documents/{id}/{format}",
+            get(routes::documents::download),
+        )
         .route("/v1/sagas/{id}/events", get(routes::sagas::events))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))

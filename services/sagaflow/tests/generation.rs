@@ -121,7 +121,8 @@ async fn step_reply(platform: &Platform, saga: &str, step: &str) -> anyhow::Resu
 async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> anyhow::Result<()> {
     let generation_api = local_addr()?;
     let platform = Platform::start(Broker::mock()?, |s| {
-        s.generation_listen = Some(generation_api)
+        s.generation_listen = Some(generation_api);
+        s.gateway.generation_url = format!("http://{generation_api}");
     })
     .await?;
     let view = generate(&platform, 1).await?;
@@ -138,11 +139,22 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
     .await?;
     assert_eq!(generated["offline"], true, "labelled offline: {generated}");
 
-    let pdf = platform
-        .http
-        .get(format!("http://{generation_api}/documents/{document}/pdf"))
-        .send()
-        .await?;
+    // Downloaded through the gateway, which checks the caller owns it.
+    let download = |user: &'static str| {
+        platform
+            .http
+            .get(format!("{}/v1/documents/{document}/pdf", platform.gateway))
+            .header("X-Tenant-Id", TENANT)
+            .header("X-User-Id", user)
+            .send()
+    };
+    assert_eq!(
+        download("mallory").await?.status().as_u16(),
+        404,
+        "not another user's"
+    );
+    let pdf = download(USER).await?;
+    assert_eq!(pdf.status().as_u16(), 200);
     assert_eq!(pdf.headers()["content-type"], "application/pdf");
     let bytes = pdf.bytes().await?;
     assert!(bytes.len() < 2 * 1024 * 1024);

@@ -17,6 +17,7 @@
 
 pub mod checkout_request;
 pub mod checkouts;
+pub mod documents;
 pub mod generation_request;
 pub mod generations;
 pub mod health;

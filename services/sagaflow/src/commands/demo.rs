@@ -47,8 +47,82 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if ok != "completed" || declined != "compensated" || left != 8 {
         bail!("unexpected outcome: {ok} / {declined} / stock {left}");
     }
+    let generated = generation(&client, &args).await?;
+    if generated != "completed" {
+        bail!("the cover letter ended {generated}");
+    }
     println!("demo passed");
     Ok(())
+}
+
+const CV: &str = "Ada Lovelace\nada@example.com\n\
+Senior software engineer, 2019-2025 at Analytical Engines Ltd.\n\
+Built event-driven services in Rust with Kafka and PostgreSQL.\n\
+Led a team of five; introduced Docker and Kubernetes deployments.";
+
+const JOB: &str = "Senior Rust Engineer at Acme. We build payment systems with Rust, Kafka and \
+PostgreSQL. You will design event-driven services, mentor engineers and own Kubernetes deployments.";
+
+/// A cover letter through the generation saga; prints where to download it.
+async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<String> {
+    let base = args.gateway.trim_end_matches('/');
+    let response = client
+        .post(format!("{base}/v1/generations"))
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
+        .header("X-Tenant-Id", "demo")
+        .header("X-User-Id", "ada")
+        .json(&json!({"kind": "cover_letter", "cv_text": CV, "job_description": JOB}))
+        .send()
+        .await?;
+    let status = response.status();
+    let accepted: Value = response.json().await?;
+    if !status.is_success() {
+        bail!("gateway answered {status}: {accepted}");
+    }
+    let id = accepted["generation_id"]
+        .as_str()
+        .context("no generation_id")?
+        .to_owned();
+    println!("\ncover letter {id} accepted");
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    loop {
+        let view: Value = client
+            .get(format!("{base}/v1/generations/{id}"))
+            .header("X-Tenant-Id", "demo")
+            .header("X-User-Id", "ada")
+            .send()
+            .await?
+            .json()
+            .await?;
+        let status = view["status"].as_str().unwrap_or("pending").to_owned();
+        if matches!(
+            status.as_str(),
+            "completed" | "compensated" | "failed" | "compensation_failed"
+        ) {
+            for step in view["steps"].as_array().into_iter().flatten() {
+                if step["kind"] == "step_completed" {
+                    println!(
+                        "  {:>3} completed {}",
+                        step["seq"],
+                        step["step"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            let document = view["document_id"].as_str().unwrap_or("-");
+            println!(
+                "  => {status}; download: curl -H 'X-Tenant-Id: demo' -H 'X-User-Id: ada' \
+                 {base}/v1/documents/{document}/pdf -o letter.pdf"
+            );
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "generation {id} still {status} after {}s",
+                args.timeout_secs
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn checkout(

@@ -1,0 +1,77 @@
+//! `GET /v1/documents/{id}/{format}`: a generated document (`md`, `html` or `pdf`)
+//! for its owner. The gateway checks ownership in its read model (the document of
+//! one of the caller's generations), then streams the file from the generation
+//! service, which owns the documents.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{Caller, path_id};
+use crate::AppState;
+use crate::error::ApiError;
+
+const FORMATS: [&str; 3] = ["md", "html", "pdf"];
+
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let document_id = path_id("id", &id)?;
+    if !FORMATS.contains(&format.as_str()) {
+        return Err(ApiError::validation(
+            "format",
+            format!("unknown format `{format}`: use md, html or pdf"),
+        ));
+    }
+    let owned: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM generations
+                        WHERE document_id = $1 AND tenant_id = $2 AND user_id = $3)",
+    )
+    .bind(document_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_one(&state.pool)
+    .await?;
+    if !owned {
+        return Err(ApiError::NotFound);
+    }
+    let url = format!(
+        "{}/documents/{document_id}/{format}",
+        state.settings.generation_url.trim_end_matches('/')
+    );
+    let upstream = reqwest::get(&url)
+        .await
+        .map_err(|e| ApiError::Internal(format!("generation service: {e}")))?;
+    if upstream.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(ApiError::NotFound);
+    }
+    if !upstream.status().is_success() {
+        return Err(ApiError::Internal(format!(
+            "generation service answered {}",
+            upstream.status()
+        )));
+    }
+    let content_type = upstream
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let bytes = upstream
+        .bytes()
+        .await
+        .map_err(|e| ApiError::Internal(format!("generation service: {e}")))?;
+    let disposition = format!("attachment; filename=\"{document_id}.{format}\"");
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

@@ -83,6 +83,7 @@ catalog! {
     ExportDocument => GENERATION_COMMANDS,
     ReleaseTokenBudget => GENERATION_COMMANDS,
     VoidDraft => GENERATION_COMMANDS,
+    EraseUserData => GENERATION_COMMANDS,
     JobAnalysed => GENERATION_EVENTS,
     JobAnalysisFailed => GENERATION_EVENTS,
     ProfileCompiled => GENERATION_EVENTS,

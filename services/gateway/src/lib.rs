@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::generations::stream),
         )
         .route("/v1/history", get(routes::history::history))
+        .route("/v1/me", axum::routing::delete(routes::me::erase))
         .route(
             "/v1/documents/{id}/{format}",
             get(routes::documents::download),

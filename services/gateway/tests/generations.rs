@@ -681,3 +681,40 @@ async fn history_lists_checkouts_and_generations_newest_first() -> anyhow::Resul
     assert_eq!(empty, json!({ "items": [] }));
     Ok(())
 }
+
+#[tokio::test]
+async fn erasing_me_removes_my_generations_and_tells_the_generation_service() -> anyhow::Result<()>
+{
+    let gw = Gateway::start().await?;
+    let mine = gw.generation(TENANT, USER).await?;
+    let theirs = gw.generation(TENANT, "user-2").await?;
+    let checkout = gw.checkout(TENANT, USER).await?;
+    let (status, body) = gw.delete(TENANT, USER, "/v1/me").await?;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["erased_generations"], 1);
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT generation_id FROM generations")
+        .fetch_all(gw.pool())
+        .await?;
+    assert_eq!(
+        left,
+        vec![theirs],
+        "only the caller's generations go; {mine} is gone"
+    );
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM checkouts WHERE checkout_id = $1")
+        .bind(checkout)
+        .fetch_one(gw.pool())
+        .await?;
+    assert_eq!(kept, 1, "orders are financial records and stay");
+    let sent = outbox(gw.pool()).await?;
+    let erase = sent.last().expect("an outbox row");
+    assert_eq!(erase.message_type, "EraseUserData");
+    assert_eq!(erase.topic, "generation.commands");
+    let command: sagaflow_events::messages::EraseUserData =
+        sagaflow_events::decode(&erase.payload)?;
+    assert_eq!(command.user_id, USER);
+    let (status, _) = gw
+        .get(TENANT, USER, &format!("/v1/generations/{mine}"))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}

@@ -5,9 +5,9 @@
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
-    AnalyseJob, CompileProfile, DocumentExported, DraftVoided, ExportDocument, ExportFailed,
-    GenerateDocument, JobAnalysed, JobAnalysisFailed, ProfileCompiled, ReleaseTokenBudget,
-    TokenBudgetReleased, ValidateDocument, VoidDraft,
+    AnalyseJob, CompileProfile, DocumentExported, DraftVoided, EraseUserData, ExportDocument,
+    ExportFailed, GenerateDocument, JobAnalysed, JobAnalysisFailed, ProfileCompiled,
+    ReleaseTokenBudget, TokenBudgetReleased, ValidateDocument, VoidDraft,
 };
 use sagaflow_llm::Chain;
 use sqlx::PgConnection;
@@ -90,6 +90,12 @@ impl Handler for Generator {
             }
             VoidDraft::MESSAGE_TYPE => {
                 Outgoing::caused_by(cause, &void(tx, &incoming.decode()?).await?)?
+            }
+            EraseUserData::MESSAGE_TYPE => {
+                let command: EraseUserData = incoming.decode()?;
+                crate::erase_user(tx, &command.user_id).await?;
+                tracing::info!(user_id = %command.user_id, reason = %command.reason, "user data erased");
+                return Ok(Vec::new());
             }
             other => {
                 return Err(Failure::Poison(format!(

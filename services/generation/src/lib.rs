@@ -99,6 +99,13 @@ pub async fn run(
 /// when nothing was stored.
 pub async fn delete_user(pool: &PgPool, user_id: &str) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let deleted = erase_user(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// [`delete_user`] inside the caller's transaction (the `EraseUserData` command).
+pub async fn erase_user(conn: &mut sqlx::PgConnection, user_id: &str) -> Result<bool, sqlx::Error> {
     let mut deleted = 0;
     for statement in [
         "DELETE FROM documents WHERE user_id = $1",
@@ -112,10 +119,9 @@ pub async fn delete_user(pool: &PgPool, user_id: &str) -> Result<bool, sqlx::Err
     ] {
         deleted += sqlx::query(statement)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
     }
-    tx.commit().await?;
     Ok(deleted > 0)
 }

@@ -183,3 +183,42 @@ async fn history_and_user_deletion() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK, "other users stay");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_erase_user_data_command_deletes_a_users_data_through_the_inbox() -> anyhow::Result<()>
+{
+    let db = db().await?;
+    let handler = Generator::offline();
+    let saga = Uuid::now_v7();
+    prepare(&db.pool, &handler, saga, "ada").await?;
+    prepare(&db.pool, &handler, Uuid::now_v7(), "bob").await?;
+    let erase = sagaflow_bus::testing::incoming(
+        None,
+        &sagaflow_events::messages::EraseUserData {
+            user_id: "ada".into(),
+            reason: "account closed".into(),
+        },
+    );
+    let outcome = sagaflow_bus::inbox::process(
+        &db.pool,
+        &handler,
+        sagaflow_generation::NAME,
+        &erase,
+        Default::default(),
+    )
+    .await;
+    assert_eq!(outcome, sagaflow_bus::Outcome::Handled);
+    for (user, expected) in [("ada", 0i64), ("bob", 1)] {
+        let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE user_id = $1")
+            .bind(user)
+            .fetch_one(&db.pool)
+            .await?;
+        assert_eq!(users, expected, "{user}");
+    }
+    let generations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM generations WHERE user_id = 'ada'")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(generations, 0);
+    Ok(())
+}

@@ -221,3 +221,10 @@ pub struct DraftVoided {
     #[serde(with = "uuid_serde::opt_id", default)]
     pub document_id: Option<Uuid>,
 }
+
+/// Delete everything the generation service keeps about a user. No reply. Topic: `generation.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraseUserData {
+    pub user_id: String,
+    pub reason: String,
+}

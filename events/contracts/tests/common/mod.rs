@@ -58,6 +58,10 @@ pub fn for_each_sample(v: &mut impl Visit) {
         template: Some("classic".into()),
         token_budget: 8000,
     });
+    v.visit(EraseUserData {
+        user_id: "user-7".into(),
+        reason: "account closed".into(),
+    });
     v.visit(CancelSaga {
         saga_id,
         reason: "changed my mind".into(),

@@ -22,6 +22,7 @@ pub mod generation_request;
 pub mod generations;
 pub mod health;
 pub mod history;
+pub mod me;
 pub mod sagas;
 
 use axum::body::Bytes;

@@ -162,6 +162,7 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow::Result<()> {
+    let _serial = exclusive().await;
     sagaflow_test_support::init_tracing();
     let broker = Broker::tansu()?;
     create_platform_topics(&broker).await?;
@@ -263,6 +264,7 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> anyhow::Result<()> {
+    let _serial = exclusive().await;
     let broker = Broker::tansu()?;
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;
@@ -340,6 +342,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> anyhow::Result<()> {
+    let _serial = exclusive().await;
     let broker = Broker::tansu()?;
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;

@@ -39,7 +39,9 @@ impl TestDb {
         let options: PgConnectOptions = admin_url.parse::<PgConnectOptions>()?.database(&name);
         let url = options.to_url_lossy().to_string();
         let pool = PgPoolOptions::new()
-            .max_connections(20)
+            // Enough for one service's consumer workers, relay, listener and HTTP;
+            // small enough that a whole platform stays well under max_connections.
+            .max_connections(10)
             .connect_with(options)
             .await?;
         Ok(Self { name, url, pool })

@@ -23,6 +23,15 @@ pub const TENANT: &str = "acme";
 pub const USER: &str = "ada";
 pub const TERMINAL: [&str; 4] = ["completed", "compensated", "failed", "compensation_failed"];
 
+/// Whole-platform tests take PostgreSQL connections for nine services each; run
+/// them one at a time so two never exhaust the server's `max_connections`.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held for the duration of a whole-platform test.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    EXCLUSIVE.lock().await
+}
+
 /// Fresh databases for every service, migrated.
 pub struct Databases(pub BTreeMap<&'static str, TestDb>);
 
@@ -66,10 +75,12 @@ pub struct Platform {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
+    _exclusive: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Platform {
     pub async fn start(broker: Broker, tweak: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        let exclusive = exclusive().await;
         sagaflow_test_support::init_tracing();
         create_platform_topics(&broker).await?;
         let dbs = Databases::create().await?;
@@ -86,6 +97,7 @@ impl Platform {
             http: reqwest::Client::new(),
             shutdown: CancellationToken::new(),
             tasks: JoinSet::new(),
+            _exclusive: exclusive,
         };
         for service in Service::ALL {
             platform.spawn(service);
@@ -294,7 +306,7 @@ impl Processes {
             .args(["--cart-listen", &local_addr()?.to_string()])
             .args(["--notification-listen", &local_addr()?.to_string()])
             .args(["--generation-listen", &local_addr()?.to_string()])
-            .args(["--db-pool-size", "5"])
+            .args(["--db-pool-size", "4"])
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")
             .stdin(Stdio::null())

@@ -44,6 +44,36 @@ pub enum Begin {
     Replay { status: StatusCode, body: Value },
 }
 
+/// A request whose key was checked: go ahead in `tx`, or answer with the saved response.
+pub enum Started {
+    New(sqlx::Transaction<'static, sqlx::Postgres>),
+    Replay { status: StatusCode, body: Value },
+}
+
+/// Opens the request's transaction and [`begin`]s its key. On a replay or an error
+/// the transaction is rolled back at once: a dropped transaction is only rolled
+/// back when its connection is next used, and until then the key's advisory lock
+/// would make an immediate retry get 409.
+pub async fn start(
+    pool: &sqlx::PgPool,
+    scope: Scope<'_>,
+    hash: &[u8],
+    ttl: Duration,
+) -> Result<Started, ApiError> {
+    let mut tx = pool.begin().await?;
+    match begin(&mut tx, scope, hash, ttl).await {
+        Ok(Begin::New) => Ok(Started::New(tx)),
+        Ok(Begin::Replay { status, body }) => {
+            tx.rollback().await?;
+            Ok(Started::Replay { status, body })
+        }
+        Err(err) => {
+            let _ = tx.rollback().await;
+            Err(err)
+        }
+    }
+}
+
 /// The fingerprint of a request: sha256 over the operation name and the
 /// normalised request (so formatting and key order of the body do not matter).
 pub fn fingerprint(

@@ -36,7 +36,7 @@ use super::sagas::Event;
 use super::{Caller, IDEMPOTENCY_KEY, header, path_id, read_body};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::idempotency::{self, Begin, Scope};
+use crate::idempotency::{self, Scope, Started};
 
 /// The operation name in the idempotency fingerprint.
 pub const OPERATION: &str = "POST /v1/generations";
@@ -85,28 +85,16 @@ pub async fn create(
         key,
     };
 
-    let mut tx = state.pool.begin().await?;
-    let begun = idempotency::begin(&mut tx, scope, &hash, state.settings.idempotency_ttl()).await;
-    let begun = match begun {
-        Ok(begun) => begun,
-        Err(err) => {
-            // As below: release the key's advisory lock before answering.
-            let _ = tx.rollback().await;
-            return Err(err);
-        }
-    };
-    match begun {
-        Begin::Replay { status, body } => {
-            // Release the key's advisory lock now: a dropped transaction is only
-            // rolled back when its connection is next used, and until then an
-            // immediate retry would get 409.
-            tx.rollback().await?;
+    let started =
+        idempotency::start(&state.pool, scope, &hash, state.settings.idempotency_ttl()).await?;
+    let mut tx = match started {
+        Started::New(tx) => tx,
+        Started::Replay { status, body } => {
             metrics::counter!("sagaflow_gateway_generations_total", "result" => "replayed")
                 .increment(1);
             return Ok((status, Json(body)).into_response());
         }
-        Begin::New => {}
-    }
+    };
 
     let generation_id = Uuid::now_v7();
     let command = InitiateGeneration {

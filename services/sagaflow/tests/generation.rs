@@ -30,10 +30,8 @@ Wrote Python tooling for data pipelines.";
 
 /// A job ad; each `n` names another company, so the response cache cannot answer it.
 fn job(n: usize) -> String {
-    const COMPANIES: [&str; 8] = [
-        "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell",
-    ];
-    let company = COMPANIES[n % COMPANIES.len()];
+    const COMPANIES: [&str; 4] = ["Acme", "Globex", "Initech", "Umbrella"];
+    let company = format!("{}{n}", COMPANIES[n % COMPANIES.len()]);
     format!(
         "Senior Rust Engineer at {company}. We build payment systems with Rust, Kafka and \
          PostgreSQL. You will design event-driven services, mentor engineers and own Kubernetes \
@@ -221,7 +219,7 @@ fn online(settings: &mut sagaflow::platform::Settings, addr: SocketAddr) {
     llm.openai_api_key = Some(sagaflow_llm::Secret::new("sk-test-not-a-real-key"));
     llm.max_retries = 0;
     llm.breaker_failures = 2;
-    llm.breaker_cooldown_ms = 1500;
+    llm.breaker_cooldown_ms = 3000;
     llm.timeout_ms = 20_000;
 }
 
@@ -295,11 +293,24 @@ async fn a_failing_provider_falls_back_and_its_breaker_opens_then_half_opens() -
     );
     assert!(metric("sagaflow_llm_fallbacks_total").is_some_and(|n| n >= 3.0));
 
-    // After the cooldown one probe goes through (half-open), fails, and re-opens.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
-    let view = generate(&platform, 13).await?;
-    assert_eq!(view["status"], "completed");
+    // Once the cooldown is over one probe goes through (half-open), fails, and
+    // re-opens: generations keep completing, and the provider sees exactly one call.
+    let deadline = Instant::now() + WAIT;
+    let mut n = 13;
+    while hits.load(Ordering::SeqCst) == 2 {
+        anyhow::ensure!(Instant::now() < deadline, "the breaker never half-opened");
+        let view = generate(&platform, n).await?;
+        assert_eq!(view["status"], "completed");
+        n += 1;
+    }
     assert_eq!(hits.load(Ordering::SeqCst), 3, "one half-open probe");
+    let view = generate(&platform, n).await?;
+    assert_eq!(view["status"], "completed");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "re-opened after the failed probe"
+    );
     platform.stop().await
 }
 
@@ -330,7 +341,9 @@ async fn cancelling_mid_flow_stops_llm_calls_and_releases_the_budget() -> anyhow
     assert_eq!(cancelled.status().as_u16(), 202);
     let view = wait_generation(&platform.http, &platform.gateway, &id).await?;
     assert_eq!(view["status"], "compensated", "{view}");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // `compensated` means the budget release was handled, which the generation
+    // service does after the in-flight GenerateDocument (same partition): every
+    // command that could call the LLM has been handled by now.
     assert_eq!(
         hits.load(Ordering::SeqCst),
         1,

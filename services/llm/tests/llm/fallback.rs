@@ -71,8 +71,7 @@ async fn falls_back_opens_breaker_then_probes_and_closes() {
     assert_eq!(a.hits(), 3);
 
     // After the cooldown: half-open, one probe goes to A; A has recovered so it closes.
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(chain.health()[0].breaker, "half_open");
+    wait_half_open(&chain).await;
     healthy.store(true, Ordering::SeqCst);
     let c = chain.complete(&request()).await.expect("completion");
     assert_eq!(c.provider, "openai");
@@ -103,7 +102,7 @@ async fn failed_probe_reopens_and_is_a_single_try() {
     chain.complete(&request()).await.expect("completion");
     assert_eq!(a.hits(), 3, "skipped while open");
 
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    wait_half_open(&chain).await;
     let c = chain.complete(&request()).await.expect("completion");
     assert_eq!(c.provider, "anthropic");
     assert_eq!(a.hits(), 4, "exactly one probe");
@@ -121,4 +120,16 @@ async fn clones_share_breakers() {
     let clone = chain.clone();
     chain.complete(&request()).await.expect("completion");
     assert_eq!(clone.health()[0].breaker, "open");
+}
+
+/// Polls until the first provider's cooldown is over (its breaker reads half-open).
+async fn wait_half_open(chain: &Chain) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while chain.health()[0].breaker != "half_open" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the breaker never half-opened"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+
+use crate::lag::{LagContext, STATS_INTERVAL_MS};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::producer::FutureProducer;
 use sagaflow_events::Envelope;
@@ -97,7 +99,12 @@ impl<H: Handler> InboxConsumer<H> {
     /// Consumes until `shutdown`, then finishes the in-flight messages, commits the
     /// stored offsets and returns.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
-        let consumer: Arc<StreamConsumer> = Arc::new(self.kafka.consumer(&self.name).create()?);
+        let consumer: Arc<StreamConsumer<LagContext>> = Arc::new(
+            self.kafka
+                .consumer(&self.name)
+                .set("statistics.interval.ms", STATS_INTERVAL_MS.to_string())
+                .create_with_context(LagContext::new(&self.name))?,
+        );
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let producer: FutureProducer = self.kafka.producer().create()?;
@@ -254,7 +261,7 @@ struct Worker<H> {
     handler: Arc<H>,
     backoff: Backoff,
     producer: FutureProducer,
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<LagContext>>,
 }
 
 impl<H: Handler> Worker<H> {
@@ -302,42 +309,32 @@ impl<H: Handler> Worker<H> {
     }
 
     async fn consume(&self, record: Record) {
-        let span = info_span!(
-            "consume",
-            consumer = %self.name,
-            topic = %record.topic,
-            partition = record.partition,
-            offset = record.offset,
-            message_type = tracing::field::Empty,
-            saga_id = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-        );
+        let incoming = record.incoming();
+        let span = match &incoming {
+            Ok(incoming) => consume_span(&self.name, incoming),
+            Err(_) => info_span!(
+                "consume",
+                otel.name = %format_args!("{} undecodable", self.name),
+                otel.kind = "consumer",
+                consumer = %self.name,
+                topic = %record.topic,
+                partition = record.partition,
+                offset = record.offset,
+            ),
+        };
         async {
-            let outcome = match record.incoming() {
+            let outcome = match &incoming {
                 Ok(incoming) => {
-                    let span = tracing::Span::current();
-                    span.record("message_type", incoming.envelope.message_type.as_str());
-                    if let Some(saga) = incoming.envelope.saga_id {
-                        span.record("saga_id", tracing::field::display(saga));
-                    }
-                    if let Some(tp) = incoming
-                        .envelope
-                        .traceparent
-                        .as_deref()
-                        .and_then(crate::traceparent::TraceParent::parse)
-                    {
-                        span.record("trace_id", tp.trace_id_hex());
-                    }
                     process(
                         &self.pool,
                         self.handler.as_ref(),
                         &self.name,
-                        &incoming,
+                        incoming,
                         self.backoff,
                     )
                     .await
                 }
-                Err(reason) => Outcome::Poison(reason),
+                Err(reason) => Outcome::Poison(reason.clone()),
             };
             if let Outcome::Poison(reason) = &outcome {
                 warn!(%reason, "dead-lettering poison message");
@@ -416,6 +413,36 @@ pub async fn process<H: Handler>(
 }
 
 /// Several messages in one transaction; any failure rolls all of them back.
+/// The span of one delivery attempt of `incoming`: a child of the message's
+/// `traceparent`, named `<consumer> <message type>` in traces.
+fn consume_span(consumer: &str, incoming: &Incoming) -> tracing::Span {
+    let span = info_span!(
+        "consume",
+        otel.name = %format_args!("{} {}", consumer, incoming.envelope.message_type),
+        otel.kind = "consumer",
+        consumer = %consumer,
+        topic = %incoming.topic,
+        partition = incoming.partition,
+        offset = incoming.offset,
+        message_type = %incoming.envelope.message_type,
+        saga_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(saga) = incoming.envelope.saga_id {
+        span.record("saga_id", tracing::field::display(saga));
+    }
+    if let Some(parent) = incoming
+        .envelope
+        .traceparent
+        .as_deref()
+        .and_then(crate::traceparent::TraceParent::parse)
+    {
+        span.record("trace_id", parent.trace_id_hex());
+        parent.adopt(&span);
+    }
+    span
+}
+
 async fn try_batch<H: Handler>(
     pool: &PgPool,
     handler: &H,
@@ -436,6 +463,7 @@ async fn try_batch<H: Handler>(
         outgoing.extend(
             handler
                 .handle(&mut tx, incoming)
+                .instrument(consume_span(consumer, incoming))
                 .await
                 .map_err(|e| e.to_string())?,
         );

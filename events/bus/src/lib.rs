@@ -12,7 +12,9 @@
 //! - [`dead_letter`]: `<topic>.dlq` records with the reason and original coordinates.
 //! - [`admin`]: explicit topic creation.
 //! - [`migrate`]: the outbox and inbox tables.
-//! - [`traceparent`]: W3C trace context carried in Kafka headers.
+//! - [`traceparent`]: W3C trace context carried in Kafka headers, bridged to
+//!   OpenTelemetry spans (one span per consumed message).
+//! - [`lag`]: consumer lag from librdkafka statistics, as a gauge.
 //! - [`failpoint`]: named crash points for kill -9 tests.
 //! - `testing` (feature `testing`): drive a handler through the inbox in tests.
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod failpoint;
 pub mod failure;
 pub mod inbox;
+pub mod lag;
 pub mod message;
 pub mod migrate;
 pub mod outbox;

@@ -57,7 +57,8 @@ impl Outgoing {
     ) -> Result<Self, sagaflow_events::Error> {
         let mut envelope = Envelope::new(T::MESSAGE_TYPE, tenant_id);
         envelope.saga_id = saga_id;
-        envelope.traceparent = Some(TraceParent::new_root().to_string());
+        let trace = TraceParent::current().unwrap_or_else(TraceParent::new_root);
+        envelope.traceparent = Some(trace.to_string());
         Ok(Self {
             envelope,
             topic: T::TOPIC.to_owned(),
@@ -104,8 +105,13 @@ impl Outgoing {
     }
 }
 
-/// A child of the given traceparent, or a new root when there is none (or it is bad).
+/// The `traceparent` of a message caused by `parent`: the span the code runs in
+/// when OpenTelemetry records one (it is a child of `parent`), else a made-up child
+/// of `parent`, else a new root when there is none (or it is bad).
 pub fn child_trace(parent: Option<&str>) -> TraceParent {
+    if let Some(current) = TraceParent::current() {
+        return current;
+    }
     parent
         .and_then(TraceParent::parse)
         .map(|p| p.child())

@@ -1,7 +1,15 @@
 //! W3C Trace Context `traceparent` values carried in Kafka headers, so one saga is
 //! one trace across every service.
+//!
+//! The bridge to OpenTelemetry lives here too: [`TraceParent::current`] reads the
+//! span the code is running in (when an OpenTelemetry layer is installed, see the
+//! `sagaflow` binary's telemetry), and [`TraceParent::adopt`] makes a `tracing` span
+//! the child of a message's `traceparent`. Without a layer both are no-ops and the
+//! ids are made up locally, so the chain of `traceparent`s still forms one trace.
 
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use rand::Rng;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// A parsed `traceparent`: `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +60,37 @@ impl TraceParent {
             span_id,
             sampled: flags & 1 == 1,
         })
+    }
+
+    /// The OpenTelemetry span the caller is running in, if one is recording: a
+    /// message written now names that span as its parent.
+    pub fn current() -> Option<Self> {
+        let context = tracing::Span::current().context();
+        let span = context.span();
+        let span = span.span_context();
+        span.is_valid().then(|| Self {
+            trace_id: u128::from_be_bytes(span.trace_id().to_bytes()),
+            span_id: u64::from_be_bytes(span.span_id().to_bytes()),
+            sampled: span.is_sampled(),
+        })
+    }
+
+    /// Makes `span` a child of this (remote) span. Call before `span` is entered.
+    pub fn adopt(&self, span: &tracing::Span) {
+        let flags = if self.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let remote = SpanContext::new(
+            TraceId::from_bytes(self.trace_id.to_be_bytes()),
+            SpanId::from_bytes(self.span_id.to_be_bytes()),
+            flags,
+            true,
+            TraceState::default(),
+        );
+        // Fails only when no OpenTelemetry layer is installed: nothing to link then.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
     }
 
     pub fn trace_id_hex(&self) -> String {

@@ -110,6 +110,7 @@ async fn persist(
     let mut outgoing = Vec::with_capacity(decision.events.len() + decision.actions.len());
     let mut state = before.cloned();
     for event in &decision.events {
+        record_step(def, state.as_ref(), event);
         let next = evolve(state.take(), event);
         outgoing.push(progress(context, def, &next, event)?);
         state = Some(next);
@@ -216,6 +217,35 @@ fn progress(
         key: after.saga_id.to_string(),
         payload: bytes,
     })
+}
+
+/// `sagaflow_saga_step_seconds{definition, step, outcome}`: how long the attempt
+/// in flight took, from its command to the event that settled it.
+fn record_step(def: &Definition, before: Option<&SagaState>, event: &SagaEvent) {
+    let (step, outcome, at) = match event {
+        SagaEvent::StepCompleted { step, at, .. } => (*step, "completed", *at),
+        SagaEvent::StepFailed { step, at, .. } => (*step, "failed", *at),
+        SagaEvent::StepTimedOut { step, at, .. } => (*step, "timed_out", *at),
+        SagaEvent::StepCompensated { step, at, .. } => (*step, "compensated", *at),
+        _ => return,
+    };
+    let Some(flight) = before.and_then(|s| s.current.as_ref()) else {
+        return;
+    };
+    let Some(spec) = def.steps.get(step).filter(|_| flight.step == step) else {
+        return;
+    };
+    let Ok(timeout) = chrono::Duration::from_std(spec.timeout) else {
+        return;
+    };
+    let seconds = (at - (flight.deadline - timeout)).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!(
+        "sagaflow_saga_step_seconds",
+        "definition" => def.name,
+        "step" => spec.name,
+        "outcome" => outcome,
+    )
+    .record(seconds);
 }
 
 fn record_finished(def: &Definition, state: &SagaState, status: Status, now: DateTime<Utc>) {

@@ -3,8 +3,10 @@
 //! `FOR UPDATE SKIP LOCKED`, deleted in the transaction that applies it).
 
 use chrono::{DateTime, Utc};
+use sagaflow_bus::traceparent::TraceParent;
 use sagaflow_saga_engine::{InFlight, Input, Phase};
 use sqlx::{PgConnection, PgPool, Row};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::Definitions;
@@ -92,7 +94,9 @@ pub async fn fire_due(
             "DELETE FROM saga_timeouts WHERE (saga_id, step, phase, attempt) = (
                  SELECT saga_id, step, phase, attempt FROM saga_timeouts
                  WHERE fire_at <= now() ORDER BY fire_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING saga_id, step, phase, attempt",
+             RETURNING saga_id, step, phase, attempt,
+                       (SELECT traceparent FROM sagas s WHERE s.saga_id = saga_timeouts.saga_id)
+                         AS traceparent",
         )
         .fetch_optional(&mut *tx)
         .await?;
@@ -110,7 +114,23 @@ pub async fn fire_due(
             phase,
             attempt: attempt as u32,
         };
-        match apply(&mut tx, definitions, saga_id, &input, None, Utc::now()).await {
+        // The timeout belongs to the saga's trace: its span is a child of the
+        // saga's start, and the commands it sends are children of the span.
+        let traceparent: Option<String> = row.try_get("traceparent")?;
+        let span = tracing::info_span!(
+            "timeout",
+            otel.name = "orchestrator timeout",
+            saga_id = %saga_id,
+            step,
+            attempt,
+        );
+        if let Some(parent) = traceparent.as_deref().and_then(TraceParent::parse) {
+            parent.adopt(&span);
+        }
+        let applied = apply(&mut tx, definitions, saga_id, &input, None, Utc::now())
+            .instrument(span)
+            .await;
+        match applied {
             Ok(_) => {}
             // A timer the saga no longer accepts is simply consumed.
             Err(Error::Rejected(reason)) => tracing::debug!(%saga_id, %reason, "stale timer"),

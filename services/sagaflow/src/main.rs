@@ -2,9 +2,12 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = sagaflow::commands::Cli::parse();
-    cli.telemetry.install()?;
-    sagaflow::commands::run(cli.command).await
+    // Before the runtime: the trace exporter runs its own blocking thread.
+    let _telemetry = cli.telemetry.install(&cli.command.service_name())?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(sagaflow::commands::run(cli.command))
 }

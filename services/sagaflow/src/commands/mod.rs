@@ -40,6 +40,17 @@ pub enum Command {
     Demo(demo::Args),
 }
 
+impl Command {
+    /// The `service.name` of this process's spans: `sagaflow-<service>` when it
+    /// serves one service, else `sagaflow`.
+    pub fn service_name(&self) -> String {
+        match self {
+            Command::Serve(args) if args.service != "all" => format!("sagaflow-{}", args.service),
+            _ => "sagaflow".to_owned(),
+        }
+    }
+}
+
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(*args).await,

@@ -1,0 +1,41 @@
+//! One OpenTelemetry span per HTTP request, named `<METHOD> <route template>`.
+//!
+//! A `traceparent` header from the client makes the span its child; otherwise the
+//! request starts a new trace. Messages the handler writes to the outbox carry this
+//! span as their `traceparent` (`sagaflow_bus::Outgoing::new`), so the saga a
+//! request starts is one trace from here through every service.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use sagaflow_bus::traceparent::TraceParent;
+use tracing::Instrument;
+
+/// Axum middleware (a `route_layer`, so the route template is known).
+pub async fn span(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "http",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if let Some(parent) = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+    {
+        parent.adopt(&span);
+    }
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
+}

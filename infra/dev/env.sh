@@ -16,8 +16,14 @@ export SAGAFLOW_TANSU_VERSION="0.6.0"
 export SAGAFLOW_TANSU_BIN="${SAGAFLOW_TANSU_BIN:-$SAGAFLOW_TOOLS_DIR/bin/tansu}"
 export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
 
+# Development JWT signing secret (HS256). The gateway accepts tokens signed with it;
+# `sagaflow token`, the demo, the load tests and the browser test mint tokens with it.
+# Never use this value outside a developer machine.
+export SAGAFLOW_DEV_JWT_SECRET="${SAGAFLOW_DEV_JWT_SECRET:-sagaflow-dev-only-secret-0123456789abcdef}"
+export GATEWAY_JWT_HS256_SECRET="${GATEWAY_JWT_HS256_SECRET:-$SAGAFLOW_DEV_JWT_SECRET}"
+
 # One database per service.
-SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation)
+SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation planner applications)
 
 log() { printf '\033[1m[sagaflow]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -13,11 +13,17 @@ PIDFILE="$DIR/tansu.pid"
 
 installed() { [[ -x "$SAGAFLOW_TANSU_BIN" ]] && "$SAGAFLOW_TANSU_BIN" --version 2>/dev/null | grep -q "$SAGAFLOW_TANSU_VERSION"; }
 
+# Copy, then rename: a running broker keeps its (replaced) binary.
+copy_in() {
+  cp "$CACHE/bin/tansu" "$SAGAFLOW_TANSU_BIN.tmp.$$"
+  mv -f "$SAGAFLOW_TANSU_BIN.tmp.$$" "$SAGAFLOW_TANSU_BIN"
+}
+
 install() {
   installed && return 0
   mkdir -p "$(dirname "$SAGAFLOW_TANSU_BIN")"
   if [[ -x "$CACHE/bin/tansu" ]] && "$CACHE/bin/tansu" --version 2>/dev/null | grep -q "$SAGAFLOW_TANSU_VERSION"; then
-    cp "$CACHE/bin/tansu" "$SAGAFLOW_TANSU_BIN"
+    copy_in
     log "tansu $SAGAFLOW_TANSU_VERSION copied from $CACHE"
     return 0
   fi
@@ -25,7 +31,7 @@ install() {
   # --locked: the published lock file is the only set of versions that compiles.
   cargo install --locked "tansu@$SAGAFLOW_TANSU_VERSION" --features libsql,postgres,dynostore \
     --root "$CACHE" >&2
-  cp "$CACHE/bin/tansu" "$SAGAFLOW_TANSU_BIN"
+  copy_in
   installed || die "tansu did not install"
 }
 

@@ -59,6 +59,10 @@ struct Args {
     timeout_secs: u64,
 }
 
+/// Simulated users; requests go round-robin, so each user stays far below the
+/// gateway's per-user rate limit.
+const USERS: usize = 100;
+
 /// Kafka hops of one checkout: the start command, then a command and a reply per step.
 const HOPS: u32 = 1 + 2 * 6;
 /// Transactions of one checkout: the gateway's, the orchestrator's start and one per
@@ -99,6 +103,29 @@ async fn main() -> anyhow::Result<()> {
 
     let mut settings = Settings::default();
     settings.gateway.listen = ([127, 0, 0, 1], free_port()?).into();
+    // The gateway as deployed (JWT, per-user limits) except the per-address limit:
+    // every simulated user sends from this one address. A fresh secret per run.
+    let secret = format!("bench-{}", Uuid::new_v4().simple());
+    settings.gateway.jwt_hs256_secret = Some(secret.parse()?);
+    settings.gateway.rate_limit_ip_per_sec = 0;
+    let signing = sagaflow::commands::token::Signing {
+        secret,
+        issuer: settings.gateway.jwt_issuer.clone(),
+        audience: settings.gateway.jwt_audience.clone(),
+    };
+    let tokens: Arc<Vec<String>> = Arc::new(
+        (0..USERS)
+            .map(|i| {
+                signing
+                    .mint(
+                        "bench",
+                        &format!("bench-{i}"),
+                        Duration::from_secs(24 * 3600),
+                    )
+                    .map(|token| format!("Bearer {token}"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    );
     settings.orchestrator.listen = ([127, 0, 0, 1], free_port()?).into();
     settings.orchestrator.workers = args.workers;
     settings.inventory.workers = args.workers;
@@ -151,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
     let warm = run_load(
         &http,
         &gateway,
+        &tokens,
         &orchestrator,
         50,
         50.0,
@@ -178,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
     let run = run_load(
         &http,
         &gateway,
+        &tokens,
         &orchestrator,
         args.count,
         args.rate,
@@ -252,6 +281,7 @@ struct Run {
 async fn run_load(
     http: &reqwest::Client,
     gateway: &str,
+    tokens: &Arc<Vec<String>>,
     orchestrator: &sqlx::PgPool,
     count: usize,
     rate: f64,
@@ -271,13 +301,13 @@ async fn run_load(
             sent.clone(),
             rejected.clone(),
         );
+        let authorization = tokens[i % tokens.len()].clone();
         requests.spawn(async move {
             let at = SystemTime::now();
             let response = http
                 .post(format!("{gateway}/v1/checkouts"))
                 .header("Idempotency-Key", Uuid::new_v4().to_string())
-                .header("X-Tenant-Id", "bench")
-                .header("X-User-Id", "bench")
+                .header("Authorization", authorization)
                 .json(&json!({
                     "cart_id": Uuid::now_v7(),
                     "items": [{"sku": "BENCH", "quantity": 1, "unit_price_minor": 999}],

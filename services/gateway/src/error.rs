@@ -2,11 +2,12 @@
 //! `{"error":{"code":"...","message":"...","field":"..."}}` (`field` only when a
 //! specific header, path segment or body field is at fault).
 //!
-//! Internal errors (database, encoding) are logged with the request id and hidden
-//! from the client, who gets `code: "internal"` and the same `request_id` to quote.
+//! Internal errors (database, encoding, a panic) are logged with the request id and
+//! hidden from the client, who gets `code: "internal"` and the same `request_id` to
+//! quote. A 401 carries `WWW-Authenticate: Bearer`, a 429 `Retry-After`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tracing::error;
@@ -25,9 +26,28 @@ pub enum ApiError {
         header: &'static str,
         reason: String,
     },
-    /// The caller is not identified (401); stands in for authentication until JWT.
-    #[error("the {0} header is required to identify the caller")]
-    Unauthenticated(&'static str),
+    /// No usable bearer token (401). `invalid_token` tells a missing token
+    /// (`false`) from a rejected one (`true`).
+    #[error("{reason}")]
+    Unauthenticated { reason: String, invalid_token: bool },
+    /// Too many requests (429); retry after `retry_after_secs`.
+    #[error("too many requests {scope}; retry after {retry_after_secs} s")]
+    RateLimited {
+        scope: &'static str,
+        retry_after_secs: u64,
+    },
+    /// A query parameter is unusable (400).
+    #[error("{field}: {message}")]
+    InvalidQuery {
+        field: &'static str,
+        message: String,
+    },
+    /// The request URI is too long (414).
+    #[error("the request URI is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    /// No route for this method on this path (405).
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// The body is not JSON, or not a JSON object (400).
     #[error("the body is not a valid JSON object: {0}")]
     MalformedJson(String),
@@ -58,6 +78,10 @@ pub enum ApiError {
     /// A dependency is down (503).
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// A backend answered with a server error or an unreadable response (502,
+    /// its body hidden).
+    #[error("{0} failed; quote the request_id when reporting it")]
+    BadGateway(&'static str),
     /// The database failed (500, hidden).
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -84,8 +108,13 @@ impl ApiError {
             ApiError::MissingHeader(_)
             | ApiError::InvalidHeader { .. }
             | ApiError::MalformedJson(_)
-            | ApiError::InvalidPath { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            | ApiError::InvalidPath { .. }
+            | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -104,7 +133,12 @@ impl ApiError {
         match self {
             ApiError::MissingHeader(_) => "missing_header",
             ApiError::InvalidHeader { .. } => "invalid_header",
-            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::Unauthenticated { .. } => "unauthenticated",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::InvalidQuery { .. } => "invalid_query",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::BadGateway(_) => "bad_gateway",
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::InvalidPath { .. } => "invalid_path",
@@ -121,11 +155,14 @@ impl ApiError {
     /// The header, path segment or body field at fault.
     pub fn field(&self) -> Option<&str> {
         match self {
-            ApiError::MissingHeader(header)
-            | ApiError::InvalidHeader { header, .. }
-            | ApiError::Unauthenticated(header) => Some(header),
+            ApiError::MissingHeader(header) | ApiError::InvalidHeader { header, .. } => {
+                Some(header)
+            }
+            ApiError::Unauthenticated { .. } => Some(crate::auth::AUTHORIZATION),
             ApiError::Validation { field, .. } => Some(field),
-            ApiError::InvalidPath { field, .. } => Some(field),
+            ApiError::InvalidPath { field, .. } | ApiError::InvalidQuery { field, .. } => {
+                Some(field)
+            }
             ApiError::IdempotencyKeyReused | ApiError::RequestInProgress => {
                 Some(crate::routes::IDEMPOTENCY_KEY)
             }
@@ -165,6 +202,46 @@ impl IntoResponse for ApiError {
             error!(%request_id, error = %self, "request failed");
             metrics::counter!("sagaflow_gateway_internal_errors_total").increment(1);
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthenticated { invalid_token, .. } => {
+                let challenge = if *invalid_token {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Bearer"
+                };
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+            }
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
     }
+}
+
+/// The JSON form of every error (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The `error` object.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`validation_failed`, `unauthenticated`, ...).
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The header, path segment, query parameter or body field at fault.
+    pub field: Option<String>,
+    /// The request's `X-Request-Id`, to quote when reporting a problem.
+    pub request_id: Option<String>,
 }

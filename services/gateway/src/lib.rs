@@ -1,7 +1,8 @@
-//! # sagaflow-gateway — the BFF in front of the checkout and generation sagas
+//! # sagaflow-gateway — the BFF in front of the sagas and the backends
 //!
-//! Starts checkouts and document generations and answers how they are going,
-//! without calling another service on a request:
+//! Starts checkouts and document generations and answers how they are going from
+//! its own read model; forwards the cart, assistant and tracker APIs to the
+//! services that own them; serves the web page and the API's OpenAPI document.
 //!
 //! - `POST /v1/checkouts` stores, in one PostgreSQL transaction, the idempotency
 //!   row, the `checkouts` row and an outbox row carrying `InitiateCheckout`
@@ -10,50 +11,82 @@
 //! - `POST /v1/generations` does the same with a `generations` row and
 //!   `InitiateGeneration` (saga id = generation id; the `generation` saga);
 //!   `GET /v1/generations/{id}/stream` follows it as server-sent events and
-//!   `DELETE /v1/generations/{id}` records a cancellation request.
+//!   `DELETE /v1/generations/{id}` asks for its cancellation.
+//! - `GET /v1/sagas` lists the caller's sagas (filters, pages);
+//!   `GET /v1/sagas/{id}/stream` follows any of them as server-sent events.
 //! - The orchestrator publishes `SagaProgressed` on `orchestrator.events` for every
 //!   saga log entry; the [`projection`] consumes them (inbox consumer [`NAME`]) into
 //!   the gateway's own tables, which the `GET` routes read.
+//! - `/v1/carts/...` (cart service), `/v1/assistant/...` (planner) and
+//!   `/v1/applications/...`, `/v1/tracker/...` (applications) are forwarded with
+//!   the caller's verified identity ([`proxy`]).
+//! - `GET /openapi.json`, `GET /docs`, `GET /` and `GET /app/{file}`.
 //!
-//! The caller is identified by `X-Tenant-Id` / `X-User-Id` for now (see
-//! [`routes`]); JWT authentication comes later.
+//! Every `/v1` route needs `Authorization: Bearer <JWT>` ([`auth`]: HS256 and/or
+//! RS256, claims `sub`, `tenant_id`, `exp`, `iss`, `aud`); [`run`] refuses to start
+//! without a key. Requests are rate limited per address, per user and, for
+//! generations, per user and hour ([`rate_limit`], in Redis when configured).
+//! Every response carries the security headers; CORS is open to the configured
+//! origins only ([`security`]).
 //!
 //! ## Layout
 //!
 //! - [`config`]: [`Settings`] (`GATEWAY_LISTEN`, `GATEWAY_IDEMPOTENCY_TTL_SECS`,
-//!   `GATEWAY_MAX_BODY_BYTES`).
+//!   `GATEWAY_MAX_BODY_BYTES`, `GATEWAY_JWT_*`, `GATEWAY_RATE_LIMIT_*`,
+//!   `GATEWAY_REDIS_URL`, `GATEWAY_CORS_ORIGINS`, `GATEWAY_*_URL`).
+//! - [`auth`]: token verification, the [`Caller`] extractor, [`mint_hs256`].
+//! - [`rate_limit`]: token buckets in process or in Redis (a Lua script).
+//! - [`security`]: security headers, CORS, the URI limit, panics as 500 JSON.
+//! - [`http_metrics`]: the `sagaflow_http_request_seconds` histogram.
 //! - [`error`](mod@error): [`ApiError`] and its JSON form.
-//! - [`routes`]: the handlers — `checkouts`, `generations`, `history`, `sagas`,
-//!   `health`, and the request body validation in `checkout_request` and
+//! - [`routes`]: the route table ([`routes::table`]) and the handlers —
+//!   `checkouts`, `generations`, `documents`, `history`, `me`, `sagas`, `health`,
+//!   `web`; `progress` (the server-sent event streams), `proxied` (the forwarded
+//!   routes); the request body validation in `checkout_request` and
 //!   `generation_request`.
+//! - [`proxy`]: forwarding to the backends.
+//! - [`openapi`]: the OpenAPI document and the `/docs` page.
 //! - [`idempotency`]: `Idempotency-Key` handling.
 //! - [`projection`]: the `SagaProgressed` → read model handler.
-//! - [`request_id`]: the per-request id in logs, errors and `X-Request-Id`.
+//! - [`request_id`]: the per-request id in logs, errors and `X-Request-Id`, and the
+//!   its log span; [`trace`]: the request's OpenTelemetry span, named by route.
+//! - `web/`: the web page's files, compiled in (`routes::web`).
 //! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (0001);
 //!   `generations`, `generation_cancellations`, and `saga_progress` no longer tied
 //!   to `checkouts` by a foreign key (0002). The outbox and inbox tables come from
 //!   `sagaflow-bus`.
-//! - This file: [`migrate`], [`router`], [`serve`], [`run`].
+//! - This file: [`AppState`], [`migrate`], [`router`], [`serve`], [`run`].
 
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod http_metrics;
 pub mod idempotency;
+pub mod openapi;
 pub mod projection;
+pub mod proxy;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
+pub mod security;
+pub mod trace;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::middleware::{from_fn, from_fn_with_state};
 use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
 use tracing::{error, info};
 
+pub use auth::{Caller, mint_hs256};
 pub use config::Settings;
 pub use error::ApiError;
 pub use projection::Projection;
@@ -62,10 +95,33 @@ pub use projection::Projection;
 pub const NAME: &str = "gateway";
 
 /// What every handler gets.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Settings,
+    /// Checks bearer tokens.
+    pub verifier: Arc<auth::Verifier>,
+    /// The rate limit buckets.
+    pub limiter: rate_limit::Limiter,
+    /// The client for the backends the gateway forwards to.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// The state for `settings`: reads the RS256 key file and connects to Redis
+    /// when they are configured (an error names the setting). Having no key at
+    /// all is allowed here (every token is refused); [`run`] refuses it.
+    pub async fn new(pool: PgPool, settings: Settings) -> anyhow::Result<Self> {
+        let verifier = auth::Verifier::from_settings(&settings)?;
+        let limiter = rate_limit::Limiter::from_settings(&settings).await?;
+        Ok(Self {
+            pool,
+            settings,
+            verifier: Arc::new(verifier),
+            limiter,
+            http: proxy::client(),
+        })
+    }
 }
 
 /// Applies the messaging core's tables and the gateway's own migrations.
@@ -74,72 +130,86 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
 }
 
-/// The HTTP API.
+/// The HTTP API: the routes of [`routes::table`] behind, from the outside in,
+/// the request id, the latency histogram, the security headers, CORS, panic
+/// catching, the body limit, the per-address rate limit, authentication and the
+/// per-user rate limits.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body();
-    Router::new()
-        .route("/v1/checkouts", post(routes::checkouts::create))
-        .route("/v1/checkouts/{id}", get(routes::checkouts::get))
-        .route("/v1/generations", post(routes::generations::create))
-        .route(
-            "/v1/generations/{id}",
-            get(routes::generations::get).delete(routes::generations::cancel),
-        )
-        .route(
-            "/v1/generations/{id}/stream",
-            get(routes::generations::stream),
-        )
-        .route("/v1/history", get(routes::history::history))
-        .route("/v1/me", axum::routing::delete(routes::me::erase))
-        .route(
-            "/v1/documents/{id}/{format}",
-            get(routes::documents::download),
-        )
-        .route("/v1/sagas/{id}/events", get(routes::sagas::events))
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
+    let mut app = Router::new();
+    for route in routes::table() {
+        app = app.route(route.path, route.handler);
+    }
+    let mut app = app
+        .route_layer(from_fn(trace::span))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(from_fn_with_state(
+            state.limiter.clone(),
+            rate_limit::per_user,
+        ))
+        .layer(from_fn_with_state(
+            state.verifier.clone(),
+            auth::authenticate,
+        ))
+        .layer(from_fn_with_state(
+            state.limiter.clone(),
+            rate_limit::per_ip,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(CatchPanicLayer::custom(security::panic_response));
+    if let Some(cors) = security::cors(&state.settings.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(from_fn(security::headers))
+        .layer(from_fn(http_metrics::record))
+        .layer(from_fn(request_id::assign))
         .with_state(state)
 }
 
 /// Serves [`router`] on `listener` until `shutdown`, then finishes the requests in
-/// flight.
+/// flight. Handlers see the peer address (`ConnectInfo`) for the per-address
+/// rate limit.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
 }
 
 /// The whole gateway: binds `settings.listen` and runs the HTTP server, the outbox
 /// [`Relay`] and the projection's [`InboxConsumer`] (topic `orchestrator.events`)
 /// until `shutdown`. If one of them fails, the others are stopped and the first
-/// error is returned. Does not migrate (see [`migrate`]).
+/// error is returned. Refuses to start without a token key
+/// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`). Does not
+/// migrate (see [`migrate`]).
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.listen)
+    let state = AppState::new(pool.clone(), settings).await?;
+    state.verifier.require_key()?;
+    let listener = TcpListener::bind(state.settings.listen)
         .await
-        .with_context(|| format!("binding GATEWAY_LISTEN={}", settings.listen))?;
+        .with_context(|| format!("binding GATEWAY_LISTEN={}", state.settings.listen))?;
     info!(addr = %listener.local_addr()?, "gateway listening");
     let relay = Relay::new(pool.clone(), &kafka).context("creating the outbox relay")?;
     let consumer = InboxConsumer::new(
         NAME,
         &[sagaflow_events::topics::ORCHESTRATOR_EVENTS],
-        pool.clone(),
+        pool,
         kafka,
         Projection,
     );
     let stop = shutdown.child_token();
-    let state = AppState { pool, settings };
     let (http, relay, consumer) = tokio::join!(
         supervise("http server", &stop, serve(listener, state, stop.clone())),
         supervise("outbox relay", &stop, relay.run(stop.clone())),

@@ -79,17 +79,35 @@ pub enum Owner {
 }
 
 impl Owner {
-    fn table(self) -> &'static str {
+    /// Its table.
+    pub fn table(self) -> &'static str {
         match self {
             Owner::Checkout => "checkouts",
             Owner::Generation => "generations",
         }
     }
 
-    fn id_column(self) -> &'static str {
+    /// The column holding the saga id.
+    pub fn id_column(self) -> &'static str {
         match self {
             Owner::Checkout => "checkout_id",
             Owner::Generation => "generation_id",
+        }
+    }
+
+    /// The column holding the saga's result (`order_id`, `document_id`).
+    pub fn result_column(self) -> &'static str {
+        match self {
+            Owner::Checkout => "order_id",
+            Owner::Generation => "document_id",
+        }
+    }
+
+    /// The saga definition's name (`checkout`, `generation`).
+    pub fn definition(self) -> &'static str {
+        match self {
+            Owner::Checkout => "checkout",
+            Owner::Generation => "generation",
         }
     }
 }

@@ -35,7 +35,10 @@ pub async fn assign(request: Request, next: Next) -> Response {
         .filter(|id| acceptable(id))
         .map(str::to_owned)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
+    // For logs only (target `http`): the trace's span is `trace::span`, opened
+    // once the route is known so that it is named after the route.
     let span = tracing::info_span!(
+        target: "http",
         "http",
         request_id = %id,
         method = %request.method(),

@@ -1,9 +1,11 @@
-//! One OpenTelemetry span per HTTP request, named `<METHOD> <route template>`.
+//! One OpenTelemetry span per routed HTTP request, named `<METHOD> <route>` (e.g.
+//! `POST /v1/checkouts`, never a path with ids in it).
 //!
-//! A `traceparent` header from the client makes the span its child; otherwise the
-//! request starts a new trace. Messages the handler writes to the outbox carry this
+//! A `traceparent` header from the caller makes the span its child; otherwise the
+//! request starts a new trace. Messages a handler writes to the outbox carry this
 //! span as their `traceparent` (`sagaflow_bus::Outgoing::new`), so the saga a
-//! request starts is one trace from here through every service.
+//! request starts is one trace from here through every service. The request-id
+//! span around it ([`crate::request_id`]) is for logs only.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -11,7 +13,7 @@ use axum::response::Response;
 use sagaflow_bus::traceparent::TraceParent;
 use tracing::Instrument;
 
-/// Axum middleware (a `route_layer`, so the route template is known).
+/// Axum middleware, installed as a `route_layer` so the route template is known.
 pub async fn span(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -20,7 +22,7 @@ pub async fn span(request: Request, next: Next) -> Response {
         .to_owned();
     let method = request.method().clone();
     let span = tracing::info_span!(
-        "http",
+        "request",
         otel.name = %format_args!("{method} {route}"),
         otel.kind = "server",
         http.request.method = %method,

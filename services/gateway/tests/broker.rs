@@ -91,7 +91,7 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         format!("127.0.0.1:{}", sagaflow_test_support::tansu::free_port()?).parse()?;
     let settings = Settings {
         listen: addr,
-        ..Settings::default()
+        ..common::settings()
     };
     let shutdown = CancellationToken::new();
     let gateway = tokio::spawn(sagaflow_gateway::run(
@@ -102,9 +102,9 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
     ));
     wait_until_listening(addr).await?;
 
+    let bearer = common::bearer(TENANT, USER);
     let auth = [
-        ("X-Tenant-Id", TENANT),
-        ("X-User-Id", USER),
+        ("Authorization", bearer.as_str()),
         ("Content-Type", "application/json"),
     ];
     let mut post_headers = auth.to_vec();

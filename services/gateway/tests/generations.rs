@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use axum::body::Body;
 use axum::http::StatusCode;
-use http_body_util::BodyExt;
 use sagaflow_bus::{Backoff, Outcome, inbox};
 use sagaflow_events::messages::{DocumentKind, InitiateGeneration, SagaProgressed};
 use sagaflow_gateway::{NAME, Projection, Settings};
@@ -17,8 +13,8 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 use common::{
-    Gateway, TENANT, USER, count, generation_body, generation_id, get_request, incoming, outbox,
-    post_request_to,
+    Gateway, SseReader, TENANT, USER, count, generation_body, generation_id, get_request, incoming,
+    outbox, post_request_to,
 };
 
 const AT_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -132,7 +128,7 @@ async fn post_writes_one_initiate_generation_to_the_outbox() -> anyhow::Result<(
 async fn invalid_requests_are_rejected_and_write_nothing() -> anyhow::Result<()> {
     let gw = Gateway::with_settings(Settings {
         max_body_bytes: 30_000,
-        ..Settings::default()
+        ..common::settings()
     })
     .await?;
     let with = |field: &str, value: Value| {
@@ -409,47 +405,6 @@ async fn a_failed_generation_reports_its_failure() -> anyhow::Result<()> {
         json!({ "kind": "step_failed", "step": "validate", "seq": 2, "detail": rejected })
     );
     Ok(())
-}
-
-/// Reads server-sent events from a response body.
-struct SseReader {
-    body: Body,
-    buffer: String,
-}
-
-impl SseReader {
-    /// The next `(event name, data)`; `None` when the stream ended.
-    async fn next(&mut self) -> anyhow::Result<Option<(String, Value)>> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Ok(Some((name, serde_json::from_str(&data)?)));
-            }
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
-                .await
-                .map_err(|_| anyhow::anyhow!("no event within 10 s; got {:?}", self.buffer))?;
-            match frame {
-                None => return Ok(None),
-                Some(frame) => {
-                    if let Ok(bytes) = frame?.into_data() {
-                        self.buffer.push_str(std::str::from_utf8(&bytes)?);
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[tokio::test]

@@ -21,10 +21,12 @@ pub enum Service {
     Cart,
     Notification,
     Generation,
+    Planner,
+    Applications,
 }
 
 impl Service {
-    pub const ALL: [Service; 9] = [
+    pub const ALL: [Service; 11] = [
         Service::Gateway,
         Service::Orchestrator,
         Service::Inventory,
@@ -34,6 +36,8 @@ impl Service {
         Service::Cart,
         Service::Notification,
         Service::Generation,
+        Service::Planner,
+        Service::Applications,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +51,8 @@ impl Service {
             Service::Cart => sagaflow_cart::NAME,
             Service::Notification => sagaflow_notification::NAME,
             Service::Generation => sagaflow_generation::NAME,
+            Service::Planner => sagaflow_planner::NAME,
+            Service::Applications => sagaflow_applications::NAME,
         }
     }
 
@@ -77,6 +83,10 @@ pub struct Settings {
     pub notification: sagaflow_notification::config::Settings,
     #[command(flatten)]
     pub generation: sagaflow_generation::Settings,
+    #[command(flatten)]
+    pub planner: sagaflow_planner::Settings,
+    #[command(flatten)]
+    pub applications: sagaflow_applications::Settings,
     /// Address of the cart service's HTTP API.
     #[arg(
         long = "cart-listen",
@@ -115,6 +125,8 @@ pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
         Service::Cart => sagaflow_cart::migrate(pool).await,
         Service::Notification => sagaflow_notification::migrate(pool).await,
         Service::Generation => sagaflow_generation::migrate(pool).await,
+        Service::Planner => sagaflow_planner::migrate(pool).await,
+        Service::Applications => sagaflow_applications::migrate(pool).await,
     }
     .with_context(|| format!("migrating {}", service.name()))
 }
@@ -217,6 +229,10 @@ pub async fn run(
                 http
             )?;
             Ok(())
+        }
+        Service::Planner => sagaflow_planner::run(pool, kafka, settings.planner, shutdown).await,
+        Service::Applications => {
+            sagaflow_applications::run(pool, kafka, settings.applications, shutdown).await
         }
     }
     .with_context(|| format!("{} service", service.name()))

@@ -130,8 +130,7 @@ async fn declined_payment_releases_stock_and_creates_no_order() -> anyhow::Resul
     let events: serde_json::Value = platform
         .http
         .get(format!("{}/v1/sagas/{id}/events", platform.gateway))
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", common::bearer())
         .send()
         .await?
         .json()

@@ -52,8 +52,7 @@ async fn post_generation(
     let response = http
         .post(format!("{gateway}/v1/generations"))
         .header("Idempotency-Key", key)
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", common::bearer())
         .json(body)
         .send()
         .await?;
@@ -63,8 +62,7 @@ async fn post_generation(
 async fn generation(http: &reqwest::Client, gateway: &str, id: &str) -> anyhow::Result<Value> {
     Ok(http
         .get(format!("{gateway}/v1/generations/{id}"))
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", common::bearer())
         .send()
         .await?
         .json()
@@ -142,8 +140,7 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
         platform
             .http
             .get(format!("{}/v1/documents/{document}/pdf", platform.gateway))
-            .header("X-Tenant-Id", TENANT)
-            .header("X-User-Id", user)
+            .header("Authorization", common::bearer_for(user))
             .send()
     };
     assert_eq!(
@@ -334,8 +331,7 @@ async fn cancelling_mid_flow_stops_llm_calls_and_releases_the_budget() -> anyhow
     let cancelled = platform
         .http
         .delete(format!("{}/v1/generations/{id}", platform.gateway))
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", common::bearer())
         .send()
         .await?;
     assert_eq!(cancelled.status().as_u16(), 202);

@@ -21,7 +21,7 @@ pub mod limits {
 }
 
 /// One cart line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub sku: String,
     pub quantity: i32,
@@ -30,7 +30,7 @@ pub struct Item {
 
 /// A valid checkout request. Its JSON form is the normalised request the
 /// idempotency fingerprint is computed over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CheckoutRequest {
     pub cart_id: Uuid,
     pub items: Vec<Item>,

@@ -8,8 +8,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,12 +19,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 use tracing::info;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::checkout_request::CheckoutRequest;
-use super::{Caller, IDEMPOTENCY_KEY, header, path_id};
+use super::{ApiPath, Caller, IDEMPOTENCY_KEY, header, path_id};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::{self, Scope, Started};
 
 /// The operation name in the idempotency fingerprint.
@@ -33,7 +34,22 @@ pub const OPERATION: &str = "POST /v1/checkouts";
 /// Status of a checkout before the first saga progress event.
 pub const PENDING: &str = "pending";
 
-/// `POST /v1/checkouts`.
+/// `POST /v1/checkouts`: 202 with the checkout id and its links.
+#[utoipa::path(
+    post,
+    path = "/v1/checkouts",
+    operation_id = "create_checkout",
+    tag = "checkouts",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 printable ASCII characters; a retry with the same key and body gets the same answer")),
+    request_body(content = CheckoutRequest, description = "The order"),
+    responses(
+        (status = 202, description = "Started", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,7 +142,7 @@ pub async fn create(
 }
 
 /// One entry of a checkout's `steps`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Step {
     pub seq: i64,
     pub kind: String,
@@ -136,7 +152,7 @@ pub struct Step {
 }
 
 /// The body of `GET /v1/checkouts/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutView {
     pub checkout_id: Uuid,
     pub status: String,
@@ -147,10 +163,23 @@ pub struct CheckoutView {
 
 /// `GET /v1/checkouts/{id}`: the caller's own checkout (another tenant's or
 /// user's is 404).
+#[utoipa::path(
+    get,
+    path = "/v1/checkouts/{id}",
+    operation_id = "get_checkout",
+    tag = "checkouts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The checkout id")),
+    responses(
+        (status = 200, body = CheckoutView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CheckoutView>, ApiError> {
     let checkout_id = path_id("id", &id)?;
     let row = sqlx::query(

@@ -4,20 +4,38 @@
 //! service, which owns the documents.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Caller, path_id};
+use super::{ApiPath, Caller, path_id};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 const FORMATS: [&str; 3] = ["md", "html", "pdf"];
 
+/// `GET /v1/documents/{id}/{format}`.
+#[utoipa::path(
+    get,
+    path = "/v1/documents/{id}/{format}",
+    operation_id = "download_document",
+    tag = "generations",
+    security(("bearer" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The document id (a generation's document_id)"),
+        ("format" = String, Path, description = "md, html or pdf"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    )
+)]
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, format)): Path<(String, String)>,
+    ApiPath((id, format)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let document_id = path_id("id", &id)?;
     if !FORMATS.contains(&format.as_str()) {
@@ -42,17 +60,16 @@ pub async fn download(
         "{}/documents/{document_id}/{format}",
         state.settings.generation_url.trim_end_matches('/')
     );
-    let upstream = reqwest::get(&url)
-        .await
-        .map_err(|e| ApiError::Internal(format!("generation service: {e}")))?;
+    let upstream = state.http.get(&url).send().await.map_err(|err| {
+        tracing::warn!(error = %err, "generation service unreachable");
+        ApiError::Unavailable("the generation service")
+    })?;
     if upstream.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(ApiError::NotFound);
     }
     if !upstream.status().is_success() {
-        return Err(ApiError::Internal(format!(
-            "generation service answered {}",
-            upstream.status()
-        )));
+        tracing::warn!(status = %upstream.status(), "generation service failed a download");
+        return Err(ApiError::BadGateway("the generation service"));
     }
     let content_type = upstream
         .headers()
@@ -60,10 +77,10 @@ pub async fn download(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    let bytes = upstream
-        .bytes()
-        .await
-        .map_err(|e| ApiError::Internal(format!("generation service: {e}")))?;
+    let bytes = upstream.bytes().await.map_err(|err| {
+        tracing::warn!(error = %err, "generation service download unreadable");
+        ApiError::BadGateway("the generation service")
+    })?;
     let disposition = format!("attachment; filename=\"{document_id}.{format}\"");
     Ok((
         StatusCode::OK,

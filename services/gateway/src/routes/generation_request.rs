@@ -21,7 +21,7 @@ pub mod limits {
 }
 
 /// What to write, in the API's spelling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     CoverLetter,
@@ -49,12 +49,14 @@ impl Kind {
 /// A valid generation request. Its JSON form (with the default token budget
 /// filled in) is the normalised request the idempotency fingerprint is computed
 /// over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GenerationRequest {
     pub kind: Kind,
     pub cv_text: String,
     pub job_description: String,
     pub template: Option<String>,
+    /// LLM tokens this generation may spend (1 to 100000, default 4000).
+    #[schema(required = false, minimum = 1, maximum = 100_000, default = 4000)]
     pub token_budget: i64,
 }
 

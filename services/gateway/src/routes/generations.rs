@@ -10,33 +10,32 @@
 //! generation id. Every route is limited to the caller's own generations (another
 //! tenant's or user's is 404).
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use sagaflow_bus::{Outgoing, outbox};
 use sagaflow_events::messages::{CancelSaga, InitiateGeneration};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{PgPool, Row};
-use tracing::{info, warn};
+use sqlx::Row;
+use tracing::info;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::checkouts::Step;
 use super::generation_request::GenerationRequest;
-use super::sagas::Event;
-use super::{Caller, IDEMPOTENCY_KEY, header, path_id, read_body};
+use super::{ApiPath, Caller, IDEMPOTENCY_KEY, header, path_id, progress, read_body};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::{self, Scope, Started};
+use crate::projection::Owner;
 
 /// The operation name in the idempotency fingerprint.
 pub const OPERATION: &str = "POST /v1/generations";
@@ -44,20 +43,7 @@ pub const OPERATION: &str = "POST /v1/generations";
 /// Status of a generation before the first saga progress event.
 pub const PENDING: &str = "pending";
 
-/// Saga statuses after which nothing more happens on its own (a `failed` saga
-/// waits for an operator).
-pub const TERMINAL: &[&str] = &["completed", "compensated", "failed", "compensation_failed"];
-
-/// How often the stream polls the read model for new progress.
-pub const STREAM_POLL: Duration = Duration::from_millis(200);
-
-/// Most progress rows read per poll of the stream.
-const STREAM_BATCH: i64 = 100;
-
-/// Whether `status` is one of [`TERMINAL`].
-pub fn is_terminal(status: &str) -> bool {
-    TERMINAL.contains(&status)
-}
+pub use super::progress::{STREAM_POLL, TERMINAL, is_terminal};
 
 /// The links of generation `id`.
 pub fn links(id: Uuid) -> Value {
@@ -68,7 +54,22 @@ pub fn links(id: Uuid) -> Value {
     })
 }
 
-/// `POST /v1/generations`.
+/// `POST /v1/generations`: 202 with the generation id and its links.
+#[utoipa::path(
+    post,
+    path = "/v1/generations",
+    operation_id = "create_generation",
+    tag = "generations",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "1 to 128 printable ASCII characters; a retry with the same key and body gets the same answer")),
+    request_body(content = GenerationRequest, description = "What to write"),
+    responses(
+        (status = 202, description = "Started", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,7 +142,7 @@ pub async fn create(
 }
 
 /// The body of `GET /v1/generations/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct GenerationView {
     pub generation_id: Uuid,
     pub kind: String,
@@ -152,10 +153,23 @@ pub struct GenerationView {
 }
 
 /// `GET /v1/generations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/generations/{id}",
+    operation_id = "get_generation",
+    tag = "generations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The generation id")),
+    responses(
+        (status = 200, body = GenerationView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<GenerationView>, ApiError> {
     let generation_id = path_id("id", &id)?;
     let row = sqlx::query(
@@ -197,10 +211,23 @@ pub async fn get(
 
 /// `DELETE /v1/generations/{id}`: records a cancellation request (202). 409 when
 /// the generation has already ended; asking again is another 202.
+#[utoipa::path(
+    delete,
+    path = "/v1/generations/{id}",
+    operation_id = "cancel_generation",
+    tag = "generations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The generation id")),
+    responses(
+        (status = 202, description = "Cancellation requested", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    )
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let generation_id = path_id("id", &id)?;
     let mut tx = state.pool.begin().await?;
@@ -271,17 +298,29 @@ pub async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// `GET /v1/generations/{id}/stream`: one server-sent event per projected progress
-/// row (event name = the row's `kind`, id = its `seq`, data = the row as in `GET
-/// /v1/sagas/{id}/events`), in `seq` order as the rows appear; then an `end` event
-/// (`{generation_id, status, document_id}`) once the generation is terminal, and
-/// the stream closes. A reconnecting client's `Last-Event-ID` resumes after that
-/// `seq`.
+/// `GET /v1/generations/{id}/stream`: the generation's progress as server-sent
+/// events (see [`progress`](super::progress)); the `end` event is
+/// `{generation_id, status, document_id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/generations/{id}/stream",
+    operation_id = "stream_generation",
+    tag = "generations",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The generation id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: one per progress row, then `end`", content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    )
+)]
 pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let generation_id = path_id("id", &id)?;
     let owned: bool = sqlx::query_scalar(
@@ -296,118 +335,11 @@ pub async fn stream(
     if !owned {
         return Err(ApiError::NotFound);
     }
-    let last_seq = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
-    let tail = Tail {
-        pool: state.pool.clone(),
+    Ok(progress::stream(
+        state.pool.clone(),
         generation_id,
-        last_seq,
-        queue: VecDeque::new(),
-        idle: false,
-        done: false,
-    };
-    let events = futures::stream::unfold(tail, |mut tail| async move {
-        loop {
-            if let Some(event) = tail.queue.pop_front() {
-                return Some((Ok(event), tail));
-            }
-            if tail.done {
-                return None;
-            }
-            if tail.idle {
-                tokio::time::sleep(STREAM_POLL).await;
-            }
-            if let Err(err) = tail.poll().await {
-                warn!(generation_id = %tail.generation_id, error = %err, "generation stream failed; closing it");
-                tail.queue.push_back(
-                    SseEvent::default()
-                        .event("error")
-                        .data(json!({ "code": "internal" }).to_string()),
-                );
-                tail.done = true;
-            }
-        }
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
-}
-
-/// The state of one stream.
-struct Tail {
-    pool: PgPool,
-    generation_id: Uuid,
-    /// The last `seq` sent.
-    last_seq: i64,
-    /// Events read but not sent yet.
-    queue: VecDeque<SseEvent>,
-    /// The last poll found nothing new: wait before the next.
-    idle: bool,
-    /// Nothing follows the queued events.
-    done: bool,
-}
-
-impl Tail {
-    /// Reads the rows after `last_seq` into the queue, or the `end` event when
-    /// there are none and the generation is terminal. The status is read first:
-    /// the projection commits a terminal status with its row, so when a status
-    /// read before the rows is terminal, the rows read after include every row.
-    async fn poll(&mut self) -> Result<(), sqlx::Error> {
-        let row =
-            sqlx::query("SELECT status, document_id FROM generations WHERE generation_id = $1")
-                .bind(self.generation_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let status: String = row.try_get("status")?;
-        let document_id: Option<Uuid> = row.try_get("document_id")?;
-        let rows = sqlx::query(
-            "SELECT seq, kind, step, status, detail, at FROM saga_progress
-             WHERE saga_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(self.generation_id)
-        .bind(self.last_seq)
-        .bind(STREAM_BATCH)
-        .fetch_all(&self.pool)
-        .await?;
-        self.idle = rows.is_empty();
-        for row in &rows {
-            let event = Event {
-                seq: row.try_get("seq")?,
-                kind: row.try_get("kind")?,
-                step: row.try_get("step")?,
-                status: row.try_get("status")?,
-                detail: row.try_get("detail")?,
-                at: row.try_get("at")?,
-            };
-            self.last_seq = event.seq;
-            let name = if event.kind.is_empty() || event.kind.contains(['\n', '\r']) {
-                "progress".to_owned()
-            } else {
-                event.kind.clone()
-            };
-            let data =
-                serde_json::to_string(&event).map_err(|err| sqlx::Error::Decode(err.into()))?;
-            self.queue.push_back(
-                SseEvent::default()
-                    .event(name)
-                    .id(event.seq.to_string())
-                    .data(data),
-            );
-        }
-        if rows.is_empty() && is_terminal(&status) {
-            self.queue.push_back(
-                SseEvent::default().event("end").data(
-                    json!({
-                        "generation_id": self.generation_id,
-                        "status": status,
-                        "document_id": document_id,
-                    })
-                    .to_string(),
-                ),
-            );
-            self.done = true;
-        }
-        Ok(())
-    }
+        Owner::Generation,
+        progress::last_event_id(&headers),
+        |generation_id, status, document_id| json!({ "generation_id": generation_id, "status": status, "document_id": document_id }),
+    ))
 }

@@ -9,16 +9,27 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `GET /healthz`: always 200 `{"status":"ok"}`.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\"}`", body = Object)))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: 200 `{"status":"ok"}` or 503 when the database does not answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\"}`", body = Object),
+        (status = 503, body = ErrorBody),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(READY_TIMEOUT, probe).await {

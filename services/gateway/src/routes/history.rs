@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Caller;
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// Most entries returned.
 pub const LIMIT: i64 = 100;
@@ -18,6 +18,17 @@ pub const LIMIT: i64 = 100;
 /// `GET /v1/history`: `{"items": [...]}`; a checkout is `{type: "checkout", id,
 /// status, order_id, created_at, links}`, a generation `{type: "generation", id,
 /// kind, status, document_id, created_at, links}`.
+#[utoipa::path(
+    get,
+    path = "/v1/history",
+    operation_id = "get_history",
+    tag = "history",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`, newest first, at most 100", body = Object),
+        (status = 401, body = ErrorBody),
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,

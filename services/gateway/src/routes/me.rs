@@ -13,8 +13,20 @@ use serde_json::{Value, json};
 
 use super::Caller;
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
+/// `DELETE /v1/me`.
+#[utoipa::path(
+    delete,
+    path = "/v1/me",
+    operation_id = "erase_me",
+    tag = "history",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "`{\"erased_generations\": n, \"status\": \"erasing\"}`", body = Object),
+        (status = 401, body = ErrorBody),
+    )
+)]
 pub async fn erase(
     State(state): State<AppState>,
     caller: Caller,

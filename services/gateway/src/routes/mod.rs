@@ -1,19 +1,34 @@
-//! The HTTP routes and what they share: the caller's identity and header checks.
+//! The HTTP routes ([`table`]: the one list the router is built from and the
+//! OpenAPI test checks) and what handlers share.
 //!
+//! Served by the gateway:
 //! - `POST /v1/checkouts` — [`checkouts::create`]
 //! - `GET /v1/checkouts/{id}` — [`checkouts::get`]
 //! - `POST /v1/generations` — [`generations::create`]
 //! - `GET /v1/generations/{id}` — [`generations::get`]
-//! - `GET /v1/generations/{id}/stream` — [`generations::stream`] (server-sent events)
 //! - `DELETE /v1/generations/{id}` — [`generations::cancel`]
-//! - `GET /v1/history` — [`history::history`]
+//! - `GET /v1/generations/{id}/stream` — [`generations::stream`] (server-sent events)
+//! - `GET /v1/documents/{id}/{format}` — [`documents::download`]
+//! - `GET /v1/history` — [`history::history`]; `DELETE /v1/me` — [`me::erase`]
+//! - `GET /v1/sagas` — [`sagas::list`]
 //! - `GET /v1/sagas/{id}/events` — [`sagas::events`]
+//! - `GET /v1/sagas/{id}/stream` — [`sagas::stream`] (server-sent events)
 //! - `GET /healthz`, `GET /readyz` — [`health`]
+//! - `GET /openapi.json`, `GET /docs` — [`crate::openapi`]
+//! - `GET /`, `GET /app/{file}` — [`web`] (the web page)
 //!
-//! **Identity (temporary):** the caller is named by the `X-Tenant-Id` and `X-User-Id`
-//! headers, trusted as sent. This is only acceptable behind an authenticating proxy;
-//! JWT validation will replace it, and a missing header is already a 401 as a
-//! missing token will be.
+//! Forwarded ([`proxied::PROXIED`]): `GET /v1/carts/{id}`, `PUT|DELETE
+//! /v1/carts/{id}/items/{sku}` (cart service); `POST /v1/assistant/intents`, `GET
+//! /v1/assistant/plans`, `GET /v1/assistant/plans/{id}`, `POST
+//! /v1/assistant/plans/{id}/confirm` (planner); `GET|POST /v1/applications`,
+//! `GET|PATCH|DELETE /v1/applications/{id}`, `GET|POST
+//! /v1/applications/{id}/interviews`, `PATCH|DELETE
+//! /v1/applications/{id}/interviews/{interview_id}`, `POST
+//! /v1/applications/{id}/documents`, `GET /v1/tracker/analytics`, `GET|PUT
+//! /v1/tracker/preferences` (applications).
+//!
+//! **Identity:** every `/v1` route takes the caller ([`Caller`]) from the verified
+//! bearer token ([`crate::auth`]); a missing or bad token is 401.
 
 pub mod checkout_request;
 pub mod checkouts;
@@ -23,46 +38,84 @@ pub mod generations;
 pub mod health;
 pub mod history;
 pub mod me;
+pub mod progress;
+pub mod proxied;
 pub mod sagas;
+pub mod web;
 
 use axum::body::Bytes;
-use axum::extract::FromRequestParts;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::{MethodRouter, delete, get, post};
 use uuid::Uuid;
 
+use crate::AppState;
+pub use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The idempotency key header of `POST /v1/checkouts` and `POST /v1/generations`.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
-/// The caller's tenant (until JWT).
-pub const TENANT_ID: &str = "X-Tenant-Id";
-/// The caller's user (until JWT).
-pub const USER_ID: &str = "X-User-Id";
 
-/// Longest accepted idempotency key, tenant id and user id.
+/// Longest accepted idempotency key.
 pub const MAX_HEADER_CHARS: usize = 128;
 
-/// Who is calling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub tenant_id: String,
-    pub user_id: String,
+/// One route: a method on a path template, and its handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let tenant_id =
-            header(&parts.headers, TENANT_ID)?.ok_or(ApiError::Unauthenticated(TENANT_ID))?;
-        let user_id = header(&parts.headers, USER_ID)?.ok_or(ApiError::Unauthenticated(USER_ID))?;
-        Ok(Caller {
-            tenant_id: tenant_id.to_owned(),
-            user_id: user_id.to_owned(),
-        })
+fn route(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Route {
+    Route {
+        method,
+        path,
+        handler,
     }
+}
+
+/// Every route of the gateway.
+pub fn table() -> Vec<Route> {
+    let mut routes = vec![
+        route(Method::POST, "/v1/checkouts", post(checkouts::create)),
+        route(Method::GET, "/v1/checkouts/{id}", get(checkouts::get)),
+        route(Method::POST, "/v1/generations", post(generations::create)),
+        route(Method::GET, "/v1/generations/{id}", get(generations::get)),
+        route(
+            Method::DELETE,
+            "/v1/generations/{id}",
+            delete(generations::cancel),
+        ),
+        route(
+            Method::GET,
+            "/v1/generations/{id}/stream",
+            get(generations::stream),
+        ),
+        route(
+            Method::GET,
+            "/v1/documents/{id}/{format}",
+            get(documents::download),
+        ),
+        route(Method::GET, "/v1/history", get(history::history)),
+        route(Method::DELETE, "/v1/me", delete(me::erase)),
+        route(Method::GET, "/v1/sagas", get(sagas::list)),
+        route(Method::GET, "/v1/sagas/{id}/events", get(sagas::events)),
+        route(Method::GET, "/v1/sagas/{id}/stream", get(sagas::stream)),
+        route(Method::GET, "/healthz", get(health::healthz)),
+        route(Method::GET, "/readyz", get(health::readyz)),
+        route(Method::GET, "/openapi.json", get(crate::openapi::json)),
+        route(Method::GET, "/docs", get(crate::openapi::docs)),
+        route(Method::GET, "/", get(web::index)),
+        route(Method::GET, "/app/{file}", get(web::asset)),
+    ];
+    routes.extend(
+        proxied::PROXIED
+            .iter()
+            .map(|p| route(p.method.clone(), p.path, proxied::handler(p))),
+    );
+    routes
 }
 
 /// The value of header `name`: `None` if absent; an error unless it is
@@ -87,6 +140,29 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&
         return Err(invalid("must be printable ASCII"));
     }
     Ok(Some(value))
+}
+
+/// `axum::extract::Path` whose rejection (e.g. a segment that is not UTF-8) is
+/// the API's JSON 400 rather than axum's plain text.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(_) => Err(ApiError::InvalidPath {
+                field: "path",
+                message: "a path segment is not valid (UTF-8, percent-encoding)".to_owned(),
+            }),
+        }
+    }
 }
 
 /// A UUID path segment named `field`.

@@ -3,12 +3,16 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use sagaflow_bus::{Incoming, Outgoing};
-use sagaflow_gateway::{AppState, Settings, router};
+use http_body_util::BodyExt;
+use sagaflow_bus::{Backoff, Incoming, Outcome, Outgoing, inbox};
+use sagaflow_events::messages::SagaProgressed;
+use sagaflow_gateway::config::Secret;
+use sagaflow_gateway::{AppState, NAME, Projection, Settings, mint_hs256, router};
 use sagaflow_test_support::TestDb;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -19,6 +23,36 @@ use uuid::Uuid;
 pub const TENANT: &str = "tenant-a";
 pub const USER: &str = "user-1";
 
+/// The HS256 secret of the test gateways.
+pub const SECRET: &str = "gateway-tests-secret-0123456789abcdef";
+
+/// A valid bearer token for `user` of `tenant`.
+pub fn token(tenant: &str, user: &str) -> String {
+    mint_hs256(
+        SECRET,
+        "sagaflow",
+        "sagaflow-api",
+        tenant,
+        user,
+        Duration::from_secs(600),
+    )
+}
+
+/// `Authorization: Bearer ...` for `user` of `tenant`.
+pub fn bearer(tenant: &str, user: &str) -> String {
+    format!("Bearer {}", token(tenant, user))
+}
+
+/// The test settings: the defaults with [`SECRET`] and no rate limits (the rate
+/// limit tests turn them on), so that tests may send many requests quickly.
+pub fn settings() -> Settings {
+    Settings {
+        jwt_hs256_secret: Some(Secret::new(SECRET)),
+        ..Settings::default()
+    }
+    .without_rate_limits()
+}
+
 /// A migrated test database and the router on it.
 pub struct Gateway {
     pub db: TestDb,
@@ -27,17 +61,14 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> anyhow::Result<Self> {
-        Self::with_settings(Settings::default()).await
+        Self::with_settings(settings()).await
     }
 
     pub async fn with_settings(settings: Settings) -> anyhow::Result<Self> {
         sagaflow_test_support::init_tracing();
         let db = TestDb::create("gw").await?;
         sagaflow_gateway::migrate(&db.pool).await?;
-        let app = router(AppState {
-            pool: db.pool.clone(),
-            settings,
-        });
+        let app = router(AppState::new(db.pool.clone(), settings).await?);
         Ok(Self { db, app })
     }
 
@@ -189,11 +220,8 @@ pub fn post_request_to(
         .method("POST")
         .uri(uri)
         .header("content-type", "application/json");
-    if let Some(tenant) = tenant {
-        builder = builder.header("X-Tenant-Id", tenant);
-    }
-    if let Some(user) = user {
-        builder = builder.header("X-User-Id", user);
+    if let (Some(tenant), Some(user)) = (tenant, user) {
+        builder = builder.header("Authorization", bearer(tenant, user));
     }
     if let Some(key) = key {
         builder = builder.header("Idempotency-Key", key);
@@ -209,8 +237,7 @@ pub fn request(method: &str, tenant: &str, user: &str, uri: &str) -> Request<Bod
     Request::builder()
         .method(method)
         .uri(uri)
-        .header("X-Tenant-Id", tenant)
-        .header("X-User-Id", user)
+        .header("Authorization", bearer(tenant, user))
         .body(Body::empty())
         .expect("request")
 }
@@ -293,5 +320,88 @@ pub fn incoming<T: sagaflow_events::Contract>(tenant: &str, saga_id: Uuid, body:
         offset: 0,
         key: Some(out.key),
         payload: out.payload,
+    }
+}
+
+/// 2026-01-01T00:00:00Z.
+pub const AT_MS: i64 = 1_767_225_600_000;
+
+/// A `SagaProgressed` of saga `saga_id` of `definition`.
+pub fn progress_of(
+    definition: &str,
+    saga_id: Uuid,
+    seq: i64,
+    kind: &str,
+    step: Option<&str>,
+    status: &str,
+    detail: Value,
+) -> SagaProgressed {
+    SagaProgressed {
+        saga_id,
+        definition: definition.into(),
+        definition_version: 1,
+        seq,
+        status: status.into(),
+        step: step.map(str::to_owned),
+        kind: kind.into(),
+        detail: detail.to_string(),
+        at_ms: AT_MS + seq * 1000,
+    }
+}
+
+/// Feeds `event` to the gateway's projection as the consumer would.
+pub async fn feed_event(gw: &Gateway, tenant: &str, event: &SagaProgressed) -> anyhow::Result<()> {
+    let message = incoming(tenant, event.saga_id, event);
+    match inbox::process(gw.pool(), &Projection, NAME, &message, Backoff::default()).await {
+        Outcome::Handled | Outcome::Duplicate => Ok(()),
+        other => anyhow::bail!("projection: {other:?}"),
+    }
+}
+
+/// Reads server-sent events from a response body.
+pub struct SseReader {
+    pub body: Body,
+    pub buffer: String,
+}
+
+impl SseReader {
+    pub fn new(body: Body) -> Self {
+        Self {
+            body,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next `(event name, data)`; `None` when the stream ended.
+    pub async fn next(&mut self) -> anyhow::Result<Option<(String, Value)>> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Ok(Some((name, serde_json::from_str(&data)?)));
+            }
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.body.frame())
+                .await
+                .map_err(|_| anyhow::anyhow!("no event within 10 s; got {:?}", self.buffer))?;
+            match frame {
+                None => return Ok(None),
+                Some(frame) => {
+                    if let Ok(bytes) = frame?.into_data() {
+                        self.buffer.push_str(std::str::from_utf8(&bytes)?);
+                    }
+                }
+            }
+        }
     }
 }

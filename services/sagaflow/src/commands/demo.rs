@@ -1,5 +1,7 @@
 //! `sagaflow demo`: the platform's main job, end to end through the gateway: a
-//! checkout that completes, and one whose payment is declined and is compensated.
+//! checkout that completes, and one whose payment is declined and is compensated,
+//! then a cover letter. Requests carry a bearer token for user `ada` of tenant
+//! `demo`, minted with `GATEWAY_JWT_HS256_SECRET` (see `sagaflow token`).
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::commands::Database;
+use crate::commands::token::Signing;
 use crate::platform::{self, Service};
 
 #[derive(clap::Args, Debug)]
@@ -26,9 +29,14 @@ pub struct Args {
     /// Give up waiting for a saga after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
+    /// How the demo user's token is signed.
+    #[command(flatten)]
+    pub signing: Signing,
 }
 
 const SKU: &str = "MUG-BLUE";
+const TENANT: &str = "demo";
+const USER: &str = "ada";
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let url = args.database.url_for(Service::Inventory).await?;
@@ -37,7 +45,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     sagaflow_inventory::set_stock(&pool, SKU, 10).await?;
     println!("stock {SKU}: 10");
 
-    let client = reqwest::Client::new();
+    let token = args.signing.mint(TENANT, USER, Duration::from_secs(3600))?;
+    let bearer = format!("Bearer {token}");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&bearer)?,
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     let ok = checkout(&client, &args, "card").await?;
     let declined = checkout(&client, &args, "card_declined").await?;
     let left = sagaflow_inventory::stock(&pool, SKU)
@@ -69,8 +86,6 @@ async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<Str
     let response = client
         .post(format!("{base}/v1/generations"))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
-        .header("X-Tenant-Id", "demo")
-        .header("X-User-Id", "ada")
         .json(&json!({"kind": "cover_letter", "cv_text": CV, "job_description": JOB}))
         .send()
         .await?;
@@ -88,8 +103,6 @@ async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<Str
     loop {
         let view: Value = client
             .get(format!("{base}/v1/generations/{id}"))
-            .header("X-Tenant-Id", "demo")
-            .header("X-User-Id", "ada")
             .send()
             .await?
             .json()
@@ -110,8 +123,8 @@ async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<Str
             }
             let document = view["document_id"].as_str().unwrap_or("-");
             println!(
-                "  => {status}; download: curl -H 'X-Tenant-Id: demo' -H 'X-User-Id: ada' \
-                 {base}/v1/documents/{document}/pdf -o letter.pdf"
+                "  => {status}; download: curl -H \"Authorization: Bearer $(sagaflow token \
+                 --tenant {TENANT} --user {USER})\" {base}/v1/documents/{document}/pdf -o letter.pdf"
             );
             return Ok(status);
         }
@@ -141,8 +154,6 @@ async fn checkout(
     let response = client
         .post(format!("{base}/v1/checkouts"))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
-        .header("X-Tenant-Id", "demo")
-        .header("X-User-Id", "ada")
         .json(&body)
         .send()
         .await
@@ -161,8 +172,6 @@ async fn checkout(
     loop {
         let view: Value = client
             .get(format!("{base}/v1/checkouts/{id}"))
-            .header("X-Tenant-Id", "demo")
-            .header("X-User-Id", "ada")
             .send()
             .await?
             .json()

@@ -6,6 +6,7 @@ pub mod relay;
 pub mod saga;
 pub mod serve;
 pub mod stock;
+pub mod token;
 pub mod topics;
 
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,8 @@ pub enum Command {
     Stock(stock::Args),
     /// Run checkouts through the gateway and show what happened.
     Demo(demo::Args),
+    /// Print a development bearer token for the gateway.
+    Token(token::Args),
 }
 
 impl Command {
@@ -60,6 +63,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Saga(args) => saga::run(args).await,
         Command::Stock(args) => stock::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Token(args) => token::run(args).await,
     }
 }
 

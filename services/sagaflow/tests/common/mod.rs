@@ -21,6 +21,45 @@ use uuid::Uuid;
 
 pub const TENANT: &str = "acme";
 pub const USER: &str = "ada";
+
+/// The HS256 secret the tests' gateways accept (`GATEWAY_JWT_HS256_SECRET`).
+pub const JWT_SECRET: &str = "sagaflow-platform-tests-secret-0123456789";
+
+/// `Authorization` for `user` of [`TENANT`].
+pub fn bearer_for(user: &str) -> String {
+    let token = sagaflow_gateway::mint_hs256(
+        JWT_SECRET,
+        sagaflow_gateway::config::DEFAULT_JWT_ISSUER,
+        sagaflow_gateway::config::DEFAULT_JWT_AUDIENCE,
+        TENANT,
+        user,
+        Duration::from_secs(3600),
+    );
+    format!("Bearer {token}")
+}
+
+/// `Authorization` for [`USER`] of [`TENANT`].
+pub fn bearer() -> String {
+    bearer_for(USER)
+}
+
+/// The gateway settings of every platform test: the test secret, and no rate
+/// limits (the tests send hundreds of checkouts as one user; the limits have
+/// their own tests in the gateway crate).
+pub fn test_gateway(settings: &mut Settings) {
+    settings.gateway.jwt_hs256_secret = Some(sagaflow_gateway::config::Secret::new(JWT_SECRET));
+    settings.gateway.rate_limit_ip_per_sec = 0;
+    settings.gateway.rate_limit_user_per_sec = 0;
+    settings.gateway.rate_limit_generations_per_hour = 0;
+}
+
+/// The same for `sagaflow serve` processes, as environment variables.
+pub const GATEWAY_ENV: [(&str, &str); 4] = [
+    ("GATEWAY_JWT_HS256_SECRET", JWT_SECRET),
+    ("GATEWAY_RATE_LIMIT_IP_PER_SEC", "0"),
+    ("GATEWAY_RATE_LIMIT_USER_PER_SEC", "0"),
+    ("GATEWAY_RATE_LIMIT_GENERATIONS_PER_HOUR", "0"),
+];
 pub const TERMINAL: [&str; 4] = ["completed", "compensated", "failed", "compensation_failed"];
 
 /// Whole-platform tests take PostgreSQL connections for nine services each; run
@@ -87,6 +126,7 @@ impl Platform {
         let mut settings = Settings::default();
         settings.gateway.listen = local_addr()?;
         settings.orchestrator.listen = local_addr()?;
+        test_gateway(&mut settings);
         tweak(&mut settings);
         let mut platform = Self {
             gateway: format!("http://{}", settings.gateway.listen),
@@ -166,8 +206,7 @@ pub async fn start_checkout(
     let response = http
         .post(format!("{gateway}/v1/checkouts"))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", bearer())
         .json(body)
         .send()
         .await?;
@@ -189,8 +228,7 @@ pub async fn checkout_view(
 ) -> anyhow::Result<Value> {
     Ok(http
         .get(format!("{gateway}/v1/checkouts/{id}"))
-        .header("X-Tenant-Id", TENANT)
-        .header("X-User-Id", USER)
+        .header("Authorization", bearer())
         .send()
         .await?
         .json()
@@ -308,6 +346,7 @@ impl Processes {
             .args(["--generation-listen", &local_addr()?.to_string()])
             .args(["--db-pool-size", "4"])
             .env("RUST_LOG", "warn")
+            .envs(GATEWAY_ENV)
             .env_remove("DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -1,0 +1,273 @@
+//! Forwarding to the backends that own a resource: the cart, planner and
+//! applications services (see `routes::proxied` for the routes).
+//!
+//! The upstream request is rebuilt, not copied: method; the upstream path from the
+//! route's template with each path parameter checked ([`segment`]) and
+//! percent-encoded, so no `..` or encoded slash can reach another upstream path;
+//! the query as sent (at most [`MAX_QUERY_BYTES`]); the body (already limited to
+//! `GATEWAY_MAX_BODY_BYTES`). Headers: `x-tenant-id` and `x-user-id` from the
+//! verified token (a client's own `x-tenant-id` is never forwarded),
+//! `x-request-id`, and `traceparent`, `content-type`, `accept`, `idempotency-key`
+//! as sent. Nothing else (no `Authorization`, no cookies).
+//!
+//! The answer is passed back (status, `content-type`, `location`, `retry-after`,
+//! `cache-control`, body) unless the backend failed: unreachable or too slow is
+//! 503 `unavailable`, a 5xx or an unreadable answer is 502 `bad_gateway` with the
+//! backend's body hidden (it may hold internals).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tracing::warn;
+
+use crate::auth::Caller;
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::request_id;
+
+/// Longest query string forwarded.
+pub const MAX_QUERY_BYTES: usize = 2048;
+/// Longest path parameter.
+pub const MAX_SEGMENT_CHARS: usize = 128;
+/// Largest backend answer passed on.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Connect timeout to a backend.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Whole-request timeout to a backend.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Request headers passed through as sent.
+const PASSED_REQUEST_HEADERS: [&str; 4] =
+    ["traceparent", "content-type", "accept", "idempotency-key"];
+/// Response headers passed back.
+const PASSED_RESPONSE_HEADERS: [HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::RETRY_AFTER,
+    header::CACHE_CONTROL,
+];
+
+/// A backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    Cart,
+    Planner,
+    Applications,
+}
+
+impl Upstream {
+    /// Its name in errors.
+    pub fn label(self) -> &'static str {
+        match self {
+            Upstream::Cart => "the cart service",
+            Upstream::Planner => "the planner service",
+            Upstream::Applications => "the applications service",
+        }
+    }
+
+    /// Its base URL.
+    pub fn base_url(self, settings: &Settings) -> &str {
+        match self {
+            Upstream::Cart => &settings.cart_url,
+            Upstream::Planner => &settings.planner_url,
+            Upstream::Applications => &settings.applications_url,
+        }
+    }
+}
+
+/// The HTTP client for backends.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+/// A path parameter that may be forwarded: 1..=128 of `A-Z a-z 0-9 - _ .`, not
+/// only dots.
+pub fn segment(field: &'static str, raw: &str) -> Result<String, ApiError> {
+    let ok = (1..=MAX_SEGMENT_CHARS).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !raw.bytes().all(|b| b == b'.');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::InvalidPath {
+            field,
+            message: format!("must be 1 to {MAX_SEGMENT_CHARS} letters, digits, '-', '_' or '.'"),
+        })
+    }
+}
+
+/// `template` (`/carts/{id}/items/{sku}`) with its `{name}`s replaced by the
+/// checked `params`.
+pub fn upstream_path(
+    template: &'static str,
+    params: &HashMap<String, String>,
+) -> Result<String, ApiError> {
+    let mut path = String::with_capacity(template.len() + 64);
+    for part in template.split('/').skip(1) {
+        path.push('/');
+        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) => {
+                let field = param_field(name);
+                let value = params.get(name).ok_or_else(|| ApiError::InvalidPath {
+                    field,
+                    message: "is required".into(),
+                })?;
+                path.push_str(&segment(field, value)?);
+            }
+            None => path.push_str(part),
+        }
+    }
+    Ok(path)
+}
+
+/// The `'static` field name of a template parameter.
+fn param_field(name: &str) -> &'static str {
+    match name {
+        "id" => "id",
+        "sku" => "sku",
+        "interview_id" => "interview_id",
+        _ => "path",
+    }
+}
+
+/// One request to forward.
+pub struct Forward<'a> {
+    pub upstream: Upstream,
+    pub method: Method,
+    pub path: String,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: Bytes,
+}
+
+/// Sends `forward` to its backend as `caller`; the backend's answer or a JSON error.
+pub async fn send(
+    http: &reqwest::Client,
+    settings: &Settings,
+    caller: &Caller,
+    forward: Forward<'_>,
+) -> Result<Response, ApiError> {
+    let upstream = forward.upstream;
+    let mut url = format!("{}{}", upstream.base_url(settings), forward.path);
+    if let Some(query) = forward.query.filter(|q| !q.is_empty()) {
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(ApiError::InvalidQuery {
+                field: "query",
+                message: format!("must be at most {MAX_QUERY_BYTES} bytes"),
+            });
+        }
+        url.push('?');
+        url.push_str(query);
+    }
+    let method = reqwest::Method::from_bytes(forward.method.as_str().as_bytes())
+        .map_err(|_| ApiError::MethodNotAllowed)?;
+    let mut request = http
+        .request(method, &url)
+        .header("x-tenant-id", &caller.tenant_id)
+        .header("x-user-id", &caller.user_id);
+    if let Some(id) = request_id::current() {
+        request = request.header(request_id::HEADER, id);
+    }
+    for name in PASSED_REQUEST_HEADERS {
+        if let Some(value) = forward.headers.get(name) {
+            request = request.header(name, value.as_bytes());
+        }
+    }
+    if !forward.body.is_empty() {
+        request = request.body(forward.body);
+    }
+    let upstream_response = match request.send().await {
+        Ok(response) => response,
+        Err(err) => {
+            warn!(upstream = upstream.label(), error = %err, "backend unreachable");
+            metrics::counter!("sagaflow_gateway_upstream_failures_total", "upstream" => upstream.label(), "kind" => "unreachable").increment(1);
+            return Err(ApiError::Unavailable(upstream.label()));
+        }
+    };
+    let status = StatusCode::from_u16(upstream_response.status().as_u16())
+        .map_err(|_| ApiError::BadGateway(upstream.label()))?;
+    if status.is_server_error() {
+        warn!(upstream = upstream.label(), %status, "backend failed");
+        metrics::counter!("sagaflow_gateway_upstream_failures_total", "upstream" => upstream.label(), "kind" => "5xx").increment(1);
+        return Err(if status == StatusCode::SERVICE_UNAVAILABLE {
+            ApiError::Unavailable(upstream.label())
+        } else {
+            ApiError::BadGateway(upstream.label())
+        });
+    }
+    let mut passed = HeaderMap::new();
+    for name in PASSED_RESPONSE_HEADERS {
+        if let Some(value) = upstream_response.headers().get(name.as_str())
+            && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
+        {
+            passed.insert(name, value);
+        }
+    }
+    let body = read_limited(upstream_response, upstream).await?;
+    let mut response = (status, Body::from(body)).into_response();
+    response.headers_mut().extend(passed);
+    Ok(response)
+}
+
+/// The body, up to [`MAX_RESPONSE_BYTES`].
+async fn read_limited(
+    mut response: reqwest::Response,
+    upstream: Upstream,
+) -> Result<Bytes, ApiError> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    warn!(upstream = upstream.label(), "backend answer too large");
+                    return Err(ApiError::BadGateway(upstream.label()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(err) => {
+                warn!(upstream = upstream.label(), error = %err, "backend answer unreadable");
+                return Err(if err.is_timeout() {
+                    ApiError::Unavailable(upstream.label())
+                } else {
+                    ApiError::BadGateway(upstream.label())
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_built_from_checked_segments() {
+        let params: HashMap<String, String> = [("id", "c0ffee-01"), ("sku", "SKU.RED_M")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(
+            upstream_path("/carts/{id}/items/{sku}", &params).expect("ok"),
+            "/carts/c0ffee-01/items/SKU.RED_M"
+        );
+        for bad in ["..", ".", "a/b", "a%2Fb", "", "a b", "é", &"x".repeat(129)] {
+            let params: HashMap<String, String> =
+                [("id".to_owned(), bad.to_owned())].into_iter().collect();
+            assert!(
+                upstream_path("/v1/applications/{id}", &params).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Server-sent events of one saga's projected progress, shared by `GET
+//! /v1/generations/{id}/stream` and `GET /v1/sagas/{id}/stream`.
+//!
+//! One event per `saga_progress` row (event name = the row's `kind`, id = its
+//! `seq`, data = the row as in `GET /v1/sagas/{id}/events`), in `seq` order as the
+//! rows appear (polled every [`STREAM_POLL`]); then an `end` event once the saga's
+//! row in `checkouts` / `generations` is terminal, and the stream closes. A
+//! reconnecting client's `Last-Event-ID` resumes after that `seq`. Ownership is
+//! checked by the routes before the stream starts.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
+use serde_json::{Value, json};
+use sqlx::{PgPool, Row};
+use tracing::warn;
+use uuid::Uuid;
+
+use super::sagas::Event;
+use crate::projection::Owner;
+
+/// How often a stream polls the read model for new progress.
+pub const STREAM_POLL: Duration = Duration::from_millis(200);
+
+/// Most progress rows read per poll.
+const STREAM_BATCH: i64 = 100;
+
+/// Saga statuses after which nothing more happens on its own (a `failed` saga
+/// waits for an operator).
+pub const TERMINAL: &[&str] = &["completed", "compensated", "failed", "compensation_failed"];
+
+/// Whether `status` is one of [`TERMINAL`].
+pub fn is_terminal(status: &str) -> bool {
+    TERMINAL.contains(&status)
+}
+
+/// Builds the data of the `end` event from the saga id, its final status and its
+/// result id (order or document).
+pub type EndEvent = fn(Uuid, &str, Option<Uuid>) -> Value;
+
+/// The `Last-Event-ID` a reconnecting client sent (0 when none or unusable).
+pub fn last_event_id(headers: &HeaderMap) -> i64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|seq| *seq >= 0)
+        .unwrap_or(0)
+}
+
+/// The event stream of saga `saga_id`, whose row is in `owner`'s table.
+pub fn stream(
+    pool: PgPool,
+    saga_id: Uuid,
+    owner: Owner,
+    last_seq: i64,
+    end: EndEvent,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let tail = Tail {
+        pool,
+        saga_id,
+        owner,
+        end,
+        last_seq,
+        queue: VecDeque::new(),
+        idle: false,
+        done: false,
+    };
+    let events = futures::stream::unfold(tail, |mut tail| async move {
+        loop {
+            if let Some(event) = tail.queue.pop_front() {
+                return Some((Ok(event), tail));
+            }
+            if tail.done {
+                return None;
+            }
+            if tail.idle {
+                tokio::time::sleep(STREAM_POLL).await;
+            }
+            if let Err(err) = tail.poll().await {
+                warn!(saga_id = %tail.saga_id, error = %err, "progress stream failed; closing it");
+                tail.queue.push_back(
+                    SseEvent::default()
+                        .event("error")
+                        .data(json!({ "code": "internal" }).to_string()),
+                );
+                tail.done = true;
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// The state of one stream.
+struct Tail {
+    pool: PgPool,
+    saga_id: Uuid,
+    owner: Owner,
+    end: EndEvent,
+    /// The last `seq` sent.
+    last_seq: i64,
+    /// Events read but not sent yet.
+    queue: VecDeque<SseEvent>,
+    /// The last poll found nothing new: wait before the next.
+    idle: bool,
+    /// Nothing follows the queued events.
+    done: bool,
+}
+
+impl Tail {
+    /// Reads the rows after `last_seq` into the queue, or the `end` event when
+    /// there are none and the saga is terminal. The status is read first: the
+    /// projection commits a terminal status with its row, so when a status read
+    /// before the rows is terminal, the rows read after include every row.
+    async fn poll(&mut self) -> Result<(), sqlx::Error> {
+        // Table and column names are constants of `Owner`, never input.
+        let sql = format!(
+            "SELECT status, {} AS result_id FROM {} WHERE {} = $1",
+            self.owner.result_column(),
+            self.owner.table(),
+            self.owner.id_column()
+        );
+        let row = sqlx::query(&sql)
+            .bind(self.saga_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let status: String = row.try_get("status")?;
+        let result_id: Option<Uuid> = row.try_get("result_id")?;
+        let rows = sqlx::query(
+            "SELECT seq, kind, step, status, detail, at FROM saga_progress
+             WHERE saga_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(self.saga_id)
+        .bind(self.last_seq)
+        .bind(STREAM_BATCH)
+        .fetch_all(&self.pool)
+        .await?;
+        self.idle = rows.is_empty();
+        for row in &rows {
+            let event = Event {
+                seq: row.try_get("seq")?,
+                kind: row.try_get("kind")?,
+                step: row.try_get("step")?,
+                status: row.try_get("status")?,
+                detail: row.try_get("detail")?,
+                at: row.try_get("at")?,
+            };
+            self.last_seq = event.seq;
+            let name = if event.kind.is_empty() || event.kind.contains(['\n', '\r']) {
+                "progress".to_owned()
+            } else {
+                event.kind.clone()
+            };
+            let data =
+                serde_json::to_string(&event).map_err(|err| sqlx::Error::Decode(err.into()))?;
+            self.queue.push_back(
+                SseEvent::default()
+                    .event(name)
+                    .id(event.seq.to_string())
+                    .data(data),
+            );
+        }
+        if rows.is_empty() && is_terminal(&status) {
+            let data = (self.end)(self.saga_id, &status, result_id);
+            self.queue
+                .push_back(SseEvent::default().event("end").data(data.to_string()));
+            self.done = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,323 @@
+//! The routes the gateway forwards to the service that owns them ([`PROXIED`]):
+//! the cart (`/v1/carts/...` → `/carts/...`), the planner (`/v1/assistant/...`)
+//! and the applications tracker (`/v1/applications/...`, `/v1/tracker/...`), the
+//! last two on the same path. Each is registered on its own (so the router and
+//! the OpenAPI document list it) with [`handler`]; the forwarding itself is
+//! [`crate::proxy`]. The gateway checks the caller, the path parameters, the query
+//! length, the body size and, for a JSON body, that it is JSON; everything else
+//! about the request is the backend's to judge.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, RawPathParamsRejection};
+use axum::extract::{RawPathParams, RawQuery, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::{Caller, read_body};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::proxy::{self, Forward, Upstream};
+
+/// One forwarded route.
+#[derive(Debug)]
+pub struct Proxied {
+    pub method: Method,
+    /// The gateway's path template.
+    pub path: &'static str,
+    pub upstream: Upstream,
+    /// The backend's path template (same parameter names).
+    pub upstream_path: &'static str,
+    /// One line for the OpenAPI document.
+    pub summary: &'static str,
+    /// Whether the route takes a (JSON) body.
+    pub body: bool,
+    /// The OpenAPI tag.
+    pub tag: &'static str,
+}
+
+const fn route(
+    method: Method,
+    path: &'static str,
+    upstream: Upstream,
+    upstream_path: &'static str,
+    summary: &'static str,
+    body: bool,
+    tag: &'static str,
+) -> Proxied {
+    Proxied {
+        method,
+        path,
+        upstream,
+        upstream_path,
+        summary,
+        body,
+        tag,
+    }
+}
+
+use Upstream::{Applications, Cart, Planner};
+
+/// Every forwarded route.
+pub static PROXIED: [Proxied; 20] = [
+    // The cart service (services/cart/src/http.rs).
+    route(
+        Method::GET,
+        "/v1/carts/{id}",
+        Cart,
+        "/carts/{id}",
+        "The caller's cart",
+        false,
+        "carts",
+    ),
+    route(
+        Method::PUT,
+        "/v1/carts/{id}/items/{sku}",
+        Cart,
+        "/carts/{id}/items/{sku}",
+        "Set a line of the caller's cart: {\"quantity\", \"unit_price_minor\"}",
+        true,
+        "carts",
+    ),
+    route(
+        Method::DELETE,
+        "/v1/carts/{id}/items/{sku}",
+        Cart,
+        "/carts/{id}/items/{sku}",
+        "Remove a line from the caller's cart",
+        false,
+        "carts",
+    ),
+    // The planner service.
+    route(
+        Method::POST,
+        "/v1/assistant/intents",
+        Planner,
+        "/v1/assistant/intents",
+        "Submit an intent; the planner answers with a plan to confirm",
+        true,
+        "assistant",
+    ),
+    route(
+        Method::GET,
+        "/v1/assistant/plans",
+        Planner,
+        "/v1/assistant/plans",
+        "The caller's plans",
+        false,
+        "assistant",
+    ),
+    route(
+        Method::GET,
+        "/v1/assistant/plans/{id}",
+        Planner,
+        "/v1/assistant/plans/{id}",
+        "One plan",
+        false,
+        "assistant",
+    ),
+    route(
+        Method::POST,
+        "/v1/assistant/plans/{id}/confirm",
+        Planner,
+        "/v1/assistant/plans/{id}/confirm",
+        "Confirm a plan: its commands are carried out",
+        true,
+        "assistant",
+    ),
+    // The applications service.
+    route(
+        Method::GET,
+        "/v1/applications",
+        Applications,
+        "/v1/applications",
+        "The caller's job applications",
+        false,
+        "applications",
+    ),
+    route(
+        Method::POST,
+        "/v1/applications",
+        Applications,
+        "/v1/applications",
+        "Track a new job application",
+        true,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/applications/{id}",
+        Applications,
+        "/v1/applications/{id}",
+        "One application",
+        false,
+        "applications",
+    ),
+    route(
+        Method::PATCH,
+        "/v1/applications/{id}",
+        Applications,
+        "/v1/applications/{id}",
+        "Change an application (status, notes, ...)",
+        true,
+        "applications",
+    ),
+    route(
+        Method::DELETE,
+        "/v1/applications/{id}",
+        Applications,
+        "/v1/applications/{id}",
+        "Delete an application",
+        false,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/applications/{id}/interviews",
+        Applications,
+        "/v1/applications/{id}/interviews",
+        "An application's interviews",
+        false,
+        "applications",
+    ),
+    route(
+        Method::POST,
+        "/v1/applications/{id}/interviews",
+        Applications,
+        "/v1/applications/{id}/interviews",
+        "Schedule an interview",
+        true,
+        "applications",
+    ),
+    route(
+        Method::PATCH,
+        "/v1/applications/{id}/interviews/{interview_id}",
+        Applications,
+        "/v1/applications/{id}/interviews/{interview_id}",
+        "Change an interview",
+        true,
+        "applications",
+    ),
+    route(
+        Method::DELETE,
+        "/v1/applications/{id}/interviews/{interview_id}",
+        Applications,
+        "/v1/applications/{id}/interviews/{interview_id}",
+        "Cancel an interview",
+        false,
+        "applications",
+    ),
+    route(
+        Method::POST,
+        "/v1/applications/{id}/documents",
+        Applications,
+        "/v1/applications/{id}/documents",
+        "Attach a document to an application",
+        true,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/tracker/analytics",
+        Applications,
+        "/v1/tracker/analytics",
+        "Application statistics of the caller",
+        false,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/tracker/preferences",
+        Applications,
+        "/v1/tracker/preferences",
+        "The caller's tracker preferences",
+        false,
+        "applications",
+    ),
+    route(
+        Method::PUT,
+        "/v1/tracker/preferences",
+        Applications,
+        "/v1/tracker/preferences",
+        "Replace the caller's tracker preferences",
+        true,
+        "applications",
+    ),
+];
+
+/// The axum method filter of `method` (only the methods [`PROXIED`] uses).
+fn filter(method: &Method) -> MethodFilter {
+    match *method {
+        Method::POST => MethodFilter::POST,
+        Method::PUT => MethodFilter::PUT,
+        Method::PATCH => MethodFilter::PATCH,
+        Method::DELETE => MethodFilter::DELETE,
+        _ => MethodFilter::GET,
+    }
+}
+
+/// The handler of `route`.
+pub fn handler(route: &'static Proxied) -> MethodRouter<AppState> {
+    on(
+        filter(&route.method),
+        move |State(state): State<AppState>,
+              caller: Caller,
+              params: Result<RawPathParams, RawPathParamsRejection>,
+              RawQuery(query): RawQuery,
+              headers: HeaderMap,
+              body: Result<Bytes, BytesRejection>| async move {
+            forward(route, state, caller, params, query, headers, body).await
+        },
+    )
+}
+
+async fn forward(
+    route: &'static Proxied,
+    state: AppState,
+    caller: Caller,
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let params: HashMap<String, String> = params
+        .map_err(|_| ApiError::InvalidPath {
+            field: "path",
+            message: "is not valid UTF-8".into(),
+        })?
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let path = proxy::upstream_path(route.upstream_path, &params)?;
+    let body = read_body(body, state.settings.max_body())?;
+    if !body.is_empty() && is_json(&headers) {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+            .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    }
+    proxy::send(
+        &state.http,
+        &state.settings,
+        &caller,
+        Forward {
+            upstream: route.upstream,
+            method: route.method.clone(),
+            path,
+            query: query.as_deref(),
+            headers: &headers,
+            body,
+        },
+    )
+    .await
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            v.starts_with("application/json") || v.contains("+json")
+        })
+}

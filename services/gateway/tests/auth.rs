@@ -1,0 +1,459 @@
+//! Bearer-token authentication through the router, attack by attack: `alg:
+//! none`, algorithm confusion (HS256 signed with the RS256 public key; RS256 when
+//! only HS256 is configured), forged signatures, expired and not-yet-valid tokens,
+//! wrong issuer or audience, missing or mistyped claims, garbage. Every refusal is
+//! a 401 JSON error with `WWW-Authenticate: Bearer`, and nothing is written.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sagaflow_gateway::Settings;
+use sagaflow_gateway::config::Secret;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use common::{Gateway, SECRET, TENANT, USER, checkout_body, count, outbox};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// Claims that the test gateway accepts.
+fn claims() -> Value {
+    json!({
+        "sub": USER,
+        "tenant_id": TENANT,
+        "exp": now() + 600,
+        "iss": "sagaflow",
+        "aud": "sagaflow-api",
+    })
+}
+
+fn hs256(claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("signs")
+}
+
+fn rs256(claims: &Value, private_pem: &str) -> String {
+    let pem = std::fs::read(fixture(private_pem)).expect("fixture");
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        claims,
+        &EncodingKey::from_rsa_pem(&pem).expect("private key"),
+    )
+    .expect("signs")
+}
+
+/// A token with any header and payload and the given signature bytes.
+fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+/// GET /v1/history with `authorization` (if any): status, WWW-Authenticate, body.
+async fn call(
+    gw: &Gateway,
+    authorization: Option<&str>,
+) -> anyhow::Result<(StatusCode, Option<String>, Value)> {
+    let mut builder = Request::builder().uri("/v1/history");
+    if let Some(value) = authorization {
+        builder = builder.header("Authorization", value);
+    }
+    let response = gw.app.clone().oneshot(builder.body(Body::empty())?).await?;
+    let status = response.status();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    Ok((status, challenge, serde_json::from_slice(&bytes)?))
+}
+
+async fn assert_refused(gw: &Gateway, token: &str, why: &str) -> anyhow::Result<()> {
+    let (status, challenge, body) = call(gw, Some(&format!("Bearer {token}"))).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}: {body}");
+    assert!(
+        challenge
+            .as_deref()
+            .is_some_and(|c| c.starts_with("Bearer")),
+        "{why}: {challenge:?}"
+    );
+    assert_eq!(body["error"]["code"], "unauthenticated", "{why}: {body}");
+    assert_eq!(body["error"]["field"], "Authorization", "{why}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{why}");
+    assert!(
+        !message.contains(token),
+        "{why}: the token is echoed: {message}"
+    );
+    Ok(())
+}
+
+async fn hs_gateway() -> anyhow::Result<Gateway> {
+    Gateway::start().await
+}
+
+async fn rs_gateway() -> anyhow::Result<Gateway> {
+    Gateway::with_settings(Settings {
+        jwt_hs256_secret: None,
+        jwt_rs256_public_key_file: Some(fixture("rs256-public.pem")),
+        ..common::settings()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn valid_tokens_of_either_algorithm_are_accepted() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let (status, _, body) = call(&gw, Some(&common::bearer(TENANT, USER))).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The scheme is case-insensitive; `aud` may be a list holding ours.
+    let mut listed = claims();
+    listed["aud"] = json!(["other-api", "sagaflow-api"]);
+    let token = hs256(&listed, SECRET.as_bytes());
+    assert_eq!(
+        call(&gw, Some(&format!("bearer {token}"))).await?.0,
+        StatusCode::OK
+    );
+
+    let gw = rs_gateway().await?;
+    let token = rs256(&claims(), "rs256-private.pem");
+    let (status, _, body) = call(&gw, Some(&format!("Bearer {token}"))).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Both keys at once: each algorithm against its own key.
+    let both = Gateway::with_settings(Settings {
+        jwt_rs256_public_key_file: Some(fixture("rs256-public.pem")),
+        ..common::settings()
+    })
+    .await?;
+    assert_eq!(
+        call(&both, Some(&format!("Bearer {token}"))).await?.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&both, Some(&common::bearer(TENANT, USER))).await?.0,
+        StatusCode::OK
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_token_is_401_with_a_bearer_challenge() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let (status, challenge, body) = call(&gw, None).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(challenge.as_deref(), Some("Bearer"));
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    // The old trusted headers no longer identify anyone.
+    let response = gw
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/v1/history")
+                .header("X-Tenant-Id", TENANT)
+                .header("X-User-Id", USER)
+                .body(Body::empty())?,
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn alg_none_is_refused() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let unsigned = raw_token(&json!({"alg": alg, "typ": "JWT"}), &claims(), b"");
+        assert_refused(&gw, &unsigned, &format!("alg {alg}, no signature")).await?;
+        // Also with the trailing dot omitted, and with a stolen HS256 signature.
+        let two_parts = unsigned.trim_end_matches('.').to_owned();
+        assert_refused(&gw, &two_parts, "alg none, two parts").await?;
+        let valid = common::token(TENANT, USER);
+        let signature = valid.rsplit('.').next().unwrap_or_default();
+        let stolen = format!("{two_parts}.{signature}");
+        assert_refused(&gw, &stolen, "alg none, copied signature").await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn algorithm_confusion_is_refused() -> anyhow::Result<()> {
+    let public_pem = std::fs::read(fixture("rs256-public.pem"))?;
+    // HS256 "signed" with the RS256 public key's bytes: the classic confusion.
+    let forged = hs256(&claims(), &public_pem);
+    let rs_only = rs_gateway().await?;
+    assert_refused(&rs_only, &forged, "HS256 with the public key, RS256 only").await?;
+    // Even when HS256 is configured too, HS256 is checked only against its secret.
+    let both = Gateway::with_settings(Settings {
+        jwt_rs256_public_key_file: Some(fixture("rs256-public.pem")),
+        ..common::settings()
+    })
+    .await?;
+    assert_refused(&both, &forged, "HS256 with the public key, both keys").await?;
+    // Trimmed PEM / DER-ish variants of the public key as HMAC key.
+    let text = String::from_utf8(public_pem.clone())?;
+    let trimmed = hs256(&claims(), text.trim().as_bytes());
+    assert_refused(&rs_only, &trimmed, "HS256 with the trimmed public key").await?;
+
+    // An RS256 token (validly signed) when only HS256 is configured.
+    let hs_only = hs_gateway().await?;
+    let rs_token = rs256(&claims(), "rs256-private.pem");
+    assert_refused(&hs_only, &rs_token, "RS256 with HS256 only").await?;
+    // RS256 signed by someone else's key.
+    let foreign = rs256(&claims(), "other-rs256-private.pem");
+    assert_refused(&rs_only, &foreign, "RS256 from another key").await?;
+    // Algorithms that are never accepted.
+    for alg in ["HS384", "HS512", "RS512", "ES256", "PS256", "EdDSA"] {
+        let token = raw_token(&json!({"alg": alg, "typ": "JWT"}), &claims(), b"sig");
+        assert_refused(&both, &token, alg).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn forged_and_tampered_tokens_are_refused() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    assert_refused(
+        &gw,
+        &hs256(&claims(), b"another-secret-0123456789abcdef0123456"),
+        "wrong secret",
+    )
+    .await?;
+    // Swap the payload of a valid token for another tenant's.
+    let valid = common::token(TENANT, USER);
+    let parts: Vec<&str> = valid.split('.').collect();
+    let mut other = claims();
+    other["tenant_id"] = json!("tenant-b");
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(other.to_string()),
+        parts[2]
+    );
+    assert_refused(&gw, &tampered, "tampered payload").await?;
+    // A flipped signature byte.
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2])?;
+    signature[0] ^= 1;
+    let flipped = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(&signature)
+    );
+    assert_refused(&gw, &flipped, "flipped signature").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn expired_and_immature_tokens_are_refused() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 3600);
+    assert_refused(&gw, &hs256(&expired, SECRET.as_bytes()), "expired").await?;
+    let mut not_yet = claims();
+    not_yet["nbf"] = json!(now() + 3600);
+    assert_refused(
+        &gw,
+        &hs256(&not_yet, SECRET.as_bytes()),
+        "nbf in the future",
+    )
+    .await?;
+    // A token minted with a zero TTL is expired once the leeway passes; one that
+    // expires in a minute still works.
+    let minute = sagaflow_gateway::mint_hs256(
+        SECRET,
+        "sagaflow",
+        "sagaflow-api",
+        TENANT,
+        USER,
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        call(&gw, Some(&format!("Bearer {minute}"))).await?.0,
+        StatusCode::OK
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_issuer_audience_and_missing_claims_are_refused() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    for (field, value) in [
+        ("iss", json!("someone-else")),
+        ("aud", json!("another-api")),
+        ("aud", json!(["another-api"])),
+        ("exp", json!("tomorrow")),
+        ("exp", json!(format!("{}", now() + 600))),
+        ("nbf", json!(format!("{}", now() + 3600))),
+        ("nbf", json!(true)),
+        ("exp", json!(null)),
+        ("sub", json!(42)),
+        ("tenant_id", json!(["a"])),
+        ("tenant_id", json!("")),
+        ("sub", json!("two words")),
+        ("sub", json!("x".repeat(129))),
+        ("tenant_id", json!("tab\there")),
+    ] {
+        let mut bad = claims();
+        bad[field] = value.clone();
+        assert_refused(
+            &gw,
+            &hs256(&bad, SECRET.as_bytes()),
+            &format!("{field}={value}"),
+        )
+        .await?;
+    }
+    for missing in ["sub", "tenant_id", "exp", "iss", "aud"] {
+        let mut bad = claims();
+        bad.as_object_mut().map(|o| o.remove(missing));
+        assert_refused(
+            &gw,
+            &hs256(&bad, SECRET.as_bytes()),
+            &format!("without {missing}"),
+        )
+        .await?;
+    }
+    // A gateway configured for another issuer/audience refuses ours.
+    let strict = Gateway::with_settings(Settings {
+        jwt_issuer: "https://login.example".into(),
+        jwt_audience: "other".into(),
+        ..common::settings()
+    })
+    .await?;
+    assert_refused(&strict, &common::token(TENANT, USER), "issuer/audience").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn garbage_is_refused() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let long = "a".repeat(5000);
+    for value in [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "Bearer a.b.c",
+        "Bearer ...",
+        "Bearer e30.e30.",
+        "Bearer !!!.???.***",
+        "Bearer eyJhbGciOiJIUzI1NiJ9",
+        long.as_str(),
+    ] {
+        let (status, challenge, body) = call(&gw, Some(value)).await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{value:.40}: {body}");
+        assert!(challenge.is_some_and(|c| c.starts_with("Bearer")));
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+    let huge = format!("Bearer {}", "x".repeat(5000));
+    assert_eq!(call(&gw, Some(&huge)).await?.0, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_token_writes_nothing() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 3600);
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/checkouts")
+        .header("content-type", "application/json")
+        .header("Idempotency-Key", "k")
+        .header(
+            "Authorization",
+            format!("Bearer {}", hs256(&expired, SECRET.as_bytes())),
+        )
+        .body(Body::from(checkout_body().to_string()))?;
+    let (status, body) = gw.send(request).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(outbox(gw.pool()).await?.len(), 0);
+    assert_eq!(count(gw.pool(), "checkouts").await?, 0);
+    assert_eq!(count(gw.pool(), "idempotency_keys").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn public_routes_need_no_token() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    for uri in ["/healthz", "/openapi.json", "/", "/app/app.js"] {
+        let response = gw
+            .app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri(uri)
+                    .header("Authorization", "Bearer garbage")
+                    .body(Body::empty())?,
+            )
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn run_refuses_to_start_without_a_key() -> anyhow::Result<()> {
+    let db = sagaflow_test_support::TestDb::create("gw").await?;
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        ..Settings::default()
+    };
+    let err = sagaflow_gateway::run(
+        db.pool.clone(),
+        sagaflow_bus::KafkaConfig::new("127.0.0.1:1"),
+        settings,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect_err("no key configured");
+    let text = format!("{err:#}");
+    assert!(text.contains("GATEWAY_JWT_HS256_SECRET"), "{text}");
+    assert!(text.contains("GATEWAY_JWT_RS256_PUBLIC_KEY_FILE"), "{text}");
+
+    // A key file that is not a PEM public key names its setting.
+    let err = sagaflow_gateway::AppState::new(
+        db.pool.clone(),
+        Settings {
+            jwt_hs256_secret: Some(Secret::new(SECRET)),
+            jwt_rs256_public_key_file: Some(fixture("README.md")),
+            ..Settings::default()
+        },
+    )
+    .await
+    .err()
+    .expect("not a key");
+    assert!(
+        format!("{err:#}").contains("GATEWAY_JWT_RS256_PUBLIC_KEY_FILE"),
+        "{err:#}"
+    );
+    Ok(())
+}

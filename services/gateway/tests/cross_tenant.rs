@@ -1,0 +1,255 @@
+//! Tenant isolation on every route that touches a resource: a caller of tenant B
+//! (with the same user id as the owner, and with another one) cannot read, follow,
+//! change or download tenant A's checkout, generation, saga log or stream,
+//! document, history or saga list, nor erase them or reach A's cart (the real cart
+//! service behind the gateway). The owner, asking the same things, gets them.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use sagaflow_gateway::Settings;
+use sagaflow_test_support::TestDb;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use common::{Gateway, TENANT, USER, checkout_body, count, feed_event, progress_of};
+
+/// A stand-in for the generation service's document API.
+async fn documents_stub() -> anyhow::Result<SocketAddr> {
+    let app = Router::new().route(
+        "/documents/{id}/{format}",
+        get(|| async { ([("content-type", "application/pdf")], "%PDF-1.7 test") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// The real cart service's HTTP API on a fresh database.
+async fn cart_service() -> anyhow::Result<(TestDb, SocketAddr)> {
+    let db = TestDb::create("cart").await?;
+    sagaflow_cart::migrate(&db.pool).await?;
+    let app = sagaflow_cart::router(db.pool.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((db, addr))
+}
+
+struct Owned {
+    checkout: Uuid,
+    generation: Uuid,
+    document: Uuid,
+}
+
+/// Tenant A's checkout and completed generation (with its document).
+async fn tenant_a(gw: &Gateway) -> anyhow::Result<Owned> {
+    let checkout = gw.checkout(TENANT, USER).await?;
+    let generation = gw.generation(TENANT, USER).await?;
+    let document = Uuid::now_v7();
+    feed_event(
+        gw,
+        TENANT,
+        &progress_of(
+            "checkout",
+            checkout,
+            1,
+            "started",
+            None,
+            "running",
+            json!({}),
+        ),
+    )
+    .await?;
+    for (seq, kind, step, status, detail) in [
+        (1, "started", None, "running", json!({})),
+        (
+            2,
+            "step_completed",
+            Some("export"),
+            "running",
+            json!({ "document_id": document }),
+        ),
+        (3, "completed", None, "completed", json!({})),
+    ] {
+        feed_event(
+            gw,
+            TENANT,
+            &progress_of("generation", generation, seq, kind, step, status, detail),
+        )
+        .await?;
+    }
+    Ok(Owned {
+        checkout,
+        generation,
+        document,
+    })
+}
+
+#[tokio::test]
+async fn another_tenant_reaches_nothing_of_tenant_a() -> anyhow::Result<()> {
+    let docs = documents_stub().await?;
+    let gw = Gateway::with_settings(Settings {
+        generation_url: format!("http://{docs}"),
+        ..common::settings()
+    })
+    .await?;
+    let a = tenant_a(&gw).await?;
+    let reads = [
+        format!("/v1/checkouts/{}", a.checkout),
+        format!("/v1/generations/{}", a.generation),
+        format!("/v1/generations/{}/stream", a.generation),
+        format!("/v1/sagas/{}/events", a.checkout),
+        format!("/v1/sagas/{}/events", a.generation),
+        format!("/v1/sagas/{}/stream", a.checkout),
+        format!("/v1/sagas/{}/stream", a.generation),
+        format!("/v1/documents/{}/pdf", a.document),
+        format!("/v1/documents/{}/md", a.document),
+    ];
+
+    // The owner gets every one of them (the routes work; this is not a 404 test
+    // of routes that never answer).
+    for uri in &reads {
+        let response =
+            tower::ServiceExt::oneshot(gw.app.clone(), common::get_request(TENANT, USER, uri))
+                .await?;
+        assert_eq!(response.status(), StatusCode::OK, "owner {uri}");
+    }
+
+    // Tenant B, with the owner's very user id and with another.
+    for (tenant, user) in [("tenant-b", USER), ("tenant-b", "mallory")] {
+        for uri in &reads {
+            let (status, body) = gw.get(tenant, user, uri).await?;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{tenant}/{user} {uri}: {body}"
+            );
+            assert_eq!(body["error"]["code"], "not_found");
+        }
+        let (status, _) = gw
+            .delete(tenant, user, &format!("/v1/generations/{}", a.generation))
+            .await?;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{tenant}/{user} cancel");
+
+        let (status, history) = gw.get(tenant, user, "/v1/history").await?;
+        assert_eq!(
+            (status, &history),
+            (StatusCode::OK, &json!({ "items": [] }))
+        );
+        for query in [
+            "",
+            "?definition=checkout",
+            "?status=completed",
+            "?limit=100",
+        ] {
+            let (status, page) = gw.get(tenant, user, &format!("/v1/sagas{query}")).await?;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(page["items"], json!([]), "{tenant}/{user} {query}: {page}");
+        }
+
+        // Erasing "me" in tenant B leaves tenant A's data alone.
+        let (status, erased) = gw.delete(tenant, user, "/v1/me").await?;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(erased["erased_generations"], 0);
+
+        // The owner's idempotency key means nothing in tenant B: a new checkout,
+        // not a replay of A's answer.
+        let (status, body) = gw
+            .post(tenant, user, "shared-key", &checkout_body())
+            .await?;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(count(gw.pool(), "generation_cancellations").await?, 0);
+    let still: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM generations WHERE generation_id = $1 AND document_id = $2",
+    )
+    .bind(a.generation)
+    .bind(a.document)
+    .fetch_one(gw.pool())
+    .await?;
+    assert_eq!(
+        still, 1,
+        "tenant A's generation survives tenant B's erasure"
+    );
+    // And the owner still sees everything.
+    let (status, view) = gw
+        .get(TENANT, USER, &format!("/v1/generations/{}", a.generation))
+        .await?;
+    assert_eq!(
+        (status, &view["status"]),
+        (StatusCode::OK, &json!("completed"))
+    );
+    let (_, history) = gw.get(TENANT, USER, "/v1/history").await?;
+    assert_eq!(history["items"].as_array().map(Vec::len), Some(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_reach_a_cart_through_the_gateway() -> anyhow::Result<()> {
+    let (_cart_db, cart) = cart_service().await?;
+    let gw = Gateway::with_settings(Settings {
+        cart_url: format!("http://{cart}"),
+        ..common::settings()
+    })
+    .await?;
+    let cart_id = Uuid::now_v7();
+    let put = |tenant: &str, user: &str, sku: &str| {
+        axum::http::Request::builder()
+            .method("PUT")
+            .uri(format!("/v1/carts/{cart_id}/items/{sku}"))
+            .header("Authorization", common::bearer(tenant, user))
+            .header("Content-Type", "application/json")
+            .body(axum::body::Body::from(
+                json!({ "quantity": 2, "unit_price_minor": 1999 }).to_string(),
+            ))
+            .expect("request")
+    };
+    let (status, body) = gw.send(put(TENANT, "alice", "SKU-RED-M")).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, mine) = gw
+        .get(TENANT, "alice", &format!("/v1/carts/{cart_id}"))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(lines(&mine), 1);
+
+    // Tenant B's user can neither read, add to, nor empty it.
+    let (status, body) = gw
+        .get("tenant-b", "mallory", &format!("/v1/carts/{cart_id}"))
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body.get("items").is_none() && body.get("lines").is_none(),
+        "{body}"
+    );
+    assert_eq!(
+        gw.send(put("tenant-b", "mallory", "SKU-EVIL")).await?.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _) = gw
+        .delete(
+            "tenant-b",
+            "mallory",
+            &format!("/v1/carts/{cart_id}/items/SKU-RED-M"),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, after) = gw
+        .get(TENANT, "alice", &format!("/v1/carts/{cart_id}"))
+        .await?;
+    assert_eq!(lines(&after), 1, "{after}");
+    Ok(())
+}
+
+/// The number of lines of a cart as the cart service shows it.
+fn lines(cart: &Value) -> usize {
+    ["items", "lines"]
+        .iter()
+        .find_map(|k| cart[*k].as_array().map(Vec::len))
+        .unwrap_or(0)
+}

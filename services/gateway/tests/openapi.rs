@@ -1,0 +1,248 @@
+//! The OpenAPI document against the router: every route of `routes::table()` (the
+//! list the router is built from) is documented with its method, and the
+//! document lists nothing the router does not serve.
+//!
+//! Validation: utoipa writes OpenAPI 3.1, so the `openapiv3` crate (3.0 only)
+//! cannot read it, and utoipa's own model does not read back its `{}` (any
+//! value) schemas. The document is parsed with the `oas3` crate (an OpenAPI 3.1
+//! model: version, operations, parameters, request bodies and responses with
+//! their `$ref`s resolved), and checked for the rules a client generator relies
+//! on: unique operation ids, every `$ref` resolving, path parameters matching the
+//! template, a described response for every operation, the bearer scheme on
+//! every `/v1` operation and on nothing else.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sagaflow_gateway::openapi::document;
+use sagaflow_gateway::routes::table;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use common::Gateway;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                operations.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+fn routed() -> BTreeSet<(String, String)> {
+    table()
+        .iter()
+        .map(|route| {
+            (
+                route.method.as_str().to_ascii_lowercase(),
+                route.path.to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_is_documented_and_nothing_else() {
+    let doc = serde_json::to_value(document()).expect("serialises");
+    let documented = documented(&doc);
+    let routed = routed();
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
+    let extra: Vec<_> = documented.difference(&routed).collect();
+    assert!(extra.is_empty(), "documented but not routed: {extra:?}");
+    // The table has no duplicates (the router would merge or panic on them).
+    assert_eq!(routed.len(), table().len());
+    // The new routes are all there.
+    for (method, path) in [
+        ("get", "/v1/sagas"),
+        ("get", "/v1/sagas/{id}/stream"),
+        ("get", "/v1/carts/{id}"),
+        ("put", "/v1/carts/{id}/items/{sku}"),
+        ("delete", "/v1/carts/{id}/items/{sku}"),
+        ("post", "/v1/assistant/plans/{id}/confirm"),
+        ("patch", "/v1/applications/{id}/interviews/{interview_id}"),
+        ("put", "/v1/tracker/preferences"),
+        ("get", "/openapi.json"),
+        ("get", "/docs"),
+        ("get", "/app/{file}"),
+    ] {
+        assert!(
+            documented.contains(&(method.to_owned(), path.to_owned())),
+            "{method} {path}"
+        );
+    }
+}
+
+/// Every `$ref` string in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(target)) => out.push(target.clone()),
+                    _ => refs(value, out),
+                }
+            }
+        }
+        Value::Array(values) => values.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_is_valid_openapi_3_1() {
+    let doc = serde_json::to_value(document()).expect("serialises");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    // It parses as OpenAPI 3.1, and every operation's references resolve.
+    let spec = oas3::from_json(doc.to_string()).expect("parses as OpenAPI 3.1");
+    let version = spec.validate_version().expect("a supported version");
+    assert_eq!((version.major, version.minor), (3, 1));
+    let mut operations = 0;
+    for (path, method, operation) in spec.operations() {
+        operations += 1;
+        operation
+            .parameters(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path}: parameters: {e}"));
+        operation
+            .request_body(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path}: request body: {e}"));
+        assert!(!operation.responses(&spec).is_empty(), "{method} {path}");
+    }
+    assert_eq!(operations, table().len());
+
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["type"], "http");
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+
+    let mut operation_ids = HashSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        assert!(path.starts_with('/'), "{path}");
+        let template_params: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        for method in METHODS {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                operation_ids.insert(id.to_owned()),
+                "duplicate operationId {id}"
+            );
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(!responses.is_empty(), "{method} {path}: no responses");
+            for (status, response) in responses {
+                assert!(
+                    status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()),
+                    "{method} {path}: status {status}"
+                );
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status}: no description"
+                );
+            }
+            let declared: BTreeSet<String> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(p["required"], true, "{method} {path}: {p}");
+                    p["name"].as_str().expect("name").to_owned()
+                })
+                .collect();
+            assert_eq!(
+                declared, template_params,
+                "{method} {path}: path parameters"
+            );
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            assert_eq!(
+                secured,
+                path.starts_with("/v1/"),
+                "{method} {path}: bearer security"
+            );
+        }
+    }
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    assert!(!targets.is_empty());
+    for target in targets {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {target}"));
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "$ref {target} does not resolve"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_document_and_the_docs_page_are_served() -> anyhow::Result<()> {
+    let gw = Gateway::start().await?;
+    let response = gw
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/openapi.json")
+                .body(Body::empty())?,
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let served: Value = serde_json::from_slice(&bytes)?;
+    assert_eq!(served, serde_json::to_value(document())?);
+
+    let response = gw
+        .app
+        .clone()
+        .oneshot(Request::builder().uri("/docs").body(Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("script-src https://cdn.jsdelivr.net"), "{csp}");
+    let html = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await?
+            .to_vec(),
+    )?;
+    assert!(html.contains("<title>Sagaflow API</title>"));
+    assert!(html.contains("\"/v1/checkouts\""), "the spec is embedded");
+    Ok(())
+}

@@ -8,3 +8,5 @@ CREATE DATABASE sagaflow_order;
 CREATE DATABASE sagaflow_cart;
 CREATE DATABASE sagaflow_notification;
 CREATE DATABASE sagaflow_generation;
+CREATE DATABASE sagaflow_planner;
+CREATE DATABASE sagaflow_applications;

@@ -33,6 +33,12 @@ pub const NOTIFICATION_EVENTS: &str = "notification.events";
 pub const GENERATION_COMMANDS: &str = "generation.commands";
 /// Events from the document generation workers.
 pub const GENERATION_EVENTS: &str = "generation.events";
+/// Commands to the job-application tracker.
+pub const APPLICATIONS_COMMANDS: &str = "applications.commands";
+/// Events from the job-application tracker (status changes, attachments).
+pub const APPLICATIONS_EVENTS: &str = "applications.events";
+/// The planner's audit trail: intents, plans, validations, confirmations.
+pub const PLANNER_EVENTS: &str = "planner.events";
 
 const ALL: &[&str] = &[
     ORCHESTRATOR_COMMANDS,
@@ -51,6 +57,9 @@ const ALL: &[&str] = &[
     NOTIFICATION_EVENTS,
     GENERATION_COMMANDS,
     GENERATION_EVENTS,
+    APPLICATIONS_COMMANDS,
+    APPLICATIONS_EVENTS,
+    PLANNER_EVENTS,
 ];
 
 /// Every topic (without dead-letter topics).
@@ -82,6 +91,6 @@ mod tests {
                 "{t} breaks the naming convention"
             );
         }
-        assert_eq!(all().len(), 16);
+        assert_eq!(all().len(), 19);
     }
 }

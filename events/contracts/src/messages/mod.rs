@@ -6,6 +6,7 @@
 //! Everything is re-exported here, so `sagaflow_events::messages::OrderPriced`
 //! works whatever module defines it.
 
+mod applications;
 mod cart;
 mod common;
 mod generation;
@@ -14,9 +15,11 @@ mod notification;
 mod orchestrator;
 mod order;
 mod payment;
+mod planner;
 mod pricing;
 pub mod uuid_serde;
 
+pub use applications::*;
 pub use cart::*;
 pub use common::*;
 pub use generation::*;
@@ -25,4 +28,5 @@ pub use notification::*;
 pub use orchestrator::*;
 pub use order::*;
 pub use payment::*;
+pub use planner::*;
 pub use pricing::*;

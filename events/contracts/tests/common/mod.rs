@@ -172,6 +172,49 @@ pub fn for_each_sample(v: &mut impl Visit) {
         saga_id,
         cart_id: id(2),
     });
+    v.visit(AddCartItem {
+        saga_id,
+        cart_id: id(2),
+        user_id: "user-7".into(),
+        sku: "SKU-1".into(),
+        quantity: 2,
+        unit_price_minor: 1999,
+    });
+    v.visit(RemoveCartItem {
+        saga_id,
+        cart_id: id(2),
+        user_id: "user-7".into(),
+        sku: "SKU-1".into(),
+        reason: "plan compensating".into(),
+    });
+    v.visit(CartItemAdded {
+        saga_id,
+        cart_id: id(2),
+        sku: "SKU-1".into(),
+        quantity_added: 2,
+        line_quantity: 3,
+    });
+    v.visit(CartItemAddFailed {
+        saga_id,
+        cart_id: id(2),
+        sku: "SKU-1".into(),
+        reason: "cart belongs to another user".into(),
+    });
+    v.visit(CartItemRemoved {
+        saga_id,
+        cart_id: id(2),
+        sku: "SKU-1".into(),
+        quantity_removed: 2,
+    });
+    v.visit(PlanEventRecorded {
+        plan_id: id(10),
+        tenant_id: "acme".into(),
+        user_id: "user-7".into(),
+        seq: 3,
+        kind: "command_emitted".into(),
+        detail: r#"{"message_type":"AddCartItem"}"#.into(),
+        at_ms: 1_717_171_717_171,
+    });
     v.visit(SendNotification {
         notification_id: id(6),
         saga_id: Some(saga_id),
@@ -293,6 +336,47 @@ pub fn for_each_sample(v: &mut impl Visit) {
     v.visit(DraftVoided {
         saga_id,
         document_id: Some(id(7)),
+    });
+    v.visit(ApplicationStatusChanged {
+        application_id: id(8),
+        tenant_id: "acme".into(),
+        user_id: "user-7".into(),
+        from_status: Some("applied".into()),
+        to_status: "interviewing".into(),
+        company: "Ferrous Systems".into(),
+        role: "Rust engineer".into(),
+        changed_at_ms: 1_717_171_717_171,
+    });
+    v.visit(AttachDocumentToApplication {
+        saga_id,
+        tenant_id: Some("acme".into()),
+        user_id: "user-7".into(),
+        application_id: id(8),
+        generation_id: id(9),
+    });
+    v.visit(DocumentAttached {
+        saga_id,
+        application_id: id(8),
+        generation_id: id(9),
+    });
+    v.visit(DocumentAttachFailed {
+        saga_id,
+        application_id: id(8),
+        generation_id: id(9),
+        reason: "application not found".into(),
+    });
+    v.visit(DetachDocumentFromApplication {
+        saga_id,
+        tenant_id: Some("acme".into()),
+        user_id: "user-7".into(),
+        application_id: id(8),
+        generation_id: id(9),
+        reason: "plan cancelled".into(),
+    });
+    v.visit(DocumentDetached {
+        saga_id,
+        application_id: id(8),
+        generation_id: id(9),
     });
 }
 

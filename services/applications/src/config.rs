@@ -1,0 +1,61 @@
+//! Applications settings, from flags or the environment.
+
+use std::net::SocketAddr;
+
+/// Flags of the applications service.
+#[derive(clap::Args, Debug, Clone)]
+#[group(skip)]
+pub struct Settings {
+    /// Address of the applications HTTP API (the gateway forwards to it).
+    #[arg(
+        id = "applications-listen",
+        long = "applications-listen",
+        env = "APPLICATIONS_LISTEN",
+        value_name = "APPLICATIONS_LISTEN",
+        default_value = "127.0.0.1:8087"
+    )]
+    pub listen: SocketAddr,
+
+    /// Concurrent handler tasks of the `applications.commands` consumer.
+    #[arg(
+        id = "applications-workers",
+        long = "applications-workers",
+        env = "APPLICATIONS_WORKERS",
+        value_name = "APPLICATIONS_WORKERS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub workers: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8087)),
+            workers: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn defaults_match_and_bad_values_name_the_key() {
+        let cli = Cli::try_parse_from(["x"]).expect("defaults");
+        assert_eq!(cli.settings.listen, Settings::default().listen);
+        assert_eq!(cli.settings.workers, Settings::default().workers);
+        let err = Cli::try_parse_from(["x", "--applications-listen=nowhere"]).expect_err("bad");
+        assert!(err.to_string().contains("APPLICATIONS_LISTEN"), "{err}");
+        let err = Cli::try_parse_from(["x", "--applications-workers=0"]).expect_err("zero");
+        assert!(err.to_string().contains("APPLICATIONS_WORKERS"), "{err}");
+    }
+}

@@ -1,0 +1,103 @@
+//! # sagaflow-applications — the job-application tracker
+//!
+//! Applications and their interviews, per (tenant, user), in this service's own
+//! database; analytics (counts by status, response rate, time to first
+//! interview); an explainable, rules-based priority score from the user's
+//! preferences; generated documents attached to an application.
+//!
+//! Messaging:
+//! - every status change (and creation) writes `ApplicationStatusChanged` to the
+//!   outbox in the transaction of the change; the relay publishes it on
+//!   `applications.events`, keyed by application id;
+//! - consumes `applications.commands`: `AttachDocumentToApplication` →
+//!   `DocumentAttached` | `DocumentAttachFailed`, and its compensation
+//!   `DetachDocumentFromApplication` → `DocumentDetached` (see [`handler`]).
+//!
+//! ## Layout
+//! - [`config`]: [`Settings`] (flags / `APPLICATIONS_*` environment).
+//! - [`status`]: the closed set of statuses and the allowed transitions.
+//! - [`application`], [`interview`], [`preferences`]: records, request bodies and
+//!   field limits; [`validate`]: the shared field checks.
+//! - [`priority`]: the pure scoring rules; [`analytics`]: the pure analytics.
+//! - [`store`]: PostgreSQL, every query scoped by owner.
+//! - [`http`]: the axum [`router`] (routes, identity headers, errors, shapes).
+//! - [`handler`]: [`ApplicationsHandler`], the `applications.commands` handler.
+//! - `text_enum` (private): closed sets spelled as text.
+//! - This file: [`NAME`], [`migrate`], [`run`].
+//! - `migrations/`: the tables.
+
+pub mod analytics;
+pub mod application;
+pub mod config;
+pub mod handler;
+pub mod http;
+pub mod interview;
+pub mod preferences;
+pub mod priority;
+pub mod status;
+pub mod store;
+mod text_enum;
+pub mod validate;
+
+pub use config::Settings;
+pub use handler::ApplicationsHandler;
+pub use http::router;
+
+use anyhow::Context;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_events::topics;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// Consumer group, inbox consumer name and database suffix.
+pub const NAME: &str = "applications";
+/// The topic this service consumes.
+pub const COMMAND_TOPIC: &str = topics::APPLICATIONS_COMMANDS;
+
+/// Applies the messaging tables and this service's own migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}
+
+/// Runs the service until `shutdown`: the HTTP API on `settings.listen`, the outbox
+/// relay and the command consumer. Migrate first ([`migrate`]).
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding APPLICATIONS_LISTEN={}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, "applications API listening");
+    let relay = Relay::new(pool.clone(), &kafka)?;
+    let consumer = InboxConsumer::new(
+        NAME,
+        &[COMMAND_TOPIC],
+        pool.clone(),
+        kafka,
+        ApplicationsHandler,
+    )
+    .with_workers(usize::from(settings.workers));
+    let http = async {
+        axum::serve(listener, router(pool))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("applications HTTP server")
+    };
+    let relay = async {
+        relay
+            .run(shutdown.clone())
+            .await
+            .context("applications relay")
+    };
+    let consumer = async {
+        consumer
+            .run(shutdown.clone())
+            .await
+            .context("applications consumer")
+    };
+    tokio::try_join!(http, relay, consumer)?;
+    Ok(())
+}

@@ -4,6 +4,9 @@
 //! edited through library functions ([`store`]) and the HTTP API ([`router`]), and
 //! emptied by the checkout saga: consumes `cart.commands` and replies on
 //! `cart.events`, `ClearCart` → `CartCleared` (idempotent; a missing cart is fine).
+//! The planner adds lines with a step and its compensation: `AddCartItem` →
+//! `CartItemAdded` | `CartItemAddFailed`, `RemoveCartItem` → `CartItemRemoved`, both
+//! idempotent by saga id (a removal that comes first leaves a tombstone).
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `CART_*` environment).
@@ -11,13 +14,15 @@
 //!   [`store::get_cart`], [`store::clear_cart`]).
 //! - [`http`]: the axum [`router`] (`GET /carts/{id}`, `PUT`/`DELETE
 //!   /carts/{id}/items/{sku}`); the caller serves it.
+//! - [`saga_items`]: lines added and taken back by sagas (`cart_saga_items`).
 //! - [`handler`]: [`CartHandler`], the `cart.commands` handler.
 //! - This file: [`NAME`], [`migrate`], [`run`].
-//! - `migrations/`: the `carts` and `cart_items` tables.
+//! - `migrations/`: the `carts`, `cart_items` and `cart_saga_items` tables.
 
 pub mod config;
 pub mod handler;
 pub mod http;
+pub mod saga_items;
 pub mod store;
 
 pub use config::Settings;

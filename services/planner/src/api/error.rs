@@ -1,0 +1,117 @@
+//! The API's one error type and its JSON form
+//! `{"error": {"code", "message", "field"?}}`. Internal errors are logged and
+//! hidden (`code: "internal"`). A rejected plan is a 422 whose body also carries
+//! the plan (`"plan": {...}`) with every reason.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tracing::error;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No caller identity (401): the gateway sets both headers from a verified JWT.
+    #[error("the {0} header is required (the gateway sets it from a verified token)")]
+    Unauthenticated(&'static str),
+    /// A header is present but unusable (400).
+    #[error("the {header} header is invalid: {reason}")]
+    InvalidHeader {
+        header: &'static str,
+        reason: String,
+    },
+    /// The body is not a JSON object (400).
+    #[error("the body is not a valid JSON object: {0}")]
+    MalformedJson(String),
+    /// A body field, path segment or query parameter is unusable (422 / 400).
+    #[error("{field}: {message}")]
+    Validation {
+        status: StatusCode,
+        field: String,
+        message: String,
+    },
+    /// No such plan for this caller (404).
+    #[error("not found")]
+    NotFound,
+    /// The plan's state does not allow the request (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The plan failed validation (422); the body carries the plan.
+    #[error("the plan was rejected: {message}")]
+    Rejected { message: String, plan: Value },
+    /// Our fault (500, hidden).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 naming a body field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A 400 naming a path segment or query parameter.
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            status: StatusCode::BAD_REQUEST,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::InvalidHeader { .. } => (StatusCode::BAD_REQUEST, "invalid_header"),
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::Validation { status, .. } => (*status, "invalid_input"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "plan_rejected"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<crate::error::Error> for ApiError {
+    fn from(err: crate::error::Error) -> Self {
+        ApiError::Internal(err.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(format!("database: {err}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                error!(%detail, "planner request failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut error = json!({"code": code, "message": message});
+        match &self {
+            ApiError::Validation { field, .. } => error["field"] = json!(field),
+            ApiError::Unauthenticated(header) | ApiError::InvalidHeader { header, .. } => {
+                error["field"] = json!(header)
+            }
+            _ => {}
+        }
+        let mut body = json!({"error": error});
+        if let ApiError::Rejected { plan, .. } = self {
+            body["plan"] = plan;
+        }
+        (status, Json(body)).into_response()
+    }
+}

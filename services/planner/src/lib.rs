@@ -1,0 +1,168 @@
+//! # sagaflow-planner — the AI plan executor
+//!
+//! Turns a user's request ("Buy 2 of SKU-1", "write a cover letter for this job
+//! and attach it to application …") into a plan of typed commands, validates it,
+//! and runs it as a saga whose steps emit those commands on Kafka through the
+//! planner's outbox. It never calls another service's API: it learns what
+//! happened from events (replies, and `SagaProgressed` for the checkouts and
+//! generations it starts).
+//!
+//! ```text
+//! POST /v1/assistant/intents {"text"}      (tenant, user from the gateway's headers)
+//!   intent: LLM (or offline rules) -> typed Intent + confidence + missing fields
+//!   draft:  Intent + caller + catalogue + settings -> shape + step payloads
+//!   validate: closed set, Avro round trip, ownership, budget, policy
+//!   one tx: plan row + audit log (+ planner.events) + plan saga start (+ 1st command)
+//! relay ──> cart.commands / orchestrator.commands / applications.commands / notifications
+//! follower <── cart.events, applications.events, notification.events (replies)
+//!          <── orchestrator.events (child sagas' progress) -> next step or compensation
+//! ```
+//!
+//! What the text can decide: which supported intent, and that intent's typed
+//! fields. What it cannot: the command types (closed shapes), the tenant and user
+//! (headers), the budget and policy (settings), prices (the catalogue). See
+//! `intent::llm` for how a model's answer is read.
+//!
+//! ## Layout
+//! - [`config`]: [`Settings`] (`PLANNER_*`), including the planner's LLM chain.
+//! - [`caller`]: [`caller::Caller`], the caller's cart id and address.
+//! - [`intent`]: the typed intent; [`intent::rules`] (offline parser),
+//!   [`intent::llm`] (prompt, strict answer reading, [`intent::Interpreter`]).
+//! - [`shapes`]: the closed set of plan shapes (saga definitions) and why.
+//! - [`draft`]: intent → steps with payloads.
+//! - [`catalog`]: SKU prices. [`ownership`]: who owns sagas and applications.
+//! - [`validate`]: the checks a plan passes before anything runs.
+//! - [`store`]: the `plans` table. [`audit`]: the log and `planner.events`.
+//! - [`children`]: sagas a plan starts. [`execute`]: starting and advancing plan
+//!   sagas. [`follower`]: the consumer. [`timers`]: the timer loop.
+//! - [`view`]: what `GET /v1/assistant/plans/{id}` shows. [`api`]: the routes.
+//! - [`error`]: the crate's [`Error`].
+//! - `migrations/`: `plans`, `plan_log`, `plan_children`, `known_sagas`,
+//!   `known_applications`, `catalog_prices` (plus the saga store's tables).
+
+pub mod api;
+pub mod audit;
+pub mod caller;
+pub mod catalog;
+pub mod children;
+pub mod config;
+pub mod draft;
+pub mod error;
+pub mod execute;
+pub mod follower;
+pub mod intent;
+pub mod ownership;
+pub mod shapes;
+pub mod store;
+pub mod timers;
+pub mod validate;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+pub use api::{AppState, router};
+pub use config::Settings;
+pub use error::Error;
+pub use follower::Follower;
+
+/// Consumer group, inbox consumer name and database suffix.
+pub const NAME: &str = "planner";
+
+/// Applies the messaging tables, the saga store's tables and this service's own.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sagaflow_saga_store::migrate(pool).await?;
+    sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
+}
+
+/// Builds the shared state: the LLM chain (a bad setting names its key), the
+/// plan definitions, and the catalogue prices from `PLANNER_CATALOG`.
+pub async fn prepare(pool: PgPool, settings: Settings) -> anyhow::Result<AppState> {
+    let interpreter = intent::Interpreter::new(settings.llm.chain()?);
+    for (sku, price) in settings.catalog_entries() {
+        catalog::set_price(&pool, &sku, price, &settings.currency)
+            .await
+            .with_context(|| format!("loading PLANNER_CATALOG price of {sku}"))?;
+    }
+    let definitions = Arc::new(shapes::definitions(shapes::Timing::new(
+        settings.step_timeout_ms,
+    )));
+    Ok(AppState {
+        pool,
+        settings: Arc::new(settings),
+        interpreter,
+        definitions,
+    })
+}
+
+/// Runs the outbox relay, the consumer and the timer loop until `shutdown`.
+pub async fn run_messaging(
+    state: &AppState,
+    kafka: KafkaConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let relay = Relay::new(state.pool.clone(), &kafka)?;
+    let consumer = InboxConsumer::new(
+        NAME,
+        &follower::topics(),
+        state.pool.clone(),
+        kafka,
+        Follower::new(state.definitions.clone()),
+    )
+    .with_workers(usize::from(state.settings.workers));
+    let timers = timers::run(
+        state.pool.clone(),
+        state.definitions.clone(),
+        Duration::from_millis(state.settings.timer_poll_ms),
+        shutdown.clone(),
+    );
+    tokio::try_join!(
+        async {
+            relay
+                .run(shutdown.clone())
+                .await
+                .context("planner outbox relay")
+        },
+        async {
+            consumer
+                .run(shutdown.clone())
+                .await
+                .context("planner consumer")
+        },
+        async {
+            timers.await;
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+/// Runs the service until `shutdown`: the HTTP API on `PLANNER_LISTEN` and the
+/// messaging loops. Migrate first ([`migrate`]).
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listen = settings.listen;
+    let state = prepare(pool, settings).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding PLANNER_LISTEN={listen}"))?;
+    let app = router(state.clone());
+    let http_shutdown = shutdown.clone();
+    let http = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+            .context("planner API")
+    };
+    tokio::try_join!(http, run_messaging(&state, kafka, shutdown.clone()))?;
+    Ok(())
+}

@@ -1,0 +1,419 @@
+//! The planner test kit: a planner on a fresh database driven through its router
+//! ([`Planner`]), its outbox read back, and the whole checkout platform on a real
+//! Kafka-protocol broker ([`Platform`]) for end-to-end plans.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sagaflow_bus::KafkaConfig;
+use sagaflow_planner::{AppState, Settings};
+use sagaflow_test_support::{Broker, TestDb};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const TENANT: &str = "acme";
+pub const USER: &str = "ada";
+/// 12.50 EUR.
+pub const MUG_PRICE: i64 = 1250;
+
+/// A job description long enough for a generation.
+pub const JOB: &str = "Backend engineer at Ferrous Systems. We need Rust, Kafka and \
+                       PostgreSQL experience to build event-driven services.";
+pub const CV: &str = "Ada Lovelace. Rust engineer since 2019; Kafka and PostgreSQL in production.";
+
+/// A planner on its own database, with a catalogue (`MUG` at 12.50, `GOLD` at 1000.00).
+pub struct Planner {
+    pub db: TestDb,
+    pub state: AppState,
+}
+
+impl Planner {
+    pub async fn start(tweak: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        sagaflow_test_support::init_tracing();
+        let db = TestDb::create("planner").await?;
+        sagaflow_planner::migrate(&db.pool).await?;
+        let mut settings = Settings {
+            catalog: format!("MUG={MUG_PRICE},GOLD=100000,SKU-1=500"),
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let state = sagaflow_planner::prepare(db.pool.clone(), settings).await?;
+        Ok(Self { db, state })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.db.pool
+    }
+
+    /// One request through the router as `tenant` / `user`.
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        who: Option<(&str, &str)>,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-request-id", "req-1")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            );
+        if let Some((tenant, user)) = who {
+            request = request
+                .header("x-tenant-id", tenant)
+                .header("x-user-id", user);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))?,
+            None => request.body(Body::empty())?,
+        };
+        let response = sagaflow_planner::router(self.state.clone())
+            .oneshot(request)
+            .await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await?;
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .with_context(|| String::from_utf8_lossy(&bytes).into_owned())?
+        };
+        Ok((status, json))
+    }
+
+    /// `POST /v1/assistant/intents` as acme/ada.
+    pub async fn intent(&self, text: &str, dry_run: bool) -> anyhow::Result<(StatusCode, Value)> {
+        self.intent_as((TENANT, USER), text, dry_run).await
+    }
+
+    pub async fn intent_as(
+        &self,
+        who: (&str, &str),
+        text: &str,
+        dry_run: bool,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        self.call(
+            "POST",
+            "/v1/assistant/intents",
+            Some(who),
+            Some(json!({"text": text, "dry_run": dry_run})),
+        )
+        .await
+    }
+
+    /// `GET /v1/assistant/plans/{id}` as acme/ada.
+    pub async fn plan(&self, id: &str) -> anyhow::Result<Value> {
+        let (status, body) = self
+            .call(
+                "GET",
+                &format!("/v1/assistant/plans/{id}"),
+                Some((TENANT, USER)),
+                None,
+            )
+            .await?;
+        anyhow::ensure!(status == StatusCode::OK, "GET plan {id}: {status} {body}");
+        Ok(body)
+    }
+
+    /// Every outbox row, oldest first.
+    pub async fn outbox(&self) -> anyhow::Result<Vec<Row>> {
+        outbox(self.pool()).await
+    }
+
+    /// Outbox rows that are commands or events for other services (not the audit
+    /// trail on `planner.events`, nor the plan saga's own progress events).
+    pub async fn commands(&self) -> anyhow::Result<Vec<Row>> {
+        Ok(self
+            .outbox()
+            .await?
+            .into_iter()
+            .filter(|r| r.topic != "planner.events" && r.message_type != "SagaProgressed")
+            .collect())
+    }
+}
+
+/// An outbox row with its payload decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub topic: String,
+    pub message_type: String,
+    pub headers: Value,
+    pub payload: Value,
+}
+
+impl Row {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers[name].as_str().unwrap_or_default()
+    }
+}
+
+pub async fn outbox(pool: &PgPool) -> anyhow::Result<Vec<Row>> {
+    let rows: Vec<(String, String, sqlx::types::Json<Value>, Vec<u8>)> = sqlx::query_as(
+        "SELECT topic, message_type, headers, payload FROM sagaflow_outbox ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(topic, message_type, headers, payload)| {
+            let (_, payload) = sagaflow_events::decode_json(&payload)?;
+            Ok(Row {
+                topic,
+                message_type,
+                headers: headers.0,
+                payload,
+            })
+        })
+        .collect()
+}
+
+/// A payload with every UUID replaced by its role: the same plan made twice
+/// compares equal whatever ids it was given.
+pub fn normalise(value: &Value) -> Value {
+    match value {
+        Value::String(s) if Uuid::parse_str(s).is_ok() => json!("<uuid>"),
+        Value::String(s) if s.starts_with("plan ") && s.ends_with(" compensating") => {
+            json!("plan <uuid> compensating")
+        }
+        Value::Array(items) => Value::Array(items.iter().map(normalise).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Waits until `check` returns `Some`, polling every 50 ms, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = check().await? {
+            return Ok(found);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whole-platform tests hold many PostgreSQL connections: one at a time.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The checkout platform (orchestrator, inventory, pricing, payment, order, cart,
+/// notification) and a planner, each on its own database, on a mock Kafka cluster.
+pub struct Platform {
+    pub broker: Broker,
+    pub planner: Planner,
+    pub orchestrator: TestDb,
+    pub inventory: TestDb,
+    pub cart: TestDb,
+    pub order: TestDb,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+    _exclusive: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Platform {
+    pub async fn start() -> anyhow::Result<Self> {
+        let exclusive = EXCLUSIVE.lock().await;
+        let broker = Broker::mock()?;
+        let topics = sagaflow_bus::admin::platform_topics();
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        broker.create_topics(&refs, 4).await?;
+        let planner = Planner::start(|_| {}).await?;
+        let orchestrator = TestDb::create("pl_orchestrator").await?;
+        sagaflow_orchestrator::migrate(&orchestrator.pool).await?;
+        let inventory = TestDb::create("pl_inventory").await?;
+        sagaflow_inventory::migrate(&inventory.pool).await?;
+        let pricing = TestDb::create("pl_pricing").await?;
+        sagaflow_pricing::migrate(&pricing.pool).await?;
+        let payment = TestDb::create("pl_payment").await?;
+        sagaflow_payment::migrate(&payment.pool).await?;
+        let order = TestDb::create("pl_order").await?;
+        sagaflow_order::migrate(&order.pool).await?;
+        let cart = TestDb::create("pl_cart").await?;
+        sagaflow_cart::migrate(&cart.pool).await?;
+        let notification = TestDb::create("pl_notification").await?;
+        sagaflow_notification::migrate(&notification.pool).await?;
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let kafka = || KafkaConfig::new(broker.bootstrap());
+        let port = sagaflow_test_support::tansu::free_port()?;
+        let orchestrator_settings = sagaflow_orchestrator::Settings {
+            listen: ([127, 0, 0, 1], port).into(),
+            ..sagaflow_orchestrator::Settings::default()
+        };
+        macro_rules! spawn {
+            ($krate:ident, $pool:expr, $settings:expr) => {{
+                let (pool, kafka, settings, shutdown) =
+                    ($pool.clone(), kafka(), $settings, shutdown.clone());
+                tasks.spawn(async move { $krate::run(pool, kafka, settings, shutdown).await });
+            }};
+        }
+        spawn!(
+            sagaflow_orchestrator,
+            orchestrator.pool,
+            orchestrator_settings
+        );
+        spawn!(sagaflow_inventory, inventory.pool, Default::default());
+        spawn!(sagaflow_pricing, pricing.pool, Default::default());
+        spawn!(sagaflow_payment, payment.pool, Default::default());
+        spawn!(sagaflow_order, order.pool, Default::default());
+        spawn!(sagaflow_cart, cart.pool, Default::default());
+        spawn!(sagaflow_notification, notification.pool, Default::default());
+        {
+            let (state, kafka, shutdown) = (planner.state.clone(), kafka(), shutdown.clone());
+            tasks.spawn(
+                async move { sagaflow_planner::run_messaging(&state, kafka, shutdown).await },
+            );
+        }
+        Ok(Self {
+            broker,
+            planner,
+            orchestrator,
+            inventory,
+            cart,
+            order,
+            shutdown,
+            tasks,
+            _exclusive: exclusive,
+        })
+    }
+
+    /// Waits for the plan to reach one of `statuses`; returns its view.
+    pub async fn wait_plan(&self, id: &str, statuses: &[&str]) -> anyhow::Result<Value> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let view = self.planner.plan(id).await?;
+            if statuses.contains(&view["status"].as_str().unwrap_or_default()) {
+                return Ok(view);
+            }
+            if Instant::now() > deadline {
+                bail!("plan {id} not in {statuses:?} after 90 s: {view:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        while let Some(result) = self.tasks.join_next().await {
+            result??;
+        }
+        Ok(())
+    }
+}
+
+/// A message as the planner's consumer sees it, sent for `tenant`.
+pub fn incoming_as<T: sagaflow_events::Contract>(
+    tenant: &str,
+    saga_id: Option<Uuid>,
+    causation: Option<Uuid>,
+    body: &T,
+) -> sagaflow_bus::Incoming {
+    let key = saga_id.map(|s| s.to_string()).unwrap_or_default();
+    let mut out = sagaflow_bus::Outgoing::new(tenant, saga_id, key, body).expect("encodes");
+    out.envelope.causation_id = causation;
+    sagaflow_bus::Incoming {
+        envelope: out.envelope,
+        topic: out.topic,
+        partition: 0,
+        offset: 0,
+        key: Some(out.key),
+        payload: out.payload,
+    }
+}
+
+/// A `SagaProgressed` as the orchestrator publishes it.
+pub fn progressed(
+    saga_id: Uuid,
+    definition: &str,
+    seq: i64,
+    status: &str,
+    step: Option<&str>,
+    detail: Value,
+) -> sagaflow_events::messages::SagaProgressed {
+    sagaflow_events::messages::SagaProgressed {
+        saga_id,
+        definition: definition.to_owned(),
+        definition_version: 1,
+        seq,
+        status: status.to_owned(),
+        step: step.map(str::to_owned),
+        kind: detail["type"].as_str().unwrap_or_default().to_owned(),
+        detail: detail.to_string(),
+        at_ms: 0,
+    }
+}
+
+impl Planner {
+    /// Handles one message through the planner's consumer (inbox transaction).
+    pub async fn consume(&self, message: &sagaflow_bus::Incoming) -> anyhow::Result<()> {
+        let follower = sagaflow_planner::Follower::new(self.state.definitions.clone());
+        let outcome = sagaflow_bus::inbox::process(
+            self.pool(),
+            &follower,
+            sagaflow_planner::NAME,
+            message,
+            sagaflow_bus::Backoff::default(),
+        )
+        .await;
+        anyhow::ensure!(outcome == sagaflow_bus::Outcome::Handled, "{outcome:?}");
+        Ok(())
+    }
+
+    /// Tells the planner (as the orchestrator would) that `user` of `tenant`
+    /// started generation `saga_id`.
+    pub async fn generation_started(
+        &self,
+        tenant: &str,
+        user: &str,
+        saga_id: Uuid,
+    ) -> anyhow::Result<()> {
+        let detail = json!({
+            "type": "started", "saga_id": saga_id, "definition": "generation", "version": 1,
+            "input": {"generation_id": saga_id, "user_id": user}, "at": "2024-01-01T00:00:00Z",
+        });
+        let event = progressed(saga_id, "generation", 1, "running", None, detail);
+        self.consume(&incoming_as(tenant, Some(saga_id), None, &event))
+            .await
+    }
+
+    /// Tells the planner (as the applications service would) that `user` of
+    /// `tenant` has application `id`.
+    pub async fn application_created(
+        &self,
+        tenant: &str,
+        user: &str,
+        id: Uuid,
+    ) -> anyhow::Result<()> {
+        let event = sagaflow_events::messages::ApplicationStatusChanged {
+            application_id: id,
+            tenant_id: tenant.to_owned(),
+            user_id: user.to_owned(),
+            from_status: None,
+            to_status: "saved".to_owned(),
+            company: "Ferrous Systems".to_owned(),
+            role: "Rust engineer".to_owned(),
+            changed_at_ms: 0,
+        };
+        self.consume(&incoming_as(tenant, None, None, &event)).await
+    }
+}

@@ -146,6 +146,10 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen("sagaflow_outbox").await?;
+        // Labels the backlog gauge: one process may run several services' relays.
+        let database: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(&self.pool)
+            .await?;
         let mut failures = 0u32;
         let mut last_gauge = Instant::now() - Duration::from_secs(60);
         loop {
@@ -173,7 +177,8 @@ impl Relay {
                 if let Ok(mut conn) = self.pool.acquire().await
                     && let Ok(n) = crate::outbox::backlog(&mut conn).await
                 {
-                    metrics::gauge!("sagaflow_outbox_backlog").set(n as f64);
+                    metrics::gauge!("sagaflow_outbox_backlog", "database" => database.clone())
+                        .set(n as f64);
                 }
             }
             tokio::select! {

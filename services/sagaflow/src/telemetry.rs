@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use metrics_exporter_prometheus::Matcher;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -18,6 +19,13 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+/// Buckets of every `*_seconds` histogram (exported as Prometheus histograms, so
+/// quantiles aggregate across instances). 0.15 and 0.3 are the read and write
+/// latency objectives of the alert rules (`infra/observability`).
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 /// Logging, metrics and tracing flags shared by every command.
 #[derive(clap::Args, Debug, Clone)]
@@ -126,6 +134,8 @@ impl Telemetry {
             .init();
         if let Some(addr) = self.metrics_listen {
             metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .context("histogram buckets")?
                 .with_http_listener(addr)
                 .install()
                 .with_context(|| format!("serving metrics on {addr}"))?;

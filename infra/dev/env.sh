@@ -22,6 +22,10 @@ export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
 export SAGAFLOW_DEV_JWT_SECRET="${SAGAFLOW_DEV_JWT_SECRET:-sagaflow-dev-only-secret-0123456789abcdef}"
 export GATEWAY_JWT_HS256_SECRET="${GATEWAY_JWT_HS256_SECRET:-$SAGAFLOW_DEV_JWT_SECRET}"
 
+# The assistant's price list (the demo's mug); a SKU without a price cannot be
+# bought by a plan.
+export PLANNER_CATALOG="${PLANNER_CATALOG:-MUG-BLUE=1250}"
+
 # One database per service.
 SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation planner applications)
 

@@ -1,15 +1,39 @@
 #!/usr/bin/env bash
-# Runs every test against real components: PostgreSQL (local or DATABASE_URL), the
-# in-process mock Kafka cluster, and Tansu broker processes the tests start themselves.
-# Installs whatever is missing first. Extra arguments go to `cargo test`.
+# Runs every test against real components, installing whatever is missing first:
+#   1. `cargo test --workspace`: PostgreSQL (local or DATABASE_URL), the in-process
+#      mock Kafka cluster, Tansu broker processes the tests start themselves, Redis.
+#   2. Static checks of what operators deploy: dashboards and alert rules (promtool),
+#      the Helm chart, Terraform and the GitHub workflows (infra/checks/).
+#   3. Checks on the running platform (infra/dev/platform-checks.sh): Prometheus
+#      scraping it, k6 and locust smoke runs, the web page in headless Chromium.
+# Extra arguments go to `cargo test`. SAGAFLOW_TEST_ONLY=cargo|static|platform runs
+# one part.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$SAGAFLOW_ROOT"
 
-"$SAGAFLOW_ROOT/infra/dev/postgres.sh" server
-"$SAGAFLOW_ROOT/infra/dev/postgres.sh" drop-test-databases
-"$SAGAFLOW_ROOT/infra/dev/tansu.sh" install
-export SAGAFLOW_TEST_PG_URL="$SAGAFLOW_PG_URL"
-
-log "cargo test --workspace"
-cargo test --workspace --locked "$@"
+only="${SAGAFLOW_TEST_ONLY:-}"
+if [[ -z "$only" || "$only" == cargo ]]; then
+  # A platform left running by up.sh holds ports and many PostgreSQL connections.
+  if [[ -f "$SAGAFLOW_DATA_DIR/platform.pid" ]] && kill -0 "$(cat "$SAGAFLOW_DATA_DIR/platform.pid")" 2>/dev/null; then
+    log "stopping the platform started by up.sh (tests need its ports and connections)"
+    "$SAGAFLOW_ROOT/infra/dev/down.sh"
+  fi
+  "$SAGAFLOW_ROOT/infra/dev/postgres.sh" server
+  "$SAGAFLOW_ROOT/infra/dev/postgres.sh" drop-test-databases
+  "$SAGAFLOW_ROOT/infra/dev/tansu.sh" install
+  "$SAGAFLOW_ROOT/infra/dev/redis.sh" ensure
+  export SAGAFLOW_TEST_PG_URL="$SAGAFLOW_PG_URL"
+  log "cargo test --workspace"
+  cargo test --workspace --locked "$@"
+fi
+if [[ -z "$only" || "$only" == static ]]; then
+  log "observability checks (promtool)"
+  "$SAGAFLOW_ROOT/infra/checks/observability.sh"
+  log "deployment checks (helm, terraform, workflows)"
+  "$SAGAFLOW_ROOT/infra/checks/deploy.sh"
+fi
+if [[ -z "$only" || "$only" == platform ]]; then
+  "$SAGAFLOW_ROOT/infra/dev/platform-checks.sh"
+fi
+log "all tests passed"

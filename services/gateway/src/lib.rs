@@ -16,7 +16,10 @@
 //!   `GET /v1/sagas/{id}/stream` follows any of them as server-sent events.
 //! - The orchestrator publishes `SagaProgressed` on `orchestrator.events` for every
 //!   saga log entry; the [`projection`] consumes them (inbox consumer [`NAME`]) into
-//!   the gateway's own tables, which the `GET` routes read.
+//!   the gateway's own tables, which the `GET` routes read. It also reads
+//!   `orchestrator.commands`: a checkout or generation another producer started
+//!   (the planner, for the assistant) gets its row there too (`source =
+//!   'assistant'`), so its owner sees it like one started here.
 //! - `/v1/carts/...` (cart service), `/v1/assistant/...` (planner) and
 //!   `/v1/applications/...`, `/v1/tracker/...` (applications) are forwarded with
 //!   the caller's verified identity ([`proxy`]).
@@ -47,13 +50,15 @@
 //! - [`proxy`]: forwarding to the backends.
 //! - [`openapi`]: the OpenAPI document and the `/docs` page.
 //! - [`idempotency`]: `Idempotency-Key` handling.
-//! - [`projection`]: the `SagaProgressed` → read model handler.
+//! - [`projection`]: the `SagaProgressed` / `Initiate*` → read model handler
+//!   (`projection::initiated`: the rows of sagas started elsewhere).
 //! - [`request_id`]: the per-request id in logs, errors and `X-Request-Id`, and the
 //!   its log span; [`trace`]: the request's OpenTelemetry span, named by route.
 //! - `web/`: the web page's files, compiled in (`routes::web`).
 //! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (0001);
 //!   `generations`, `generation_cancellations`, and `saga_progress` no longer tied
-//!   to `checkouts` by a foreign key (0002). The outbox and inbox tables come from
+//!   to `checkouts` by a foreign key (0002); `source` (`gateway` | `assistant`) of
+//!   `checkouts` and `generations` (0003). The outbox and inbox tables come from
 //!   `sagaflow-bus`.
 //! - This file: [`AppState`], [`migrate`], [`router`], [`serve`], [`run`].
 
@@ -184,7 +189,8 @@ pub async fn serve(
 }
 
 /// The whole gateway: binds `settings.listen` and runs the HTTP server, the outbox
-/// [`Relay`] and the projection's [`InboxConsumer`] (topic `orchestrator.events`)
+/// [`Relay`] and the projection's [`InboxConsumer`] (topics `orchestrator.events`
+/// and `orchestrator.commands`)
 /// until `shutdown`. If one of them fails, the others are stopped and the first
 /// error is returned. Refuses to start without a token key
 /// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`). Does not
@@ -204,7 +210,10 @@ pub async fn run(
     let relay = Relay::new(pool.clone(), &kafka).context("creating the outbox relay")?;
     let consumer = InboxConsumer::new(
         NAME,
-        &[sagaflow_events::topics::ORCHESTRATOR_EVENTS],
+        &[
+            sagaflow_events::topics::ORCHESTRATOR_EVENTS,
+            sagaflow_events::topics::ORCHESTRATOR_COMMANDS,
+        ],
         pool,
         kafka,
         Projection,

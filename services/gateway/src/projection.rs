@@ -1,6 +1,8 @@
-//! The read model: [`Projection`] consumes `SagaProgressed` from
-//! `orchestrator.events` (inbox consumer [`crate::NAME`]) and projects it into
-//! `saga_progress` (one row per `(saga_id, seq)`; a repeat is ignored) and the
+//! The read model: [`Projection`] consumes `orchestrator.events` and
+//! `orchestrator.commands` (inbox consumer [`crate::NAME`]).
+//!
+//! `SagaProgressed` (`orchestrator.events`) goes into `saga_progress` (one row per
+//! `(saga_id, seq)`; a repeat is ignored) for every saga, and is applied to the
 //! saga's row in `checkouts` or `generations` (whichever holds the saga id):
 //!
 //! - `status`: the saga status after the newest event (`seq` above `last_seq`);
@@ -13,17 +15,28 @@
 //! - `failure`: the first failure event (`step_failed`, `step_timed_out`, `failed`,
 //!   `compensation_failed`) with its step and detail.
 //!
-//! Events of sagas the gateway did not start are skipped; other message types on
-//! the topic are ignored.
+//! `InitiateCheckout` / `InitiateGeneration` (`orchestrator.commands`) of sagas
+//! started by another producer (the planner, for the assistant) get their row
+//! ([`initiated`]: owner = the envelope's tenant and the payload's `user_id`,
+//! `source = 'assistant'`); the gateway's own commands come back on the topic too
+//! and change nothing (`ON CONFLICT DO NOTHING`). The two topics are consumed
+//! without mutual order, so progress may come first: it waits in
+//! `saga_progress` and is applied, in `seq` order, when the row is inserted
+//! ([`replay`]). A transaction-scoped advisory lock per saga ([`lock_saga`])
+//! makes the two paths take turns, so neither misses the other's commit.
+//!
+//! Other message types on the topics (`CancelSaga`, ...) are ignored.
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
-use sagaflow_events::messages::SagaProgressed;
+use sagaflow_events::messages::{InitiateCheckout, InitiateGeneration, SagaProgressed};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use tracing::{debug, warn};
 use uuid::Uuid;
+
+pub mod initiated;
 
 /// Kinds that describe why a saga did not complete.
 pub const FAILURE_KINDS: &[&str] = &[
@@ -46,7 +59,11 @@ pub const VALIDATE_STEP: &str = "validate";
 /// How deep [`find_uuid`] looks into the detail.
 const MAX_DEPTH: usize = 4;
 
-/// The `SagaProgressed` handler.
+/// First key of the two-key advisory lock space of [`lock_saga`] (distinct from
+/// the idempotency keys' class and the relay's single-key lock).
+const SAGA_LOCK_CLASS: i32 = 0x7072; // "pr"
+
+/// The handler of `SagaProgressed`, `InitiateCheckout` and `InitiateGeneration`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Projection;
 
@@ -56,15 +73,19 @@ impl Handler for Projection {
         tx: &mut PgConnection,
         message: &Incoming,
     ) -> Result<Vec<Outgoing>, Failure> {
-        if message.message_type() != SagaProgressed::MESSAGE_TYPE {
-            debug!(
-                message_type = message.message_type(),
-                "not a saga progress event; ignored"
-            );
-            return Ok(Vec::new());
+        let tenant = &message.envelope.tenant_id;
+        match message.message_type() {
+            SagaProgressed::MESSAGE_TYPE => {
+                project(tx, &message.decode::<SagaProgressed>()?).await?;
+            }
+            InitiateCheckout::MESSAGE_TYPE => {
+                initiated::checkout(tx, tenant, &message.decode::<InitiateCheckout>()?).await?;
+            }
+            InitiateGeneration::MESSAGE_TYPE => {
+                initiated::generation(tx, tenant, &message.decode::<InitiateGeneration>()?).await?;
+            }
+            other => debug!(message_type = other, "not projected; ignored"),
         }
-        let event: SagaProgressed = message.decode()?;
-        project(tx, &event).await?;
         Ok(Vec::new())
     }
 }
@@ -72,9 +93,11 @@ impl Handler for Projection {
 /// The gateway table a saga belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
-    /// A row of `checkouts` (`POST /v1/checkouts`).
+    /// A row of `checkouts` (`POST /v1/checkouts`, or an `InitiateCheckout` of
+    /// another producer).
     Checkout,
-    /// A row of `generations` (`POST /v1/generations`).
+    /// A row of `generations` (`POST /v1/generations`, or an `InitiateGeneration`
+    /// of another producer).
     Generation,
 }
 
@@ -112,8 +135,8 @@ impl Owner {
     }
 }
 
-/// Finds the saga's row and locks it, so concurrent events of one saga apply one
-/// at a time.
+/// Finds the saga's row and locks it against writers outside the projection
+/// (the projection's own writes of a saga already take turns, see [`lock_saga`]).
 async fn lock_owner(tx: &mut PgConnection, saga_id: Uuid) -> Result<Option<Owner>, Failure> {
     for owner in [Owner::Checkout, Owner::Generation] {
         let sql = format!(
@@ -133,16 +156,25 @@ async fn lock_owner(tx: &mut PgConnection, saga_id: Uuid) -> Result<Option<Owner
     Ok(None)
 }
 
-/// Applies one event; `Ok(false)` when it was skipped (unknown saga or a
-/// `seq` already projected).
+/// Takes the transaction-scoped advisory lock of saga `saga_id`: the projection's
+/// writes of one saga (its progress, its `Initiate*`) then commit one at a time,
+/// so each sees what the other committed before it.
+pub async fn lock_saga(tx: &mut PgConnection, saga_id: Uuid) -> Result<(), Failure> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(SAGA_LOCK_CLASS)
+        .bind(saga_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores one event and applies it to the saga's row if there is one yet;
+/// `Ok(false)` when its `seq` was already stored.
 pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bool, Failure> {
     let at = DateTime::<Utc>::from_timestamp_millis(event.at_ms)
         .ok_or_else(|| Failure::Poison(format!("at_ms {} is not a valid time", event.at_ms)))?;
     let detail = parse_detail(&event.detail);
-    let Some(owner) = lock_owner(tx, event.saga_id).await? else {
-        debug!(saga_id = %event.saga_id, "progress of a saga the gateway did not start; skipped");
-        return Ok(false);
-    };
+    lock_saga(tx, event.saga_id).await?;
     let inserted = sqlx::query(
         "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -164,58 +196,105 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress already projected");
         return Ok(false);
     }
+    let Some(owner) = lock_owner(tx, event.saga_id).await? else {
+        debug!(saga_id = %event.saga_id, seq = event.seq, "progress of a saga without a row (yet); stored");
+        return Ok(true);
+    };
+    let entry = Entry {
+        saga_id: event.saga_id,
+        seq: event.seq,
+        kind: &event.kind,
+        step: event.step.as_deref(),
+        status: &event.status,
+        detail: &detail,
+    };
+    apply(tx, owner, &entry).await?;
+    metrics::counter!("sagaflow_gateway_progress_projected_total").increment(1);
+    Ok(true)
+}
+
+/// Applies the stored progress of saga `saga_id`, in `seq` order, to its just
+/// inserted row in `owner`'s table; returns how many entries there were.
+pub async fn replay(tx: &mut PgConnection, owner: Owner, saga_id: Uuid) -> Result<usize, Failure> {
+    let rows: Vec<(i64, String, Option<String>, String, Value)> = sqlx::query_as(
+        "SELECT seq, kind, step, status, detail FROM saga_progress
+         WHERE saga_id = $1 ORDER BY seq",
+    )
+    .bind(saga_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (seq, kind, step, status, detail) in &rows {
+        let entry = Entry {
+            saga_id,
+            seq: *seq,
+            kind,
+            step: step.as_deref(),
+            status,
+            detail,
+        };
+        apply(tx, owner, &entry).await?;
+    }
+    Ok(rows.len())
+}
+
+/// One saga log entry as [`apply`] needs it: from a `SagaProgressed` or a
+/// `saga_progress` row.
+#[derive(Debug, Clone, Copy)]
+struct Entry<'a> {
+    saga_id: Uuid,
+    seq: i64,
+    kind: &'a str,
+    step: Option<&'a str>,
+    status: &'a str,
+    detail: &'a Value,
+}
+
+/// Applies one stored entry to the saga's row in `owner`'s table (status, result
+/// id, failure; see the module docs).
+async fn apply(tx: &mut PgConnection, owner: Owner, entry: &Entry<'_>) -> Result<(), Failure> {
     let (table, id_column) = (owner.table(), owner.id_column());
     sqlx::query(&format!(
         "UPDATE {table} SET status = $2, last_seq = $3, updated_at = now()
          WHERE {id_column} = $1 AND (last_seq IS NULL OR last_seq < $3)"
     ))
-    .bind(event.saga_id)
-    .bind(&event.status)
-    .bind(event.seq)
+    .bind(entry.saga_id)
+    .bind(entry.status)
+    .bind(entry.seq)
     .execute(&mut *tx)
     .await?;
-    if event.kind == "step_completed" {
-        match (owner, event.step.as_deref()) {
+    if entry.kind == "step_completed" {
+        match (owner, entry.step) {
             (Owner::Checkout, Some(ORDER_STEP)) => {
-                set_result_id(tx, owner, event, &detail, "order_id", "").await?
+                set_result_id(tx, owner, entry, "order_id", "").await?
             }
             // The exported document wins; the validated one stands in until then
             // (and never replaces it when redelivered late).
             (Owner::Generation, Some(EXPORT_STEP)) => {
-                set_result_id(tx, owner, event, &detail, "document_id", "").await?
+                set_result_id(tx, owner, entry, "document_id", "").await?
             }
             (Owner::Generation, Some(VALIDATE_STEP)) => {
-                set_result_id(
-                    tx,
-                    owner,
-                    event,
-                    &detail,
-                    "document_id",
-                    "AND document_id IS NULL",
-                )
-                .await?
+                set_result_id(tx, owner, entry, "document_id", "AND document_id IS NULL").await?
             }
             _ => {}
         }
     }
-    if FAILURE_KINDS.contains(&event.kind.as_str()) {
+    if FAILURE_KINDS.contains(&entry.kind) {
         let failure = json!({
-            "kind": event.kind,
-            "step": event.step,
-            "seq": event.seq,
-            "detail": detail,
+            "kind": entry.kind,
+            "step": entry.step,
+            "seq": entry.seq,
+            "detail": entry.detail,
         });
         sqlx::query(&format!(
             "UPDATE {table} SET failure = $2, updated_at = now()
              WHERE {id_column} = $1 AND failure IS NULL"
         ))
-        .bind(event.saga_id)
+        .bind(entry.saga_id)
         .bind(&failure)
         .execute(&mut *tx)
         .await?;
     }
-    metrics::counter!("sagaflow_gateway_progress_projected_total").increment(1);
-    Ok(true)
+    Ok(())
 }
 
 /// Copies the id `field` (`order_id` / `document_id`) found in a completed step's
@@ -224,20 +303,19 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
 async fn set_result_id(
     tx: &mut PgConnection,
     owner: Owner,
-    event: &SagaProgressed,
-    detail: &Value,
+    entry: &Entry<'_>,
     field: &'static str,
     condition: &'static str,
 ) -> Result<(), Failure> {
-    let Some(id) = find_uuid(detail, field, MAX_DEPTH) else {
-        warn!(saga_id = %event.saga_id, seq = event.seq, step = ?event.step, "step completed without a readable {field}");
+    let Some(id) = find_uuid(entry.detail, field, MAX_DEPTH) else {
+        warn!(saga_id = %entry.saga_id, seq = entry.seq, step = ?entry.step, "step completed without a readable {field}");
         return Ok(());
     };
     let (table, id_column) = (owner.table(), owner.id_column());
     sqlx::query(&format!(
         "UPDATE {table} SET {field} = $2, updated_at = now() WHERE {id_column} = $1 {condition}"
     ))
-    .bind(event.saga_id)
+    .bind(entry.saga_id)
     .bind(id)
     .execute(&mut *tx)
     .await?;

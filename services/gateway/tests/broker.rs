@@ -1,7 +1,8 @@
 //! The whole gateway (`run`: HTTP server, outbox relay, projection consumer) against
 //! librdkafka's mock cluster and a real PostgreSQL: a POST over TCP reaches
 //! `orchestrator.commands`, and a `SagaProgressed` on `orchestrator.events` reaches
-//! the read model.
+//! the read model; an `InitiateCheckout` another producer puts on
+//! `orchestrator.commands` makes its saga visible to its owner.
 
 mod common;
 
@@ -14,7 +15,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use sagaflow_bus::{KafkaConfig, Outgoing};
-use sagaflow_events::messages::{InitiateCheckout, SagaProgressed};
+use sagaflow_events::messages::{CheckoutItem, InitiateCheckout, SagaProgressed};
 use sagaflow_gateway::Settings;
 use sagaflow_test_support::topics::header;
 use sagaflow_test_support::{Broker, TestDb, TopicReader};
@@ -152,12 +153,141 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         detail: json!({}).to_string(),
         at_ms: 1_767_225_600_000,
     };
-    let out = Outgoing::new(
-        TENANT,
-        Some(checkout_id),
-        checkout_id.to_string(),
-        &progress,
-    )?;
+    publish(
+        &broker,
+        &Outgoing::new(
+            TENANT,
+            Some(checkout_id),
+            checkout_id.to_string(),
+            &progress,
+        )?,
+    )
+    .await?;
+
+    let uri = format!("/v1/checkouts/{checkout_id}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, view) = http(addr, "GET", &uri, &auth, "").await?;
+        assert_eq!(status, 200, "{view}");
+        if view["status"] == "running" {
+            assert_eq!(view["steps"][0]["kind"], "started");
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "progress never projected: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The gateway's own InitiateCheckout came back on orchestrator.commands: once
+    // the projection has handled it, still one row, the gateway's.
+    wait_for_inbox(&db.pool, "InitiateCheckout", 1).await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT source, status FROM checkouts")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(rows, vec![("gateway".to_owned(), "running".to_owned())]);
+
+    shutdown.cancel();
+    tokio::time::timeout(WAIT, gateway).await???;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::Result<()> {
+    sagaflow_test_support::init_tracing();
+    let broker = Broker::mock()?;
+    broker
+        .create_topics(&["orchestrator.commands", "orchestrator.events"], 2)
+        .await?;
+    let db = TestDb::create("gw").await?;
+    sagaflow_gateway::migrate(&db.pool).await?;
+    let addr: SocketAddr =
+        format!("127.0.0.1:{}", sagaflow_test_support::tansu::free_port()?).parse()?;
+    let shutdown = CancellationToken::new();
+    let gateway = tokio::spawn(sagaflow_gateway::run(
+        db.pool.clone(),
+        KafkaConfig::new(broker.bootstrap()),
+        Settings {
+            listen: addr,
+            ..common::settings()
+        },
+        shutdown.clone(),
+    ));
+    wait_until_listening(addr).await?;
+
+    // The planner's start, and progress that overtakes it (published first).
+    let checkout_id = Uuid::now_v7();
+    let progress = SagaProgressed {
+        saga_id: checkout_id,
+        definition: "checkout".into(),
+        definition_version: 1,
+        seq: 1,
+        status: "running".into(),
+        step: None,
+        kind: "started".into(),
+        detail: json!({}).to_string(),
+        at_ms: 1_767_225_600_000,
+    };
+    let start = InitiateCheckout {
+        checkout_id,
+        user_id: USER.into(),
+        cart_id: Uuid::now_v7(),
+        items: vec![CheckoutItem {
+            sku: "SKU-RED-M".into(),
+            quantity: 1,
+            unit_price_minor: 1999,
+        }],
+        currency: "EUR".into(),
+        payment_method: "card_visa_4242".into(),
+        customer_email: "ada@example.com".into(),
+        discount_code: None,
+    };
+    let key = checkout_id.to_string();
+    publish(
+        &broker,
+        &Outgoing::new(TENANT, Some(checkout_id), key.clone(), &progress)?,
+    )
+    .await?;
+    wait_for_inbox(&db.pool, "SagaProgressed", 1).await?;
+    publish(
+        &broker,
+        &Outgoing::new(TENANT, Some(checkout_id), key, &start)?,
+    )
+    .await?;
+
+    let bearer = common::bearer(TENANT, USER);
+    let auth = [("Authorization", bearer.as_str())];
+    let uri = format!("/v1/checkouts/{checkout_id}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, view) = http(addr, "GET", &uri, &auth, "").await?;
+        if status == 200 {
+            assert_eq!(view["status"], "running", "{view}");
+            assert_eq!(view["steps"][0]["kind"], "started");
+            break;
+        }
+        assert_eq!(status, 404, "{view}");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the planner's checkout never became visible"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, page) = http(addr, "GET", "/v1/sagas", &auth, "").await?;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"][0]["saga_id"], json!(checkout_id));
+    let other = common::bearer(TENANT, "user-2");
+    let (status, _) = http(addr, "GET", &uri, &[("Authorization", other.as_str())], "").await?;
+    assert_eq!(status, 404);
+
+    shutdown.cancel();
+    tokio::time::timeout(WAIT, gateway).await???;
+    Ok(())
+}
+
+/// Publishes `out` as its producer's relay would (key, payload, envelope headers).
+async fn publish(broker: &Broker, out: &Outgoing) -> anyhow::Result<()> {
     let mut kafka_headers = OwnedHeaders::new();
     for (name, value) in out.envelope.to_headers() {
         kafka_headers = kafka_headers.insert(Header {
@@ -178,24 +308,27 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         )
         .await
         .map_err(|(err, _)| err)?;
+    Ok(())
+}
 
-    let uri = format!("/v1/checkouts/{checkout_id}");
+/// Waits until the projection has handled `n` messages of `message_type`.
+async fn wait_for_inbox(pool: &sqlx::PgPool, message_type: &str, n: i64) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let (status, view) = http(addr, "GET", &uri, &auth, "").await?;
-        assert_eq!(status, 200, "{view}");
-        if view["status"] == "running" {
-            assert_eq!(view["steps"][0]["kind"], "started");
-            break;
+        let handled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sagaflow_inbox WHERE consumer = $1 AND message_type = $2",
+        )
+        .bind(sagaflow_gateway::NAME)
+        .bind(message_type)
+        .fetch_one(pool)
+        .await?;
+        if handled >= n {
+            return Ok(());
         }
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
-            "progress never projected: {view}"
+            "the projection never handled {n} {message_type}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-
-    shutdown.cancel();
-    tokio::time::timeout(WAIT, gateway).await???;
-    Ok(())
 }

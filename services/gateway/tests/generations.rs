@@ -357,14 +357,19 @@ async fn progress_shows_status_steps_and_the_final_document() -> anyhow::Result<
         .await?;
     assert_eq!(view["status"], "running");
     assert_eq!(view["steps"].as_array().map(Vec::len), Some(1));
-    // Sagas the gateway did not start are skipped.
+    // Progress of a saga without a row is kept (for its start, which may come
+    // later) but shown to nobody.
     let stranger = Uuid::now_v7();
     feed(
         &gw,
         &progress(stranger, 1, "started", None, "running", json!({})),
     )
     .await?;
-    assert_eq!(count(gw.pool(), "saga_progress").await?, 9);
+    assert_eq!(count(gw.pool(), "saga_progress").await?, 10);
+    let (status, _) = gw
+        .get(TENANT, USER, &format!("/v1/sagas/{stranger}/events"))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Sagas as the gateway sees them (checkouts and generations it started):
+//! Sagas as the gateway sees them (checkouts and generations it started, or saw
+//! another producer start, see [`crate::projection`]):
 //!
 //! - `GET /v1/sagas` ([`list`]): the caller's sagas, newest first, filtered by
 //!   `status` and `definition` (`checkout` | `generation`), `limit` per page

@@ -68,6 +68,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if generated != "completed" {
         bail!("the cover letter ended {generated}");
     }
+    let planned = assistant(&client, &args).await?;
+    let left = sagaflow_inventory::stock(&pool, SKU)
+        .await?
+        .unwrap_or_default();
+    println!("stock {SKU} after the assistant's checkout: {left}");
+    if planned != "completed" || left != 7 {
+        bail!("the assistant's plan ended {planned}, stock {left}");
+    }
     println!("demo passed");
     Ok(())
 }
@@ -79,6 +87,61 @@ Led a team of five; introduced Docker and Kubernetes deployments.";
 
 const JOB: &str = "Senior Rust Engineer at Acme. We build payment systems with Rust, Kafka and \
 PostgreSQL. You will design event-driven services, mentor engineers and own Kubernetes deployments.";
+
+/// A request in words to the assistant (the planner): its plan adds the mug to
+/// the cart and checks out, as commands on Kafka; prints the plan's steps and the
+/// sagas it started.
+async fn assistant(client: &reqwest::Client, args: &Args) -> anyhow::Result<String> {
+    let base = args.gateway.trim_end_matches('/');
+    let text = format!("Buy 1 of {SKU}");
+    let response = client
+        .post(format!("{base}/v1/assistant/intents"))
+        .json(&json!({ "text": text }))
+        .send()
+        .await?;
+    let status = response.status();
+    let plan: Value = response.json().await?;
+    if !status.is_success() {
+        bail!("the assistant answered {status}: {plan}");
+    }
+    let id = plan["plan_id"].as_str().context("no plan_id")?.to_owned();
+    println!(
+        "\nassistant: \"{text}\" -> plan {id} ({})",
+        plan["shape"].as_str().unwrap_or("?")
+    );
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    loop {
+        let view: Value = client
+            .get(format!("{base}/v1/assistant/plans/{id}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let status = view["status"].as_str().unwrap_or("running").to_owned();
+        if matches!(
+            status.as_str(),
+            "completed" | "compensated" | "failed" | "compensation_failed" | "rejected"
+        ) {
+            for step in view["steps"].as_array().into_iter().flatten() {
+                println!(
+                    "  step {} {}: {}",
+                    step["index"],
+                    step["name"].as_str().unwrap_or(""),
+                    step["status"].as_str().unwrap_or("")
+                );
+            }
+            for saga in view["sagas"].as_array().into_iter().flatten() {
+                println!("  started saga {saga}");
+            }
+            println!("  => {status}");
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            bail!("plan {id} still {status} after {}s", args.timeout_secs);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// A cover letter through the generation saga; prints where to download it.
 async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<String> {

@@ -126,6 +126,11 @@ impl Platform {
         let mut settings = Settings::default();
         settings.gateway.listen = local_addr()?;
         settings.orchestrator.listen = local_addr()?;
+        // Every HTTP API on a free port: tests (and a running platform) side by side.
+        settings.planner.listen = local_addr()?;
+        settings.applications.listen = local_addr()?;
+        settings.gateway.planner_url = format!("http://{}", settings.planner.listen);
+        settings.gateway.applications_url = format!("http://{}", settings.applications.listen);
         test_gateway(&mut settings);
         tweak(&mut settings);
         let mut platform = Self {
@@ -344,6 +349,8 @@ impl Processes {
             .args(["--cart-listen", &local_addr()?.to_string()])
             .args(["--notification-listen", &local_addr()?.to_string()])
             .args(["--generation-listen", &local_addr()?.to_string()])
+            .args(["--planner-listen", &local_addr()?.to_string()])
+            .args(["--applications-listen", &local_addr()?.to_string()])
             .args(["--db-pool-size", "4"])
             .env("RUST_LOG", "warn")
             .envs(GATEWAY_ENV)

@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 pidfile="$SAGAFLOW_DATA_DIR/platform.pid"
 if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  kill "$(cat "$pidfile")" && log "platform stopped"
+  stop_pid "$(cat "$pidfile")" && log "platform stopped"
 fi
 rm -f "$pidfile"
 "$SAGAFLOW_ROOT/infra/dev/tansu.sh" stop

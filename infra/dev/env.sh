@@ -29,6 +29,15 @@ export PLANNER_CATALOG="${PLANNER_CATALOG:-MUG-BLUE=1250}"
 # One database per service.
 SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation planner applications)
 
+# Sends SIGTERM to pid $1 and waits (up to 30 s) until it has exited.
+stop_pid() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  log "pid $pid ignored SIGTERM for 30 s; killing it"
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 log() { printf '\033[1m[sagaflow]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

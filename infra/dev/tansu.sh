@@ -55,7 +55,7 @@ start() {
 }
 
 stop() {
-  if running; then kill "$(cat "$PIDFILE")"; rm -f "$PIDFILE"; log "tansu stopped"; fi
+  if running; then stop_pid "$(cat "$PIDFILE")"; rm -f "$PIDFILE"; log "tansu stopped"; fi
 }
 
 case "${1:-start}" in

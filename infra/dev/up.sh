@@ -29,7 +29,7 @@ mkdir -p "$SAGAFLOW_DATA_DIR"
 pidfile="$SAGAFLOW_DATA_DIR/platform.pid"
 if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   log "stopping the previous platform (pid $(cat "$pidfile"))"
-  kill "$(cat "$pidfile")"; sleep 1
+  stop_pid "$(cat "$pidfile")"
 fi
 GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:8080}"
 ORCHESTRATOR_LISTEN="${ORCHESTRATOR_LISTEN:-127.0.0.1:8081}"

@@ -2,17 +2,19 @@
 //! `sagaflow serve payment`), or all of them in one process for a laptop, and
 //! carries the operator and bring-up commands.
 //!
-//! One binary instead of eight keeps builds and images small on a 2-core
+//! One binary instead of eleven keeps builds and images small on a 2-core
 //! machine; each service is still its own crate with its own database, topics and
 //! consumer group, and deploys as its own process (Helm runs one Deployment per
 //! service with a different `serve` argument).
 //!
 //! # Layout
 //! - [`platform`]: every service by name: migrate, run, per-service databases.
-//! - [`telemetry`]: logs (text or JSON) and the Prometheus endpoint.
+//! - [`telemetry`]: logs (text or JSON), the Prometheus endpoint and OTLP trace
+//!   export.
 //! - [`commands`]: the CLI's subcommands (`serve`, `topics`, `migrate`, `relay`,
-//!   `saga`, `stock`, `demo`).
-//! - `main.rs`: parses the CLI and calls [`commands::run`].
+//!   `saga`, `stock`, `token`, `demo`).
+//! - `main.rs`: parses the CLI, installs telemetry before the Tokio runtime starts,
+//!   and calls [`commands::run`].
 
 pub mod commands;
 pub mod platform;

@@ -338,6 +338,12 @@ impl Processes {
             .create(true)
             .append(true)
             .open(self.log_dir.join(format!("{}.log", service.name())))?;
+        if service == Service::Orchestrator {
+            // A fresh port per start: after a kill, the old one may already be some
+            // other process's ephemeral port (its outgoing connections), and no
+            // test calls the operator API of a restarted orchestrator.
+            self.orchestrator = local_addr()?;
+        }
         let mut command = Command::new(env!("CARGO_BIN_EXE_sagaflow"));
         command
             .args(["serve", service.name(), "--no-setup"])

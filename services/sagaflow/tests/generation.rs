@@ -56,17 +56,26 @@ async fn post_generation(
         .json(body)
         .send()
         .await?;
-    Ok((response.status().as_u16(), response.json().await?))
+    let status = response.status().as_u16();
+    Ok((status, json_of(response).await?))
+}
+
+/// The body as JSON, or an error naming the status and what came instead.
+async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let headers = format!("{:?}", response.headers());
+    let text = response.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{status} {headers}: not JSON ({e}): {text:?}"))
 }
 
 async fn generation(http: &reqwest::Client, gateway: &str, id: &str) -> anyhow::Result<Value> {
-    Ok(http
+    let response = http
         .get(format!("{gateway}/v1/generations/{id}"))
         .header("Authorization", common::bearer())
         .send()
-        .await?
-        .json()
-        .await?)
+        .await?;
+    json_of(response).await
 }
 
 async fn wait_generation(http: &reqwest::Client, gateway: &str, id: &str) -> anyhow::Result<Value> {

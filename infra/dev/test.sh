@@ -24,8 +24,10 @@ if [[ -z "$only" || "$only" == cargo ]]; then
   "$SAGAFLOW_ROOT/infra/dev/tansu.sh" install
   "$SAGAFLOW_ROOT/infra/dev/redis.sh" ensure
   export SAGAFLOW_TEST_PG_URL="$SAGAFLOW_PG_URL"
-  log "cargo test --workspace"
-  cargo test --workspace --locked "$@"
+  log "cargo test --workspace --no-fail-fast"
+  # --no-fail-fast: one failing test binary must not hide the rest of the suite;
+  # the run still exits non-zero when anything failed.
+  cargo test --workspace --locked --no-fail-fast "$@"
 fi
 if [[ -z "$only" || "$only" == static ]]; then
   log "observability checks (promtool)"

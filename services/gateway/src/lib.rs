@@ -108,8 +108,8 @@ pub struct AppState {
     pub verifier: Arc<auth::Verifier>,
     /// The rate limit buckets.
     pub limiter: rate_limit::Limiter,
-    /// The client for the backends the gateway forwards to.
-    pub http: reqwest::Client,
+    /// The clients for the backends the gateway forwards to.
+    pub http: proxy::Clients,
 }
 
 impl AppState {
@@ -124,7 +124,7 @@ impl AppState {
             settings,
             verifier: Arc::new(verifier),
             limiter,
-            http: proxy::client(),
+            http: proxy::clients(),
         })
     }
 }

@@ -10,6 +10,15 @@
 //! `x-request-id`, and `traceparent`, `content-type`, `accept`, `idempotency-key`
 //! as sent. Nothing else (no `Authorization`, no cookies).
 //!
+//! A pooled keep-alive connection can be closed by the backend at the moment we
+//! reuse it (a backend that recycles connections, or closes one after an answer
+//! whose request body it did not read): the request then fails with "connection
+//! closed before message completed" although the backend is up. [`send`] retries
+//! such a failure once on a fresh connection when the method is idempotent (GET,
+//! HEAD, PUT, DELETE, OPTIONS); any other method is retried only when the request
+//! was never sent (the connection could not be made). Each such failure is counted
+//! in `sagaflow_gateway_upstream_connection_errors_total`.
+//!
 //! The answer is passed back (status, `content-type`, `location`, `retry-after`,
 //! `cache-control`, body) unless the backend failed: unreachable or too slow is
 //! 503 `unavailable`, a 5xx or an unreadable answer is 502 `bad_gateway` with the
@@ -21,7 +30,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::auth::Caller;
 use crate::config::Settings;
@@ -78,14 +87,139 @@ impl Upstream {
     }
 }
 
-/// The HTTP client for backends.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+/// The HTTP clients for backends: `pooled` for every first attempt, `fresh` (no
+/// idle connections kept) for the one retry, so it never reuses a connection.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub pooled: reqwest::Client,
+    pub fresh: reqwest::Client,
+}
+
+impl Clients {
+    /// Sends `request`, retrying once on a fresh connection when the connection
+    /// was lost in a way [`Lost::retryable`] allows for its method. `upstream`
+    /// labels the metric.
+    pub async fn execute(
+        &self,
+        upstream: &'static str,
+        request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let method = request.method().clone();
+        let retry = request.try_clone();
+        let result = match (self.pooled.execute(request).await, retry) {
+            (Err(err), Some(retry)) if Lost::of(&err).retryable(&method) => {
+                let lost = Lost::of(&err);
+                debug!(upstream, error = %err, kind = lost.label(), "backend connection lost; retrying on a fresh connection");
+                count_lost(upstream, lost, "true");
+                self.fresh.execute(retry).await
+            }
+            (result, _) => result,
+        };
+        if let Err(err) = &result {
+            count_lost(upstream, Lost::of(err), "false");
+        }
+        result
+    }
+}
+
+/// Counts a request that lost its connection (`retried`: whether it was sent again).
+fn count_lost(upstream: &'static str, lost: Lost, retried: &'static str) {
+    metrics::counter!(
+        "sagaflow_gateway_upstream_connection_errors_total",
+        "upstream" => upstream,
+        "kind" => lost.label(),
+        "retried" => retried,
+    )
+    .increment(1);
+}
+
+/// The HTTP clients for backends.
+pub fn clients() -> Clients {
+    let builder = || {
+        reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+    };
+    Clients {
+        pooled: builder().build().unwrap_or_default(),
+        fresh: builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap_or_default(),
+    }
+}
+
+/// Why a request failed before any answer came back, as far as a retry cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// No connection could be made: the request was never sent.
+    NotSent,
+    /// The connection closed under the request (a pooled connection the backend
+    /// had just closed): the backend may or may not have seen it.
+    Closed,
+    /// Anything else (a timeout, a protocol error).
+    Other,
+}
+
+impl Lost {
+    fn of(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            return Lost::Other;
+        }
+        if err.is_connect() {
+            return Lost::NotSent;
+        }
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(cause) = source {
+            if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+                if hyper.is_canceled() {
+                    return Lost::NotSent;
+                }
+                if hyper.is_incomplete_message() {
+                    return Lost::Closed;
+                }
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                )
+            {
+                return Lost::Closed;
+            }
+            source = cause.source();
+        }
+        Lost::Other
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Lost::NotSent => "not_sent",
+            Lost::Closed => "closed",
+            Lost::Other => "other",
+        }
+    }
+
+    /// Whether a request of `method` that failed so may be sent again.
+    fn retryable(self, method: &reqwest::Method) -> bool {
+        let idempotent = matches!(
+            *method,
+            reqwest::Method::GET
+                | reqwest::Method::HEAD
+                | reqwest::Method::PUT
+                | reqwest::Method::DELETE
+                | reqwest::Method::OPTIONS
+        );
+        match self {
+            Lost::NotSent => true,
+            Lost::Closed => idempotent,
+            Lost::Other => false,
+        }
+    }
 }
 
 /// A path parameter that may be forwarded: 1..=128 of `A-Z a-z 0-9 - _ .`, not
@@ -152,7 +286,7 @@ pub struct Forward<'a> {
 
 /// Sends `forward` to its backend as `caller`; the backend's answer or a JSON error.
 pub async fn send(
-    http: &reqwest::Client,
+    http: &Clients,
     settings: &Settings,
     caller: &Caller,
     forward: Forward<'_>,
@@ -172,6 +306,7 @@ pub async fn send(
     let method = reqwest::Method::from_bytes(forward.method.as_str().as_bytes())
         .map_err(|_| ApiError::MethodNotAllowed)?;
     let mut request = http
+        .pooled
         .request(method, &url)
         .header("x-tenant-id", &caller.tenant_id)
         .header("x-user-id", &caller.user_id);
@@ -186,7 +321,11 @@ pub async fn send(
     if !forward.body.is_empty() {
         request = request.body(forward.body);
     }
-    let upstream_response = match request.send().await {
+    let request = request
+        .build()
+        .map_err(|_| ApiError::BadGateway(upstream.label()))?;
+    let sent = http.execute(upstream.label(), request).await;
+    let upstream_response = match sent {
         Ok(response) => response,
         Err(err) => {
             warn!(upstream = upstream.label(), error = %err, "backend unreachable");

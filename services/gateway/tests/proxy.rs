@@ -362,3 +362,143 @@ async fn backend_failures_map_to_json_errors() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// What the recycling backend saw: `METHOD path`, and whether it answered.
+type Log = Arc<Mutex<Vec<(String, bool)>>>;
+
+/// A backend that recycles keep-alive connections the way a busy or restarting
+/// server does: it answers the first request on each connection (200 `{}`, kept
+/// alive as far as the client can tell) and closes the connection when the next
+/// request arrives on it, without answering. A pooled connection reused for a
+/// second request is therefore always found closed.
+async fn recycling_backend() -> anyhow::Result<(String, Log)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let log: Log = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let seen = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                for answered in [true, false] {
+                    // One request: headers, then Content-Length bytes of body.
+                    let head_end = loop {
+                        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break end + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+                    let length: usize = head
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < head_end + length {
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buffer.drain(..head_end + length);
+                    let request_line = head.lines().next().unwrap_or_default();
+                    let what: Vec<&str> = request_line.split(' ').take(2).collect();
+                    if let Ok(mut seen) = seen.lock() {
+                        seen.push((what.join(" "), answered));
+                    }
+                    if !answered {
+                        return; // closes the connection under the request
+                    }
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok((format!("http://{addr}"), log))
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_by_the_backend_is_retried_when_safe() -> anyhow::Result<()> {
+    let (url, log) = recycling_backend().await?;
+    let gw = gateway(&url).await?;
+    let request = |method: Method, uri: &str, body: &str| {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Authorization", bearer(TENANT, USER))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "k-1")
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    let count = |what: &str| {
+        log.lock()
+            .map(|l| l.iter().filter(|(w, _)| w == what).count())
+            .unwrap_or_default()
+    };
+    // Each idempotent request goes out on the connection the previous answer left
+    // in the pool, which the backend then closes under it: retried on a fresh one.
+    let idempotent = [
+        (Method::GET, "/v1/carts/c1", "", "GET /carts/c1"),
+        (
+            Method::PUT,
+            "/v1/carts/c1/items/SKU-1",
+            r#"{"quantity":1}"#,
+            "PUT /carts/c1/items/SKU-1",
+        ),
+        (
+            Method::DELETE,
+            "/v1/carts/c1/items/SKU-1",
+            "",
+            "DELETE /carts/c1/items/SKU-1",
+        ),
+        (
+            Method::GET,
+            "/v1/assistant/plans/p1",
+            "",
+            "GET /v1/assistant/plans/p1",
+        ),
+    ];
+    for (round, (method, uri, body, upstream)) in idempotent.into_iter().enumerate() {
+        let (status, _, answer) = send(&gw, request(Method::GET, "/v1/carts/warm", "")).await?;
+        assert_eq!(status, StatusCode::OK, "warm-up {round}: {answer}");
+        let (status, _, answer) = send(&gw, request(method.clone(), uri, body)).await?;
+        assert_eq!(status, StatusCode::OK, "{method} {uri}: {answer}");
+        assert_eq!(
+            count(upstream),
+            2,
+            "{upstream}: sent on the closed connection, then once more on a fresh one"
+        );
+    }
+
+    // A POST the backend may have seen is not sent again: 503, and it arrived once.
+    let (status, _, _) = send(&gw, request(Method::GET, "/v1/carts/warm", "")).await?;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, answer) = send(
+        &gw,
+        request(Method::POST, "/v1/assistant/intents", r#"{"text":"hi"}"#),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["error"]["code"], "unavailable");
+    assert_eq!(count("POST /v1/assistant/intents"), 1, "never sent twice");
+    // The next POST finds no pooled connection and is answered.
+    let (status, _, answer) = send(
+        &gw,
+        request(Method::POST, "/v1/assistant/intents", r#"{"text":"hi"}"#),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    Ok(())
+}

@@ -60,7 +60,13 @@ pub async fn download(
         "{}/documents/{document_id}/{format}",
         state.settings.generation_url.trim_end_matches('/')
     );
-    let upstream = state.http.get(&url).send().await.map_err(|err| {
+    let request = state
+        .http
+        .pooled
+        .get(&url)
+        .build()
+        .map_err(|_| ApiError::BadGateway("the generation service"))?;
+    let upstream = state.http.execute("the generation service", request).await.map_err(|err| {
         tracing::warn!(error = %err, "generation service unreachable");
         ApiError::Unavailable("the generation service")
     })?;

@@ -9,6 +9,12 @@
 //! parallel. Messages that queue up for a worker are handled in one transaction
 //! (one commit for many under load); any failure in such a batch rolls it back and
 //! its messages are handled one by one, with the usual retries and dead letters.
+//!
+//! A side effect outside our database (a payment provider, an LLM) never runs inside
+//! that transaction: [`Handler::prepare`] runs first, on its own connections, and
+//! records the effect's outcome under a key derived from the message id; `handle`
+//! then reads the recorded outcome. A redelivery, a batch replayed one by one, or a
+//! crash between the two reuses the outcome instead of calling again.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,6 +43,24 @@ use crate::outbox;
 /// publish (replies, follow-up commands); they are written to the outbox in the same
 /// transaction. A business failure is a reply, not an error (see [`crate::failure`]).
 pub trait Handler: Send + Sync + 'static {
+    /// Whether [`Handler::prepare`] does anything: when false (the default) the
+    /// inbox skips it and the look-up that guards it.
+    const PREPARES: bool = false;
+
+    /// Runs before the message's transaction opens when [`Handler::PREPARES`] (and
+    /// again if the message is retried or redelivered, so it must be idempotent): the place for a call to a
+    /// system outside our database, keyed by the message id, whose outcome it
+    /// records for `handle` to read. Not called for a message the inbox has already
+    /// handled. The default does nothing.
+    fn prepare<'a>(
+        &'a self,
+        pool: &'a PgPool,
+        message: &'a Incoming,
+    ) -> impl Future<Output = Result<(), Failure>> + Send + 'a {
+        let _ = (pool, message);
+        std::future::ready(Ok(()))
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -449,6 +473,18 @@ async fn try_batch<H: Handler>(
     consumer: &str,
     batch: &[Incoming],
 ) -> Result<(), String> {
+    for incoming in batch.iter().filter(|_| H::PREPARES) {
+        if !already_handled(pool, consumer, incoming)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            handler
+                .prepare(pool, incoming)
+                .instrument(consume_span(consumer, incoming))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
     let mut outgoing = Vec::new();
     for incoming in batch {
@@ -472,6 +508,22 @@ async fn try_batch<H: Handler>(
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())
+}
+
+/// Whether `(consumer, message_id)` is in the inbox already (read outside any
+/// transaction: only to skip a needless [`Handler::prepare`]).
+async fn already_handled(
+    pool: &PgPool,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sagaflow_inbox WHERE consumer = $1 AND message_id = $2)",
+    )
+    .bind(consumer)
+    .bind(incoming.envelope.message_id)
+    .fetch_one(pool)
+    .await
 }
 
 /// Records `(consumer, message_id)`; false when it was there already.
@@ -501,7 +553,8 @@ enum Attempt {
     Infrastructure(sqlx::Error),
 }
 
-/// One transaction: inbox row, handler, outbox rows, commit. `Ok(false)` when the
+/// The handler's [`Handler::prepare`] unless the message was handled before, then
+/// one transaction: inbox row, handler, outbox rows, commit. `Ok(false)` when the
 /// message was handled before.
 async fn try_once<H: Handler>(
     pool: &PgPool,
@@ -509,6 +562,18 @@ async fn try_once<H: Handler>(
     consumer: &str,
     incoming: &Incoming,
 ) -> Result<bool, Attempt> {
+    if H::PREPARES {
+        if already_handled(pool, consumer, incoming)
+            .await
+            .map_err(Attempt::Infrastructure)?
+        {
+            return Ok(false);
+        }
+        handler
+            .prepare(pool, incoming)
+            .await
+            .map_err(Attempt::Handler)?;
+    }
     let mut tx = pool.begin().await.map_err(Attempt::Infrastructure)?;
     if !insert_inbox(&mut tx, consumer, incoming)
         .await

@@ -8,16 +8,36 @@
 //!   (a row in `refunds`); for a saga never charged, a `voided` tombstone makes a late
 //!   `ProcessPayment` fail with [`handler::CANCELLED`] without charging.
 //!
-//! Both are idempotent by saga id (`payments.saga_id` is the primary key, so a saga
-//! is charged at most once): a repeated command gets the same reply.
+//! ## Exactly-once side effects
+//! The provider stands in for an external system: it keeps its own ledger (schema
+//! `sim_provider`, written in its own autocommit statements) keyed by idempotency
+//! key, and the same key gets the same answer. The handler calls it in
+//! [`sagaflow_bus::Handler::prepare`], before and outside the inbox transaction, with
+//! keys derived from the saga ([`handler::charge_key`], [`handler::refund_key`]: a
+//! retried step is a new message id, the same saga), and records the outcome in
+//! `payments` / `refunds`; `handle` only reads the record and replies. So a batch
+//! rolled back and replayed one by one, a redelivery, a retry attempt, or a `kill -9`
+//! between the provider's answer and the record (failpoint
+//! [`handler::AFTER_CHARGE`]) never charges or refunds twice: the provider sees the
+//! same key again. A compensation racing a charge in flight voids it and cancels its
+//! key at the provider; whoever finds the charge after the void refunds it, under the
+//! one refund key.
+//!
+//! Both commands are idempotent by saga id (`payments.saga_id` is the primary key):
+//! a repeated command gets the same reply.
+//!
+//! Metrics: `sagaflow_payments_total{outcome}` and `sagaflow_refunds_total{outcome}`
+//! (recorded outcomes, once each), `sagaflow_payment_provider_calls_total{kind,
+//! outcome}` (every provider call, replays included).
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `PAYMENT_*` environment).
-//! - [`provider`]: the simulated payment provider.
+//! - [`provider`]: the simulated payment provider and its ledger.
 //! - [`handler`]: [`PaymentHandler`], the `payment.commands` handler.
 //! - This file: [`NAME`], [`migrate`], [`run`], and read helpers [`payments_for`] /
-//!   [`refunds_for`].
-//! - `migrations/`: the `payments` and `refunds` tables.
+//!   [`refunds_for`] / [`captured_count`].
+//! - `migrations/`: the `payments` and `refunds` tables (statuses documented in
+//!   `2_pending_and_sim_provider.sql`) and the provider's `sim_provider` ledger.
 
 pub mod config;
 pub mod handler;
@@ -72,7 +92,7 @@ pub struct Payment {
     pub payment_id: Option<Uuid>,
     pub amount_minor: i64,
     pub currency: String,
-    /// `captured`, `declined`, `refunded` or `voided`.
+    /// `pending`, `captured`, `declined`, `refunded` or `voided`.
     pub status: String,
     pub reason: Option<String>,
 }

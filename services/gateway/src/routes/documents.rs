@@ -66,10 +66,14 @@ pub async fn download(
         .get(&url)
         .build()
         .map_err(|_| ApiError::BadGateway("the generation service"))?;
-    let upstream = state.http.execute("the generation service", request).await.map_err(|err| {
-        tracing::warn!(error = %err, "generation service unreachable");
-        ApiError::Unavailable("the generation service")
-    })?;
+    let upstream = state
+        .http
+        .execute("the generation service", request)
+        .await
+        .map_err(|err| {
+            tracing::warn!(error = %err, "generation service unreachable");
+            ApiError::Unavailable("the generation service")
+        })?;
     if upstream.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(ApiError::NotFound);
     }

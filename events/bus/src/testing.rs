@@ -1,5 +1,6 @@
 //! Test kit (feature `testing`): drive a [`Handler`] through the real inbox
-//! transaction without Kafka, and read back the reply it wrote to the outbox.
+//! transaction without Kafka, and read back the reply it wrote to the outbox; or
+//! [`produce`] a message to a real broker as a relay would.
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -81,4 +82,34 @@ pub async fn send<H: Handler>(
         message_type,
         payload,
     })
+}
+
+/// Produces `out` as a service's relay would (its topic, key, payload and envelope
+/// headers), for tests that feed a consumer through a real broker.
+pub async fn produce(
+    producer: &rdkafka::producer::FutureProducer,
+    out: &Outgoing,
+) -> Result<(), rdkafka::error::KafkaError> {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::FutureRecord;
+    use rdkafka::util::Timeout;
+
+    let mut headers = OwnedHeaders::new();
+    for (key, value) in &out.envelope.to_headers() {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
+    }
+    producer
+        .send(
+            FutureRecord::to(&out.topic)
+                .key(&out.key)
+                .payload(&out.payload)
+                .headers(headers),
+            Timeout::After(std::time::Duration::from_secs(10)),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|(err, _)| err)
 }

@@ -106,14 +106,15 @@ impl Clients {
     ) -> reqwest::Result<reqwest::Response> {
         let method = request.method().clone();
         let retry = request.try_clone();
-        let result = match (self.pooled.execute(request).await, retry) {
-            (Err(err), Some(retry)) if Lost::of(&err).retryable(&method) => {
-                let lost = Lost::of(&err);
+        let first = self.pooled.execute(request).await;
+        let lost = first.as_ref().err().map(Lost::of);
+        let result = match (first, retry, lost) {
+            (Err(err), Some(retry), Some(lost)) if lost.retryable(&method) => {
                 debug!(upstream, error = %err, kind = lost.label(), "backend connection lost; retrying on a fresh connection");
                 count_lost(upstream, lost, "true");
                 self.fresh.execute(retry).await
             }
-            (result, _) => result,
+            (result, _, _) => result,
         };
         if let Err(err) = &result {
             count_lost(upstream, Lost::of(err), "false");

@@ -151,16 +151,9 @@ impl PaymentHandler {
         .bind(invalid.is_none().then_some(&key))
         .fetch_optional(pool)
         .await?;
-        if claimed.is_none() {
-            let status: String =
-                sqlx::query_scalar("SELECT status FROM payments WHERE saga_id = $1")
-                    .bind(saga_id)
-                    .fetch_one(pool)
-                    .await?;
-            if status != "pending" {
-                // Decided, refunded or voided: `handle` replies from the row.
-                return Ok(());
-            }
+        // Found decided, refunded or voided: `handle` replies from the row.
+        if claimed.is_none() && status_of(pool, saga_id).await? != "pending" {
+            return Ok(());
         }
         if let Some(reason) = invalid {
             record_decline(pool, saga_id, &reason).await?;
@@ -194,12 +187,7 @@ impl PaymentHandler {
                 }
                 // A compensation voided the saga while we were charging: whoever
                 // finds the charge after the void refunds it (same key: one refund).
-                let status: String =
-                    sqlx::query_scalar("SELECT status FROM payments WHERE saga_id = $1")
-                        .bind(saga_id)
-                        .fetch_one(pool)
-                        .await?;
-                if status == "voided" {
+                if status_of(pool, saga_id).await? == "voided" {
                     self.refund(pool, saga_id, charge.payment_id, VOIDED_WHILE_CHARGING)
                         .await?;
                 }
@@ -304,6 +292,14 @@ impl PaymentHandler {
         }
         Ok(())
     }
+}
+
+/// The saga's payment status (the row exists: the caller claimed or found it).
+async fn status_of(pool: &PgPool, saga_id: Uuid) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM payments WHERE saga_id = $1")
+        .bind(saga_id)
+        .fetch_one(pool)
+        .await
 }
 
 async fn record_decline(pool: &PgPool, saga_id: Uuid, reason: &str) -> Result<(), Failure> {

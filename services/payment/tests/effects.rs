@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use common::{Reply, incoming, send};
 use rdkafka::ClientConfig;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+use rdkafka::producer::FutureProducer;
 use sagaflow_bus::inbox::{Outcome, process};
+use sagaflow_bus::testing::produce;
 use sagaflow_bus::{Backoff, Failure, Handler, InboxConsumer, Incoming, KafkaConfig, Outgoing};
 use sagaflow_events::messages::{
     CompensatePayment, PaymentFailed, PaymentProcessed, PaymentRefunded, ProcessPayment,
@@ -27,7 +26,7 @@ use sagaflow_payment::provider::{
     ledger_refunds,
 };
 use sagaflow_payment::{NAME, PaymentHandler, Settings, payments_for, refunds_for};
-use sagaflow_test_support::{Broker, TestDb, unique_topic};
+use sagaflow_test_support::{Broker, TestDb, eventually, unique_topic};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -298,9 +297,21 @@ async fn compensation_settles_a_charge_left_pending_by_a_crash() -> anyhow::Resu
     Ok(())
 }
 
-/// A compensation delivered while the charge is in flight (the provider is slow),
-/// at several offsets: whatever the interleaving, money taken is money refunded,
-/// once, and the replies say so.
+/// When a compensation starts, relative to the charge it races.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// Before the charge claimed the saga.
+    BeforeTheClaim,
+    /// While the saga is claimed (`pending`) and the slow provider is charging.
+    WhileCharging,
+    /// After the charge was recorded.
+    AfterTheRecord,
+}
+
+/// A compensation delivered before, during and after a charge (the provider takes
+/// 200 ms a call): whatever the interleaving, money taken is money refunded, once,
+/// and the replies say so. Each moment is reached by waiting for the payment's
+/// status, not by sleeping.
 #[tokio::test]
 async fn a_compensation_racing_a_charge_in_flight_refunds_exactly_what_was_taken()
 -> anyhow::Result<()> {
@@ -312,57 +323,75 @@ async fn a_compensation_racing_a_charge_in_flight_refunds_exactly_what_was_taken
         })
     };
     let charging = with_latency(200);
-    // A slow compensation cancels after the charge landed (both then refund, under
-    // one key); a fast one cancels before it (nothing is ever charged).
+    // A fast compensation voids and cancels the key before the slow charge reaches
+    // the provider (nothing is ever charged); a slow one cancels after the charge
+    // landed (both sides then refund, under one key).
     let (slow, fast) = (with_latency(200), with_latency(0));
+    let cases = [
+        (Moment::BeforeTheClaim, &fast),
+        (Moment::WhileCharging, &fast),
+        (Moment::WhileCharging, &slow),
+        (Moment::AfterTheRecord, &slow),
+    ];
     let mut seen = Vec::new();
-    let cases = [0, 50, 150, 250, 350, 450, 700]
-        .map(|delay| (&slow, delay))
-        .into_iter()
-        .chain([(&fast, 0), (&fast, 100)]);
-    for (compensating, delay_ms) in cases {
+    for (moment, compensating) in cases {
         let saga = Uuid::now_v7();
         let command = charge(saga);
-        let (processed, refunded) = tokio::join!(go(&db.pool, &charging, &command), async {
-            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            go(&db.pool, compensating, &compensate(saga)).await
-        });
-        let (processed, refunded) = (processed?, refunded?);
+        let status = || async {
+            Ok::<_, anyhow::Error>(
+                payments_for(&db.pool, saga)
+                    .await?
+                    .first()
+                    .map(|p| p.status.clone()),
+            )
+        };
+        let (processed, refunded) = if moment == Moment::BeforeTheClaim {
+            let refunded = go(&db.pool, compensating, &compensate(saga)).await?;
+            (go(&db.pool, &charging, &command).await?, refunded)
+        } else {
+            let wanted = if moment == Moment::WhileCharging {
+                "pending"
+            } else {
+                "captured"
+            };
+            let (processed, refunded) = tokio::join!(go(&db.pool, &charging, &command), async {
+                eventually(wanted, Duration::from_secs(10), || async {
+                    Ok(status().await?.as_deref() == Some(wanted))
+                })
+                .await?;
+                go(&db.pool, compensating, &compensate(saga)).await
+            });
+            (processed?, refunded?)
+        };
         let refunded: PaymentRefunded = refunded.expect();
         let taken = captured(&db.pool, saga).await?;
         let given_back = provider_refunds(&db.pool, saga).await?;
-        assert!(taken.len() <= 1, "{delay_ms} ms: {taken:?}");
+        assert!(taken.len() <= 1, "{moment:?}: {taken:?}");
         assert_eq!(
             given_back.len(),
             taken.len(),
-            "{delay_ms} ms: what was taken is refunded, once: {taken:?} {given_back:?}"
+            "{moment:?}: what was taken is refunded, once: {taken:?} {given_back:?}"
         );
         assert_eq!(
             refunded.payment_id,
             taken.first().and_then(|c| c.payment_id),
-            "{delay_ms} ms: the compensation's reply tells the truth"
+            "{moment:?}: the compensation's reply tells the truth"
         );
         if processed.message_type == "PaymentProcessed" {
             let processed: PaymentProcessed = processed.expect();
             assert_eq!(Some(processed.payment_id), refunded.payment_id);
         } else {
             let failed: PaymentFailed = processed.expect();
-            assert_eq!(failed.reason, CANCELLED, "{delay_ms} ms");
+            assert_eq!(failed.reason, CANCELLED, "{moment:?}");
         }
-        let status = payments_for(&db.pool, saga).await?[0].status.clone();
         let expected = if taken.is_empty() {
             "voided"
         } else {
             "refunded"
         };
-        assert_eq!(status, expected, "{delay_ms} ms");
+        assert_eq!(status().await?.as_deref(), Some(expected), "{moment:?}");
         let refund_requests = given_back.first().map_or(0, |r| r.requests);
-        seen.push((
-            delay_ms,
-            taken.len(),
-            refund_requests,
-            processed.message_type,
-        ));
+        seen.push((moment, taken.len(), refund_requests, processed.message_type));
     }
     // The cases cover the race's sides: cancelled before the charge, and a charge
     // found after the void by both sides (two refund requests, one refund).
@@ -394,27 +423,6 @@ impl Handler for Counting {
     ) -> Result<Vec<Outgoing>, Failure> {
         self.inner.handle(tx, message).await
     }
-}
-
-async fn produce(producer: &FutureProducer, out: &Outgoing) -> anyhow::Result<()> {
-    let mut headers = OwnedHeaders::new();
-    for (key, value) in &out.envelope.to_headers() {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_bytes()),
-        });
-    }
-    producer
-        .send(
-            FutureRecord::to(&out.topic)
-                .key(&out.key)
-                .payload(&out.payload)
-                .headers(headers),
-            Timeout::After(Duration::from_secs(10)),
-        )
-        .await
-        .map_err(|(e, _)| e)?;
-    Ok(())
 }
 
 /// Replies in the outbox caused by `message_id`: (message type, payload).
@@ -484,14 +492,12 @@ async fn a_batch_rolled_back_by_a_poison_message_and_replayed_charges_once() -> 
     .with_workers(1);
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     let last = commands[2].envelope.message_id;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while replies_to(&db.pool, last).await?.is_empty() {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the last charge was not handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the last charge handled",
+        Duration::from_secs(30),
+        || async { Ok(!replies_to(&db.pool, last).await?.is_empty()) },
+    )
+    .await?;
     shutdown.cancel();
     task.await??;
 

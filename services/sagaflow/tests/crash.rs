@@ -6,31 +6,16 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use sagaflow::platform::{self, Service};
 use sagaflow_bus::{KafkaConfig, Outgoing};
 use sagaflow_events::messages::{ReserveInventory, StockItem};
 use sagaflow_test_support::topics::header;
-use sagaflow_test_support::{Broker, TestDb, TopicReader};
+use sagaflow_test_support::{Broker, TestDb, TopicReader, eventually};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies_once()
@@ -102,7 +87,7 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    wait_for("the outbox to drain", Duration::from_secs(30), || async {
+    eventually("the outbox to drain", Duration::from_secs(30), || async {
         let unsent: i64 =
             sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
                 .fetch_one(&sender.pool)
@@ -135,7 +120,7 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
         header(m, "causation-id").as_deref() == Some(id.as_str())
     });
     assert!(reply.is_some(), "InventoryReserved published");
-    wait_for("both copies consumed", Duration::from_secs(30), || async {
+    eventually("both copies consumed", Duration::from_secs(30), || async {
         let lag: Option<i64> = sqlx::query_scalar("SELECT max(kafka_offset) FROM sagaflow_inbox")
             .fetch_one(&inventory.pool)
             .await?;
@@ -182,7 +167,7 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
     }
     let http = reqwest::Client::new();
     let gateway = format!("http://{}", processes.gateway);
-    wait_for("the gateway", Duration::from_secs(30), || async {
+    eventually("the gateway", Duration::from_secs(30), || async {
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
@@ -281,7 +266,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
     }
     let http = reqwest::Client::new();
     let gateway = format!("http://{}", processes.gateway);
-    wait_for("the gateway", Duration::from_secs(30), || async {
+    eventually("the gateway", Duration::from_secs(30), || async {
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
@@ -292,7 +277,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
     )
     .await?;
     let orchestrator = dbs.pool(Service::Orchestrator).clone();
-    wait_for(
+    eventually(
         "take_payment to be sent",
         Duration::from_secs(60),
         || async {
@@ -306,7 +291,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
     // The orchestrator dies while the deadline is pending and stays down past it:
     // only the timer row in its database remembers the deadline.
     processes.kill(Service::Orchestrator);
-    wait_for(
+    eventually(
         "the step's deadline to pass",
         Duration::from_secs(30),
         || async {
@@ -321,7 +306,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
     )
     .await?;
     processes.start(Service::Orchestrator, &dbs)?;
-    wait_for(
+    eventually(
         "the step to be abandoned",
         Duration::from_secs(60),
         || async {
@@ -371,7 +356,7 @@ async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> a
     }
     let http = reqwest::Client::new();
     let gateway = format!("http://{}", processes.gateway);
-    wait_for("the gateway", Duration::from_secs(30), || async {
+    eventually("the gateway", Duration::from_secs(30), || async {
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;

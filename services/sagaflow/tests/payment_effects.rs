@@ -10,23 +10,23 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use rdkafka::ClientConfig;
 use rdkafka::Message;
-use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+use rdkafka::message::OwnedMessage;
+use rdkafka::producer::FutureProducer;
 use sagaflow::platform::{self, Service};
 use sagaflow_bus::Outgoing;
+use sagaflow_bus::testing::produce;
 use sagaflow_events::messages::{
     CompensatePayment, PaymentProcessed, PaymentRefunded, ProcessPayment,
 };
 use sagaflow_payment::handler::{AFTER_CHARGE, charge_key};
 use sagaflow_payment::provider::{ledger_charges, ledger_refunds};
 use sagaflow_test_support::topics::header;
-use sagaflow_test_support::{Broker, TestDb, TopicReader};
+use sagaflow_test_support::{Broker, TestDb, TopicReader, eventually};
 use uuid::Uuid;
 
 fn broker() -> anyhow::Result<Broker> {
@@ -36,42 +36,6 @@ fn broker() -> anyhow::Result<Broker> {
         "mock"
     };
     Broker::from_env_or(default)
-}
-
-async fn produce(producer: &FutureProducer, out: &Outgoing) -> anyhow::Result<()> {
-    let mut headers = OwnedHeaders::new();
-    for (key, value) in &out.envelope.to_headers() {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_bytes()),
-        });
-    }
-    producer
-        .send(
-            FutureRecord::to(&out.topic)
-                .key(&out.key)
-                .payload(&out.payload)
-                .headers(headers),
-            Timeout::After(Duration::from_secs(10)),
-        )
-        .await
-        .map_err(|(e, _)| e)?;
-    Ok(())
-}
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
 }
 
 fn caused_by(message: &OwnedMessage, cause: &Outgoing) -> bool {
@@ -124,7 +88,7 @@ async fn payment_killed_between_the_charge_and_its_record_charges_once() -> anyh
     // The provider charged; the process parks before recording it, and dies.
     let log = processes.log_dir.join("payment.log");
     let failpoint = format!("FAILPOINT {AFTER_CHARGE}");
-    wait_for("the failpoint", Duration::from_secs(60), || async {
+    eventually("the failpoint", Duration::from_secs(60), || async {
         Ok(std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&failpoint)))
     })
     .await?;

@@ -7,6 +7,7 @@
 //!   the test owns (can be killed and restarted), or an external cluster.
 //! - [`tansu`]: starting and stopping a Tansu broker process.
 //! - [`topics`]: unique topic names, explicit creation, reading a topic back.
+//! - [`wait`]: [`eventually`], waiting for a condition with a deadline.
 //!
 //! Environment: `SAGAFLOW_TEST_PG_URL` (or `DATABASE_URL`; default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `SAGAFLOW_TANSU_BIN` (default
@@ -16,11 +17,13 @@ pub mod broker;
 pub mod pg;
 pub mod tansu;
 pub mod topics;
+pub mod wait;
 
 pub use broker::Broker;
 pub use pg::TestDb;
 pub use tansu::Tansu;
 pub use topics::{TopicReader, unique_topic};
+pub use wait::eventually;
 
 /// Installs a test log subscriber once (honours `RUST_LOG`).
 pub fn init_tracing() {

@@ -28,8 +28,27 @@ ensure_server() {
     mv "$conf.new" "$conf"
     pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
   fi
+  for _ in $(seq 1 50); do pg_ready && break; sleep 0.2; done
+  pg_ready || die "PostgreSQL did not come up at $SAGAFLOW_PG_URL"
+}
+
+ensure_connections() {
+  # The platform (ten services with a pool each) and the tests that run whole
+  # platforms need more than Debian's default of 100 connections.
+  local wanted=300 current
+  current="$(psql "$SAGAFLOW_PG_URL" -Atqc 'SHOW max_connections')"
+  (( current >= wanted )) && return 0
+  if [[ -n "${DATABASE_URL:-}" || "$SAGAFLOW_PG_URL" != *"@127.0.0.1:5432/"* ]]; then
+    log "warning: max_connections is $current on $SAGAFLOW_PG_URL; the platform and its tests want $wanted"
+    return 0
+  fi
+  log "raising max_connections from $current to $wanted (restarts the local server)"
+  psql "$SAGAFLOW_PG_URL" -qc "ALTER SYSTEM SET max_connections = $wanted" >/dev/null
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -n1)"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main restart
   for _ in $(seq 1 50); do pg_ready && return 0; sleep 0.2; done
-  die "PostgreSQL did not come up at $SAGAFLOW_PG_URL"
+  die "PostgreSQL did not come back at $SAGAFLOW_PG_URL after the restart"
 }
 
 ensure_databases() {
@@ -54,8 +73,8 @@ drop_test_databases() {
 }
 
 case "${1:-ensure}" in
-  ensure) ensure_server; ensure_databases ;;
-  server) ensure_server ;;
+  ensure) ensure_server; ensure_connections; ensure_databases ;;
+  server) ensure_server; ensure_connections ;;
   drop-test-databases) ensure_server; drop_test_databases ;;
   *) die "usage: $0 [ensure|server|drop-test-databases]" ;;
 esac

@@ -107,4 +107,6 @@ catalog! {
     DocumentAttached => APPLICATIONS_EVENTS,
     DocumentAttachFailed => APPLICATIONS_EVENTS,
     DocumentDetached => APPLICATIONS_EVENTS,
+    ProductChanged => CATALOG_EVENTS,
+    UserErasureRequested => GATEWAY_EVENTS,
 }

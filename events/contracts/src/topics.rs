@@ -39,6 +39,10 @@ pub const APPLICATIONS_COMMANDS: &str = "applications.commands";
 pub const APPLICATIONS_EVENTS: &str = "applications.events";
 /// The planner's audit trail: intents, plans, validations, confirmations.
 pub const PLANNER_EVENTS: &str = "planner.events";
+/// Product changes published by the catalogue service.
+pub const CATALOG_EVENTS: &str = "catalog.events";
+/// Requests the gateway publishes for every service (erasure).
+pub const GATEWAY_EVENTS: &str = "gateway.events";
 
 const ALL: &[&str] = &[
     ORCHESTRATOR_COMMANDS,
@@ -60,6 +64,8 @@ const ALL: &[&str] = &[
     APPLICATIONS_COMMANDS,
     APPLICATIONS_EVENTS,
     PLANNER_EVENTS,
+    CATALOG_EVENTS,
+    GATEWAY_EVENTS,
 ];
 
 /// Every topic (without dead-letter topics).
@@ -91,6 +97,6 @@ mod tests {
                 "{t} breaks the naming convention"
             );
         }
-        assert_eq!(all().len(), 19);
+        assert_eq!(all().len(), 21);
     }
 }

@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::uuid_serde;
+use super::{OrderLine, uuid_serde};
 
-/// Empty the cart after a successful checkout. Topic: `cart.commands`.
+/// Take the lines bought out of the cart after a successful checkout; lines added
+/// later stay. Topic: `cart.commands`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearCart {
     /// Saga instance id; with the step, the idempotency key.
@@ -15,9 +16,12 @@ pub struct ClearCart {
     #[serde(with = "uuid_serde::id")]
     pub cart_id: Uuid,
     pub user_id: String,
+    /// The lines bought: only these units leave the cart.
+    #[serde(default)]
+    pub items: Vec<OrderLine>,
 }
 
-/// The cart is empty. Topic: `cart.events`.
+/// The lines bought left the cart. Topic: `cart.events`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartCleared {
     /// Saga instance id; with the step, the idempotency key.
@@ -41,8 +45,6 @@ pub struct AddCartItem {
     pub sku: String,
     /// Units to add to the line (at least 1).
     pub quantity: i32,
-    /// Unit price in minor units, stored on the line.
-    pub unit_price_minor: i64,
 }
 
 /// Compensation: take back the units `AddCartItem` added for this saga; with no

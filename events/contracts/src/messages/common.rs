@@ -3,7 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A cart line with its unit price (`io.sagaflow.*.CheckoutItem`).
+/// A line to buy: SKU and quantity, no price (`io.sagaflow.{orchestrator,pricing}.CheckoutItem`
+/// since v2). Prices come from the pricing service, never from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// Stock keeping unit.
+    pub sku: String,
+    /// Number of units.
+    pub quantity: i32,
+}
+
+/// A line with the unit price the pricing service took from the catalogue
+/// (`io.sagaflow.pricing.PricedLine`, `io.sagaflow.order.CheckoutItem`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutItem {
     /// Stock keeping unit.

@@ -8,7 +8,9 @@
 
 mod applications;
 mod cart;
+mod catalog;
 mod common;
+mod gateway;
 mod generation;
 mod inventory;
 mod notification;
@@ -21,7 +23,9 @@ pub mod uuid_serde;
 
 pub use applications::*;
 pub use cart::*;
+pub use catalog::*;
 pub use common::*;
+pub use gateway::*;
 pub use generation::*;
 pub use inventory::*;
 pub use notification::*;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{CheckoutItem, DocumentKind, uuid_serde};
+use super::{DocumentKind, OrderLine, uuid_serde};
 
 /// Start a checkout saga; checkout_id becomes the saga id. Topic: `orchestrator.commands`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,13 +14,17 @@ pub struct InitiateCheckout {
     pub user_id: String,
     #[serde(with = "uuid_serde::id")]
     pub cart_id: Uuid,
-    pub items: Vec<CheckoutItem>,
+    /// What to buy; the pricing step prices each line from the catalogue.
+    pub items: Vec<OrderLine>,
     /// ISO 4217 code.
     pub currency: String,
     pub payment_method: String,
     pub customer_email: String,
     #[serde(default)]
     pub discount_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code of the shipping address; selects the tax rate.
+    #[serde(default)]
+    pub shipping_country: Option<String>,
 }
 
 /// Start a document generation saga; generation_id becomes the saga id. Topic: `orchestrator.commands`.

@@ -34,20 +34,29 @@ fn item(sku: &str, quantity: i32, unit_price_minor: i64) -> CheckoutItem {
     }
 }
 
+fn line(sku: &str, quantity: i32) -> OrderLine {
+    OrderLine {
+        sku: sku.into(),
+        quantity,
+    }
+}
+
 /// Calls `v` once per message type with a populated instance (every
 /// optional field set, so round trips exercise unions).
 pub fn for_each_sample(v: &mut impl Visit) {
     let saga_id = id(1);
     let items = vec![item("SKU-1", 2, 1999), item("SKU-ü", 1, -5)];
+    let lines = vec![line("SKU-1", 2), line("SKU-ü", 1)];
     v.visit(InitiateCheckout {
         checkout_id: saga_id,
         user_id: "user-7".into(),
         cart_id: id(2),
-        items: items.clone(),
+        items: lines.clone(),
         currency: "EUR".into(),
         payment_method: "card".into(),
         customer_email: "a@example.com".into(),
         discount_code: Some("SPRING10".into()),
+        shipping_country: Some("DE".into()),
     });
     v.visit(InitiateGeneration {
         generation_id: saga_id,
@@ -100,9 +109,10 @@ pub fn for_each_sample(v: &mut impl Visit) {
     v.visit(InventoryReleased { saga_id });
     v.visit(PriceOrder {
         saga_id,
-        items: items.clone(),
+        items: lines.clone(),
         currency: "EUR".into(),
         discount_code: Some("SPRING10".into()),
+        shipping_country: Some("FR".into()),
     });
     v.visit(OrderPriced {
         saga_id,
@@ -111,6 +121,7 @@ pub fn for_each_sample(v: &mut impl Visit) {
         tax_minor: 683,
         total_minor: 4277,
         currency: "EUR".into(),
+        lines: items.clone(),
     });
     v.visit(OrderPricingFailed {
         saga_id,
@@ -167,6 +178,7 @@ pub fn for_each_sample(v: &mut impl Visit) {
         saga_id,
         cart_id: id(2),
         user_id: "user-7".into(),
+        items: lines.clone(),
     });
     v.visit(CartCleared {
         saga_id,
@@ -178,7 +190,6 @@ pub fn for_each_sample(v: &mut impl Visit) {
         user_id: "user-7".into(),
         sku: "SKU-1".into(),
         quantity: 2,
-        unit_price_minor: 1999,
     });
     v.visit(RemoveCartItem {
         saga_id,
@@ -377,6 +388,29 @@ pub fn for_each_sample(v: &mut impl Visit) {
         saga_id,
         application_id: id(8),
         generation_id: id(9),
+    });
+    v.visit(ProductChanged {
+        sku: "MUG-BLUE".into(),
+        name: "Blue mug — ü".into(),
+        description: "Stoneware, 350 ml".into(),
+        active: true,
+        prices: vec![
+            ProductPrice {
+                currency: "EUR".into(),
+                amount_minor: 1250,
+            },
+            ProductPrice {
+                currency: "USD".into(),
+                amount_minor: 1390,
+            },
+        ],
+        version: 3,
+        at_ms: 1_700_000_000_000,
+    });
+    v.visit(UserErasureRequested {
+        erasure_id: id(9),
+        user_id: "user-7".into(),
+        requested_at_ms: 1_700_000_000_000,
     });
 }
 

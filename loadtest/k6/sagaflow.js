@@ -1,5 +1,7 @@
-// Sagaflow's REST flows under load: browse (reads), checkout end to end (cart,
-// checkout, polling until the saga ends) and cover-letter generation, with the SLOs
+// Sagaflow's REST flows under load: browse (reads: the catalogue with ETags, and
+// the user's own history, checkout and cart), checkout end to end (a cart checked
+// out by cart_id, or items; polling until the saga ends; never a price) and
+// cover-letter generation, with the SLOs
 // as thresholds (p99 reads < 150 ms, writes < 300 ms, checks > 99%; see
 // lib/profiles.js). Each VU is its own user with its own JWT, minted here with
 // GATEWAY_JWT_HS256_SECRET.
@@ -7,8 +9,9 @@
 //   LOADTEST_PROFILE=smoke|short|full   (default smoke; see lib/profiles.js)
 //   GATEWAY_URL                   (default http://127.0.0.1:8080)
 //   GATEWAY_JWT_HS256_SECRET      required (infra/dev/env.sh exports the dev one)
-//   LOADTEST_SKUS                       SKUs to buy, with stock (default LOAD-SKU-1..3;
-//                                 smoke.sh seeds them with `sagaflow stock set`)
+//   LOADTEST_SKUS                 SKUs to buy, with stock (default: the catalogue's
+//                                 active products priced in EUR, from GET /v1/products;
+//                                 smoke.sh seeds their stock with `sagaflow stock set`)
 //   LOADTEST_TENANT (loadtest), LOADTEST_RUN_ID (unique per run: user ids are <run>-vu<n>),
 //   LOADTEST_THINK_SECS (1), LOADTEST_CHECKOUT_DEADLINE_SECS (30), LOADTEST_GENERATION_DEADLINE_SECS (60),
 //   LOADTEST_GENERATIONS_PER_USER (10: the gateway's default per-user hourly limit),
@@ -25,7 +28,8 @@ import { Tokens } from './lib/jwt.js';
 import { uuidv4 } from './lib/uuid.js';
 import { scenarios, thresholds } from './lib/profiles.js';
 import {
-  baseUrl, browseFlow, cartRoutesExist, checkoutFlow, generationFlow, putCartItem, startCheckout,
+  baseUrl, browseFlow, cartRoutesExist, catalogueFlow, catalogueSkus, checkoutFlow, generationFlow,
+  putCartItem, startCheckout,
 } from './lib/flows.js';
 
 const PROFILE = __ENV.LOADTEST_PROFILE || 'smoke';
@@ -33,7 +37,7 @@ const THINK_SECS = Number(__ENV.LOADTEST_THINK_SECS || 1);
 const CHECKOUT_DEADLINE_SECS = Number(__ENV.LOADTEST_CHECKOUT_DEADLINE_SECS || 30);
 const GENERATION_DEADLINE_SECS = Number(__ENV.LOADTEST_GENERATION_DEADLINE_SECS || 60);
 const GENERATIONS_PER_USER = Number(__ENV.LOADTEST_GENERATIONS_PER_USER || 10);
-const SKUS = (__ENV.LOADTEST_SKUS || 'LOAD-SKU-1,LOAD-SKU-2,LOAD-SKU-3').split(',').map((s) => s.trim()).filter(Boolean);
+const SKUS = (__ENV.LOADTEST_SKUS || '').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** @type {import('k6/options').Options} */
 export const options = {
@@ -56,7 +60,12 @@ export function setup() {
     exec.test.abort(`the gateway at ${baseUrl} is not ready (${ready.status})`);
   }
   const runId = __ENV.LOADTEST_RUN_ID || `k6-${Date.now().toString(36)}`;
-  const probe = { auth: tokens.bearer(`${runId}-probe`), cart: true, skus: SKUS };
+  const skus = SKUS.length ? SKUS : catalogueSkus();
+  if (!skus.length) {
+    exec.test.abort('no SKUs to buy: the catalogue (GET /v1/products) has no product priced in EUR ' +
+      'and LOADTEST_SKUS is not set');
+  }
+  const probe = { auth: tokens.bearer(`${runId}-probe`), cart: true, skus };
   const authorized = http.get(`${baseUrl}/v1/history`, {
     headers: { Authorization: probe.auth },
     tags: { kind: 'probe', name: 'probe token' },
@@ -66,9 +75,9 @@ export function setup() {
     exec.test.abort(`the gateway refused a minted token (${authorized.status} ${authorized.body}); ` +
       'is GATEWAY_JWT_HS256_SECRET the platform\'s?');
   }
-  const cart = __ENV.LOADTEST_CART === '0' ? false : cartRoutesExist(probe, SKUS[0]);
+  const cart = __ENV.LOADTEST_CART === '0' ? false : cartRoutesExist(probe, skus[0]);
   if (!cart) console.warn('no /v1/carts routes at the gateway (or LOADTEST_CART=0): checkouts skip the cart');
-  return { runId, cart, skus: SKUS };
+  return { runId, cart, skus };
 }
 
 /** @param {number} secs */
@@ -83,8 +92,14 @@ function user(data) {
 
 /** What this VU made on its first browse iteration. */
 const mine = { cartId: '', checkoutId: '' };
+/** The ETags this VU holds, by SKU. @type {Record<string, string>} */
+const etags = {};
 
-/** Scenario `browse`: a user reading their history, a checkout and their cart. @param {Data} data */
+/**
+ * Scenario `browse`: a visitor browsing the catalogue, and a user reading their
+ * history, a checkout and their cart.
+ * @param {Data} data
+ */
 export function browse(data) {
   const ctx = { auth: tokens.bearer(user(data)), cart: data.cart, skus: data.skus };
   if (exec.vu.iterationInScenario === 0) {
@@ -94,6 +109,7 @@ export function browse(data) {
     mine.cartId = cartId;
     mine.checkoutId = startCheckout(ctx, cartId, [{ sku: data.skus[0], quantity: 1 }]);
   }
+  catalogueFlow(ctx, etags);
   browseFlow(ctx, mine);
   think(THINK_SECS);
 }

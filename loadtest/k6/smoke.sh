@@ -4,8 +4,9 @@
 #      .tools/venv-load and the type definitions into loadtest/k6/node_modules
 #      (npm ci, package-lock.json);
 #   2. type-checks the scripts (tsc --noEmit with @types/k6);
-#   3. seeds stock for the SKUs it buys (`sagaflow stock set`, when the binary is
-#      built), then runs k6 with LOADTEST_PROFILE (default `smoke`: 5 VUs for 30 s).
+#   3. takes the SKUs it buys from the catalogue (GET /v1/products: the active
+#      products priced in EUR) unless LOADTEST_SKUS names them, seeds their stock
+#      (`sagaflow stock set`, when the binary is built), then runs k6 with LOADTEST_PROFILE (default `smoke`: 5 VUs for 30 s).
 # Exits non-zero when a threshold (the SLOs) or a check fails (k6 exits 99).
 #
 #   GATEWAY_URL (http://127.0.0.1:8080), LOADTEST_PROFILE (smoke|short|full),
@@ -17,7 +18,6 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../infra/dev/env.sh"   # SAGAFLOW_ROOT, GATEWAY_JWT_HS256_SECRET (dev), SAGAFLOW_PG_URL
 export GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8080}"
 export LOADTEST_PROFILE="${LOADTEST_PROFILE:-smoke}"
-export LOADTEST_SKUS="${LOADTEST_SKUS:-LOAD-SKU-1,LOAD-SKU-2,LOAD-SKU-3}"
 export LOADTEST_RUN_ID="${LOADTEST_RUN_ID:-k6-$(date +%s)}"
 venv="$SAGAFLOW_TOOLS_DIR/venv-load"
 summary="${LOADTEST_SUMMARY:-$SAGAFLOW_DATA_DIR/loadtest/k6-$LOADTEST_PROFILE.json}"
@@ -40,6 +40,13 @@ log "type-checking the k6 scripts"
 
 curl -fsS --max-time 5 "$GATEWAY_URL/readyz" >/dev/null ||
   die "the gateway at $GATEWAY_URL is not ready: start the platform with ./infra/dev/up.sh"
+
+# shellcheck source=../catalogue.sh
+source "$HERE/../catalogue.sh"
+LOADTEST_SKUS="${LOADTEST_SKUS:-$(catalogue_skus "$GATEWAY_URL")}" ||
+  die "the catalogue at $GATEWAY_URL/v1/products has no product priced in EUR (is the catalogue service seeded?)"
+export LOADTEST_SKUS
+log "SKUs: $LOADTEST_SKUS"
 
 bin="${SAGAFLOW_BIN:-$SAGAFLOW_ROOT/target/release/sagaflow}"
 if [[ -x $bin ]]; then

@@ -1,12 +1,17 @@
-"""Locust users of the Sagaflow gateway: shoppers who browse (their history, a
-checkout, their cart), fill a cart and check out, following the checkout saga until
-it ends.
+"""Locust users of the Sagaflow gateway: shoppers who browse the catalogue
+(`GET /v1/products`, filtered and paged, and `GET /v1/products/{sku}` revalidated
+with If-None-Match), read their own history, checkout and cart, fill a cart and
+check it out by `cart_id` alone (or by items, every other time or without cart
+routes), following the checkout saga until it ends. No request names a price:
+prices come from the catalogue.
 
 Every simulated user is a distinct user id with its own HS256 JWT (PyJWT, signed
 with GATEWAY_JWT_HS256_SECRET; claims sub, tenant_id, iss, aud, exp as the gateway
 checks them). The cart routes (`PUT /v1/carts/{id}/items/{sku}`, `GET
 /v1/carts/{id}`) are used when the gateway has them (probed at the start);
-otherwise the checkout sends its items without a cart.
+otherwise the checkout sends its items without a cart. The SKUs bought are the
+catalogue's active products priced in EUR (read at the start) unless LOCUST_SKUS
+names them.
 
 A checkout's end-to-end time (POST until the saga's final status) is reported as
 request type SAGA, name "checkout end to end"; a checkout that does not complete
@@ -17,7 +22,7 @@ of the requests failed; p99 latencies are printed against the SLOs (reads 150 ms
 writes 300 ms).
 
     GATEWAY_JWT_HS256_SECRET   required (infra/dev/env.sh exports the dev one)
-    LOCUST_SKUS                SKUs with stock (LOAD-SKU-1,LOAD-SKU-2,LOAD-SKU-3)
+    LOCUST_SKUS                SKUs with stock (default: from the catalogue)
     LOCUST_TENANT (loadtest), LOCUST_RUN_ID (unique per run: user ids are <run>-u<n>)
     GATEWAY_JWT_ISSUER (sagaflow), GATEWAY_JWT_AUDIENCE (sagaflow-api)
 
@@ -39,12 +44,11 @@ ISSUER = os.environ.get("GATEWAY_JWT_ISSUER", "sagaflow")
 AUDIENCE = os.environ.get("GATEWAY_JWT_AUDIENCE", "sagaflow-api")
 TENANT = os.environ.get("LOCUST_TENANT", "loadtest")
 RUN_ID = os.environ.get("LOCUST_RUN_ID") or f"locust-{int(time.time()):x}"
-SKUS = [s.strip() for s in os.environ.get(
-    "LOCUST_SKUS", "LOAD-SKU-1,LOAD-SKU-2,LOAD-SKU-3").split(",") if s.strip()]
+SKUS = [s.strip() for s in os.environ.get("LOCUST_SKUS", "").split(",") if s.strip()]
 CHECKOUT_DEADLINE_SECS = float(os.environ.get("LOCUST_CHECKOUT_DEADLINE_SECS", "30"))
 MAX_FAIL_RATIO = float(os.environ.get("LOCUST_MAX_FAIL_RATIO", "0.01"))
 TOKEN_TTL_SECS = 3600
-PRICE_MINOR = 1250
+COUNTRIES = ["DE", "FR"]
 TERMINAL = {"completed", "compensated", "failed", "compensation_failed"}
 SLO_P99_MS = {"GET": 150, "PUT": 300, "POST": 300, "DELETE": 300}
 
@@ -71,14 +75,23 @@ def _check_secret(environment, **_kwargs):
 
 @events.test_start.add_listener
 def _probe_cart_routes(environment, **_kwargs):
-    """PUT a line into a fresh cart of a probe user: 200 means the routes exist."""
+    """Takes the SKUs from the catalogue unless LOCUST_SKUS names them, then PUTs a
+    line into a fresh cart of a probe user: 200 means the cart routes exist."""
     import requests  # locust depends on it
 
     host = (environment.host or "").rstrip("/")
+    if not SKUS:
+        res = requests.get(f"{host}/v1/products", params={"limit": 100}, timeout=10)
+        res.raise_for_status()
+        SKUS.extend(p["sku"] for p in res.json().get("items", [])
+                    if any(x.get("currency") == "EUR" for x in p.get("prices", [])))
+    if not SKUS:
+        raise SystemExit("no SKUs to buy: the catalogue has no product priced in EUR "
+                         "and LOCUST_SKUS is not set")
     token, _ = mint(f"{RUN_ID}-probe")
     try:
         res = requests.put(f"{host}/v1/carts/{uuid.uuid4()}/items/{SKUS[0]}",
-                           json={"quantity": 1, "unit_price_minor": PRICE_MINOR},
+                           json={"quantity": 1},
                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
         cart_routes["enabled"] = res.status_code == 200
     except requests.RequestException:
@@ -122,6 +135,7 @@ class Shopper(HttpUser):
         self.cart_id = str(uuid.uuid4())
         self.cart_lines = {}
         self.checkout_ids = []
+        self.etags = {}
 
     def auth(self, **extra):
         if self.exp - time.time() < 60:
@@ -129,6 +143,38 @@ class Shopper(HttpUser):
         return {"Authorization": f"Bearer {self.token}", **extra}
 
     # --- browsing ---------------------------------------------------------------
+
+    @task(6)
+    def catalogue(self):
+        """A page of products (sometimes filtered, sometimes the next page)."""
+        params = {"limit": 20}
+        if random.random() < 0.3:
+            params["q"] = random.choice(SKUS)[:3]
+        with self.client.get("/v1/products", params=params, name="/v1/products",
+                             catch_response=True) as res:
+            if res.status_code != 200 or not isinstance(res.json().get("items"), list):
+                res.failure(f"status {res.status_code}")
+                return
+            cursor = res.json().get("next_cursor")
+        if cursor and random.random() < 0.3:
+            self.client.get("/v1/products", params={"limit": 20, "cursor": cursor},
+                            name="/v1/products")
+
+    @task(6)
+    def product(self):
+        """One product, revalidated with the ETag held for it (304 when unchanged)."""
+        sku = random.choice(SKUS)
+        headers = {"If-None-Match": self.etags[sku]} if sku in self.etags else {}
+        with self.client.get(f"/v1/products/{sku}", headers=headers,
+                             name="/v1/products/{sku}", catch_response=True) as res:
+            if res.status_code not in (200, 304):
+                res.failure(f"status {res.status_code}")
+                return
+            if not res.headers.get("ETag"):
+                res.failure("no ETag")
+                return
+            res.success()
+            self.etags[sku] = res.headers["ETag"]
 
     @task(5)
     def history(self):
@@ -162,7 +208,7 @@ class Shopper(HttpUser):
         quantity = self.cart_lines.get(sku, 0) + 1
         if cart_routes["enabled"]:
             res = self.client.put(f"/v1/carts/{self.cart_id}/items/{sku}",
-                                  json={"quantity": quantity, "unit_price_minor": PRICE_MINOR},
+                                  json={"quantity": quantity},
                                   headers=self.auth(), name="/v1/carts/{id}/items/{sku}")
             if res.status_code != 200:
                 return
@@ -176,12 +222,15 @@ class Shopper(HttpUser):
             return
         body = {
             "cart_id": self.cart_id,
-            "items": [{"sku": sku, "quantity": q, "unit_price_minor": PRICE_MINOR}
-                      for sku, q in self.cart_lines.items()],
             "currency": "EUR",
+            "shipping_country": random.choice(COUNTRIES),
             "payment_method": "card",
             "customer_email": "loadtest@example.com",
         }
+        # The cart's lines by cart_id alone, or (every other time, or without cart
+        # routes) the same lines as items.
+        if not cart_routes["enabled"] or random.random() < 0.5:
+            body["items"] = [{"sku": sku, "quantity": q} for sku, q in self.cart_lines.items()]
         started = time.monotonic()
         with self.client.post("/v1/checkouts", json=body, name="/v1/checkouts",
                               headers=self.auth(**{"Idempotency-Key": str(uuid.uuid4())}),

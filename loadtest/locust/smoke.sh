@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Locust shoppers headless against a running platform (./infra/dev/up.sh):
-# installs locust and PyJWT (requirements.txt) into .tools/venv-load, seeds stock
-# for the SKUs (`sagaflow stock set`, when the binary is built) and runs
+# installs locust and PyJWT (requirements.txt) into .tools/venv-load, takes the
+# SKUs from the catalogue (GET /v1/products: active, priced in EUR) unless
+# LOCUST_SKUS names them, seeds their stock (`sagaflow stock set`, when the
+# binary is built) and runs
 # LOCUST_USERS users (default 10, spawned 5/s) for LOCUST_RUN_TIME (default 30s).
 # Fails when more than 1% of the requests failed (locustfile.py's verdict;
 # --exit-code-on-error covers errors it does not see).
@@ -14,7 +16,6 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../../infra/dev/env.sh
 source "$HERE/../../infra/dev/env.sh"   # SAGAFLOW_ROOT, GATEWAY_JWT_HS256_SECRET (dev), SAGAFLOW_PG_URL
 GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8080}"
-export LOCUST_SKUS="${LOCUST_SKUS:-LOAD-SKU-1,LOAD-SKU-2,LOAD-SKU-3}"
 export LOCUST_RUN_ID="${LOCUST_RUN_ID:-locust-$(date +%s)}"
 venv="$SAGAFLOW_TOOLS_DIR/venv-load"
 csv="${LOCUST_CSV:-$SAGAFLOW_DATA_DIR/loadtest/locust}"
@@ -36,6 +37,13 @@ fi
 
 curl -fsS --max-time 5 "$GATEWAY_URL/readyz" >/dev/null ||
   die "the gateway at $GATEWAY_URL is not ready: start the platform with ./infra/dev/up.sh"
+
+# shellcheck source=../catalogue.sh
+source "$HERE/../catalogue.sh"
+LOCUST_SKUS="${LOCUST_SKUS:-$(catalogue_skus "$GATEWAY_URL")}" ||
+  die "the catalogue at $GATEWAY_URL/v1/products has no product priced in EUR (is the catalogue service seeded?)"
+export LOCUST_SKUS
+log "SKUs: $LOCUST_SKUS"
 
 bin="${SAGAFLOW_BIN:-$SAGAFLOW_ROOT/target/release/sagaflow}"
 if [[ -x $bin ]]; then

@@ -1,6 +1,10 @@
 //! Kafka client settings, read from flags or the environment and validated before
 //! anything connects. Every service flattens [`KafkaConfig`] into its own CLI, so
 //! the same keys work everywhere (`KAFKA_BOOTSTRAP_SERVERS`, ...).
+//!
+//! `KAFKA_PROPERTIES` may hold credentials (`sasl.password`): `--help` does not
+//! show its value, [`Properties`]' `Debug` shows keys only, and a malformed entry
+//! is reported by its position, never its text.
 
 use rdkafka::ClientConfig;
 
@@ -81,21 +85,110 @@ pub struct KafkaConfig {
     )]
     pub replication_factor: i32,
 
-    /// Extra librdkafka properties as `key=value` pairs separated by commas, e.g.
-    /// `security.protocol=SASL_SSL,sasl.mechanism=SCRAM-SHA-512` for MSK.
+    /// Extra librdkafka properties as `key=value` entries, one per line, or
+    /// separated by `;` when the value has no line break (write `\;` for a `;`
+    /// inside a value, `\\` for a backslash), e.g.
+    /// `security.protocol=SASL_SSL;sasl.mechanism=SCRAM-SHA-512` for MSK. Commas
+    /// are part of values. The value is never printed.
     #[arg(
         long = "kafka-properties",
         env = "KAFKA_PROPERTIES",
         value_name = "KAFKA_PROPERTIES",
-        value_parser = parse_properties,
-        default_value = ""
+        value_parser = PropertiesParser,
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
     )]
     pub properties: Properties,
 }
 
-/// Extra librdkafka properties, already split into pairs.
-#[derive(Debug, Clone, Default)]
+/// Extra librdkafka properties, already split into pairs. `Debug` shows the keys
+/// only: values may be secrets.
+#[derive(Clone, Default)]
 pub struct Properties(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(key, _)| (key, "***")))
+            .finish()
+    }
+}
+
+impl Properties {
+    /// Splits `value`: by line breaks when it has one (then `;` and `\` are
+    /// literal), else by `;` with `\;` and `\\` escapes. Blank entries are skipped;
+    /// keys and values are trimmed. An error names the entry by position only.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let entries: Vec<String> = if value.contains('\n') {
+            value.lines().map(str::to_owned).collect()
+        } else {
+            split_semicolons(value)
+        };
+        let mut pairs = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (key, val) = entry.split_once('=').ok_or_else(|| {
+                format!(
+                    "entry {} is not key=value (entries are separated by `;` or line breaks)",
+                    index + 1
+                )
+            })?;
+            let key = key.trim();
+            if key.is_empty() {
+                return Err(format!("entry {} has an empty key", index + 1));
+            }
+            pairs.push((key.to_owned(), val.trim().to_owned()));
+        }
+        Ok(Properties(pairs))
+    }
+}
+
+/// `a=1;b=x\;y` → `["a=1", "b=x;y"]`.
+fn split_semicolons(value: &str) -> Vec<String> {
+    let mut entries = vec![String::new()];
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        let current = entries.last_mut().expect("never empty");
+        match c {
+            '\\' if matches!(chars.peek(), Some(';' | '\\')) => {
+                current.push(chars.next().expect("peeked"));
+            }
+            ';' => entries.push(String::new()),
+            other => current.push(other),
+        }
+    }
+    entries
+}
+
+/// Parses `KAFKA_PROPERTIES` with an error that does not echo the value (clap's
+/// own would).
+#[derive(Clone)]
+struct PropertiesParser;
+
+impl clap::builder::TypedValueParser for PropertiesParser {
+    type Value = Properties;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Properties, clap::Error> {
+        let invalid = |why: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid KAFKA_PROPERTIES (--kafka-properties): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let value = value.to_str().ok_or_else(|| invalid("not valid UTF-8"))?;
+        Properties::parse(value).map_err(|why| invalid(&why))
+    }
+}
 
 fn parse_bootstrap(value: &str) -> Result<String, String> {
     let value = value.trim();
@@ -112,17 +205,6 @@ fn parse_bootstrap(value: &str) -> Result<String, String> {
         }
     }
     Ok(value.to_owned())
-}
-
-fn parse_properties(value: &str) -> Result<Properties, String> {
-    let mut pairs = Vec::new();
-    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, val) = pair
-            .split_once('=')
-            .ok_or_else(|| format!("`{pair}` is not key=value"))?;
-        pairs.push((key.trim().to_owned(), val.trim().to_owned()));
-    }
-    Ok(Properties(pairs))
 }
 
 impl KafkaConfig {
@@ -220,7 +302,7 @@ mod tests {
             "--kafka-bootstrap-servers",
             "a:1,b:2",
             "--kafka-properties",
-            "security.protocol=SASL_SSL, sasl.mechanism=PLAIN",
+            "security.protocol=SASL_SSL; sasl.mechanism=PLAIN",
         ])
         .expect("valid");
         let producer = cli.kafka.producer();
@@ -228,5 +310,58 @@ mod tests {
         assert_eq!(producer.get("sasl.mechanism"), Some("PLAIN"));
         assert_eq!(producer.get("acks"), Some("all"));
         assert_eq!(producer.get("bootstrap.servers"), Some("a:1,b:2"));
+    }
+
+    #[test]
+    fn a_comma_or_an_escaped_semicolon_in_a_password_works() {
+        let props = Properties::parse(
+            "security.protocol=SASL_SSL;sasl.username=svc;sasl.password=p,a=ss\\;w\\\\d",
+        )
+        .expect("valid");
+        assert_eq!(
+            props.0,
+            vec![
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.username".to_owned(), "svc".to_owned()),
+                ("sasl.password".to_owned(), "p,a=ss;w\\d".to_owned()),
+            ]
+        );
+        // One entry per line (what the Helm chart writes): `;` and `,` are literal.
+        let props =
+            Properties::parse("sasl.mechanism=PLAIN\nsasl.password=a;b,c\n").expect("valid");
+        assert_eq!(props.0[1], ("sasl.password".to_owned(), "a;b,c".to_owned()));
+        let config = KafkaConfig {
+            properties: props,
+            ..KafkaConfig::new("a:1")
+        };
+        assert_eq!(config.producer().get("sasl.password"), Some("a;b,c"));
+    }
+
+    #[test]
+    fn property_values_never_print() {
+        let secret = "hunter2,hunter3";
+        let cli = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1",
+            "--kafka-properties",
+            &format!("sasl.password={secret}"),
+        ])
+        .expect("valid");
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("sasl.password"), "{shown}");
+        let err = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1",
+            "--kafka-properties",
+            &format!("sasl.username=svc;{secret}"),
+        ])
+        .expect_err("the second entry has no =");
+        let text = err.to_string();
+        assert!(text.contains("entry 2"), "{text}");
+        assert!(text.contains("KAFKA_PROPERTIES"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

@@ -1,6 +1,8 @@
 // The user flows against the gateway's REST API. Every request carries
 // `Authorization: Bearer <JWT>` for the VU's own user and the tags
 // kind=read|write (for the SLO thresholds) and name=<METHOD route> (grouping).
+// No request names a price: checkouts send {sku, quantity} lines or only a
+// cart_id, and the catalogue (GET /v1/products...) is browsed with If-None-Match.
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { Rate, Trend } from 'k6/metrics';
@@ -15,7 +17,8 @@ export const generationCompleted = new Rate('generation_completed');
 export const generationSeconds = new Trend('generation_end_to_end_seconds');
 
 const BASE = (__ENV.GATEWAY_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
-const PRICE_MINOR = 1250;
+/** Shipping countries checkouts go to (each selects a tax rate). */
+const COUNTRIES = ['DE', 'FR'];
 
 /**
  * @typedef {{ auth: string, cart: boolean, skus: string[] }} Ctx
@@ -83,7 +86,7 @@ function pollUntilTerminal(ctx, path, name, deadlineSecs, intervalSecs) {
 export function putCartItem(ctx, cartId, sku, quantity) {
   const res = http.put(
     `${BASE}/v1/carts/${cartId}/items/${encodeURIComponent(sku)}`,
-    JSON.stringify({ quantity, unit_price_minor: PRICE_MINOR }),
+    JSON.stringify({ quantity }),
     params(ctx, 'write', 'PUT /v1/carts/{id}/items/{sku}'),
   );
   check(res, { 'PUT cart item 200': (r) => r.status === 200 });
@@ -101,19 +104,22 @@ export function getCart(ctx, cartId) {
 }
 
 /**
- * POST /v1/checkouts; returns the checkout id or '' on failure.
+ * POST /v1/checkouts; returns the checkout id or '' on failure. `lines` null:
+ * check out the lines of cart `cartId` (the body has no items).
  * @param {Ctx} ctx
  * @param {string} cartId
- * @param {Array<{sku: string, quantity: number}>} lines
+ * @param {Array<{sku: string, quantity: number}> | null} lines
  */
 export function startCheckout(ctx, cartId, lines) {
+  /** @type {Record<string, unknown>} */
   const body = {
     cart_id: cartId,
-    items: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unit_price_minor: PRICE_MINOR })),
     currency: 'EUR',
+    shipping_country: COUNTRIES[Math.floor(Math.random() * COUNTRIES.length)],
     payment_method: 'card',
     customer_email: 'loadtest@example.com',
   };
+  if (lines) body.items = lines.map((l) => ({ sku: l.sku, quantity: l.quantity }));
   const res = http.post(`${BASE}/v1/checkouts`, JSON.stringify(body),
     params(ctx, 'write', 'POST /v1/checkouts', { 'Idempotency-Key': uuidv4() }));
   check(res, {
@@ -124,9 +130,10 @@ export function startCheckout(ctx, cartId, lines) {
 }
 
 /**
- * A whole checkout: fill a new cart (when the cart routes exist), read it, check
- * out, and poll the checkout until its saga ends. Records checkout_completed and
- * checkout_end_to_end_seconds.
+ * A whole checkout: fill a new cart (when the cart routes exist), read it and
+ * check it out by cart_id alone, or (every other time, or without cart routes)
+ * check out by items; then poll the checkout until its saga ends. Records
+ * checkout_completed and checkout_end_to_end_seconds.
  * @param {Ctx} ctx
  * @param {number} deadlineSecs
  */
@@ -139,12 +146,13 @@ export function checkoutFlow(ctx, deadlineSecs) {
     lines.push({ sku: ctx.skus[Math.floor(Math.random() * ctx.skus.length)], quantity: 1 });
   }
   const unique = lines.filter((l, i) => lines.findIndex((m) => m.sku === l.sku) === i);
-  if (ctx.cart) {
+  const byCart = ctx.cart && Math.random() < 0.5;
+  if (byCart) {
     for (const line of unique) putCartItem(ctx, cartId, line.sku, line.quantity);
     getCart(ctx, cartId);
   }
   const started = Date.now();
-  const id = startCheckout(ctx, cartId, unique);
+  const id = startCheckout(ctx, cartId, byCart ? null : unique);
   if (!id) {
     checkoutCompleted.add(false);
     return;
@@ -155,6 +163,41 @@ export function checkoutFlow(ctx, deadlineSecs) {
   check(status, { 'checkout completed': () => completed });
   if (completed) checkoutSeconds.add((Date.now() - started) / 1000);
   else console.warn(`checkout ${id} ended ${status}`);
+}
+
+/**
+ * Browsing the catalogue as a shop's visitor does: a page of products (now and
+ * then filtered, or the next page), then one product, revalidated with the ETag
+ * this VU got for it before (200 the first time, 304 after, unless it changed).
+ * @param {Ctx} ctx
+ * @param {Record<string, string>} etags  SKU -> ETag, kept per VU
+ */
+export function catalogueFlow(ctx, etags) {
+  const roll = Math.random();
+  let query = 'limit=20';
+  if (roll < 0.3 && ctx.skus.length) query += `&q=${encodeURIComponent(ctx.skus[0].slice(0, 3))}`;
+  const list = http.get(`${BASE}/v1/products?${query}`, params(ctx, 'read', 'GET /v1/products'));
+  check(list, {
+    'GET products 200': (r) => r.status === 200,
+    'GET products lists items': (r) => r.status === 200 && Array.isArray(r.json('items')),
+  });
+  const next = list.status === 200 ? field(list, 'next_cursor') : '';
+  if (next && roll > 0.7) {
+    const more = http.get(`${BASE}/v1/products?limit=20&cursor=${encodeURIComponent(next)}`,
+      params(ctx, 'read', 'GET /v1/products'));
+    check(more, { 'GET products next page 200': (r) => r.status === 200 });
+  }
+  const sku = ctx.skus[Math.floor(Math.random() * ctx.skus.length)];
+  if (!sku) return;
+  const known = etags[sku];
+  const one = http.get(`${BASE}/v1/products/${encodeURIComponent(sku)}`,
+    params(ctx, 'read', 'GET /v1/products/{sku}', known ? { 'If-None-Match': known } : {}));
+  check(one, {
+    'GET product 200 or 304': (r) => r.status === 200 || r.status === 304,
+    'GET product has an ETag': (r) => Boolean(r.headers.Etag || r.headers.ETag),
+  });
+  const etag = one.headers.Etag || one.headers.ETag;
+  if (etag) etags[sku] = etag;
 }
 
 /**
@@ -220,7 +263,7 @@ export function generationFlow(ctx, deadlineSecs) {
  */
 export function cartRoutesExist(ctx, sku) {
   const res = http.put(`${BASE}/v1/carts/${uuidv4()}/items/${encodeURIComponent(sku)}`,
-    JSON.stringify({ quantity: 1, unit_price_minor: PRICE_MINOR }),
+    JSON.stringify({ quantity: 1 }),
     { headers: { Authorization: ctx.auth, 'Content-Type': 'application/json' },
       tags: { kind: 'probe', name: 'probe cart routes' },
       responseCallback: http.expectedStatuses(200, 404, 405) });
@@ -229,3 +272,18 @@ export function cartRoutesExist(ctx, sku) {
 
 /** The gateway's base URL. */
 export const baseUrl = BASE;
+
+/**
+ * The SKUs to buy: the active products of the catalogue priced in EUR (up to 100).
+ * @returns {string[]}
+ */
+export function catalogueSkus() {
+  const res = http.get(`${BASE}/v1/products?limit=100`, { tags: { kind: 'probe', name: 'probe catalogue' } });
+  if (res.status !== 200) return [];
+  /** @type {any} */
+  const page = res.json();
+  const items = Array.isArray(page && page.items) ? page.items : [];
+  return items
+    .filter((/** @type {any} */ p) => Array.isArray(p.prices) && p.prices.some((/** @type {any} */ x) => x.currency === 'EUR'))
+    .map((/** @type {any} */ p) => String(p.sku));
+}

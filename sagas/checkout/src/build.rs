@@ -11,12 +11,7 @@ use crate::steps;
 /// `ReserveInventory {saga_id, items: [{sku, quantity}]}`.
 pub fn reserve_inventory(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
-    let items: Vec<Value> = input
-        .items
-        .iter()
-        .map(|i| json!({ "sku": i.sku, "quantity": i.quantity }))
-        .collect();
-    Ok(json!({ "saga_id": data.saga_id, "items": items }))
+    Ok(json!({ "saga_id": data.saga_id, "items": lines(&input.items) }))
 }
 
 /// `ReleaseInventory {saga_id, reason}`.
@@ -24,14 +19,16 @@ pub fn release_inventory(data: &SagaData) -> Result<Value, BuildError> {
     Ok(json!({ "saga_id": data.saga_id, "reason": compensation_reason() }))
 }
 
-/// `PriceOrder {saga_id, items: [{sku, quantity, unit_price_minor}], currency, discount_code}`.
+/// `PriceOrder {saga_id, items: [{sku, quantity}], currency, discount_code,
+/// shipping_country}` (v2): no prices; the pricing service owns them.
 pub fn price_order(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
     Ok(json!({
         "saga_id": data.saga_id,
-        "items": priced_items(&input.items),
+        "items": lines(&input.items),
         "currency": input.currency,
         "discount_code": input.discount_code,
+        "shipping_country": input.shipping_country,
     }))
 }
 
@@ -54,28 +51,42 @@ pub fn compensate_payment(data: &SagaData) -> Result<Value, BuildError> {
     Ok(json!({ "saga_id": data.saga_id, "reason": compensation_reason() }))
 }
 
-/// `CreateOrder {saga_id, customer_id, items, total_minor, currency, payment_id}`.
+/// `CreateOrder {saga_id, customer_id, items, total_minor, currency, payment_id}`
+/// with the priced lines of `OrderPriced` (never a client's price).
 pub fn create_order(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
     let priced = priced(data, &input.currency)?;
+    if priced.lines.is_empty() {
+        return Err(BuildError::InvalidResult {
+            step: steps::PRICE_ORDER.to_owned(),
+            reason: "OrderPriced carries no priced lines".to_owned(),
+        });
+    }
     let paid: Paid = result(data, steps::TAKE_PAYMENT)?;
+    let items: Vec<Value> = priced
+        .lines
+        .iter()
+        .map(|l| json!({ "sku": l.sku, "quantity": l.quantity, "unit_price_minor": l.unit_price_minor }))
+        .collect();
     Ok(json!({
         "saga_id": data.saga_id,
         "customer_id": input.user_id,
-        "items": priced_items(&input.items),
+        "items": items,
         "total_minor": priced.total_minor,
         "currency": input.currency,
         "payment_id": paid.payment_id,
     }))
 }
 
-/// `ClearCart {saga_id, cart_id, user_id}`.
+/// `ClearCart {saga_id, cart_id, user_id, items}` (v2): the lines bought leave
+/// the cart; lines added meanwhile stay.
 pub fn clear_cart(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
     Ok(json!({
         "saga_id": data.saga_id,
         "cart_id": input.cart_id,
         "user_id": input.user_id,
+        "items": lines(&input.items),
     }))
 }
 
@@ -103,10 +114,11 @@ fn compensation_reason() -> &'static str {
     "checkout saga compensating"
 }
 
-fn priced_items(items: &[crate::input::Item]) -> Vec<Value> {
+/// `[{sku, quantity}]`: the input's lines, without prices.
+fn lines(items: &[crate::input::Item]) -> Vec<Value> {
     items
         .iter()
-        .map(|i| json!({ "sku": i.sku, "quantity": i.quantity, "unit_price_minor": i.unit_price_minor }))
+        .map(|i| json!({ "sku": i.sku, "quantity": i.quantity }))
         .collect()
 }
 

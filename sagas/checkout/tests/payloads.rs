@@ -28,24 +28,32 @@ fn release_inventory_payload() {
 }
 
 #[test]
-fn price_order_payload() {
+fn price_order_payload_names_lines_and_country_but_no_price() {
     assert_eq!(
         build::price_order(&sample_data()).unwrap(),
         json!({
             "saga_id": SAGA,
             "items": [
-                { "sku": "SKU-1", "quantity": 2, "unit_price_minor": 1250 },
-                { "sku": "SKU-2", "quantity": 1, "unit_price_minor": 500 }
+                { "sku": "SKU-1", "quantity": 2 },
+                { "sku": "SKU-2", "quantity": 1 }
             ],
             "currency": "EUR",
-            "discount_code": "WELCOME10"
+            "discount_code": "WELCOME10",
+            "shipping_country": "FR"
         })
     );
     let mut data = sample_data();
     data.input["discount_code"] = json!(null);
+    data.input.as_object_mut().unwrap().remove("shipping_country");
+    let payload = build::price_order(&data).unwrap();
+    assert_eq!(payload["discount_code"], json!(null));
+    assert_eq!(payload["shipping_country"], json!(null));
+    // A price left in an (old or forged) input never reaches the pricing step.
+    let mut data = sample_data();
+    data.input["items"][0]["unit_price_minor"] = json!(1);
     assert_eq!(
-        build::price_order(&data).unwrap()["discount_code"],
-        json!(null)
+        build::price_order(&data).unwrap()["items"][0],
+        json!({ "sku": "SKU-1", "quantity": 2 })
     );
 }
 
@@ -56,7 +64,7 @@ fn process_payment_charges_the_priced_total() {
         json!({
             "saga_id": SAGA,
             "customer_id": USER,
-            "amount_minor": 3213,
+            "amount_minor": 3240,
             "currency": "EUR",
             "payment_method": "card"
         })
@@ -73,7 +81,7 @@ fn compensate_payment_payload() {
 }
 
 #[test]
-fn create_order_payload() {
+fn create_order_takes_the_priced_lines() {
     assert_eq!(
         build::create_order(&sample_data()).unwrap(),
         json!({
@@ -83,18 +91,39 @@ fn create_order_payload() {
                 { "sku": "SKU-1", "quantity": 2, "unit_price_minor": 1250 },
                 { "sku": "SKU-2", "quantity": 1, "unit_price_minor": 500 }
             ],
-            "total_minor": 3213,
+            "total_minor": 3240,
             "currency": "EUR",
             "payment_id": PAYMENT
         })
     );
+    // The unit prices are the pricing service's, whatever the input says.
+    let mut data = sample_data();
+    data.input["items"][0]["unit_price_minor"] = json!(1);
+    data.results.get_mut("price_order").unwrap()["lines"][0]["unit_price_minor"] = json!(1300);
+    assert_eq!(
+        build::create_order(&data).unwrap()["items"][0],
+        json!({ "sku": "SKU-1", "quantity": 2, "unit_price_minor": 1300 })
+    );
+    // An OrderPriced without lines (v1) cannot create an order.
+    let mut data = sample_data();
+    data.results.get_mut("price_order").unwrap()["lines"] = json!([]);
+    assert!(matches!(
+        build::create_order(&data),
+        Err(BuildError::InvalidResult { .. })
+    ));
 }
 
 #[test]
-fn clear_cart_payload() {
+fn clear_cart_payload_names_the_lines_bought() {
     assert_eq!(
         build::clear_cart(&sample_data()).unwrap(),
-        json!({ "saga_id": SAGA, "cart_id": CART, "user_id": USER })
+        json!({
+            "saga_id": SAGA, "cart_id": CART, "user_id": USER,
+            "items": [
+                { "sku": "SKU-1", "quantity": 2 },
+                { "sku": "SKU-2", "quantity": 1 }
+            ]
+        })
     );
 }
 

@@ -130,7 +130,7 @@ fn happy_path_completes_the_checkout() {
         ]
     );
     // The payment charges the priced total; the order carries the payment id.
-    assert_eq!(run.sent[2].3["amount_minor"], 3213);
+    assert_eq!(run.sent[2].3["amount_minor"], 3240);
     assert_eq!(run.sent[3].3["payment_id"], PAYMENT);
     assert!(run.sent[5].3["body"].as_str().unwrap().contains(ORDER));
     let s = run.state();
@@ -160,6 +160,32 @@ fn payment_declined_releases_inventory_and_ends_compensated() {
     assert_eq!(s.completed, [0, 1]);
     assert_eq!(s.compensated, [0]);
     assert_eq!(s.failure.as_deref(), Some("PaymentFailed: card declined"));
+}
+
+#[test]
+fn unpriceable_sku_releases_inventory_and_charges_nothing() {
+    fn unknown_sku(message_type: &str, payload: &Value) -> (&'static str, Value) {
+        match message_type {
+            "PriceOrder" => (
+                "OrderPricingFailed",
+                json!({ "saga_id": SAGA, "reason": "unknown SKU SKU-2" }),
+            ),
+            other => happy(other, payload),
+        }
+    }
+    let run = Run::drive(unknown_sku);
+    assert_eq!(
+        run.sent_types(),
+        ["ReserveInventory", "PriceOrder", "ReleaseInventory"]
+    );
+    assert_eq!(run.sent[2].2, Phase::Compensation);
+    let s = run.state();
+    assert_eq!(s.status, Status::Compensated);
+    assert_eq!(s.compensated, [0]);
+    assert_eq!(
+        s.failure.as_deref(),
+        Some("OrderPricingFailed: unknown SKU SKU-2")
+    );
 }
 
 #[test]

@@ -13,10 +13,12 @@
 //! - [`driver`]: decide + persist + execute actions, one transaction.
 //! - [`timeouts`]: durable timers: store, and claim the due ones.
 //! - [`queries`]: operator reads: list by status and age, a saga's log, versions.
+//! - [`erase`](mod@erase): redact a user's personal data from the log.
 //! - [`error`](mod@error): the store's [`Error`].
 
 pub mod definitions;
 pub mod driver;
+pub mod erase;
 pub mod error;
 pub mod log;
 pub mod queries;

@@ -26,6 +26,11 @@ pub struct Settings {
         value_parser = clap::value_parser!(u16).range(1..=256)
     )]
     pub workers: u16,
+
+    /// `SAGAFLOW_INTERNAL_TOKEN_SECRET`, handed over by `sagaflow serve`: verifies
+    /// the gateway's token on every request; the service refuses to start without it.
+    #[arg(skip)]
+    pub internal_token_secret: Option<sagaflow_service_auth::Secret>,
 }
 
 impl Default for Settings {
@@ -33,6 +38,7 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8087)),
             workers: 2,
+            internal_token_secret: None,
         }
     }
 }

@@ -67,6 +67,10 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let verifier = sagaflow_service_auth::InternalVerifier::new(
+        settings.internal_token_secret.as_ref(),
+        NAME,
+    )?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding APPLICATIONS_LISTEN={}", settings.listen))?;
@@ -81,7 +85,10 @@ pub async fn run(
     )
     .with_workers(usize::from(settings.workers));
     let http = async {
-        axum::serve(listener, router(pool))
+        axum::serve(
+            listener,
+            sagaflow_service_auth::internal::guard(router(pool), verifier),
+        )
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
             .context("applications HTTP server")

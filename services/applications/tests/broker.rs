@@ -84,6 +84,9 @@ async fn status_events_and_attach_commands_over_kafka() -> anyhow::Result<()> {
     let port = sagaflow_test_support::tansu::free_port()?;
     let settings = sagaflow_applications::Settings {
         listen: ([127, 0, 0, 1], port).into(),
+        internal_token_secret: Some(sagaflow_test_support::service_auth::Secret::new(
+            sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
+        )),
         ..Default::default()
     };
     let shutdown = CancellationToken::new();
@@ -97,9 +100,10 @@ async fn status_events_and_attach_commands_over_kafka() -> anyhow::Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str| {
-        http.request(method, format!("{base}{path}"))
-            .header("x-tenant-id", TENANT)
-            .header("x-user-id", USER)
+        http.request(method, format!("{base}{path}")).header(
+            "authorization",
+            sagaflow_test_support::service_auth::internal_bearer("applications", TENANT, USER),
+        )
     };
     // The listener is bound before `run` returns control; poll until it answers.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -111,6 +115,16 @@ async fn status_events_and_attach_commands_over_kafka() -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "the API never answered");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // The port itself refuses a caller without the gateway's token, whatever
+    // identity headers it sends.
+    let direct = http
+        .get(format!("{base}/v1/applications"))
+        .header("x-tenant-id", TENANT)
+        .header("x-user-id", USER)
+        .send()
+        .await?;
+    assert_eq!(direct.status(), reqwest::StatusCode::UNAUTHORIZED);
 
     let created: Value = call(reqwest::Method::POST, "/v1/applications")
         .json(&json!({"company": "Acme", "role": "Dev"}))

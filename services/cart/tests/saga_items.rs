@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{incoming, send};
+use common::{in_tenant, incoming, send};
 use sagaflow_cart::saga_items::CANCELLED;
-use sagaflow_cart::{CartHandler, NAME};
+use sagaflow_cart::{CartHandler, NAME, Owner};
 use sagaflow_events::messages::{
     AddCartItem, CartItemAddFailed, CartItemAdded, CartItemRemoved, RemoveCartItem,
 };
@@ -25,7 +25,6 @@ fn add(saga: Uuid, cart: Uuid, user: &str, sku: &str, quantity: i32) -> AddCartI
         user_id: user.into(),
         sku: sku.into(),
         quantity,
-        unit_price_minor: 250,
     }
 }
 
@@ -40,7 +39,11 @@ fn remove(saga: Uuid, cart: Uuid, user: &str, sku: &str) -> RemoveCartItem {
 }
 
 async fn line(db: &TestDb, cart: Uuid, sku: &str) -> anyhow::Result<Option<i32>> {
-    Ok(sagaflow_cart::store::get_cart(&db.pool, cart)
+    line_in(db, "tenant-a", cart, sku).await
+}
+
+async fn line_in(db: &TestDb, tenant: &str, cart: Uuid, sku: &str) -> anyhow::Result<Option<i32>> {
+    Ok(sagaflow_cart::store::get_cart(&db.pool, &Owner::new(tenant, "ada"), cart)
         .await?
         .and_then(|c| c.items.into_iter().find(|i| i.sku == sku))
         .map(|i| i.quantity))
@@ -52,7 +55,7 @@ async fn add_then_remove_restores_the_line_and_repeats_answer_the_same() -> anyh
     let handler = CartHandler::default();
     let cart = Uuid::now_v7();
     // The user already had one unit of the SKU.
-    sagaflow_cart::store::put_item(&db.pool, cart, "ada", "MUG", 1, 250).await?;
+    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1).await?;
 
     let saga = Uuid::now_v7();
     for _ in 0..2 {
@@ -89,16 +92,22 @@ async fn refusals_change_nothing_and_a_removal_first_leaves_a_tombstone() -> any
     let db = db().await?;
     let handler = CartHandler::default();
     let cart = Uuid::now_v7();
-    sagaflow_cart::store::put_item(&db.pool, cart, "ada", "MUG", 1, 250).await?;
+    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1).await?;
 
-    // Another user's cart.
+    // The same user id in another tenant: its own cart, A's line untouched; and
+    // its compensation takes back only what it added there.
     let saga = Uuid::now_v7();
-    let message = incoming(Some(saga), &add(saga, cart, "mallory", "MUG", 5));
-    let failed: CartItemAddFailed = send(&db.pool, &handler, NAME, &message).await?.expect();
-    assert!(failed.reason.contains("another user"), "{}", failed.reason);
+    let message = in_tenant("tenant-b", Some(saga), &add(saga, cart, "ada", "MUG", 5));
+    let added: CartItemAdded = send(&db.pool, &handler, NAME, &message).await?.expect();
+    assert_eq!(added.line_quantity, 5);
     assert_eq!(line(&db, cart, "MUG").await?, Some(1));
-    // Its compensation takes back nothing.
-    let message = incoming(Some(saga), &remove(saga, cart, "mallory", "MUG"));
+    let message = in_tenant("tenant-b", Some(saga), &remove(saga, cart, "ada", "MUG"));
+    let removed: CartItemRemoved = send(&db.pool, &handler, NAME, &message).await?.expect();
+    assert_eq!(removed.quantity_removed, 5);
+    assert_eq!(line_in(&db, "tenant-b", cart, "MUG").await?, None);
+    assert_eq!(line(&db, cart, "MUG").await?, Some(1));
+    // A saga id of tenant B means nothing in tenant A.
+    let message = incoming(Some(saga), &remove(saga, cart, "ada", "MUG"));
     let removed: CartItemRemoved = send(&db.pool, &handler, NAME, &message).await?.expect();
     assert_eq!(removed.quantity_removed, 0);
     assert_eq!(line(&db, cart, "MUG").await?, Some(1));

@@ -8,7 +8,10 @@
 //! - `sub`: the user id; `tenant_id`: the tenant (both 1..=128 visible ASCII
 //!   characters, since they become database keys and forwarded headers);
 //! - `exp` in the future (30 s leeway), `nbf` (if present) in the past;
-//! - `iss` = `GATEWAY_JWT_ISSUER`, `aud` = `GATEWAY_JWT_AUDIENCE`.
+//! - `iss` = `GATEWAY_JWT_ISSUER`, `aud` = `GATEWAY_JWT_AUDIENCE`;
+//! - optional `roles`: an array of strings (`"operator"` lets a caller read any
+//!   saga log of its own tenant, see `routes::sagas`); at most [`MAX_ROLES`] roles
+//!   of [`MAX_ID_CHARS`] visible ASCII characters each.
 //!
 //! Anything else is 401 with `WWW-Authenticate: Bearer`: `alg: none` and every
 //! algorithm without a configured key (so an HS256 token "signed" with the RS256
@@ -41,12 +44,24 @@ pub const MAX_TOKEN_BYTES: usize = 4096;
 pub const MAX_ID_CHARS: usize = 128;
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 30;
+/// Most roles a token may carry.
+pub const MAX_ROLES: usize = 16;
+/// The role that may read every saga log of its tenant.
+pub const OPERATOR_ROLE: &str = "operator";
 
-/// Who is calling: the verified `tenant_id` and `sub` of the bearer token.
+/// Who is calling: the verified `tenant_id`, `sub` and `roles` of the bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub tenant_id: String,
     pub user_id: String,
+    pub roles: Vec<String>,
+}
+
+impl Caller {
+    /// Whether the token gave the caller the operator role (in its tenant).
+    pub fn is_operator(&self) -> bool {
+        self.roles.iter().any(|r| r == OPERATOR_ROLE)
+    }
 }
 
 /// The claims the gateway reads. Every field but `nbf` is required, and each
@@ -61,6 +76,8 @@ pub struct Claims {
     pub nbf: Option<u64>,
     pub iss: String,
     pub aud: Audience,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// `aud`: one audience or several (the gateway's must be among them).
@@ -227,9 +244,18 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(classify)?;
         let claims = data.claims;
+        if claims.roles.len() > MAX_ROLES {
+            return Err(AuthError::BadIdentity("roles"));
+        }
+        let roles = claims
+            .roles
+            .into_iter()
+            .map(|role| identity("roles", role))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Caller {
             tenant_id: identity("tenant_id", claims.tenant_id)?,
             user_id: identity("sub", claims.sub)?,
+            roles,
         })
     }
 }
@@ -257,7 +283,7 @@ fn classify(err: jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::Json(err) => {
             // serde names the missing or mistyped field in its message.
             let text = err.to_string();
-            let claim = ["tenant_id", "sub", "exp", "nbf", "iss", "aud"]
+            let claim = ["tenant_id", "sub", "exp", "nbf", "iss", "aud", "roles"]
                 .into_iter()
                 .find(|c| text.contains(&format!("`{c}`")))
                 .unwrap_or("claims");
@@ -324,6 +350,19 @@ pub fn mint_hs256(
     user: &str,
     ttl: Duration,
 ) -> String {
+    mint_hs256_with_roles(secret, issuer, audience, tenant, user, &[], ttl)
+}
+
+/// [`mint_hs256`] with a `roles` claim (e.g. `["operator"]`).
+pub fn mint_hs256_with_roles(
+    secret: &str,
+    issuer: &str,
+    audience: &str,
+    tenant: &str,
+    user: &str,
+    roles: &[&str],
+    ttl: Duration,
+) -> String {
     let exp = SystemTime::now()
         .checked_add(ttl)
         .unwrap_or(SystemTime::now())
@@ -337,6 +376,7 @@ pub fn mint_hs256(
         nbf: None,
         iss: issuer.to_owned(),
         aud: Audience::One(audience.to_owned()),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -376,11 +416,40 @@ mod tests {
             caller,
             Caller {
                 tenant_id: "acme".into(),
-                user_id: "ada".into()
+                user_id: "ada".into(),
+                roles: Vec::new(),
             }
         );
         let header = format!("bearer {token}");
         assert!(verifier().verify_header(header.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn roles_are_read_and_checked() {
+        let token = mint_hs256_with_roles(
+            SECRET,
+            "sagaflow",
+            "sagaflow-api",
+            "acme",
+            "ops",
+            &["operator"],
+            Duration::from_secs(60),
+        );
+        let caller = verifier().verify(&token).expect("valid");
+        assert!(caller.is_operator());
+        let bad = mint_hs256_with_roles(
+            SECRET,
+            "sagaflow",
+            "sagaflow-api",
+            "acme",
+            "ops",
+            &["has space"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            verifier().verify(&bad),
+            Err(AuthError::BadIdentity("roles"))
+        );
     }
 
     #[test]

@@ -269,6 +269,23 @@ pub struct Settings {
         value_parser = clap::value_parser!(u32).range(0..=1_000_000)
     )]
     pub rate_limit_generations_per_hour: u32,
+
+    /// Most rate limit buckets kept in process (without Redis); past it, full
+    /// buckets are dropped, then the longest idle ones.
+    #[arg(
+        id = "gateway-rate-limit-max-keys",
+        long = "gateway-rate-limit-max-keys",
+        env = "GATEWAY_RATE_LIMIT_MAX_KEYS",
+        value_name = "GATEWAY_RATE_LIMIT_MAX_KEYS",
+        default_value_t = crate::rate_limit::DEFAULT_MAX_KEYS,
+        value_parser = clap::value_parser!(u32).range(1..=10_000_000)
+    )]
+    pub rate_limit_max_keys: u32,
+
+    /// `SAGAFLOW_INTERNAL_TOKEN_SECRET` (handed over by `sagaflow serve`): signs the
+    /// token of every request forwarded to a backend ([`crate::proxy`]).
+    #[arg(skip)]
+    pub internal_token_secret: Option<sagaflow_service_auth::Secret>,
 }
 
 impl Default for Settings {
@@ -292,6 +309,8 @@ impl Default for Settings {
             rate_limit_user_per_sec: DEFAULT_USER_PER_SEC,
             rate_limit_user_burst: DEFAULT_USER_BURST,
             rate_limit_generations_per_hour: DEFAULT_GENERATIONS_PER_HOUR,
+            rate_limit_max_keys: crate::rate_limit::DEFAULT_MAX_KEYS,
+            internal_token_secret: None,
         }
     }
 }

@@ -20,6 +20,10 @@
 //!   `orchestrator.commands`: a checkout or generation another producer started
 //!   (the planner, for the assistant) gets its row there too (`source =
 //!   'assistant'`), so its owner sees it like one started here.
+//! - `GET /v1/products`, `GET /v1/products/{sku}`: the catalogue, public (no
+//!   token needed), from the gateway's read model of `catalog.events`
+//!   ([`projection::catalog`]). `POST /v1/checkouts` takes no prices: lines are
+//!   `{sku, quantity}` or the lines of a cart, checked against that read model.
 //! - `/v1/carts/...` (cart service), `/v1/assistant/...` (planner) and
 //!   `/v1/applications/...`, `/v1/tracker/...` (applications) are forwarded with
 //!   the caller's verified identity ([`proxy`]).
@@ -43,23 +47,25 @@
 //! - [`http_metrics`]: the `sagaflow_http_request_seconds` histogram.
 //! - [`error`](mod@error): [`ApiError`] and its JSON form.
 //! - [`routes`]: the route table ([`routes::table`]) and the handlers —
-//!   `checkouts`, `generations`, `documents`, `history`, `me`, `sagas`, `health`,
-//!   `web`; `progress` (the server-sent event streams), `proxied` (the forwarded
+//!   `checkouts`, `products`, `generations`, `documents`, `history`, `me`,
+//!   `sagas`, `health`, `web`; `cart_lines` (a cart's lines for a checkout);
+//!   `progress` (the server-sent event streams), `proxied` (the forwarded
 //!   routes); the request body validation in `checkout_request` and
 //!   `generation_request`.
 //! - [`proxy`]: forwarding to the backends.
 //! - [`openapi`]: the OpenAPI document and the `/docs` page.
 //! - [`idempotency`]: `Idempotency-Key` handling.
 //! - [`projection`]: the `SagaProgressed` / `Initiate*` → read model handler
-//!   (`projection::initiated`: the rows of sagas started elsewhere).
+//!   (`projection::initiated`: the rows of sagas started elsewhere;
+//!   `projection::catalog`: `ProductChanged` → `products`).
 //! - [`request_id`]: the per-request id in logs, errors and `X-Request-Id`, and the
 //!   its log span; [`trace`]: the request's OpenTelemetry span, named by route.
 //! - `web/`: the web page's files, compiled in (`routes::web`).
 //! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (0001);
 //!   `generations`, `generation_cancellations`, and `saga_progress` no longer tied
 //!   to `checkouts` by a foreign key (0002); `source` (`gateway` | `assistant`) of
-//!   `checkouts` and `generations` (0003). The outbox and inbox tables come from
-//!   `sagaflow-bus`.
+//!   `checkouts` and `generations` (0003); `products` (0004). The outbox and
+//!   inbox tables come from `sagaflow-bus`.
 //! - This file: [`AppState`], [`migrate`], [`router`], [`serve`], [`run`].
 
 pub mod auth;
@@ -110,6 +116,9 @@ pub struct AppState {
     pub limiter: rate_limit::Limiter,
     /// The clients for the backends the gateway forwards to.
     pub http: proxy::Clients,
+    /// Signs the internal token of each forwarded request (`None` without
+    /// `SAGAFLOW_INTERNAL_TOKEN_SECRET`: [`run`] refuses that).
+    pub signer: Option<sagaflow_service_auth::InternalSigner>,
 }
 
 impl AppState {
@@ -119,7 +128,12 @@ impl AppState {
     pub async fn new(pool: PgPool, settings: Settings) -> anyhow::Result<Self> {
         let verifier = auth::Verifier::from_settings(&settings)?;
         let limiter = rate_limit::Limiter::from_settings(&settings).await?;
+        let signer = match &settings.internal_token_secret {
+            None => None,
+            secret => Some(sagaflow_service_auth::InternalSigner::new(secret.as_ref())?),
+        };
         Ok(Self {
+            signer,
             pool,
             settings,
             verifier: Arc::new(verifier),
@@ -189,11 +203,13 @@ pub async fn serve(
 }
 
 /// The whole gateway: binds `settings.listen` and runs the HTTP server, the outbox
-/// [`Relay`] and the projection's [`InboxConsumer`] (topics `orchestrator.events`
-/// and `orchestrator.commands`)
-/// until `shutdown`. If one of them fails, the others are stopped and the first
+/// [`Relay`], the projection's [`InboxConsumer`] (topics `orchestrator.events`
+/// and `orchestrator.commands`) and the catalogue's (`catalog.events`,
+/// [`projection::catalog`]) until `shutdown`. If one of them fails, the others
+/// are stopped and the first
 /// error is returned. Refuses to start without a token key
-/// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`). Does not
+/// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`) or without
+/// `SAGAFLOW_INTERNAL_TOKEN_SECRET` (`settings.internal_token_secret`). Does not
 /// migrate (see [`migrate`]).
 pub async fn run(
     pool: PgPool,
@@ -203,6 +219,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let state = AppState::new(pool.clone(), settings).await?;
     state.verifier.require_key()?;
+    sagaflow_service_auth::InternalSigner::new(state.settings.internal_token_secret.as_ref())?;
     let listener = TcpListener::bind(state.settings.listen)
         .await
         .with_context(|| format!("binding GATEWAY_LISTEN={}", state.settings.listen))?;
@@ -214,17 +231,25 @@ pub async fn run(
             sagaflow_events::topics::ORCHESTRATOR_EVENTS,
             sagaflow_events::topics::ORCHESTRATOR_COMMANDS,
         ],
-        pool,
-        kafka,
+        pool.clone(),
+        kafka.clone(),
         Projection,
     );
+    let catalog = InboxConsumer::new(
+        projection::catalog::CONSUMER,
+        &[sagaflow_events::topics::CATALOG_EVENTS],
+        pool.clone(),
+        kafka.clone(),
+        projection::catalog::CatalogProjection,
+    );
     let stop = shutdown.child_token();
-    let (http, relay, consumer) = tokio::join!(
+    let (http, relay, consumer, catalog) = tokio::join!(
         supervise("http server", &stop, serve(listener, state, stop.clone())),
         supervise("outbox relay", &stop, relay.run(stop.clone())),
         supervise("projection consumer", &stop, consumer.run(stop.clone())),
+        supervise("catalogue consumer", &stop, catalog.run(stop.clone())),
     );
-    http.and(relay).and(consumer)
+    http.and(relay).and(consumer).and(catalog)
 }
 
 /// Runs one component; when it fails, cancels `stop` so the others wind down.

@@ -20,7 +20,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, Secur
 use utoipa::openapi::{Content, ObjectBuilder, Ref, Required, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{checkouts, documents, generations, health, history, me, proxied, sagas, web};
+use crate::routes::{
+    checkouts, documents, generations, health, history, me, products, proxied, sagas, web,
+};
 
 /// The name of the bearer security scheme.
 pub const BEARER: &str = "bearer";
@@ -37,14 +39,17 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
     info(
         title = "Sagaflow gateway",
         description = "The Sagaflow API: checkouts and document generations (sagas), their \
-                       progress, the cart, the assistant and the job-application tracker. Every \
-                       /v1 route needs `Authorization: Bearer <JWT>` (claims sub, tenant_id, exp, \
-                       iss, aud). Errors are `{\"error\": {\"code\", \"message\", \"field\"?, \
+                       progress, the catalogue, the cart, the assistant and the job-application \
+                       tracker. Every /v1 route but the catalogue's (GET /v1/products...) \
+                       needs `Authorization: Bearer <JWT>` (claims sub, tenant_id, exp, iss, \
+                       aud). Errors are `{\"error\": {\"code\", \"message\", \"field\"?, \
                        \"request_id\"?}}`; 429 carries Retry-After."
     ),
     paths(
         checkouts::create,
         checkouts::get,
+        products::list,
+        products::get,
         generations::create,
         generations::get,
         generations::cancel,
@@ -65,6 +70,7 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
     modifiers(&BearerScheme),
     tags(
         (name = "checkouts", description = "The checkout saga"),
+        (name = "products", description = "The catalogue (public: no token needed)"),
         (name = "generations", description = "The document generation saga and its documents"),
         (name = "sagas", description = "Any saga the caller started"),
         (name = "history", description = "The caller's history and data"),

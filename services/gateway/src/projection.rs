@@ -36,6 +36,7 @@ use sqlx::PgConnection;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+pub mod catalog;
 pub mod initiated;
 
 /// Kinds that describe why a saga did not complete.

@@ -5,10 +5,14 @@
 //! route's template with each path parameter checked ([`segment`]) and
 //! percent-encoded, so no `..` or encoded slash can reach another upstream path;
 //! the query as sent (at most [`MAX_QUERY_BYTES`]); the body (already limited to
-//! `GATEWAY_MAX_BODY_BYTES`). Headers: `x-tenant-id` and `x-user-id` from the
-//! verified token (a client's own `x-tenant-id` is never forwarded),
-//! `x-request-id`, and `traceparent`, `content-type`, `accept`, `idempotency-key`
-//! as sent. Nothing else (no `Authorization`, no cookies).
+//! `GATEWAY_MAX_BODY_BYTES`). Headers: `Authorization: Bearer <internal token>`
+//! ([`internal_authorization`]: signed per request with
+//! `SAGAFLOW_INTERNAL_TOKEN_SECRET` for that backend's audience, naming the
+//! verified caller; the backend takes the caller's identity from it alone),
+//! `x-tenant-id` and `x-user-id` from the verified token (informational; a
+//! client's own `x-tenant-id` is never forwarded), `x-request-id`, and
+//! `traceparent`, `content-type`, `accept`, `idempotency-key` as sent. Nothing
+//! else (never the client's `Authorization`, no cookies).
 //!
 //! A pooled keep-alive connection can be closed by the backend at the moment we
 //! reuse it (a backend that recycles connections, or closes one after an answer
@@ -31,6 +35,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tracing::{debug, warn};
+
+use sagaflow_service_auth::{InternalCaller, InternalSigner};
 
 use crate::auth::Caller;
 use crate::config::Settings;
@@ -74,6 +80,15 @@ impl Upstream {
             Upstream::Cart => "the cart service",
             Upstream::Planner => "the planner service",
             Upstream::Applications => "the applications service",
+        }
+    }
+
+    /// The audience of its internal tokens.
+    pub fn audience(self) -> &'static str {
+        match self {
+            Upstream::Cart => "cart",
+            Upstream::Planner => "planner",
+            Upstream::Applications => "applications",
         }
     }
 
@@ -285,10 +300,36 @@ pub struct Forward<'a> {
     pub body: Bytes,
 }
 
-/// Sends `forward` to its backend as `caller`; the backend's answer or a JSON error.
+/// `Bearer <token>` for the backend `audience` (`cart`, `planner`,
+/// `applications`, `generation`, `catalog`) naming `caller`; 503 naming `label`
+/// when the gateway has no signing secret (which [`crate::run`] refuses).
+pub fn internal_authorization(
+    signer: Option<&InternalSigner>,
+    audience: &str,
+    label: &'static str,
+    caller: &Caller,
+) -> Result<String, ApiError> {
+    let signer = signer.ok_or_else(|| {
+        tracing::error!("SAGAFLOW_INTERNAL_TOKEN_SECRET is not set: cannot call {label}");
+        ApiError::Unavailable(label)
+    })?;
+    let token = signer.sign(
+        audience,
+        &InternalCaller {
+            tenant_id: caller.tenant_id.clone(),
+            user_id: caller.user_id.clone(),
+            roles: caller.roles.clone(),
+        },
+    );
+    Ok(format!("Bearer {token}"))
+}
+
+/// Sends `forward` to its backend as `caller`, with an internal token signed by
+/// `signer`; the backend's answer or a JSON error.
 pub async fn send(
     http: &Clients,
     settings: &Settings,
+    signer: Option<&InternalSigner>,
     caller: &Caller,
     forward: Forward<'_>,
 ) -> Result<Response, ApiError> {
@@ -306,9 +347,12 @@ pub async fn send(
     }
     let method = reqwest::Method::from_bytes(forward.method.as_str().as_bytes())
         .map_err(|_| ApiError::MethodNotAllowed)?;
+    let authorization =
+        internal_authorization(signer, upstream.audience(), upstream.label(), caller)?;
     let mut request = http
         .pooled
         .request(method, &url)
+        .header(header::AUTHORIZATION.as_str(), authorization)
         .header("x-tenant-id", &caller.tenant_id)
         .header("x-user-id", &caller.user_id);
     if let Some(id) = request_id::current() {

@@ -6,19 +6,23 @@
 //! - [`per_ip`] (outside authentication) uses the TCP peer address from
 //!   `ConnectInfo` (serve with `into_make_service_with_connect_info`; a request
 //!   without it, as in router tests, has no address limit). `X-Forwarded-For` is
-//!   not trusted.
+//!   not trusted. An IPv6 client is keyed by its /64 ([`client_key`]): one host
+//!   usually holds a whole /64, so rotating addresses inside it gains nothing.
 //! - [`per_user`] (after authentication) uses the verified tenant and user.
 //!
 //! A bucket holds up to `burst` tokens and refills at `rate` per second; each
 //! request takes one. The buckets live in Redis when `GATEWAY_REDIS_URL` is set
 //! (one atomic Lua script per check, Redis's own clock, keys expiring once full
-//! again), so every gateway replica shares them; otherwise in this process. When
+//! again), so every gateway replica shares them; otherwise in this process, at
+//! most `GATEWAY_RATE_LIMIT_MAX_KEYS` buckets ([`DEFAULT_MAX_KEYS`]): a new key
+//! past that first drops the buckets that are full again (they hold nothing),
+//! then the tenth of the buckets idle longest. When
 //! Redis fails, requests are let through (and counted in
 //! `sagaflow_gateway_rate_limit_errors_total`): an outage of the limiter must not
 //! become an outage of the API.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,8 +41,8 @@ use crate::error::ApiError;
 /// The route with its own per-user limit.
 pub const GENERATIONS_ROUTE: &str = "/v1/generations";
 
-/// Buckets kept in process before full ones are dropped.
-const LOCAL_MAX_BUCKETS: usize = 100_000;
+/// Default bound of the buckets kept in process.
+pub const DEFAULT_MAX_KEYS: u32 = 100_000;
 
 /// How long a Redis check may take before the request is let through.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
@@ -108,7 +112,10 @@ pub struct Limiter {
 
 #[derive(Clone)]
 enum Store {
-    Local(Arc<Mutex<HashMap<String, Bucket>>>),
+    Local {
+        buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+        max_keys: usize,
+    },
     Redis {
         connection: ConnectionManager,
         script: Arc<redis::Script>,
@@ -153,11 +160,27 @@ return {allowed, wait}
 "#;
 
 impl Limiter {
-    /// Buckets in this process.
+    /// Buckets in this process, at most [`DEFAULT_MAX_KEYS`].
     pub fn local(limits: Limits) -> Self {
+        Self::local_bounded(limits, DEFAULT_MAX_KEYS as usize)
+    }
+
+    /// Buckets in this process, at most `max_keys` (at least 1).
+    pub fn local_bounded(limits: Limits, max_keys: usize) -> Self {
         Self {
             limits,
-            store: Store::Local(Arc::default()),
+            store: Store::Local {
+                buckets: Arc::default(),
+                max_keys: max_keys.max(1),
+            },
+        }
+    }
+
+    /// How many buckets this process holds (`None` with Redis).
+    pub fn local_keys(&self) -> Option<usize> {
+        match &self.store {
+            Store::Local { buckets, .. } => buckets.lock().ok().map(|b| b.len()),
+            Store::Redis { .. } => None,
         }
     }
 
@@ -189,7 +212,10 @@ impl Limiter {
         let limits = Limits::from_settings(settings);
         match &settings.redis_url {
             Some(url) => Self::redis(limits, url.expose()).await,
-            None => Ok(Self::local(limits)),
+            None => Ok(Self::local_bounded(
+                limits,
+                usize::try_from(settings.rate_limit_max_keys).unwrap_or(usize::MAX),
+            )),
         }
     }
 
@@ -200,7 +226,9 @@ impl Limiter {
     /// Takes a token from bucket `key` under `limit`.
     pub async fn check(&self, key: &str, limit: Limit) -> Decision {
         match &self.store {
-            Store::Local(buckets) => check_local(buckets, key, limit, Instant::now()),
+            Store::Local { buckets, max_keys } => {
+                check_local(buckets, *max_keys, key, limit, Instant::now())
+            }
             Store::Redis { connection, script } => {
                 let mut connection = connection.clone();
                 let rate_per_ms = limit.per_sec / 1000.0;
@@ -254,6 +282,7 @@ impl Limiter {
 
 fn check_local(
     buckets: &Mutex<HashMap<String, Bucket>>,
+    max_keys: usize,
     key: &str,
     limit: Limit,
     now: Instant,
@@ -263,11 +292,8 @@ fn check_local(
         return Decision::Allow;
     };
     let burst = f64::from(limit.burst);
-    if buckets.len() >= LOCAL_MAX_BUCKETS && !buckets.contains_key(key) {
-        // Forget the buckets that are full again: they hold nothing.
-        buckets.retain(|_, b| {
-            b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * limit.per_sec < burst
-        });
+    if buckets.len() >= max_keys && !buckets.contains_key(key) {
+        make_room(&mut buckets, max_keys, limit, now);
     }
     let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
         tokens: burst,
@@ -286,13 +312,54 @@ fn check_local(
     }
 }
 
+/// Brings `buckets` below `max_keys`: drops the buckets that are full again
+/// (they hold nothing), then, if that is not enough, the tenth (at least one)
+/// idle longest. Evicting in batches keeps a flood of new keys from scanning the
+/// map on every request.
+fn make_room(buckets: &mut HashMap<String, Bucket>, max_keys: usize, limit: Limit, now: Instant) {
+    let burst = f64::from(limit.burst);
+    buckets.retain(|_, b| {
+        b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * limit.per_sec < burst
+    });
+    if buckets.len() < max_keys {
+        return;
+    }
+    let evict = (buckets.len() / 10).max(buckets.len() + 1 - max_keys);
+    let mut ages: Vec<Instant> = buckets.values().map(|b| b.at).collect();
+    let (_, cutoff, _) = ages.select_nth_unstable(evict - 1);
+    let cutoff = *cutoff;
+    let mut left = evict;
+    buckets.retain(|_, b| {
+        if left > 0 && b.at <= cutoff {
+            left -= 1;
+            false
+        } else {
+            true
+        }
+    });
+    metrics::counter!("sagaflow_gateway_rate_limit_evictions_total")
+        .increment(u64::try_from(evict - left).unwrap_or(0));
+}
+
+/// The per-address bucket key of `ip`: the address for IPv4 (also IPv4-mapped
+/// IPv6), the /64 network for IPv6.
+pub fn client_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
 /// Middleware: the per-address limit.
 pub async fn per_ip(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
     if let (Some(limit), Some(ConnectInfo(peer))) = (
         limiter.limits.ip,
         request.extensions().get::<ConnectInfo<SocketAddr>>(),
     ) {
-        let key = format!("ip:{}", peer.ip());
+        let key = client_key(peer.ip());
         if let Err(err) = limiter.enforce("ip", &key, limit).await {
             return err.into_response();
         }
@@ -334,6 +401,9 @@ mod tests {
     #[test]
     fn a_bucket_allows_its_burst_then_refills_at_its_rate() {
         let buckets = Mutex::new(HashMap::new());
+        let check_local = |b: &Mutex<HashMap<String, Bucket>>, k: &str, l: Limit, t: Instant| {
+            check_local(b, usize::MAX, k, l, t)
+        };
         let limit = Limit {
             per_sec: 2.0,
             burst: 3,
@@ -370,6 +440,22 @@ mod tests {
             check_local(&buckets, "k", limit, much_later),
             Decision::Deny { .. }
         ));
+    }
+
+    #[test]
+    fn the_map_never_exceeds_its_bound_and_evicts_the_idle_first() {
+        let buckets = Mutex::new(HashMap::new());
+        let hourly = Limit::per_hour(10).expect("on");
+        let start = Instant::now();
+        // The first key, then 99 more, each touched once: none is full again for hours.
+        for i in 0..100 {
+            let at = start + Duration::from_millis(i);
+            check_local(&buckets, 10, &format!("k{i}"), hourly, at);
+            assert!(buckets.lock().expect("lock").len() <= 10);
+        }
+        let map = buckets.lock().expect("lock");
+        assert!(map.contains_key("k99"), "the newest is kept");
+        assert!(!map.contains_key("k0"), "the idle longest went first");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `POST /v1/checkouts`: the transactional outbox, idempotency and validation,
-//! against a real PostgreSQL.
+//! against a real PostgreSQL. Prices are refused, SKUs are checked against the
+//! catalogue read model, and a checkout by `cart_id` buys the cart's lines (read
+//! from a local HTTP server standing in for the cart service).
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use sagaflow_events::messages::{CheckoutItem, InitiateCheckout};
+use sagaflow_events::messages::{InitiateCheckout, OrderLine};
 use sagaflow_gateway::Settings;
 use sagaflow_gateway::idempotency::fingerprint;
 use sagaflow_gateway::routes::checkout_request::CheckoutRequest;
@@ -14,7 +16,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use common::{
-    CART, Gateway, TENANT, USER, checkout_body, checkout_id, count, outbox, post_request,
+    CART, Gateway, TENANT, USER, checkout_body, checkout_id, count, feed_product, outbox,
+    post_request, product_changed,
 };
 
 #[tokio::test]
@@ -57,21 +60,20 @@ async fn post_writes_one_initiate_checkout_to_the_outbox() -> anyhow::Result<()>
             user_id: USER.to_owned(),
             cart_id: Uuid::parse_str(CART)?,
             items: vec![
-                CheckoutItem {
+                OrderLine {
                     sku: "SKU-RED-M".into(),
                     quantity: 2,
-                    unit_price_minor: 1999
                 },
-                CheckoutItem {
+                OrderLine {
                     sku: "SKU-BLUE-L".into(),
                     quantity: 1,
-                    unit_price_minor: 4500
                 },
             ],
             currency: "EUR".into(),
             payment_method: "card_visa_4242".into(),
             customer_email: "ada@example.com".into(),
             discount_code: Some("WELCOME10".into()),
+            shipping_country: Some("DE".into()),
         }
     );
 
@@ -414,5 +416,262 @@ async fn health_and_readiness() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(gw.send(get("/healthz")).await?.0, StatusCode::OK);
+    Ok(())
+}
+
+/// Nothing of a checkout was stored: no checkout row, no outbox row, no
+/// idempotency row.
+async fn assert_nothing_started(gw: &Gateway) -> anyhow::Result<()> {
+    assert_eq!(count(gw.pool(), "checkouts").await?, 0);
+    assert_eq!(outbox(gw.pool()).await?.len(), 0);
+    assert_eq!(count(gw.pool(), "idempotency_keys").await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_client_price_is_refused_and_starts_nothing() -> anyhow::Result<()> {
+    let gw = Gateway::start().await?;
+    let mut priced = checkout_body();
+    priced["items"][0]["unit_price_minor"] = json!(1);
+    let (status, body) = gw.post(TENANT, USER, "cheap", &priced).await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "items[0].unit_price_minor", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("come from the catalogue"), "{message}");
+    for (field, value) in [("total", json!(1)), ("price", json!({"EUR": 1}))] {
+        let mut priced = checkout_body();
+        priced[field] = value;
+        let (status, body) = gw.post(TENANT, USER, "cheap", &priced).await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    assert_nothing_started(&gw).await?;
+    // The key was not taken: the same key without the price goes through.
+    let (status, body) = gw.post(TENANT, USER, "cheap", &checkout_body()).await?;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_inactive_and_unpriced_skus_are_refused_and_start_nothing() -> anyhow::Result<()> {
+    let gw = Gateway::start().await?;
+    feed_product(
+        gw.pool(),
+        &product_changed("SKU-OLD", "Retired", false, &[("EUR", 100)], 3),
+    )
+    .await?;
+    let cases = [
+        ("SKU-NOPE", "EUR", "is not in the catalogue"),
+        ("SKU-OLD", "EUR", "is not for sale"),
+        ("SKU-BLUE-L", "USD", "has no catalogue price in USD"),
+    ];
+    for (sku, currency, reason) in cases {
+        let mut body = checkout_body();
+        body["items"][1]["sku"] = json!(sku);
+        body["currency"] = json!(currency);
+        let (status, answer) = gw.post(TENANT, USER, sku, &body).await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{sku}: {answer}");
+        assert_eq!(answer["error"]["field"], "items[1].sku", "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(sku) && message.contains(reason),
+            "{sku}: {message}"
+        );
+    }
+    // A product deactivated by a newer version cannot be bought any more; an
+    // older version arriving late does not bring it back.
+    feed_product(
+        gw.pool(),
+        &product_changed("SKU-RED-M", "Red shirt M", false, &[("EUR", 1999)], 2),
+    )
+    .await?;
+    feed_product(
+        gw.pool(),
+        &product_changed("SKU-RED-M", "Red shirt M", true, &[("EUR", 1)], 1),
+    )
+    .await?;
+    let (status, answer) = gw.post(TENANT, USER, "k", &checkout_body()).await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["field"], "items[0].sku", "{answer}");
+    assert_nothing_started(&gw).await?;
+    Ok(())
+}
+
+/// A stand-in for the cart service on 127.0.0.1: `GET /carts/{id}` answers
+/// `carts[id]` (404 when absent) and records the identity headers it got.
+struct CartService {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, bool)>>>,
+}
+
+impl CartService {
+    async fn start(carts: Vec<(Uuid, Value)>) -> anyhow::Result<Self> {
+        use axum::extract::{Path, State};
+        use axum::http::HeaderMap;
+        type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, bool)>>>;
+        let seen: Seen = Default::default();
+        let carts: std::sync::Arc<std::collections::HashMap<Uuid, Value>> =
+            std::sync::Arc::new(carts.into_iter().collect());
+        let app = axum::Router::new()
+            .route(
+                "/carts/{id}",
+                axum::routing::get(
+                    |State((carts, seen)): State<(
+                        std::sync::Arc<std::collections::HashMap<Uuid, Value>>,
+                        Seen,
+                    )>,
+                     headers: HeaderMap,
+                     Path(id): Path<Uuid>| async move {
+                        let header = |name: &str| {
+                            headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned()
+                        };
+                        let bearer = header("authorization").starts_with("Bearer ");
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.push((header("x-tenant-id"), header("x-user-id"), bearer));
+                        }
+                        match carts.get(&id) {
+                            Some(cart) => (StatusCode::OK, axum::Json(cart.clone())),
+                            None => (
+                                StatusCode::NOT_FOUND,
+                                axum::Json(json!({"error": "cart not found"})),
+                            ),
+                        }
+                    },
+                ),
+            )
+            .with_state((carts, seen.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self { url, seen })
+    }
+}
+
+/// A checkout body buying the lines of cart `cart_id`.
+fn cart_checkout(cart_id: Uuid) -> Value {
+    let mut body = checkout_body();
+    body["cart_id"] = json!(cart_id);
+    body.as_object_mut().map(|o| o.remove("items"));
+    body["shipping_country"] = json!("FR");
+    body
+}
+
+#[tokio::test]
+async fn a_checkout_by_cart_id_buys_the_carts_lines() -> anyhow::Result<()> {
+    let cart = Uuid::now_v7();
+    let (empty, stale) = (Uuid::now_v7(), Uuid::now_v7());
+    let cart_service = CartService::start(vec![
+        (
+            cart,
+            // The cart service's old answer still carries prices: ignored.
+            json!({
+                "cart_id": cart, "user_id": USER, "total_minor": 3,
+                "items": [
+                    { "sku": "SKU-BLUE-L", "quantity": 3, "unit_price_minor": 1 },
+                    { "sku": "SKU-RED-M", "quantity": 1 }
+                ]
+            }),
+        ),
+        (empty, json!({ "cart_id": empty, "items": [] })),
+        (
+            stale,
+            json!({ "cart_id": stale, "items": [{ "sku": "SKU-GONE", "quantity": 1 }] }),
+        ),
+    ])
+    .await?;
+    let gw = Gateway::with_settings(Settings {
+        cart_url: cart_service.url.clone(),
+        ..common::settings()
+    })
+    .await?;
+
+    // An empty cart, a cart the service does not know (or not the caller's), a
+    // cart holding a SKU the catalogue does not know: 422 on cart_id, nothing
+    // started.
+    for (id, expected) in [
+        (empty, "empty"),
+        (Uuid::now_v7(), "no such cart"),
+        (stale, "SKU-GONE"),
+    ] {
+        let (status, body) = gw
+            .post(TENANT, USER, &id.to_string(), &cart_checkout(id))
+            .await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "cart_id", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+    }
+    assert_nothing_started(&gw).await?;
+
+    let (status, body) = gw.post(TENANT, USER, "by-cart", &cart_checkout(cart)).await?;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = checkout_id(&body)?;
+    let rows = outbox(gw.pool()).await?;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let command: InitiateCheckout = sagaflow_events::decode(&rows[0].payload)?;
+    assert_eq!(command.checkout_id, id);
+    assert_eq!(command.cart_id, cart);
+    assert_eq!(
+        command.items,
+        vec![
+            OrderLine {
+                sku: "SKU-BLUE-L".into(),
+                quantity: 3
+            },
+            OrderLine {
+                sku: "SKU-RED-M".into(),
+                quantity: 1
+            },
+        ]
+    );
+    assert_eq!(command.shipping_country.as_deref(), Some("FR"));
+    assert_eq!(command.currency, "EUR");
+    // The lines bought are kept with the checkout.
+    let stored: Value = sqlx::query_scalar("SELECT request FROM checkouts WHERE checkout_id = $1")
+        .bind(id)
+        .fetch_one(gw.pool())
+        .await?;
+    assert_eq!(stored["items"][0]["sku"], "SKU-BLUE-L", "{stored}");
+    assert!(stored["items"][0].get("unit_price_minor").is_none());
+
+    // The cart service was asked as the caller, with an internal token.
+    let seen = cart_service
+        .seen
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|(tenant, user, bearer)| tenant == TENANT && user == USER && *bearer),
+        "{seen:?}"
+    );
+
+    // A retry replays the answer without asking the cart service again.
+    let (status, replay) = gw.post(TENANT, USER, "by-cart", &cart_checkout(cart)).await?;
+    assert_eq!((status, &replay), (StatusCode::ACCEPTED, &body));
+    assert_eq!(cart_service.seen.lock().map(|s| s.len()).unwrap_or(0), 4);
+    assert_eq!(outbox(gw.pool()).await?.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cart_service_that_is_down_is_503_and_starts_nothing() -> anyhow::Result<()> {
+    // A port nobody listens on.
+    let port = sagaflow_test_support::tansu::free_port()?;
+    let gw = Gateway::with_settings(Settings {
+        cart_url: format!("http://127.0.0.1:{port}"),
+        ..common::settings()
+    })
+    .await?;
+    let (status, body) = gw
+        .post(TENANT, USER, "down", &cart_checkout(Uuid::now_v7()))
+        .await?;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_nothing_started(&gw).await?;
     Ok(())
 }

@@ -34,7 +34,10 @@ async fn documents_stub() -> anyhow::Result<SocketAddr> {
 async fn cart_service() -> anyhow::Result<(TestDb, SocketAddr)> {
     let db = TestDb::create("cart").await?;
     sagaflow_cart::migrate(&db.pool).await?;
-    let app = sagaflow_cart::router(db.pool.clone());
+    let app = sagaflow_service_auth::internal::guard(
+        sagaflow_cart::router(db.pool.clone()),
+        sagaflow_test_support::service_auth::internal_verifier("cart"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,6 +1,8 @@
 //! The forwarded routes against a stub backend (axum on 127.0.0.1:0) that echoes
 //! what it received: method, path, query, body, the identity from the verified
-//! token (a caller's own `x-tenant-id` never gets through), `x-request-id`,
+//! token (a caller's own `x-tenant-id` never gets through), an internal token for
+//! that backend signed by the gateway in place of the client's own
+//! `Authorization`, `x-request-id`,
 //! `traceparent`; path parameters that could reach another path are refused; a
 //! backend that is down is 503, one that fails is 502 without its body.
 
@@ -19,6 +21,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use common::{Gateway, TENANT, USER, bearer};
+use sagaflow_test_support::service_auth::internal_verifier;
 
 /// What the stub saw, newest last.
 type Seen = Arc<Mutex<Vec<Value>>>;
@@ -168,9 +171,25 @@ async fn identity_comes_from_the_token_and_cannot_be_overridden() -> anyhow::Res
     assert_eq!(h["traceparent"], json!([traceparent]), "{h}");
     assert_eq!(h["idempotency-key"], json!(["intent-1"]), "{h}");
     assert_eq!(h["content-type"], json!(["application/json"]), "{h}");
-    for forbidden in ["authorization", "cookie", "x-forwarded-for"] {
+    for forbidden in ["cookie", "x-forwarded-for"] {
         assert!(h.get(forbidden).is_none(), "{forbidden} was forwarded: {h}");
     }
+    // Authorization: the gateway's internal token for the planner, naming the
+    // verified caller; never the client's own token.
+    let authorization = h["authorization"][0].as_str().expect("an internal token");
+    assert_ne!(authorization, bearer(TENANT, USER));
+    let token = authorization.strip_prefix("Bearer ").expect("bearer");
+    let caller = internal_verifier("planner")
+        .verify(token)
+        .expect("valid for the planner");
+    assert_eq!(
+        (caller.tenant_id.as_str(), caller.user_id.as_str()),
+        (TENANT, USER)
+    );
+    assert!(
+        internal_verifier("cart").verify(token).is_err(),
+        "not for another service"
+    );
     Ok(())
 }
 
@@ -212,6 +231,22 @@ async fn every_forwarded_route_reaches_its_backend_path() -> anyhow::Result<()> 
             route.path
         );
         assert_eq!(received["headers"]["x-user-id"], json!([USER]));
+        let token = received["headers"]["authorization"][0]
+            .as_str()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .expect("an internal token");
+        let audience = match route.upstream {
+            sagaflow_gateway::proxy::Upstream::Cart => "cart",
+            sagaflow_gateway::proxy::Upstream::Planner => "planner",
+            sagaflow_gateway::proxy::Upstream::Applications => "applications",
+        };
+        let caller = internal_verifier(audience).verify(token);
+        assert_eq!(
+            caller.map(|c| c.user_id).ok().as_deref(),
+            Some(USER),
+            "{}",
+            route.path
+        );
     }
     assert_eq!(seen.lock().map(|s| s.len()).unwrap_or(0), PROXIED.len());
     Ok(())

@@ -2,7 +2,8 @@
 //! one address), the lower limit of `POST /v1/generations`, 0 = off, and the
 //! buckets shared through a real Redis (127.0.0.1:6379) by two gateways. A
 //! refused request answers 429 with `Retry-After` and the JSON error, and starts
-//! no saga (no row, no outbox message).
+//! no saga (no row, no outbox message). IPv6 clients are limited per /64; the
+//! in-process buckets are bounded (`GATEWAY_RATE_LIMIT_MAX_KEYS`).
 
 mod common;
 
@@ -14,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use sagaflow_gateway::Settings;
 use sagaflow_gateway::config::Secret;
-use sagaflow_gateway::rate_limit::{Decision, Limit, Limiter, Limits};
+use sagaflow_gateway::rate_limit::{Decision, Limit, Limiter, Limits, client_key};
 use serde_json::Value;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -349,5 +350,94 @@ async fn an_unreachable_redis_is_refused_at_start_naming_its_key() -> anyhow::Re
         .err()
         .expect("nothing listens there");
     assert!(format!("{err:#}").contains("GATEWAY_REDIS_URL"), "{err:#}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ipv6_clients_share_the_limit_of_their_64() -> anyhow::Result<()> {
+    let gw = Gateway::with_settings(limited(0, 1, 1, 3)).await?;
+    // Three requests from three addresses of one /64 use up its burst...
+    for host in ["::1", "::2", "dead:beef:1:2"] {
+        let peer: SocketAddr = format!("[2001:db8:aa:bb:{host}]:4000").parse()?;
+        let (status, _, body) =
+            send_from(&gw, get_request(TENANT, USER, "/v1/history"), Some(peer)).await?;
+        assert_eq!(status, StatusCode::OK, "{peer}: {body}");
+    }
+    // ...so a fourth, fresh address of the same /64 is refused,
+    let rotated: SocketAddr = "[2001:db8:aa:bb:ffff:ffff:ffff:fffe]:4000".parse()?;
+    let (status, retry_after, body) =
+        send_from(&gw, get_request(TENANT, USER, "/v1/history"), Some(rotated)).await?;
+    assert_429(status, retry_after, &body);
+    // while the neighbouring /64 has its own bucket.
+    let neighbour: SocketAddr = "[2001:db8:aa:bc::1]:4000".parse()?;
+    assert_eq!(
+        send_from(
+            &gw,
+            get_request(TENANT, USER, "/v1/history"),
+            Some(neighbour)
+        )
+        .await?
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        client_key("2001:db8:aa:bb:1:2:3:4".parse()?),
+        client_key("2001:db8:aa:bb::9".parse()?)
+    );
+    // IPv4 keeps one bucket per address, also when it arrives IPv4-mapped.
+    assert_eq!(client_key("10.0.0.7".parse()?), "ip:10.0.0.7");
+    assert_eq!(client_key("::ffff:10.0.0.7".parse()?), "ip:10.0.0.7");
+    assert_ne!(
+        client_key("10.0.0.7".parse()?),
+        client_key("10.0.0.8".parse()?)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_in_process_buckets_are_bounded() -> anyhow::Result<()> {
+    // Hourly buckets stay partly used for an hour: only eviction can free them.
+    let limits = Limits {
+        ip: Limit::per_hour(100),
+        user: None,
+        generations: None,
+    };
+    let limit = limits.ip.expect("on");
+    let limiter = Limiter::local_bounded(limits, 50);
+    for i in 0..10_000u32 {
+        let address = std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(i) << 64);
+        let key = client_key(address.into());
+        assert_eq!(limiter.check(&key, limit).await, Decision::Allow);
+        assert!(limiter.local_keys().expect("local") <= 50);
+    }
+    // The latest client still has its (used) bucket: nothing was reset for it.
+    let latest =
+        client_key(std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | 9_999_u128 << 64).into());
+    for _ in 0..99 {
+        assert_eq!(limiter.check(&latest, limit).await, Decision::Allow);
+    }
+    assert!(matches!(
+        limiter.check(&latest, limit).await,
+        Decision::Deny { .. }
+    ));
+
+    // The gateway takes the bound from its settings.
+    let db = sagaflow_test_support::TestDb::create("gw_rl_bound").await?;
+    let state = sagaflow_gateway::AppState::new(
+        db.pool.clone(),
+        Settings {
+            rate_limit_max_keys: 7,
+            ..limited(0, 1, 1, 3)
+        },
+    )
+    .await?;
+    for i in 0..100u32 {
+        let key = format!("ip:10.0.{}.{}", i / 256, i % 256);
+        state
+            .limiter
+            .check(&key, Limit::per_hour(5).expect("on"))
+            .await;
+    }
+    assert!(state.limiter.local_keys().expect("local") <= 7);
     Ok(())
 }

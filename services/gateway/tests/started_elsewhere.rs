@@ -167,9 +167,13 @@ async fn a_start_by_another_producer_is_visible_to_its_owner_only() -> anyhow::R
         let (_, history) = gw.get(tenant, user, "/v1/history").await?;
         assert_eq!(history["items"], json!([]));
     }
-    // The saga log stays tenant-wide, as for the gateway's own sagas.
+    // The saga log is its owner's, as for the gateway's own sagas.
     let log = format!("/v1/sagas/{checkout}/events");
-    assert_eq!(gw.get(TENANT, "user-2", &log).await?.0, StatusCode::OK);
+    assert_eq!(gw.get(TENANT, USER, &log).await?.0, StatusCode::OK);
+    assert_eq!(
+        gw.get(TENANT, "user-2", &log).await?.0,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         gw.get("tenant-b", USER, &log).await?.0,
         StatusCode::NOT_FOUND

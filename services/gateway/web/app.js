@@ -12,7 +12,11 @@
 // - timeline:  a saga's events live from `GET /v1/sagas/{id}/stream` (reconnects
 //              with Last-Event-ID; falls back to polling `GET /v1/sagas/{id}/events`
 //              when the gateway has no stream route);
-// - checkout:  `POST /v1/checkouts` with an Idempotency-Key, then its timeline;
+// - catalogue: `GET /v1/products` (search, pages) and `GET /v1/products/{sku}`,
+//              public (sent with the token when there is one); prices shown are
+//              the catalogue's, never sent back;
+// - checkout:  `POST /v1/checkouts` ({sku, quantity} and a shipping country, no
+//              price) with an Idempotency-Key, then its timeline;
 // - documents: `POST /v1/generations`, `GET /v1/history`, downloads of
 //              `GET /v1/documents/{id}/{md|html|pdf}`;
 // - tracker:   `/v1/applications` (+ interviews), `/v1/tracker/analytics`,
@@ -625,8 +629,121 @@
     }
   }
 
+  // ----------------------------------------------------------- catalogue
+
+  const PRODUCTS_PAGE = 12;
+  let productsCursor = null;
+
+  /** GET of a public catalogue route; the token is sent when there is one. */
+  async function catalogue(path) {
+    const token = getToken();
+    const headers = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let response;
+    try {
+      response = await fetch(path, { headers });
+    } catch (err) {
+      throw new ApiError(0, 'network', `Could not reach the gateway (${err.message}). Check your connection and try again.`);
+    }
+    if (response.status === 404) return null;
+    if (!response.ok) throw await errorFrom(response);
+    return response.json();
+  }
+
+  /** `amount_minor` of `currency` as text (two decimals, the ISO code after). */
+  function money(amountMinor, currency) {
+    return `${(amountMinor / 100).toFixed(2)} ${currency}`;
+  }
+
+  function priceOf(product, currency) {
+    const price = (product.prices || []).find((p) => p.currency === currency);
+    return price ? price.amount_minor : null;
+  }
+
+  function productItem(product) {
+    const li = el('li', 'card product');
+    li.dataset.sku = product.sku;
+    const currency = $('co-currency').value.trim();
+    const amount = priceOf(product, currency);
+    li.append(
+      el('strong', 'product-name', product.name),
+      el('code', 'product-sku', product.sku),
+      el('p', 'help', product.description),
+      el('p', 'product-price', amount === null ? `No price in ${currency}` : money(amount, currency)),
+    );
+    const choose = el('button', 'secondary', 'Choose');
+    choose.type = 'button';
+    choose.addEventListener('click', () => {
+      $('co-sku').value = product.sku;
+      const form = $('checkout-form');
+      delete form.dataset.idempotencyKey;
+      delete form.dataset.body;
+      showPrice();
+      $('co-quantity').focus();
+    });
+    li.append(choose);
+    return li;
+  }
+
+  /** Lists products (from the first page when `reset`). */
+  async function loadProducts(reset) {
+    const list = $('products');
+    const region = $('catalogue-error');
+    const more = $('products-more');
+    clearError(region);
+    if (reset) productsCursor = null;
+    const params = new URLSearchParams({ limit: String(PRODUCTS_PAGE) });
+    const q = $('catalogue-q').value.trim();
+    if (q) params.set('q', q);
+    if (productsCursor) params.set('cursor', productsCursor);
+    try {
+      const page = await catalogue(`/v1/products?${params}`);
+      const items = (page && page.items) || [];
+      const rows = items.map(productItem);
+      if (reset) list.replaceChildren(...rows);
+      else list.append(...rows);
+      if (reset && !rows.length) list.replaceChildren(el('li', 'status', q ? `No product matches "${q}".` : 'The catalogue is empty.'));
+      productsCursor = (page && page.next_cursor) || null;
+      more.hidden = !productsCursor;
+      list.dataset.loaded = 'true';
+    } catch (err) {
+      showError(region, err);
+    }
+  }
+
+  /** Shows the catalogue price of the chosen SKU and quantity (before tax). */
+  async function showPrice() {
+    const note = $('co-price-note');
+    const sku = $('co-sku').value.trim();
+    const currency = $('co-currency').value.trim();
+    const quantity = Number($('co-quantity').value) || 0;
+    delete note.dataset.amount;
+    if (!sku) {
+      note.textContent = 'Choose a product from the catalogue.';
+      return;
+    }
+    try {
+      const product = await catalogue(`/v1/products/${encodeURIComponent(sku)}`);
+      if (sku !== $('co-sku').value.trim()) return; // changed meanwhile
+      if (!product) {
+        note.textContent = `${sku} is not in the catalogue.`;
+        return;
+      }
+      const amount = priceOf(product, currency);
+      if (!product.active) note.textContent = `${product.name} is not for sale.`;
+      else if (amount === null) note.textContent = `${product.name} has no price in ${currency}.`;
+      else {
+        note.dataset.amount = String(amount);
+        note.textContent = `${product.name}: ${money(amount, currency)} each, ${money(amount * quantity, currency)} for ${quantity}, before the tax of the shipping country (catalogue price).`;
+      }
+    } catch (err) {
+      note.textContent = `Price unavailable: ${describe(err)}`;
+    }
+  }
+
   // ------------------------------------------------------------ checkout
 
+  /** The request: what to buy and where to ship it; never a price. */
   function checkoutBody(form) {
     const f = form.elements;
     const body = {
@@ -634,9 +751,9 @@
       items: [{
         sku: f.sku.value.trim(),
         quantity: Number(f.quantity.value),
-        unit_price_minor: Number(f.unit_price_minor.value),
       }],
       currency: f.currency.value.trim(),
+      shipping_country: f.shipping_country.value.trim(),
       payment_method: f.payment_method.value,
       customer_email: f.customer_email.value.trim(),
     };
@@ -1172,6 +1289,16 @@
 
     const checkoutForm = $('checkout-form');
     checkoutForm.addEventListener('submit', onCheckout);
+    $('catalogue-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      loadProducts(true);
+    });
+    $('products-more').addEventListener('click', () => loadProducts(false));
+    for (const id of ['co-sku', 'co-quantity']) $(id).addEventListener('change', showPrice);
+    $('co-currency').addEventListener('change', () => {
+      showPrice();
+      loadProducts(true);
+    });
     $('generation-form').addEventListener('submit', onGenerate);
     $('application-form').addEventListener('submit', onCreateApplication);
     $('prefs-form').addEventListener('submit', onSavePreferences);
@@ -1206,6 +1333,8 @@
     });
 
     document.body.dataset.ready = 'true';
+    loadProducts(true);
+    showPrice();
     loadAll();
   }
 

@@ -1,5 +1,7 @@
 //! The HTTP read and erase API: documents, their renderings, a user's history and
-//! deleting everything stored about a user.
+//! deleting everything stored about a user. Every query is scoped to the caller's
+//! tenant and user ([`Caller`]): another tenant's or user's document is a 404, even
+//! under the same user id.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -10,10 +12,12 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::caller::Caller;
 use crate::export::Format;
 
 /// `GET /documents/{id}`, `GET /documents/{id}/{format}` (md | markdown | html | pdf),
-/// `GET /users/{user_id}/history`, `DELETE /users/{user_id}`.
+/// `GET /users/{user_id}/history`, `DELETE /users/{user_id}` (`user_id` must be the
+/// caller's own: any other is a 404).
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/documents/{id}", get(document))
@@ -82,15 +86,22 @@ fn document_json(row: DocumentRow, formats: Vec<String>) -> serde_json::Value {
     })
 }
 
-async fn document(State(pool): State<PgPool>, Path(id): Path<String>) -> Response {
+async fn document(
+    State(pool): State<PgPool>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(response) => return *response,
     };
     let row: Option<DocumentRow> = match sqlx::query_as(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE document_id = $1"
+        "SELECT {DOCUMENT_COLUMNS} FROM documents
+         WHERE document_id = $1 AND tenant_id = $2 AND user_id = $3"
     ))
     .bind(id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
     .fetch_optional(&pool)
     .await
     {
@@ -115,6 +126,7 @@ async fn document(State(pool): State<PgPool>, Path(id): Path<String>) -> Respons
 
 async fn document_file(
     State(pool): State<PgPool>,
+    caller: Caller,
     Path((id, format)): Path<(String, String)>,
 ) -> Response {
     let id = match parse_id(&id) {
@@ -125,10 +137,13 @@ async fn document_file(
         return problem(StatusCode::NOT_FOUND, format!("unknown format `{format}`"));
     };
     let bytes: Option<Vec<u8>> = match sqlx::query_scalar(
-        "SELECT bytes FROM document_files WHERE document_id = $1 AND format = $2",
+        "SELECT f.bytes FROM document_files f JOIN documents d USING (document_id)
+         WHERE f.document_id = $1 AND f.format = $2 AND d.tenant_id = $3 AND d.user_id = $4",
     )
     .bind(id)
     .bind(format.name())
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
     .fetch_optional(&pool)
     .await
     {
@@ -151,23 +166,34 @@ type GenerationRow = (
     chrono::DateTime<chrono::Utc>,
 );
 
-async fn history(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Response {
-    let user: Option<(String, chrono::DateTime<chrono::Utc>)> =
-        match sqlx::query_as("SELECT candidate_name, created_at FROM users WHERE user_id = $1")
-            .bind(&user_id)
-            .fetch_optional(&pool)
-            .await
-        {
-            Ok(user) => user,
-            Err(err) => return internal(err),
-        };
+async fn history(
+    State(pool): State<PgPool>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Response {
+    if user_id != caller.user_id {
+        return problem(StatusCode::NOT_FOUND, "no such user");
+    }
+    let tenant_id = &caller.tenant_id;
+    let user: Option<(String, chrono::DateTime<chrono::Utc>)> = match sqlx::query_as(
+        "SELECT candidate_name, created_at FROM users WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(&user_id)
+    .fetch_optional(&pool)
+    .await
+    {
+        Ok(user) => user,
+        Err(err) => return internal(err),
+    };
     let Some((candidate_name, since)) = user else {
         return problem(StatusCode::NOT_FOUND, "no such user");
     };
     let generations: Vec<GenerationRow> = match sqlx::query_as(
         "SELECT saga_id, job_title, company, seniority, match_percent, profile_summary, created_at
-         FROM generations WHERE user_id = $1 ORDER BY created_at",
+         FROM generations WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at",
     )
+    .bind(tenant_id)
     .bind(&user_id)
     .fetch_all(&pool)
     .await
@@ -176,8 +202,10 @@ async fn history(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Res
         Err(err) => return internal(err),
     };
     let documents: Vec<DocumentRow> = match sqlx::query_as(&format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE user_id = $1 ORDER BY created_at"
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE tenant_id = $1 AND user_id = $2
+         ORDER BY created_at"
     ))
+    .bind(tenant_id)
     .bind(&user_id)
     .fetch_all(&pool)
     .await
@@ -185,15 +213,17 @@ async fn history(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Res
         Ok(rows) => rows,
         Err(err) => return internal(err),
     };
-    let cv_versions: i64 =
-        match sqlx::query_scalar("SELECT count(*) FROM cv_versions WHERE user_id = $1")
-            .bind(&user_id)
-            .fetch_one(&pool)
-            .await
-        {
-            Ok(count) => count,
-            Err(err) => return internal(err),
-        };
+    let cv_versions: i64 = match sqlx::query_scalar(
+        "SELECT count(*) FROM cv_versions WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(&user_id)
+    .fetch_one(&pool)
+    .await
+    {
+        Ok(count) => count,
+        Err(err) => return internal(err),
+    };
     let generations: Vec<serde_json::Value> = generations
         .into_iter()
         .map(
@@ -217,8 +247,15 @@ async fn history(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Res
     .into_response()
 }
 
-async fn delete_user(State(pool): State<PgPool>, Path(user_id): Path<String>) -> Response {
-    match crate::delete_user(&pool, &user_id).await {
+async fn delete_user(
+    State(pool): State<PgPool>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Response {
+    if user_id != caller.user_id {
+        return problem(StatusCode::NOT_FOUND, "no such user");
+    }
+    match crate::delete_user(&pool, &caller.tenant_id, &caller.user_id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => problem(StatusCode::NOT_FOUND, "no such user"),
         Err(err) => internal(err),

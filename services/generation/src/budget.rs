@@ -1,6 +1,7 @@
-//! Token budgets: one reservation per saga (`token_budgets`), bounded per user,
-//! released by compensation (a tombstone when nothing was reserved yet) and settled
-//! on export.
+//! Token budgets: one reservation per saga (`token_budgets`), bounded per user of a
+//! tenant, released by compensation (a tombstone when nothing was reserved yet) and
+//! settled on export. Every function is scoped by the tenant of the command: a saga
+//! of another tenant has no budget here.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -29,21 +30,27 @@ impl Budget {
 
 /// The saga's budget row, locked for the rest of the transaction: a concurrent
 /// release waits for an in-flight generation (and the other way round).
-pub async fn lock(tx: &mut PgConnection, saga_id: Uuid) -> Result<Option<Budget>, sqlx::Error> {
+pub async fn lock(
+    tx: &mut PgConnection,
+    tenant_id: &str,
+    saga_id: Uuid,
+) -> Result<Option<Budget>, sqlx::Error> {
     sqlx::query_as(
         "SELECT saga_id, user_id, reserved, used, released, status FROM token_budgets
-         WHERE saga_id = $1 FOR UPDATE",
+         WHERE saga_id = $1 AND tenant_id = $2 FOR UPDATE",
     )
     .bind(saga_id)
+    .bind(tenant_id)
     .fetch_optional(tx)
     .await
 }
 
 /// Reserves `tokens` more for the saga (on top of what it used), refusing when the
-/// request alone or the user's open reservations would pass `limit`. `Ok(Err(reason))`
+/// request alone or the (tenant, user)'s open reservations would pass `limit`. `Ok(Err(reason))`
 /// is a refusal. The caller holds the lock ([`lock`]) or the saga has no row yet.
 pub async fn reserve(
     tx: &mut PgConnection,
+    tenant_id: &str,
     saga_id: Uuid,
     user_id: &str,
     tokens: i64,
@@ -59,10 +66,11 @@ pub async fn reserve(
     }
     let open: i64 = sqlx::query_scalar(
         "SELECT COALESCE(sum(GREATEST(reserved - used, 0)), 0)::BIGINT FROM token_budgets
-         WHERE user_id = $1 AND status = 'reserved' AND saga_id <> $2",
+         WHERE tenant_id = $3 AND user_id = $1 AND status = 'reserved' AND saga_id <> $2",
     )
     .bind(user_id)
     .bind(saga_id)
+    .bind(tenant_id)
     .fetch_one(&mut *tx)
     .await?;
     if open + tokens > limit {
@@ -71,25 +79,42 @@ pub async fn reserve(
         )));
     }
     let budget = sqlx::query_as(
-        "INSERT INTO token_budgets (saga_id, user_id, reserved, status) VALUES ($1, $2, $3, 'reserved')
+        "INSERT INTO token_budgets (saga_id, user_id, reserved, status, tenant_id)
+         VALUES ($1, $2, $3, 'reserved', $4)
          ON CONFLICT (saga_id) DO UPDATE SET reserved = token_budgets.used + $3, updated_at = now()
+         WHERE token_budgets.tenant_id = $4
          RETURNING saga_id, user_id, reserved, used, released, status",
     )
     .bind(saga_id)
     .bind(user_id)
     .bind(tokens)
-    .fetch_one(&mut *tx)
+    .bind(tenant_id)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(Ok(budget))
+    Ok(budget.ok_or_else(|| "the saga belongs to another tenant".to_owned()))
 }
 
-/// Adds `tokens` to the saga's usage.
-pub async fn spend(tx: &mut PgConnection, saga_id: Uuid, tokens: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE token_budgets SET used = used + $2, updated_at = now() WHERE saga_id = $1")
-        .bind(saga_id)
-        .bind(tokens.max(0))
-        .execute(tx)
-        .await?;
+/// Adds `tokens` to the saga's usage (once per recorded completion: see
+/// `crate::completions::record`). A budget released or settled while the call was
+/// in flight gives back only what is left.
+pub async fn spend(
+    tx: &mut PgConnection,
+    tenant_id: &str,
+    saga_id: Uuid,
+    tokens: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE token_budgets SET used = used + $3,
+             released = CASE WHEN status = 'reserved' THEN released
+                             ELSE GREATEST(reserved - used - $3, 0) END,
+             updated_at = now()
+         WHERE saga_id = $1 AND tenant_id = $2",
+    )
+    .bind(saga_id)
+    .bind(tenant_id)
+    .bind(tokens.max(0))
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -97,45 +122,55 @@ pub async fn spend(tx: &mut PgConnection, saga_id: Uuid, tokens: i64) -> Result<
 /// Returns the tokens released (the same on every repeat).
 pub async fn release(
     tx: &mut PgConnection,
+    tenant_id: &str,
     saga_id: Uuid,
     user_id: &str,
     reason: &str,
 ) -> Result<i64, sqlx::Error> {
     let tombstone: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO token_budgets (saga_id, user_id, status, reason) VALUES ($1, NULLIF($2, ''), 'released', $3)
+        "INSERT INTO token_budgets (saga_id, user_id, status, reason, tenant_id)
+         VALUES ($1, NULLIF($2, ''), 'released', $3, $4)
          ON CONFLICT (saga_id) DO NOTHING RETURNING released",
     )
     .bind(saga_id)
     .bind(user_id)
     .bind(reason)
+    .bind(tenant_id)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(released) = tombstone {
         return Ok(released);
     }
-    let released: i64 = sqlx::query_scalar(
+    let released: Option<i64> = sqlx::query_scalar(
         "UPDATE token_budgets SET
              released = CASE WHEN status = 'reserved' THEN GREATEST(reserved - used, 0) ELSE released END,
              reason = CASE WHEN status = 'reserved' THEN $2 ELSE reason END,
              status = CASE WHEN status = 'settled' THEN 'settled' ELSE 'released' END,
              updated_at = now()
-         WHERE saga_id = $1 RETURNING released",
+         WHERE saga_id = $1 AND tenant_id = $3 RETURNING released",
     )
     .bind(saga_id)
     .bind(reason)
-    .fetch_one(&mut *tx)
+    .bind(tenant_id)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(released)
+    // None: the saga is another tenant's; nothing of ours to release.
+    Ok(released.unwrap_or(0))
 }
 
 /// The document was exported: give back what the saga did not use.
-pub async fn settle(tx: &mut PgConnection, saga_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn settle(
+    tx: &mut PgConnection,
+    tenant_id: &str,
+    saga_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE token_budgets SET status = 'settled', released = GREATEST(reserved - used, 0),
              updated_at = now()
-         WHERE saga_id = $1 AND status = 'reserved'",
+         WHERE saga_id = $1 AND tenant_id = $2 AND status = 'reserved'",
     )
     .bind(saga_id)
+    .bind(tenant_id)
     .execute(tx)
     .await?;
     Ok(())

@@ -1,4 +1,5 @@
-//! The `documents` table: drafts, their status changes, and reads.
+//! The `documents` table: drafts, their status changes, and reads; every look-up is
+//! scoped by the tenant of the command.
 
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -30,6 +31,7 @@ const COLUMNS: &str = "document_id, saga_id, user_id, kind, template, content, p
 #[derive(Debug, Clone)]
 pub struct NewDraft<'a> {
     pub saga_id: Uuid,
+    pub tenant_id: &'a str,
     pub user_id: &'a str,
     pub kind: &'a str,
     pub request_key: &'a str,
@@ -46,8 +48,8 @@ pub async fn insert(tx: &mut PgConnection, draft: &NewDraft<'_>) -> Result<Uuid,
     let document_id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO documents (document_id, saga_id, user_id, kind, request_key, template, content,
-                                provider, tokens, offline, cached, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'draft')",
+                                provider, tokens, offline, cached, status, tenant_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'draft', $12)",
     )
     .bind(document_id)
     .bind(draft.saga_id)
@@ -60,6 +62,7 @@ pub async fn insert(tx: &mut PgConnection, draft: &NewDraft<'_>) -> Result<Uuid,
     .bind(draft.tokens)
     .bind(draft.offline)
     .bind(draft.cached)
+    .bind(draft.tenant_id)
     .execute(tx)
     .await?;
     Ok(document_id)
@@ -68,27 +71,31 @@ pub async fn insert(tx: &mut PgConnection, draft: &NewDraft<'_>) -> Result<Uuid,
 /// The saga's document made for `request_key`, if any (a repeated command).
 pub async fn by_request(
     tx: &mut PgConnection,
+    tenant_id: &str,
     saga_id: Uuid,
     request_key: &str,
 ) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM documents WHERE saga_id = $1 AND request_key = $2"
+        "SELECT {COLUMNS} FROM documents WHERE saga_id = $1 AND request_key = $2 AND tenant_id = $3"
     ))
     .bind(saga_id)
     .bind(request_key)
+    .bind(tenant_id)
     .fetch_optional(tx)
     .await
 }
 
-/// One document, locked for the transaction.
+/// One document of `tenant_id`, locked for the transaction.
 pub async fn lock(
     tx: &mut PgConnection,
+    tenant_id: &str,
     document_id: Uuid,
 ) -> Result<Option<Document>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM documents WHERE document_id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM documents WHERE document_id = $1 AND tenant_id = $2 FOR UPDATE"
     ))
     .bind(document_id)
+    .bind(tenant_id)
     .fetch_optional(tx)
     .await
 }
@@ -118,6 +125,7 @@ pub async fn set_status(
 /// Voids one document, or every unexported document of the saga; repeat-safe.
 pub async fn void(
     tx: &mut PgConnection,
+    tenant_id: &str,
     saga_id: Uuid,
     document_id: Option<Uuid>,
     reason: &str,
@@ -125,11 +133,12 @@ pub async fn void(
     let voided = sqlx::query(
         "UPDATE documents SET status = 'void', void_reason = $3, updated_at = now()
          WHERE saga_id = $1 AND ($2::uuid IS NULL OR document_id = $2)
-           AND status IN ('draft', 'validated')",
+           AND status IN ('draft', 'validated') AND tenant_id = $4",
     )
     .bind(saga_id)
     .bind(document_id)
     .bind(reason)
+    .bind(tenant_id)
     .execute(tx)
     .await?
     .rows_affected();

@@ -1,12 +1,14 @@
-//! Making one draft: facts from the saga's working data, the response cache, the
-//! LLM chain, and the `documents` / `llm_calls` / `llm_cache` rows.
+//! Making one draft: facts from the saga's working data, and the draft stored from
+//! the completion that `Handler::prepare` recorded (see [`crate::completions`]): the
+//! `documents` row, the `llm_cache` entry, and the `llm_calls` row linked to it.
+//! Nothing here calls the LLM.
 
-use sagaflow_llm::{Chain, Completion, DocumentFacts};
+use sagaflow_llm::DocumentFacts;
+use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::budget::Budget;
+use crate::completions::{Recorded, idempotency_key};
 use crate::documents::{self, NewDraft};
 use crate::prompt;
 use crate::store::SagaData;
@@ -46,14 +48,32 @@ pub fn facts(
 }
 
 /// One draft to make.
-pub struct DraftRequest<'a> {
+#[derive(Debug, Clone)]
+pub struct DraftRequest {
     pub saga_id: Uuid,
-    pub user_id: &'a str,
+    /// The tenant of the command (its envelope's).
+    pub tenant_id: String,
+    pub user_id: String,
     pub facts: DocumentFacts,
-    pub template: Option<&'a str>,
+    pub template: Option<String>,
     /// Idempotency key within the saga (see the `documents` table).
-    pub request_key: &'a str,
+    pub request_key: String,
     pub max_tokens_per_call: u32,
+    /// `(tokens, per-user limit)` to reserve before the call (GenerateDocument); `None`
+    /// spends what the saga has left (the regeneration in ValidateDocument).
+    pub reserve: Option<(i64, i64)>,
+}
+
+impl DraftRequest {
+    /// The response cache's key: the normalised inputs, scoped to the tenant and user,
+    /// so an answer is never served to another user.
+    pub fn cache_key(&self) -> String {
+        let inputs = prompt::cache_key(&self.facts, self.template.as_deref());
+        Sha256::digest(format!("{}\u{0}{}\u{0}{inputs}", self.tenant_id, self.user_id).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// A stored draft.
@@ -66,147 +86,71 @@ pub struct Draft {
     pub offline: bool,
 }
 
-/// Makes and stores a draft within `budget` (locked by the caller): from the cache
-/// when the same inputs were answered before, else from the chain. `Ok(Err)` is a
-/// business failure (reason, tokens used).
-pub async fn draft(
+/// Stores the draft made from `recorded` (settled: not `pending`): a `completed` or
+/// `cached` completion becomes a `documents` row (a completed one also enters the
+/// cache and its `llm_calls` row is linked to the document); `failed` and `refused`
+/// are a business failure `Ok(Err((reason, tokens used)))`.
+pub async fn from_record(
     tx: &mut PgConnection,
-    chain: &Chain,
-    budget: &Budget,
-    request: &DraftRequest<'_>,
+    request: &DraftRequest,
+    recorded: Recorded,
 ) -> Result<Result<Draft, (String, i64)>, sqlx::Error> {
     let kind = request.facts.kind.as_str();
-    let key = prompt::cache_key(&request.facts, request.template);
-    let cached: Option<(String, String, bool)> = sqlx::query_as(
-        "UPDATE llm_cache SET hits = hits + 1 WHERE cache_key = $1 RETURNING content, provider, offline",
-    )
-    .bind(&key)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some((content, provider, offline)) = cached {
-        metrics::counter!("sagaflow_llm_cache_hits_total", "kind" => kind.to_owned()).increment(1);
-        let document_id = documents::insert(
-            tx,
-            &NewDraft {
-                saga_id: request.saga_id,
-                user_id: request.user_id,
-                kind,
-                request_key: request.request_key,
-                template: request.template,
-                content: &content,
-                provider: &provider,
-                tokens: 0,
-                offline,
-                cached: true,
-            },
-        )
-        .await?;
-        return Ok(Ok(Draft {
-            document_id,
-            content,
-            provider,
-            tokens_used: 0,
-            offline,
-        }));
-    }
-    metrics::counter!("sagaflow_llm_cache_misses_total", "kind" => kind.to_owned()).increment(1);
-
-    let remaining = budget.remaining();
-    if remaining <= 0 {
-        return Ok(Err(("token budget exhausted".to_owned(), 0)));
-    }
-    let max_tokens = u32::try_from(remaining)
-        .unwrap_or(u32::MAX)
-        .min(request.max_tokens_per_call);
-    let completion_request = prompt::request(&request.facts, request.template, max_tokens);
-    let completion = match chain.complete(&completion_request).await {
-        Ok(completion) => completion,
-        Err(err) => {
-            let attempts = match &err {
-                sagaflow_llm::Error::AllFailed { attempts } => attempts.clone(),
-                _ => Vec::new(),
-            };
-            record_call(tx, request, None, &failed_call(attempts)).await?;
-            return Ok(Err((err.to_string(), 0)));
+    let (cached, tokens_used) = match recorded.status.as_str() {
+        "completed" => (false, recorded.input_tokens + recorded.output_tokens),
+        "cached" => (true, 0),
+        _ => {
+            let reason = recorded
+                .reason
+                .unwrap_or_else(|| "the LLM call failed".to_owned());
+            return Ok(Err((reason, 0)));
         }
     };
-    let tokens_used = i64::from(completion.input_tokens) + i64::from(completion.output_tokens);
+    let content = recorded.content.unwrap_or_default();
+    let provider = recorded.provider.unwrap_or_default();
     let document_id = documents::insert(
         tx,
         &NewDraft {
             saga_id: request.saga_id,
-            user_id: request.user_id,
+            tenant_id: &request.tenant_id,
+            user_id: &request.user_id,
             kind,
-            request_key: request.request_key,
-            template: request.template,
-            content: &completion.text,
-            provider: &completion.provider,
+            request_key: &request.request_key,
+            template: request.template.as_deref(),
+            content: &content,
+            provider: &provider,
             tokens: tokens_used,
-            offline: completion.offline,
-            cached: false,
+            offline: recorded.offline,
+            cached,
         },
     )
     .await?;
-    record_call(tx, request, Some(document_id), &completion).await?;
-    crate::budget::spend(tx, request.saga_id, tokens_used).await?;
-    sqlx::query(
-        "INSERT INTO llm_cache (cache_key, user_id, kind, content, provider, model, offline)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (cache_key) DO NOTHING",
-    )
-    .bind(&key)
-    .bind(request.user_id)
-    .bind(kind)
-    .bind(&completion.text)
-    .bind(&completion.provider)
-    .bind(&completion.model)
-    .bind(completion.offline)
-    .execute(&mut *tx)
-    .await?;
+    if !cached {
+        sqlx::query(
+            "INSERT INTO llm_cache (cache_key, tenant_id, user_id, kind, content, provider, model, offline)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (cache_key) DO NOTHING",
+        )
+        .bind(request.cache_key())
+        .bind(&request.tenant_id)
+        .bind(&request.user_id)
+        .bind(kind)
+        .bind(&content)
+        .bind(&provider)
+        .bind(recorded.model.as_deref().unwrap_or_default())
+        .bind(recorded.offline)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE llm_calls SET document_id = $2 WHERE idempotency_key = $1")
+            .bind(idempotency_key(request.saga_id, &request.request_key))
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(Ok(Draft {
         document_id,
-        content: completion.text,
-        provider: completion.provider,
+        content,
+        provider,
         tokens_used,
-        offline: completion.offline,
+        offline: recorded.offline,
     }))
-}
-
-/// A completion-shaped record of a call where every provider failed.
-fn failed_call(attempts: Vec<sagaflow_llm::Attempt>) -> Completion {
-    Completion {
-        text: String::new(),
-        provider: "none".to_owned(),
-        model: "none".to_owned(),
-        input_tokens: 0,
-        output_tokens: 0,
-        offline: false,
-        cost_micros: 0,
-        attempts,
-    }
-}
-
-async fn record_call(
-    tx: &mut PgConnection,
-    request: &DraftRequest<'_>,
-    document_id: Option<Uuid>,
-    completion: &Completion,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO llm_calls (saga_id, document_id, user_id, provider, model, input_tokens,
-                                output_tokens, cost_micros, offline, attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(request.saga_id)
-    .bind(document_id)
-    .bind(request.user_id)
-    .bind(&completion.provider)
-    .bind(&completion.model)
-    .bind(i64::from(completion.input_tokens))
-    .bind(i64::from(completion.output_tokens))
-    .bind(completion.cost_micros)
-    .bind(completion.offline)
-    .bind(Json(&completion.attempts))
-    .execute(tx)
-    .await?;
-    Ok(())
 }

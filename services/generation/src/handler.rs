@@ -1,18 +1,25 @@
-//! The `generation.commands` handler: [`Generator`] and the dispatch to each step.
-//! Analysis, profile, export and the compensations live here; generation and
-//! validation in [`crate::steps`].
+//! The `generation.commands` (and `gateway.events`) handler: [`Generator`] and the
+//! dispatch to each step. Analysis, profile, export, the compensations and erasure
+//! live here; generation and validation in [`crate::steps`].
+//!
+//! The tenant of every row is the command's envelope tenant. Every command first
+//! passes [`erasure::guard`]: a late command for an erased user's saga gets its
+//! step's failure reply and stores nothing. The LLM is called only in
+//! [`Handler::prepare`] (GenerateDocument, and ValidateDocument's regeneration),
+//! outside the inbox transaction; see [`crate::completions`].
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     AnalyseJob, CompileProfile, DocumentExported, DraftVoided, EraseUserData, ExportDocument,
     ExportFailed, GenerateDocument, JobAnalysed, JobAnalysisFailed, ProfileCompiled,
-    ReleaseTokenBudget, TokenBudgetReleased, ValidateDocument, VoidDraft,
+    ReleaseTokenBudget, TokenBudgetReleased, UserErasureRequested, ValidateDocument, VoidDraft,
 };
 use sagaflow_llm::Chain;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::config::Settings;
+use crate::erasure::{self, ERASED};
 use crate::error::Error;
 use crate::export::{self, Format};
 use crate::{analysis, budget, documents, profile, store};
@@ -53,48 +60,87 @@ impl Generator {
 }
 
 impl Handler for Generator {
+    const PREPARES: bool = true;
+
+    async fn prepare(&self, pool: &PgPool, incoming: &Incoming) -> Result<(), Failure> {
+        let tenant = incoming.envelope.tenant_id.as_str();
+        match incoming.message_type() {
+            GenerateDocument::MESSAGE_TYPE => {
+                self.prepare_generate(pool, tenant, &incoming.decode()?)
+                    .await
+            }
+            ValidateDocument::MESSAGE_TYPE => {
+                self.prepare_validate(pool, tenant, &incoming.decode()?)
+                    .await
+            }
+            // No call outside the database.
+            _ => Ok(()),
+        }
+    }
+
     async fn handle(
         &self,
         tx: &mut PgConnection,
         incoming: &Incoming,
     ) -> Result<Vec<Outgoing>, Failure> {
         let cause = &incoming.envelope;
+        let tenant = cause.tenant_id.as_str();
         let reply = match incoming.message_type() {
-            AnalyseJob::MESSAGE_TYPE => match analyse(tx, &incoming.decode()?).await? {
+            AnalyseJob::MESSAGE_TYPE => match analyse(tx, tenant, &incoming.decode()?).await? {
                 Ok(done) => Outgoing::caused_by(cause, &done)?,
                 Err(failed) => Outgoing::caused_by(cause, &failed)?,
             },
             CompileProfile::MESSAGE_TYPE => {
-                Outgoing::caused_by(cause, &compile(tx, &incoming.decode()?).await?)?
+                Outgoing::caused_by(cause, &compile(tx, tenant, &incoming.decode()?).await?)?
             }
             GenerateDocument::MESSAGE_TYPE => {
                 let command: GenerateDocument = incoming.decode()?;
-                match self.generate(tx, &command).await? {
+                match self.generate(tx, tenant, &command).await? {
                     Ok(done) => Outgoing::caused_by(cause, &done)?,
                     Err(failed) => Outgoing::caused_by(cause, &failed)?,
                 }
             }
             ValidateDocument::MESSAGE_TYPE => {
                 let command: ValidateDocument = incoming.decode()?;
-                match self.validate(tx, &command).await? {
+                match self.validate(tx, tenant, &command).await? {
                     Ok(done) => Outgoing::caused_by(cause, &done)?,
                     Err(rejected) => Outgoing::caused_by(cause, &rejected)?,
                 }
             }
-            ExportDocument::MESSAGE_TYPE => match export_document(tx, &incoming.decode()?).await? {
-                Ok(done) => Outgoing::caused_by(cause, &done)?,
-                Err(failed) => Outgoing::caused_by(cause, &failed)?,
-            },
+            ExportDocument::MESSAGE_TYPE => {
+                match export_document(tx, tenant, &incoming.decode()?).await? {
+                    Ok(done) => Outgoing::caused_by(cause, &done)?,
+                    Err(failed) => Outgoing::caused_by(cause, &failed)?,
+                }
+            }
             ReleaseTokenBudget::MESSAGE_TYPE => {
-                Outgoing::caused_by(cause, &release(tx, &incoming.decode()?).await?)?
+                Outgoing::caused_by(cause, &release(tx, tenant, &incoming.decode()?).await?)?
             }
             VoidDraft::MESSAGE_TYPE => {
-                Outgoing::caused_by(cause, &void(tx, &incoming.decode()?).await?)?
+                Outgoing::caused_by(cause, &void(tx, tenant, &incoming.decode()?).await?)?
             }
             EraseUserData::MESSAGE_TYPE => {
                 let command: EraseUserData = incoming.decode()?;
-                crate::erase_user(tx, &command.user_id).await?;
-                tracing::info!(user_id = %command.user_id, reason = %command.reason, "user data erased");
+                erasure::erase(tx, tenant, &command.user_id, chrono::Utc::now(), None).await?;
+                tracing::info!(tenant_id = %tenant, user_id = %command.user_id, reason = %command.reason, "user data erased");
+                return Ok(Vec::new());
+            }
+            UserErasureRequested::MESSAGE_TYPE => {
+                let request: UserErasureRequested = incoming.decode()?;
+                let erased_at = erasure::requested_at(request.requested_at_ms);
+                erasure::erase(
+                    tx,
+                    tenant,
+                    &request.user_id,
+                    erased_at,
+                    Some(request.erasure_id),
+                )
+                .await?;
+                tracing::info!(tenant_id = %tenant, erasure_id = %request.erasure_id, "user data erased");
+                return Ok(Vec::new());
+            }
+            // Events are broadcast: those not meant for us are skipped.
+            _ if incoming.topic == sagaflow_events::topics::GATEWAY_EVENTS => {
                 return Ok(Vec::new());
             }
             other => {
@@ -107,14 +153,30 @@ impl Handler for Generator {
     }
 }
 
+/// The reply to a command for a saga of another tenant.
+const OTHER_TENANT: &str = "the saga belongs to another tenant";
+
 async fn analyse(
     tx: &mut PgConnection,
+    tenant: &str,
     command: &AnalyseJob,
 ) -> Result<Result<JobAnalysed, JobAnalysisFailed>, Failure> {
     let saga_id = command.saga_id;
+    let failed = |reason: &str| {
+        Ok(Err(JobAnalysisFailed {
+            saga_id,
+            reason: reason.to_owned(),
+        }))
+    };
+    if erasure::guard(tx, tenant, saga_id, None).await? {
+        return failed(ERASED);
+    }
     match analysis::analyse(&command.job_description) {
         Ok(found) => {
-            store::save_analysis(tx, saga_id, &command.job_description, &found).await?;
+            if !store::save_analysis(tx, tenant, saga_id, &command.job_description, &found).await?
+            {
+                return failed(OTHER_TENANT);
+            }
             Ok(Ok(JobAnalysed {
                 saga_id,
                 skills: found.skills,
@@ -123,19 +185,46 @@ async fn analyse(
             }))
         }
         Err(reason) => {
-            store::save_analysis_failure(tx, saga_id, &command.job_description, &reason).await?;
+            store::save_analysis_failure(tx, tenant, saga_id, &command.job_description, &reason)
+                .await?;
             Ok(Err(JobAnalysisFailed { saga_id, reason }))
         }
     }
 }
 
+/// CompileProfile has no failure reply: a refused one (an erased user, a saga of
+/// another tenant) gets an empty profile naming the reason, carries none of the CV
+/// and stores nothing; the saga then fails at GenerateDocument.
 async fn compile(
     tx: &mut PgConnection,
+    tenant: &str,
     command: &CompileProfile,
 ) -> Result<ProfileCompiled, Failure> {
+    let refused = |reason: &str| ProfileCompiled {
+        saga_id: command.saga_id,
+        match_percent: 0,
+        emphasis: Vec::new(),
+        profile_summary: reason.to_owned(),
+    };
+    if erasure::guard(tx, tenant, command.saga_id, Some(&command.user_id)).await? {
+        // Working data an early AnalyseJob left goes too.
+        sqlx::query("DELETE FROM generations WHERE saga_id = $1 AND tenant_id = $2")
+            .bind(command.saga_id)
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        return Ok(refused(ERASED));
+    }
+    if store::saga_tenant(tx, command.saga_id)
+        .await?
+        .is_some_and(|owner| owner != tenant)
+    {
+        return Ok(refused(OTHER_TENANT));
+    }
     let compiled = profile::compile(&command.cv_text, &command.skills, &command.keywords);
     let version = store::save_cv(
         tx,
+        tenant,
         &command.user_id,
         &compiled.candidate_name,
         &command.cv_text,
@@ -144,6 +233,7 @@ async fn compile(
     .await?;
     store::save_profile(
         tx,
+        tenant,
         command.saga_id,
         &command.user_id,
         version,
@@ -161,6 +251,7 @@ async fn compile(
 
 async fn export_document(
     tx: &mut PgConnection,
+    tenant: &str,
     command: &ExportDocument,
 ) -> Result<Result<DocumentExported, ExportFailed>, Failure> {
     let (saga_id, document_id) = (command.saga_id, command.document_id);
@@ -169,7 +260,10 @@ async fn export_document(
         document_id,
         reason,
     };
-    let Some(document) = documents::lock(tx, document_id).await? else {
+    if erasure::guard(tx, tenant, saga_id, None).await? {
+        return Ok(Err(failed(ERASED.to_owned())));
+    }
+    let Some(document) = documents::lock(tx, tenant, document_id).await? else {
         return Ok(Err(failed(format!("unknown document {document_id}"))));
     };
     if document.saga_id != saga_id {
@@ -214,7 +308,7 @@ async fn export_document(
         .await?;
     }
     documents::set_status(tx, document_id, "final", None).await?;
-    budget::settle(tx, saga_id).await?;
+    budget::settle(tx, tenant, saga_id).await?;
     metrics::counter!("sagaflow_documents_exported_total").increment(1);
     Ok(Ok(DocumentExported {
         saga_id,
@@ -226,19 +320,48 @@ async fn export_document(
 
 async fn release(
     tx: &mut PgConnection,
+    tenant: &str,
     command: &ReleaseTokenBudget,
 ) -> Result<TokenBudgetReleased, Failure> {
-    let tokens_released =
-        budget::release(tx, command.saga_id, &command.user_id, &command.reason).await?;
-    documents::void(tx, command.saga_id, None, &command.reason).await?;
+    let user = Some(command.user_id.as_str()).filter(|user| !user.is_empty());
+    if erasure::guard(tx, tenant, command.saga_id, user).await? {
+        // Nothing left to release, and no tombstone naming the user.
+        return Ok(TokenBudgetReleased {
+            saga_id: command.saga_id,
+            tokens_released: 0,
+        });
+    }
+    let tokens_released = budget::release(
+        tx,
+        tenant,
+        command.saga_id,
+        &command.user_id,
+        &command.reason,
+    )
+    .await?;
+    documents::void(tx, tenant, command.saga_id, None, &command.reason).await?;
     Ok(TokenBudgetReleased {
         saga_id: command.saga_id,
         tokens_released,
     })
 }
 
-async fn void(tx: &mut PgConnection, command: &VoidDraft) -> Result<DraftVoided, Failure> {
-    documents::void(tx, command.saga_id, command.document_id, &command.reason).await?;
+async fn void(
+    tx: &mut PgConnection,
+    tenant: &str,
+    command: &VoidDraft,
+) -> Result<DraftVoided, Failure> {
+    // An erased saga has no draft left to void.
+    if !erasure::guard(tx, tenant, command.saga_id, None).await? {
+        documents::void(
+            tx,
+            tenant,
+            command.saga_id,
+            command.document_id,
+            &command.reason,
+        )
+        .await?;
+    }
     Ok(DraftVoided {
         saga_id: command.saga_id,
         document_id: command.document_id,

@@ -1,7 +1,9 @@
 //! # sagaflow-generation — the AI cover-letter / resume participant
 //!
-//! Consumes `generation.commands` and replies on `generation.events`, one Postgres
-//! transaction per command (inbox + state + outbox, see `sagaflow-bus`):
+//! Consumes `generation.commands` (and `UserErasureRequested` on `gateway.events`)
+//! and replies on `generation.events`, one Postgres transaction per command (inbox +
+//! state + outbox, see `sagaflow-bus`). Every row of user data is keyed by the tenant
+//! (the command's envelope tenant; the caller's for HTTP) and the user:
 //! - `AnalyseJob` → `JobAnalysed` | `JobAnalysisFailed`: rule-based (no LLM) skills,
 //!   keywords, seniority, and the job title / company when the ad names them.
 //! - `CompileProfile` → `ProfileCompiled`: candidate name, CV skills, match
@@ -11,7 +13,10 @@
 //!   budget (bounded per user), answers from the response cache (`llm_cache`) or calls
 //!   the [`sagaflow_llm::Chain`], stores the draft and an `llm_calls` row. A saga whose
 //!   budget was released (a tombstone) is refused with [`budget::CANCELLED`] without
-//!   calling the LLM.
+//!   calling the LLM. The call is made exactly once per draft, in
+//!   `Handler::prepare`, outside the inbox transaction, under an idempotency key
+//!   derived from the saga and the draft, and recorded (see [`completions`]);
+//!   failpoint [`completions::AFTER_COMPLETION`] sits between the call and the record.
 //! - `ValidateDocument` → `DocumentValidated` | `DocumentRejected`: keyword coverage, an
 //!   ATS-style score and factuality (no skill, employer or year the CV lacks); a failed
 //!   draft gets one bounded regeneration with the reasons as feedback.
@@ -19,6 +24,10 @@
 //!   `document_files`; the document becomes final and the unused budget is settled.
 //! - Compensations: `ReleaseTokenBudget` → `TokenBudgetReleased`, `VoidDraft` →
 //!   `DraftVoided`; both idempotent.
+//! - Erasure: `EraseUserData` (generation.commands) and `UserErasureRequested`
+//!   (gateway.events) delete the envelope tenant's user and leave a tombstone: a late
+//!   command for their saga gets its step's failure reply and stores nothing
+//!   ([`erasure`]).
 //!
 //! Every step is idempotent by saga id: a repeated command gets the same reply.
 //!
@@ -33,20 +42,28 @@
 //! - [`store`]: users, CV versions and the saga's working data.
 //! - [`budget`]: token reservations, release tombstones, settlement.
 //! - [`documents`]: the `documents` table.
-//! - [`generate`]: one draft from the cache or the chain.
+//! - [`completions`]: LLM calls exactly once (`llm_completions`).
+//! - [`generate`]: one draft stored from its recorded completion.
+//! - [`erasure`]: erasing a (tenant, user); tombstones and the guard of late commands.
 //! - [`handler`]: [`Generator`] and the command dispatch; [`steps`]: the generation
 //!   and validation steps.
-//! - [`api`]: [`router`], the HTTP API.
+//! - [`api`]: [`router`], the HTTP API, scoped to the caller's tenant and user;
+//!   [`caller`]: who the caller is.
 //! - [`error`]: the crate's [`Error`] type.
-//! - This file: [`NAME`], [`COMMAND_TOPIC`], [`migrate`], [`run`], [`delete_user`].
+//! - This file: [`NAME`], [`COMMAND_TOPIC`], [`TOPICS`], [`migrate`], [`run`],
+//!   [`delete_user`].
 //! - `migrations/`: `users`, `cv_versions`, `generations`, `token_budgets`, `llm_cache`,
-//!   `documents`, `llm_calls`, `document_files`.
+//!   `documents`, `llm_calls`, `document_files`; then tenant keys, `llm_completions`,
+//!   `erasures`, `erased_sagas`.
 
 pub mod analysis;
 pub mod api;
 pub mod budget;
+pub mod caller;
+pub mod completions;
 pub mod config;
 pub mod documents;
+pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod generate;
@@ -70,8 +87,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Consumer group and inbox consumer name.
 pub const NAME: &str = "generation";
-/// The topic this service consumes.
+/// The topic of this service's commands.
 pub const COMMAND_TOPIC: &str = topics::GENERATION_COMMANDS;
+/// Every topic this service consumes: its commands and the gateway's events
+/// (`UserErasureRequested`).
+pub const TOPICS: [&str; 2] = [COMMAND_TOPIC, topics::GATEWAY_EVENTS];
 
 /// Applies the messaging tables and this service's own migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
@@ -88,40 +108,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let generator = Generator::from_settings(&settings)?;
     let relay = Relay::new(pool.clone(), &kafka)?;
-    let consumer = InboxConsumer::new(NAME, &[COMMAND_TOPIC], pool, kafka, generator)
+    let consumer = InboxConsumer::new(NAME, &TOPICS, pool, kafka, generator)
         .with_workers(usize::from(settings.workers));
     tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
     Ok(())
 }
 
-/// Deletes everything stored about `user_id` (documents and their files, LLM calls
-/// and cache entries, budgets, sagas' working data, CV versions, the user); false
-/// when nothing was stored.
-pub async fn delete_user(pool: &PgPool, user_id: &str) -> Result<bool, sqlx::Error> {
+/// Erases `user_id` of `tenant_id` now (see [`erasure::erase`]): their data is
+/// deleted, a tombstone refuses late commands of their sagas; false when nothing was
+/// stored. The same user id in another tenant is untouched.
+pub async fn delete_user(pool: &PgPool, tenant_id: &str, user_id: &str) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let deleted = erase_user(&mut tx, user_id).await?;
+    let deleted = erasure::erase(&mut tx, tenant_id, user_id, chrono::Utc::now(), None).await?;
     tx.commit().await?;
     Ok(deleted)
-}
-
-/// [`delete_user`] inside the caller's transaction (the `EraseUserData` command).
-pub async fn erase_user(conn: &mut sqlx::PgConnection, user_id: &str) -> Result<bool, sqlx::Error> {
-    let mut deleted = 0;
-    for statement in [
-        "DELETE FROM documents WHERE user_id = $1",
-        "DELETE FROM documents WHERE saga_id IN (SELECT saga_id FROM generations WHERE user_id = $1)",
-        "DELETE FROM llm_calls WHERE user_id = $1",
-        "DELETE FROM llm_cache WHERE user_id = $1",
-        "DELETE FROM token_budgets WHERE user_id = $1",
-        "DELETE FROM generations WHERE user_id = $1",
-        "DELETE FROM cv_versions WHERE user_id = $1",
-        "DELETE FROM users WHERE user_id = $1",
-    ] {
-        deleted += sqlx::query(statement)
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    }
-    Ok(deleted > 0)
 }

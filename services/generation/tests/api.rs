@@ -8,12 +8,31 @@ use common::*;
 use sagaflow_events::messages::{
     DocumentExported, DocumentGenerated, ExportDocument, ExportFailed,
 };
-use sagaflow_generation::{Generator, router};
+use sagaflow_generation::Generator;
+use sagaflow_test_support::service_auth::{internal_bearer, internal_verifier};
+
+/// The generation API as served: behind the internal token guard.
+fn router(pool: sqlx::PgPool) -> axum::Router {
+    sagaflow_service_auth::internal::guard(
+        sagaflow_generation::router(pool),
+        internal_verifier("generation"),
+    )
+}
 use tower::ServiceExt;
 use uuid::Uuid;
 
+/// A request as `ada` of `tenant-a` (the tenant of [`incoming`]).
 async fn call(
     app: &axum::Router,
+    method: &str,
+    uri: &str,
+) -> anyhow::Result<(StatusCode, String, Vec<u8>)> {
+    call_as(app, "ada", method, uri).await
+}
+
+async fn call_as(
+    app: &axum::Router,
+    user: &str,
     method: &str,
     uri: &str,
 ) -> anyhow::Result<(StatusCode, String, Vec<u8>)> {
@@ -23,6 +42,7 @@ async fn call(
             Request::builder()
                 .method(method)
                 .uri(uri)
+                .header("authorization", internal_bearer("generation", "tenant-a", user))
                 .body(Body::empty())?,
         )
         .await?;
@@ -179,7 +199,7 @@ async fn history_and_user_deletion() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = call(&app, "DELETE", "/users/ada").await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = call(&app, "GET", "/users/bob/history").await?;
+    let (status, _, _) = call_as(&app, "bob", "GET", "/users/bob/history").await?;
     assert_eq!(status, StatusCode::OK, "other users stay");
     Ok(())
 }
@@ -220,5 +240,28 @@ async fn the_erase_user_data_command_deletes_a_users_data_through_the_inbox() ->
             .fetch_one(&db.pool)
             .await?;
     assert_eq!(generations, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result<()> {
+    let db = db().await?;
+    let app = router(db.pool.clone());
+    let (status, _, _) = call(&app, "GET", "/users/ada/history").await?;
+    assert_eq!(status, StatusCode::OK);
+    for authorization in [None, Some(internal_bearer("cart", "tenant-a", "ada"))] {
+        let mut request = Request::builder()
+            .uri("/users/ada/history")
+            .header("x-tenant-id", "tenant-a")
+            .header("x-user-id", "ada");
+        if let Some(value) = &authorization {
+            request = request.header("authorization", value);
+        }
+        let response = app.clone().oneshot(request.body(Body::empty())?).await?;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{authorization:?}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(response.into_body(), 1 << 20).await?)?;
+        assert!(body["error"].is_string(), "{body}");
+    }
     Ok(())
 }

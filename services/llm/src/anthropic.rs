@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::provider::{CallError, Output, send_json, token_count};
+use crate::provider::{with_idempotency_key, CallError, Output, send_json, token_count};
 use crate::request::{CompletionRequest, estimate_tokens};
 use crate::secret::Secret;
 
@@ -21,6 +21,7 @@ impl Anthropic {
         &self,
         client: &reqwest::Client,
         request: &CompletionRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<Output, CallError> {
         let mut body = json!({
             "model": self.model,
@@ -36,6 +37,7 @@ impl Anthropic {
             .header("x-api-key", self.api_key.expose())
             .header("anthropic-version", API_VERSION)
             .json(&body);
+        let builder = with_idempotency_key(builder, idempotency_key);
         let response = send_json(builder, &self.api_key).await?;
         let text = response
             .get("content")

@@ -164,6 +164,18 @@ impl Chain {
     /// seconds (capped at 30 s); other 4xx and malformed bodies fail the provider at once. Each
     /// provider's breaker skips it while open; a half-open probe is a single try.
     pub async fn complete(&self, request: &CompletionRequest) -> Result<Completion, Error> {
+        self.complete_with_key(request, None).await
+    }
+
+    /// [`Chain::complete`], with every online request (each provider, each retry)
+    /// carrying `idempotency_key` in the `Idempotency-Key` header, so a provider
+    /// that deduplicates answers a repeated request (a redelivered command whose
+    /// first answer was lost in a crash) without doing or billing the work twice.
+    pub async fn complete_with_key(
+        &self,
+        request: &CompletionRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Completion, Error> {
         let mut attempts = Vec::with_capacity(self.inner.members.len());
         for (index, member) in self.inner.members.iter().enumerate() {
             if index > 0 {
@@ -188,7 +200,9 @@ impl Chain {
                 breaker: &member.breaker,
                 armed: true,
             };
-            let (result, tries) = self.call_with_retries(member, request, retries).await;
+            let (result, tries) = self
+                .call_with_retries(member, request, retries, idempotency_key)
+                .await;
             guard.armed = false;
             let elapsed = started.elapsed();
             let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -246,10 +260,15 @@ impl Chain {
         member: &Member,
         request: &CompletionRequest,
         retries: u32,
+        idempotency_key: Option<&str>,
     ) -> (Result<Output, CallError>, u32) {
         let mut attempt = 0;
         loop {
-            match member.provider.call(&self.inner.client, request).await {
+            match member
+                .provider
+                .call(&self.inner.client, request, idempotency_key)
+                .await
+            {
                 Ok(output) => return (Ok(output), attempt + 1),
                 Err(error) if error.transient && attempt < retries => {
                     let delay = backoff(attempt, error.retry_after);

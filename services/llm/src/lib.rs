@@ -12,6 +12,9 @@
 //!   [`DocumentFacts`] only; always last in the chain, so a completion is always produced.
 //!
 //! Both online adapters are **non-streaming**: one request, one JSON answer.
+//! [`Chain::complete_with_key`] sends an `Idempotency-Key` header with every online
+//! request (each retry included), so a provider that deduplicates answers a request
+//! repeated after a crash without doing or billing it twice.
 //!
 //! Per provider, transient failures (5xx, 429, 408, timeouts, connection errors) are retried
 //! with exponential backoff and jitter, honouring `Retry-After` seconds (capped at 30 s);

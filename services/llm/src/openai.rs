@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::provider::{CallError, Output, send_json, token_count};
+use crate::provider::{with_idempotency_key, CallError, Output, send_json, token_count};
 use crate::request::{CompletionRequest, estimate_tokens};
 use crate::secret::Secret;
 
@@ -20,6 +20,7 @@ impl OpenAi {
         &self,
         client: &reqwest::Client,
         request: &CompletionRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<Output, CallError> {
         let mut messages = Vec::with_capacity(2);
         if !request.system.is_empty() {
@@ -36,6 +37,7 @@ impl OpenAi {
             .post(format!("{}/chat/completions", self.base_url))
             .bearer_auth(self.api_key.expose())
             .json(&body);
+        let builder = with_idempotency_key(builder, idempotency_key);
         let response = send_json(builder, &self.api_key).await?;
         let text = response
             .pointer("/choices/0/message/content")

@@ -67,15 +67,17 @@ impl Provider {
         matches!(self, Provider::Offline)
     }
 
-    /// One try, no retries.
+    /// One try, no retries; online providers send `idempotency_key` as the
+    /// `Idempotency-Key` header when given.
     pub(crate) async fn call(
         &self,
         client: &reqwest::Client,
         request: &CompletionRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<Output, CallError> {
         match self {
-            Provider::OpenAi(p) => p.call(client, request).await,
-            Provider::Anthropic(p) => p.call(client, request).await,
+            Provider::OpenAi(p) => p.call(client, request, idempotency_key).await,
+            Provider::Anthropic(p) => p.call(client, request, idempotency_key).await,
             Provider::Offline => {
                 let text = crate::offline::compose(&request.facts);
                 Ok(Output {
@@ -87,6 +89,20 @@ impl Provider {
                 })
             }
         }
+    }
+}
+
+/// The header a provider deduplicates retried requests by.
+pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// `builder` with the `Idempotency-Key` header when a key is given.
+pub(crate) fn with_idempotency_key(
+    builder: reqwest::RequestBuilder,
+    key: Option<&str>,
+) -> reqwest::RequestBuilder {
+    match key {
+        Some(key) => builder.header(IDEMPOTENCY_KEY, key),
+        None => builder,
     }
 }
 

@@ -1,17 +1,26 @@
 //! The operator API: find sagas by status and age, read a saga's log with its state
 //! after every entry, and act on a saga (pause, resume, retry the current step,
 //! abort = compensate).
+//!
+//! Every route but `/healthz` and `/readyz` needs an operator token
+//! (`Authorization: Bearer`, HS256 with `SAGAFLOW_OPERATOR_JWT_SECRET`, `roles`
+//! containing `operator`; see `sagaflow-service-auth`): none or an invalid one is
+//! 401, a valid one without the role 403. A token limited to a tenant
+//! (`tenant_id`) sees and acts on that tenant's sagas only (others are 404).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::Extension;
+use axum::extract::{FromRef, Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use sagaflow_saga_engine::{Input, evolve};
 use sagaflow_saga_store::{Definitions, Error, apply, log, queries};
+use sagaflow_service_auth::{Operator, OperatorVerifier};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -21,17 +30,58 @@ use uuid::Uuid;
 pub struct ApiState {
     pub pool: PgPool,
     pub definitions: Arc<Definitions>,
+    /// Checks operator tokens.
+    pub operators: OperatorVerifier,
+}
+
+impl FromRef<ApiState> for OperatorVerifier {
+    fn from_ref(state: &ApiState) -> Self {
+        state.operators.clone()
+    }
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(ready))
+    let operator_routes = Router::new()
         .route("/sagas", get(list))
         .route("/sagas/versions", get(versions))
         .route("/sagas/{id}", get(show))
         .route("/sagas/{id}/{action}", post(act))
+        .route_layer(from_fn_with_state(state.clone(), require_operator));
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(ready))
+        .merge(operator_routes)
         .with_state(state)
+}
+
+/// Refuses a request without an operator token (401 / 403, see the module docs);
+/// the [`Operator`] is left in the request's extensions.
+async fn require_operator(
+    State(_state): State<ApiState>,
+    operator: Operator,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    request.extensions_mut().insert(operator);
+    next.run(request).await
+}
+
+/// 404 unless `operator` may see saga `id` (a tenant-limited token sees its
+/// tenant only).
+async fn in_scope(pool: &PgPool, operator: &Operator, id: Uuid) -> Result<(), ApiError> {
+    let Some(limit) = &operator.tenant_id else {
+        return Ok(());
+    };
+    let tenant: Option<String> =
+        sqlx::query_scalar("SELECT tenant_id FROM sagas WHERE saga_id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    if tenant.as_ref() == Some(limit) {
+        Ok(())
+    } else {
+        Err(Error::NotFound(id).into())
+    }
 }
 
 /// An operator-facing error: `{"error": {"code", "message"}}`.
@@ -106,6 +156,7 @@ pub struct ListQuery {
 
 async fn list(
     State(state): State<ApiState>,
+    Extension(operator): Extension<Operator>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let mut conn = state.pool.acquire().await?;
@@ -115,7 +166,10 @@ async fn list(
         definition: q.definition,
         limit: q.limit.unwrap_or(100),
     };
-    let sagas = queries::list(&mut conn, &filter).await?;
+    let mut sagas = queries::list(&mut conn, &filter).await?;
+    if let Some(limit) = &operator.tenant_id {
+        sagas.retain(|saga| &saga.tenant_id == limit);
+    }
     let counts: serde_json::Map<String, Value> = queries::status_counts(&mut conn)
         .await?
         .into_iter()
@@ -147,8 +201,10 @@ struct Entry {
 
 async fn show(
     State(state): State<ApiState>,
+    Extension(operator): Extension<Operator>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
+    in_scope(&state.pool, &operator, id).await?;
     let mut conn = state.pool.acquire().await?;
     let events = log::events(&mut conn, id).await?;
     if events.is_empty() {
@@ -177,9 +233,11 @@ pub struct ActBody {
 
 async fn act(
     State(state): State<ApiState>,
+    Extension(operator): Extension<Operator>,
     Path((id, action)): Path<(Uuid, String)>,
     body: Option<Json<ActBody>>,
 ) -> Result<Json<Value>, ApiError> {
+    in_scope(&state.pool, &operator, id).await?;
     let reason = body
         .and_then(|Json(b)| b.reason)
         .unwrap_or_else(|| format!("operator {action}"));
@@ -196,6 +254,7 @@ async fn act(
             ));
         }
     };
+    tracing::info!(operator = %operator.subject, saga_id = %id, %action, "operator action");
     let mut tx = state.pool.begin().await?;
     let applied = apply(&mut tx, &state.definitions, id, &input, None, Utc::now()).await?;
     tx.commit().await?;

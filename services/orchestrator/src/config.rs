@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use sagaflow_service_auth::Secret;
+
 #[derive(clap::Args, Debug, Clone)]
 #[group(skip)]
 pub struct Settings {
@@ -29,6 +31,11 @@ pub struct Settings {
     #[arg(id = "orchestrator-workers", long = "orchestrator-workers", env = "ORCHESTRATOR_WORKERS", value_name = "ORCHESTRATOR_WORKERS",
           default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
+
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`, handed over by `sagaflow serve` (which reads
+    /// it once for every service): the operator API refuses to start without it.
+    #[arg(skip)]
+    pub operator_jwt_secret: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -38,6 +45,7 @@ impl Default for Settings {
             step_timeout_ms: None,
             timer_poll_ms: 100,
             workers: 4,
+            operator_jwt_secret: None,
         }
     }
 }

@@ -90,6 +90,41 @@ impl SagaHandler {
     }
 }
 
+/// Whether a `CancelSaga` comes from the tenant of the saga it names (or the saga
+/// is unknown, which `apply` then ignores). A cancel from another tenant is
+/// refused: logged, counted in `sagaflow_orchestrator_cancel_refused_total`, and
+/// consumed (it does not block the partition).
+async fn same_tenant(
+    tx: &mut PgConnection,
+    message: &Incoming,
+    saga_id: uuid::Uuid,
+) -> Result<bool, Failure> {
+    let tenant: Option<String> =
+        sqlx::query_scalar("SELECT tenant_id FROM sagas WHERE saga_id = $1")
+            .bind(saga_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|err| Failure::Transient(err.to_string()))?;
+    match tenant {
+        Some(tenant) if tenant != message.envelope.tenant_id => {
+            warn!(
+                %saga_id,
+                saga_tenant = %tenant,
+                sender_tenant = %message.envelope.tenant_id,
+                message_id = %message.envelope.message_id,
+                "CancelSaga from another tenant refused"
+            );
+            metrics::counter!(
+                "sagaflow_orchestrator_cancel_refused_total",
+                "reason" => "tenant_mismatch"
+            )
+            .increment(1);
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
 impl Handler for SagaHandler {
     async fn handle(
         &self,
@@ -111,6 +146,9 @@ impl Handler for SagaHandler {
             }
             "CancelSaga" => {
                 let body: CancelSaga = message.decode()?;
+                if !same_tenant(tx, message, body.saga_id).await? {
+                    return Ok(Vec::new());
+                }
                 let input = Input::Abort {
                     reason: body.reason,
                 };

@@ -1,11 +1,11 @@
 //! The saga orchestrator: runs saga definitions over Kafka.
 //!
 //! It consumes `orchestrator.commands` (`InitiateCheckout` and `InitiateGeneration`
-//! start sagas, `CancelSaga` aborts one)
+//! start sagas, `CancelSaga` aborts one of its own tenant's sagas)
 //! and every participant's events topic through the inbox; each message is one
 //! transaction that appends to the saga's log and writes the next commands to the
 //! outbox (see `sagaflow-saga-store`). Timers live in the database. Operators use
-//! the HTTP API in [`api`] (or `sagaflow saga ...`).
+//! the HTTP API in [`api`] (or `sagaflow saga ...`), with an operator token.
 //!
 //! # Layout
 //! - [`config`](mod@config): the orchestrator's [`Settings`].
@@ -79,12 +79,17 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// Runs the relay, the consumer, the timer loop and the operator API until `shutdown`.
+/// Refuses to start without `settings.operator_jwt_secret`
+/// (`SAGAFLOW_OPERATOR_JWT_SECRET`, at least 32 bytes).
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let operators =
+        sagaflow_service_auth::OperatorVerifier::new(settings.operator_jwt_secret.as_ref())
+            .context("the operator API")?;
     let definitions = Arc::new(definitions(&settings));
     let topics = topics(&definitions);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -103,6 +108,7 @@ pub async fn run(
     let app = api::router(api::ApiState {
         pool: pool.clone(),
         definitions: definitions.clone(),
+        operators,
     });
     let http_shutdown = shutdown.clone();
     let http = async move {

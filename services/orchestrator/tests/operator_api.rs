@@ -1,4 +1,5 @@
-//! The operator API against a real saga store: find, inspect, pause, resume, abort.
+//! The operator API against a real saga store: find, inspect, pause, resume,
+//! abort, with an operator token; without one it is refused (401 / 403).
 
 use std::sync::Arc;
 
@@ -10,15 +11,36 @@ use sagaflow_orchestrator::api::{ApiState, router};
 use sagaflow_orchestrator::{Settings, definitions};
 use sagaflow_saga_store::{SagaContext, start};
 use sagaflow_test_support::TestDb;
+use sagaflow_test_support::service_auth::{
+    OPERATOR_JWT_SECRET, operator_bearer, operator_verifier,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
 
 async fn call(app: &axum::Router, method: &str, uri: &str) -> (StatusCode, Value) {
-    let request = Request::builder()
+    call_as(
+        app,
+        Some(&operator_bearer("ops", &["operator"])),
+        method,
+        uri,
+    )
+    .await
+}
+
+async fn call_as(
+    app: &axum::Router,
+    authorization: Option<&str>,
+    method: &str,
+    uri: &str,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json");
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
     let body = if method == "POST" {
         Body::from("{\"reason\":\"drill\"}")
     } else {
@@ -73,6 +95,7 @@ async fn operators_find_inspect_and_steer_sagas() -> anyhow::Result<()> {
     let app = router(ApiState {
         pool: db.pool.clone(),
         definitions: defs,
+        operators: operator_verifier(),
     });
 
     let (status, listed) = call(&app, "GET", "/sagas?status=running").await;
@@ -127,5 +150,132 @@ async fn operators_find_inspect_and_steer_sagas() -> anyhow::Result<()> {
     let (status, versions) = call(&app, "GET", "/sagas/versions").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(versions["in_flight"][0]["definition"], "checkout");
+    Ok(())
+}
+
+/// A started checkout saga of `tenant`.
+async fn started(db: &TestDb, tenant: &str) -> anyhow::Result<Uuid> {
+    let defs = definitions(&Settings::default());
+    let saga = Uuid::now_v7();
+    let input = json!({
+        "checkout_id": saga, "user_id": "u", "cart_id": Uuid::now_v7(),
+        "items": [{"sku": "MUG", "quantity": 1, "unit_price_minor": 100}],
+        "currency": "EUR", "payment_method": "card", "customer_email": "a@b.c", "discount_code": null
+    });
+    let context = SagaContext {
+        tenant_id: tenant.into(),
+        correlation_id: Uuid::now_v7(),
+        traceparent: None,
+    };
+    let mut tx = db.pool.begin().await?;
+    start(
+        &mut tx,
+        defs.latest("checkout").expect("checkout"),
+        saga,
+        input,
+        &context,
+        None,
+        Utc::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(saga)
+}
+
+#[tokio::test]
+async fn the_operator_api_needs_an_operator_token() -> anyhow::Result<()> {
+    let db = TestDb::create("operator_auth").await?;
+    sagaflow_orchestrator::migrate(&db.pool).await?;
+    let saga = started(&db, "acme").await?;
+    let app = router(ApiState {
+        pool: db.pool.clone(),
+        definitions: Arc::new(definitions(&Settings::default())),
+        operators: operator_verifier(),
+    });
+    let show = format!("/sagas/{saga}");
+    let abort = format!("/sagas/{saga}/abort");
+
+    // Probes stay open.
+    assert_eq!(
+        call_as(&app, None, "GET", "/healthz").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call_as(&app, None, "GET", "/readyz").await.0,
+        StatusCode::OK
+    );
+
+    // No token, a garbage one, one signed with another secret: 401.
+    for auth in [
+        None,
+        Some("Bearer nonsense".to_owned()),
+        Some(format!(
+            "Bearer {}",
+            sagaflow_service_auth::operator::mint(
+                "not-the-operator-secret-0123456789abcdef",
+                "ops",
+                None,
+                &["operator"],
+                std::time::Duration::from_secs(600)
+            )
+        )),
+    ] {
+        for (method, uri) in [
+            ("GET", "/sagas"),
+            ("GET", show.as_str()),
+            ("POST", abort.as_str()),
+        ] {
+            let (status, body) = call_as(&app, auth.as_deref(), method, uri).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} {auth:?}: {body}"
+            );
+            assert!(body["error"].is_string(), "{body}");
+        }
+    }
+    // A valid token of a user who is not an operator: 403.
+    let user = operator_bearer("ada", &["user"]);
+    for (method, uri) in [
+        ("GET", "/sagas"),
+        ("GET", show.as_str()),
+        ("POST", abort.as_str()),
+    ] {
+        let (status, body) = call_as(&app, Some(&user), method, uri).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
+    }
+    let status: String = sqlx::query_scalar("SELECT status FROM sagas WHERE saga_id = $1")
+        .bind(saga)
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(status, "running", "no refused call changed the saga");
+
+    // An operator: 200.
+    let (status, shown) = call(&app, "GET", &show).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(shown["state"]["status"], "running");
+
+    // An operator limited to another tenant sees nothing of this one.
+    let other = format!(
+        "Bearer {}",
+        sagaflow_service_auth::operator::mint(
+            OPERATOR_JWT_SECRET,
+            "ops-globex",
+            Some("globex"),
+            &["operator"],
+            std::time::Duration::from_secs(600)
+        )
+    );
+    assert_eq!(
+        call_as(&app, Some(&other), "GET", &show).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call_as(&app, Some(&other), "POST", &abort).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, listed) = call_as(&app, Some(&other), "GET", "/sagas").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["sagas"], json!([]), "{listed}");
     Ok(())
 }

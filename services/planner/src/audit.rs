@@ -33,6 +33,7 @@ pub mod kind {
     pub const DRY_RUN: &str = "dry_run";
     pub const AWAITING_CONFIRMATION: &str = "awaiting_confirmation";
     pub const PLAN_CONFIRMED: &str = "plan_confirmed";
+    pub const PLAN_EXPIRED: &str = "plan_expired";
     pub const PLAN_STARTED: &str = "plan_started";
     pub const COMMAND_EMITTED: &str = "command_emitted";
     pub const CHILD_SAGA_PROGRESSED: &str = "child_saga_progressed";
@@ -55,13 +56,16 @@ pub async fn record(
     .await?;
     let at = Utc::now();
     sqlx::query(
-        "INSERT INTO plan_log (plan_id, seq, kind, detail, at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO plan_log (plan_id, seq, kind, detail, at, tenant_id, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(plan.plan_id)
     .bind(seq)
     .bind(kind)
     .bind(Json(&detail))
     .bind(at)
+    .bind(&plan.caller.tenant_id)
+    .bind(&plan.caller.user_id)
     .execute(&mut *conn)
     .await?;
     let body = PlanEventRecorded {

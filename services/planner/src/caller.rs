@@ -1,12 +1,14 @@
 //! Who is asking: tenant and user from the `x-tenant-id` / `x-user-id` headers,
 //! which the gateway sets from a verified JWT. Every resource a plan touches is
 //! derived from these two, never from the text.
+//!
+//! The caller's assistant cart ([`cart_id`]) is a random id made on first use and
+//! kept per (tenant, user) in `assistant_carts`: nobody can compute another
+//! user's cart id from their tenant and user id.
 
 use serde::Serialize;
+use sqlx::PgConnection;
 use uuid::Uuid;
-
-/// Namespace of the per-user assistant cart ids (UUIDv5).
-const CART_NAMESPACE: Uuid = Uuid::from_u128(0x6c0f_3b1e_9a2d_4f57_8e61_2b7d_4c90_a1e3);
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,15 +18,6 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller's assistant cart: one per (tenant, user), derived, so another
-    /// tenant's or user's cart can never be named by accident.
-    pub fn cart_id(&self) -> Uuid {
-        Uuid::new_v5(
-            &CART_NAMESPACE,
-            format!("{}\u{0}{}", self.tenant_id, self.user_id).as_bytes(),
-        )
-    }
-
     /// Where the caller is e-mailed: the user id if it is an address, else
     /// `<user id>@<domain>`.
     pub fn address(&self, domain: &str) -> String {
@@ -36,28 +29,39 @@ impl Caller {
     }
 }
 
+/// The caller's assistant cart, made (random) on first use.
+pub async fn cart_id(conn: &mut PgConnection, caller: &Caller) -> Result<Uuid, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO assistant_carts (tenant_id, user_id, cart_id) VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, user_id) DO NOTHING",
+    )
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .bind(Uuid::new_v4())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar("SELECT cart_id FROM assistant_carts WHERE tenant_id = $1 AND user_id = $2")
+        .bind(&caller.tenant_id)
+        .bind(&caller.user_id)
+        .fetch_one(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn carts_are_per_tenant_and_user() {
+    fn users_are_addressed_by_their_id() {
         let a = Caller {
             tenant_id: "acme".into(),
             user_id: "ada".into(),
         };
-        let same = a.clone();
-        let other_tenant = Caller {
-            tenant_id: "globex".into(),
-            ..a.clone()
-        };
-        let tricky = Caller {
-            tenant_id: "acm".into(),
-            user_id: "eada".into(),
-        };
-        assert_eq!(a.cart_id(), same.cart_id());
-        assert_ne!(a.cart_id(), other_tenant.cart_id());
-        assert_ne!(a.cart_id(), tricky.cart_id());
         assert_eq!(a.address("x.test"), "ada@x.test");
+        let b = Caller {
+            user_id: "bob@example.com".into(),
+            ..a
+        };
+        assert_eq!(b.address("x.test"), "bob@example.com");
     }
 }

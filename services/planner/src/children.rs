@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use crate::caller::Caller;
 use crate::shapes::{CHILD_COMPENSATED, CHILD_COMPLETED, CHILD_NEEDS_OPERATOR, PlannedStep};
 
 /// The generation step whose completion names the final document.
@@ -80,23 +81,27 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Child, sqlx::Error> {
     })
 }
 
-/// Registers the sagas `steps` start.
+/// Registers the sagas `steps` of `caller`'s plan start.
 pub async fn register(
     conn: &mut PgConnection,
+    caller: &Caller,
     plan_id: Uuid,
     steps: &[PlannedStep],
 ) -> Result<(), sqlx::Error> {
     for (index, step) in steps.iter().enumerate() {
         if let Some(child) = &step.starts_saga {
             sqlx::query(
-                "INSERT INTO plan_children (saga_id, plan_id, step, step_name, definition)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (saga_id) DO NOTHING",
+                "INSERT INTO plan_children (saga_id, plan_id, step, step_name, definition,
+                                            tenant_id, user_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (saga_id) DO NOTHING",
             )
             .bind(child.saga_id)
             .bind(plan_id)
             .bind(index as i32)
             .bind(&step.name)
             .bind(&child.definition)
+            .bind(&caller.tenant_id)
+            .bind(&caller.user_id)
             .execute(&mut *conn)
             .await?;
         }

@@ -1,6 +1,27 @@
 //! Planner settings (flags or `PLANNER_*` environment), validated before anything
-//! binds: the listen address, the per-plan budget and policy, the price catalogue,
-//! how the user is addressed, timing, and the planner's own LLM chain.
+//! binds: the listen address, the per-plan and per-day budgets and policy, the tax
+//! rate the budgets assume, how the user is addressed, timing, retention, and the
+//! planner's own LLM chain. Prices are not settings: they come from the catalogue
+//! (`crate::catalog`).
+//!
+//! ## Why `PLANNER_TAX_RATE_BPS` is 2500
+//!
+//! The pricing service owns the tax table (a rate per shipping country) and the
+//! planner must not ask it synchronously. The budgets and the confirmation
+//! threshold are limits on what the user is charged, so the planner counts tax at
+//! a rate no lower than any rate the pricing service may apply: 25 %, the highest
+//! rate of the shipped table. The real charge is then never above what the
+//! planner counted. Operators who change the table must keep this setting at or
+//! above its highest rate.
+//!
+//! ## Why `PLANNER_LLM_BUDGET_MS` is below 30 s
+//!
+//! The gateway gives a proxied request 30 s (`REQUEST_TIMEOUT` in the gateway's
+//! `proxy.rs`) before it answers 503. Intent parsing is cut at
+//! `PLANNER_LLM_BUDGET_MS` (default 20 s, at most 25 s) and falls back to the
+//! rules, which leaves the rest of the 30 s for the database work, so a client
+//! never gives up on a plan that is still being made. A retry of the same request
+//! with its `Idempotency-Key` gets the saved answer (or 409 while it runs).
 //!
 //! The LLM flags are the planner's own (`PLANNER_LLM_PROVIDERS`,
 //! `PLANNER_OPENAI_*`, `PLANNER_ANTHROPIC_*`): the generation service flattens
@@ -8,6 +29,7 @@
 //! flag names, and a planner may well want another (cheaper) model anyway.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use sagaflow_llm::Secret;
 
@@ -62,16 +84,52 @@ pub struct Settings {
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pub min_confidence_percent: u8,
 
-    /// ISO 4217 currency of the budget and of the catalogue prices given here.
+    /// ISO 4217 currency of the budgets; plans buy at the catalogue's price in it.
     #[arg(id = "planner-currency", long = "planner-currency", env = "PLANNER_CURRENCY",
           value_name = "PLANNER_CURRENCY", default_value = "EUR", value_parser = parse_currency)]
     pub currency: String,
 
-    /// Prices loaded into the catalogue at start, `SKU=minor,SKU=minor` (e.g.
-    /// `MUG=1250,PEN=300`). A SKU without a price cannot be bought by a plan.
-    #[arg(id = "planner-catalog", long = "planner-catalog", env = "PLANNER_CATALOG",
-          value_name = "PLANNER_CATALOG", default_value = "", value_parser = parse_catalog_arg)]
-    pub catalog: String,
+    /// Tax rate (basis points) counted on top of the catalogue price by the budgets
+    /// and the confirmation threshold: at least the highest rate pricing applies.
+    #[arg(id = "planner-tax-rate-bps", long = "planner-tax-rate-bps", env = "PLANNER_TAX_RATE_BPS",
+          value_name = "PLANNER_TAX_RATE_BPS", default_value_t = 2_500,
+          value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub tax_rate_bps: u32,
+
+    /// Shipping country (ISO 3166-1 alpha-2) of a plan's checkouts.
+    #[arg(id = "planner-shipping-country", long = "planner-shipping-country", env = "PLANNER_SHIPPING_COUNTRY",
+          value_name = "PLANNER_SHIPPING_COUNTRY", default_value = "DE", value_parser = parse_country)]
+    pub shipping_country: String,
+
+    /// Most money (tax included, minor units) one user's plans may commit per UTC day.
+    #[arg(id = "planner-daily-money-minor", long = "planner-daily-money-minor", env = "PLANNER_DAILY_MONEY_MINOR",
+          value_name = "PLANNER_DAILY_MONEY_MINOR", default_value_t = 100_000,
+          value_parser = clap::value_parser!(i64).range(0..))]
+    pub daily_money_minor: i64,
+
+    /// Seconds an unconfirmed plan (awaiting confirmation, dry run) can be confirmed.
+    #[arg(id = "planner-plan-ttl-secs", long = "planner-plan-ttl-secs", env = "PLANNER_PLAN_TTL_SECS",
+          value_name = "PLANNER_PLAN_TTL_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub plan_ttl_secs: u64,
+
+    /// Seconds an `Idempotency-Key` of `POST /v1/assistant/intents` is remembered.
+    #[arg(id = "planner-idempotency-ttl-secs", long = "planner-idempotency-ttl-secs", env = "PLANNER_IDEMPOTENCY_TTL_SECS",
+          value_name = "PLANNER_IDEMPOTENCY_TTL_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
+    pub idempotency_ttl_secs: u64,
+
+    /// Days finished plans, ownership records and erasure tombstones are kept.
+    #[arg(id = "planner-retention-days", long = "planner-retention-days", env = "PLANNER_RETENTION_DAYS",
+          value_name = "PLANNER_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
+
+    /// How often unconfirmed plans are expired and old rows pruned (milliseconds).
+    #[arg(id = "planner-sweep-ms", long = "planner-sweep-ms", env = "PLANNER_SWEEP_MS",
+          value_name = "PLANNER_SWEEP_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub sweep_ms: u64,
 
     /// Payment method used for a plan's checkouts (the user's method on file).
     #[arg(
@@ -115,6 +173,11 @@ pub struct Settings {
     /// The planner's LLM chain (intent parsing only).
     #[command(flatten)]
     pub llm: LlmSettings,
+
+    /// `SAGAFLOW_INTERNAL_TOKEN_SECRET`, handed over by `sagaflow serve`: verifies
+    /// the gateway's token on every request; the service refuses to start without it.
+    #[arg(skip)]
+    pub internal_token_secret: Option<sagaflow_service_auth::Secret>,
 }
 
 impl Default for Settings {
@@ -128,23 +191,43 @@ impl Default for Settings {
             generation_tokens: 4_000,
             min_confidence_percent: 50,
             currency: "EUR".to_owned(),
-            catalog: String::new(),
+            tax_rate_bps: 2_500,
+            shipping_country: "DE".to_owned(),
+            daily_money_minor: 100_000,
+            plan_ttl_secs: 900,
+            idempotency_ttl_secs: 86_400,
+            retention_days: 90,
+            sweep_ms: 30_000,
             payment_method: "card".to_owned(),
             email_domain: "users.sagaflow.invalid".to_owned(),
             step_timeout_ms: None,
             timer_poll_ms: 100,
             workers: 2,
             llm: LlmSettings::default(),
+            internal_token_secret: None,
         }
     }
 }
 
 impl Settings {
-    /// The catalogue prices given by `PLANNER_CATALOG`, `(SKU, minor units)`.
-    pub fn catalog_entries(&self) -> Vec<(String, i64)> {
-        parse_catalog(&self.catalog).unwrap_or_default()
+    /// How long an unconfirmed plan can be confirmed.
+    pub fn plan_ttl(&self) -> Duration {
+        Duration::from_secs(self.plan_ttl_secs)
+    }
+
+    /// How long an intent's `Idempotency-Key` is remembered.
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_secs)
+    }
+
+    /// How long finished plans and other records are kept.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 86_400)
     }
 }
+
+/// Upper bound of `PLANNER_LLM_BUDGET_MS`: 5 s under the gateway's 30 s proxy timeout.
+pub const MAX_LLM_BUDGET_MS: u64 = 25_000;
 
 /// The planner's LLM chain; turned into [`sagaflow_llm::Settings`] by [`LlmSettings::chain`].
 #[derive(clap::Args, Debug, Clone)]
@@ -203,9 +286,17 @@ pub struct LlmSettings {
 
     /// Timeout of one LLM call, in milliseconds.
     #[arg(id = "planner-llm-timeout-ms", long = "planner-llm-timeout-ms", env = "PLANNER_LLM_TIMEOUT_MS",
-          value_name = "PLANNER_LLM_TIMEOUT_MS", default_value_t = 15_000,
-          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+          value_name = "PLANNER_LLM_TIMEOUT_MS", default_value_t = 8_000,
+          value_parser = clap::value_parser!(u64).range(1..=25_000))]
     pub timeout_ms: u64,
+
+    /// Total time intent parsing may spend in the LLM chain (every provider and
+    /// retry), in milliseconds; then the rules parse the text. At most 25 s: below
+    /// the gateway's 30 s proxy timeout (see the module docs).
+    #[arg(id = "planner-llm-budget-ms", long = "planner-llm-budget-ms", env = "PLANNER_LLM_BUDGET_MS",
+          value_name = "PLANNER_LLM_BUDGET_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_LLM_BUDGET_MS))]
+    pub budget_ms: u64,
 
     /// Retries per provider for transient LLM failures.
     #[arg(id = "planner-llm-max-retries", long = "planner-llm-max-retries", env = "PLANNER_LLM_MAX_RETRIES",
@@ -224,7 +315,8 @@ impl Default for LlmSettings {
             anthropic_base_url: sagaflow_llm::DEFAULT_ANTHROPIC_BASE_URL.to_owned(),
             anthropic_api_key: None,
             anthropic_model: sagaflow_llm::DEFAULT_ANTHROPIC_MODEL.to_owned(),
-            timeout_ms: 15_000,
+            timeout_ms: 8_000,
+            budget_ms: 20_000,
             max_retries: 1,
         }
     }
@@ -263,28 +355,12 @@ fn parse_currency(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_catalog_arg(value: &str) -> Result<String, String> {
-    parse_catalog(value).map(|_| value.to_owned())
-}
-
-/// `SKU=minor,SKU=minor` (blank allowed); SKUs are upper-cased.
-pub fn parse_catalog(value: &str) -> Result<Vec<(String, i64)>, String> {
-    let mut entries = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (sku, price) = item
-            .split_once('=')
-            .ok_or_else(|| format!("`{item}` is not SKU=price"))?;
-        let sku = crate::intent::normalise_sku(sku)
-            .ok_or_else(|| format!("`{sku}` is not a SKU (1 to 64 of A-Z 0-9 . _ -)"))?;
-        let price: i64 = price
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| *p >= 0)
-            .ok_or_else(|| format!("price of {sku} must be a whole number of minor units"))?;
-        entries.push((sku, price));
+fn parse_country(value: &str) -> Result<String, String> {
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(value.to_owned())
+    } else {
+        Err("must be an ISO 3166-1 alpha-2 code of 2 uppercase letters".to_owned())
     }
-    Ok(entries)
 }
 
 #[cfg(test)]
@@ -309,18 +385,33 @@ mod tests {
             defaults.confirm_above_minor
         );
         assert_eq!(cli.settings.llm.providers, defaults.llm.providers);
-        let cli = Cli::try_parse_from(["x", "--planner-catalog", "mug=1250, PEN=300"]).expect("ok");
-        assert_eq!(
-            cli.settings.catalog_entries(),
-            vec![("MUG".to_owned(), 1250), ("PEN".to_owned(), 300)]
-        );
+        assert_eq!(cli.settings.tax_rate_bps, defaults.tax_rate_bps);
+        assert_eq!(cli.settings.shipping_country, defaults.shipping_country);
+        assert_eq!(cli.settings.daily_money_minor, defaults.daily_money_minor);
+        assert_eq!(cli.settings.plan_ttl_secs, defaults.plan_ttl_secs);
+        assert_eq!(cli.settings.llm.budget_ms, defaults.llm.budget_ms);
+        assert_eq!(cli.settings.llm.timeout_ms, defaults.llm.timeout_ms);
+        // Parsing (every provider and retry) ends before the gateway's 30 s proxy timeout.
+        assert!(defaults.llm.budget_ms <= MAX_LLM_BUDGET_MS && MAX_LLM_BUDGET_MS < 30_000);
         for (args, key) in [
             (
                 ["x", "--planner-max-money-minor=-1"],
                 "PLANNER_MAX_MONEY_MINOR",
             ),
             (["x", "--planner-currency=eur"], "PLANNER_CURRENCY"),
-            (["x", "--planner-catalog=MUG"], "PLANNER_CATALOG"),
+            (
+                ["x", "--planner-tax-rate-bps=10001"],
+                "PLANNER_TAX_RATE_BPS",
+            ),
+            (
+                ["x", "--planner-shipping-country=de"],
+                "PLANNER_SHIPPING_COUNTRY",
+            ),
+            (
+                ["x", "--planner-llm-budget-ms=30000"],
+                "PLANNER_LLM_BUDGET_MS",
+            ),
+            (["x", "--planner-plan-ttl-secs=0"], "PLANNER_PLAN_TTL_SECS"),
             (
                 ["x", "--planner-min-confidence-percent=101"],
                 "PLANNER_MIN_CONFIDENCE_PERCENT",

@@ -1,21 +1,28 @@
 //! From a typed intent to a drafted plan: its shape and every step's command and
 //! compensation, built from typed contract messages. Code decides everything
 //! here: the user and tenant come from the [`Caller`], the cart is the caller's
-//! (unless the text named one, which validation then checks), prices come from
-//! the catalogue, the token budget and payment method from settings. The intent
-//! contributes only its typed fields (a SKU, a quantity, a job description, ids).
+//! assistant cart (unless the text named one, which validation then checks),
+//! prices come from the catalogue, the tax rate, shipping country, token budget
+//! and payment method from settings. The intent contributes only its typed
+//! fields (a SKU, a quantity, a job description, ids).
+//!
+//! A purchase adds its line to the cart (`AddCartItem`, no price) and checks out
+//! exactly that line (`InitiateCheckout.items` is the one line, no price): the
+//! checkout saga's `ClearCart` then takes only those units out of the cart, and
+//! whatever else the user has in it stays. What the plan spends is the catalogue
+//! price times the quantity plus tax at `PLANNER_TAX_RATE_BPS`, rounded up.
 
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
-    AddCartItem, AttachDocumentToApplication, CancelSaga, Channel, CheckoutItem,
-    DetachDocumentFromApplication, DocumentKind, InitiateCheckout, InitiateGeneration,
-    RemoveCartItem, SendNotification,
+    AddCartItem, AttachDocumentToApplication, CancelSaga, Channel, DetachDocumentFromApplication,
+    DocumentKind, InitiateCheckout, InitiateGeneration, OrderLine, RemoveCartItem,
+    SendNotification,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::caller::Caller;
-use crate::catalog::Price;
+use crate::catalog::{Lookup, Price};
 use crate::intent::{DocumentChoice, Intent, MAX_QUANTITY, NotifyChannel};
 use crate::shapes::{
     ADD_TO_CART, ATTACH, CHECKOUT, ChildSaga, Command, GENERATE, NOTIFY, PlannedStep, Shape,
@@ -25,8 +32,14 @@ use crate::shapes::{
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
     pub caller: &'a Caller,
-    /// The catalogue price of the intent's SKU, if it has one.
-    pub price: Option<Price>,
+    /// The caller's assistant cart (`crate::caller::cart_id`).
+    pub cart_id: Uuid,
+    /// What the catalogue says about the intent's SKU, if it names one.
+    pub price: Option<Lookup>,
+    /// Tax counted on top of the price, in basis points (`PLANNER_TAX_RATE_BPS`).
+    pub tax_rate_bps: u32,
+    /// The checkouts' shipping country (`PLANNER_SHIPPING_COUNTRY`).
+    pub shipping_country: &'a str,
     pub generation_tokens: i64,
     pub payment_method: &'a str,
     pub email_domain: &'a str,
@@ -35,8 +48,12 @@ pub struct Context<'a> {
 /// What a plan would spend.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
-    /// Checkout totals, in minor units of `currency`.
+    /// Checkout totals with tax, in minor units of `currency` (`net + tax`).
     pub money_minor: i64,
+    /// Checkout totals at catalogue prices, before tax.
+    pub net_minor: i64,
+    /// Tax counted at `PLANNER_TAX_RATE_BPS`, rounded up.
+    pub tax_minor: i64,
     pub currency: Option<String>,
     pub generations: u32,
     /// Token budgets of the generations.
@@ -90,23 +107,28 @@ pub fn draft(plan_id: Uuid, intent: &Intent, cx: &Context<'_>) -> Result<Draft, 
             let line = Line::new(sku, *quantity, *cart_id, cx)?;
             let add = line.add_step(plan_id, cx)?;
             let checkout_id = Uuid::now_v7();
+            // Exactly the line this plan adds: the checkout's ClearCart takes only
+            // these units out of the cart.
             let checkout = InitiateCheckout {
                 checkout_id,
                 user_id: cx.caller.user_id.clone(),
                 cart_id: line.cart_id,
-                items: vec![CheckoutItem {
+                items: vec![OrderLine {
                     sku: line.sku.clone(),
                     quantity: line.quantity,
-                    unit_price_minor: line.price.unit_price_minor,
                 }],
                 currency: line.price.currency.clone(),
                 payment_method: cx.payment_method.to_owned(),
                 customer_email: cx.caller.address(cx.email_domain),
                 discount_code: None,
+                shipping_country: Some(cx.shipping_country.to_owned()),
             };
-            let total = i64::from(line.quantity)
+            let too_large = || vec!["the checkout total is too large".to_owned()];
+            let net = i64::from(line.quantity)
                 .checked_mul(line.price.unit_price_minor)
-                .ok_or_else(|| vec!["the checkout total is too large".to_owned()])?;
+                .ok_or_else(too_large)?;
+            let tax = tax_on(net, cx.tax_rate_bps).ok_or_else(too_large)?;
+            let total = net.checked_add(tax).ok_or_else(too_large)?;
             Ok(Draft {
                 shape: Shape::Buy,
                 steps: vec![
@@ -123,6 +145,8 @@ pub fn draft(plan_id: Uuid, intent: &Intent, cx: &Context<'_>) -> Result<Draft, 
                 ],
                 usage: Usage {
                     money_minor: total,
+                    net_minor: net,
+                    tax_minor: tax,
                     currency: Some(line.price.currency),
                     ..Usage::default()
                 },
@@ -239,17 +263,17 @@ impl Line {
                 "quantity {quantity} is out of bounds (1 to {MAX_QUANTITY})"
             ));
         }
-        let price = cx.price.clone();
-        if price.is_none() {
-            reasons.push(format!("{sku} has no price in the catalogue"));
+        let lookup = cx.price.clone().unwrap_or(Lookup::Unknown);
+        if let Some(refusal) = lookup.refusal(sku) {
+            reasons.push(refusal);
         }
-        match price {
-            Some(price) if reasons.is_empty() => Ok(Line {
+        match lookup {
+            Lookup::Priced(price) if reasons.is_empty() => Ok(Line {
                 sku: sku.to_owned(),
                 quantity,
                 // A cart named in the text is kept here so that validation can
                 // refuse it by name if it is not the caller's.
-                cart_id: cart_id.unwrap_or_else(|| cx.caller.cart_id()),
+                cart_id: cart_id.unwrap_or(cx.cart_id),
                 price,
             }),
             _ => Err(reasons),
@@ -263,7 +287,6 @@ impl Line {
             user_id: cx.caller.user_id.clone(),
             sku: self.sku.clone(),
             quantity: self.quantity,
-            unit_price_minor: self.price.unit_price_minor,
         };
         let remove = RemoveCartItem {
             saga_id: plan_id,
@@ -310,6 +333,13 @@ fn attach_step(
     })
 }
 
+/// Tax on `net` at `rate_bps` basis points, rounded up (never below what pricing
+/// charges at that rate, which rounds half up).
+pub fn tax_on(net: i64, rate_bps: u32) -> Option<i64> {
+    let tax = (i128::from(net) * i128::from(rate_bps) + 9_999) / 10_000;
+    i64::try_from(tax).ok()
+}
+
 /// A typed message as a stored command.
 fn command<T: Contract>(message: &T) -> Result<Command, Vec<String>> {
     Ok(Command {
@@ -318,4 +348,18 @@ fn command<T: Contract>(message: &T) -> Result<Command, Vec<String>> {
         payload: serde_json::to_value(message)
             .map_err(|e| vec![format!("{} does not serialise: {e}", T::MESSAGE_TYPE)])?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tax_on;
+
+    #[test]
+    fn tax_is_rounded_up() {
+        assert_eq!(tax_on(1250, 2500), Some(313));
+        assert_eq!(tax_on(1000, 2500), Some(250));
+        assert_eq!(tax_on(1, 1), Some(1));
+        assert_eq!(tax_on(0, 2500), Some(0));
+        assert_eq!(tax_on(5000, 0), Some(0));
+    }
 }

@@ -11,12 +11,19 @@
 //!   commands (their `saga-id` header is the plan id) are applied to the plan saga;
 //!   anything else there (e.g. a checkout's `CartCleared`) is ignored.
 //!   `ApplicationStatusChanged` records who owns an application.
+//! - `catalog.events` — `ProductChanged` updates the product read model
+//!   (`crate::catalog`, highest version per SKU).
+//! - `gateway.events` — `UserErasureRequested` erases the user of the envelope's
+//!   tenant (`crate::erasure`). Ownership records of a user erased after the
+//!   event happened are not written.
 
 use std::sync::Arc;
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
-use sagaflow_events::messages::{ApplicationStatusChanged, SagaProgressed};
+use sagaflow_events::messages::{
+    ApplicationStatusChanged, ProductChanged, SagaProgressed, UserErasureRequested,
+};
 use sagaflow_events::topics as t;
 use sagaflow_saga_engine::Input;
 use sagaflow_saga_store::Definitions;
@@ -25,19 +32,21 @@ use sqlx::PgConnection;
 use tracing::{debug, warn};
 
 use crate::audit::{self, kind};
-use crate::children;
 use crate::error::Error;
+use crate::{catalog, children, erasure};
 use crate::execute;
 use crate::ownership;
 use crate::store;
 
 /// The topics the planner consumes.
-pub fn topics() -> [&'static str; 4] {
+pub fn topics() -> [&'static str; 6] {
     [
         t::ORCHESTRATOR_EVENTS,
         t::CART_EVENTS,
         t::APPLICATIONS_EVENTS,
         t::NOTIFICATION_EVENTS,
+        t::CATALOG_EVENTS,
+        t::GATEWAY_EVENTS,
     ]
 }
 
@@ -63,6 +72,17 @@ impl Follower {
         if event.kind == "started" && OWNED_DEFINITIONS.contains(&event.definition.as_str()) {
             let detail: Value = serde_json::from_str(&event.detail).unwrap_or(Value::Null);
             match detail.pointer("/input/user_id").and_then(Value::as_str) {
+                Some(user)
+                    if erasure::erased_after(
+                        tx,
+                        &message.envelope.tenant_id,
+                        user,
+                        event.at_ms,
+                    )
+                    .await? =>
+                {
+                    debug!(saga_id = %event.saga_id, "owner erased since; not recorded");
+                }
                 Some(user) => {
                     ownership::record_saga(
                         tx,
@@ -121,6 +141,10 @@ impl Follower {
             warn!(application_id = %event.application_id, "application event whose tenant disagrees with its envelope; ignored");
             return Ok(());
         }
+        if erasure::erased_after(tx, &event.tenant_id, &event.user_id, event.changed_at_ms).await? {
+            debug!(application_id = %event.application_id, "owner erased since; not recorded");
+            return Ok(());
+        }
         ownership::record_application(
             tx,
             event.application_id,
@@ -129,6 +153,31 @@ impl Follower {
             &event.to_status,
         )
         .await?;
+        Ok(())
+    }
+
+    async fn product(&self, tx: &mut PgConnection, message: &Incoming) -> Result<(), Failure> {
+        let product: ProductChanged = message.decode()?;
+        if !catalog::apply(tx, &product).await? {
+            debug!(sku = %product.sku, version = product.version, "older product version ignored");
+        }
+        Ok(())
+    }
+
+    async fn erase(&self, tx: &mut PgConnection, message: &Incoming) -> Result<(), Failure> {
+        let request: UserErasureRequested = message.decode()?;
+        let tenant = &message.envelope.tenant_id;
+        let erased = erasure::erase(
+            tx,
+            tenant,
+            &request.user_id,
+            request.erasure_id,
+            request.requested_at_ms,
+        )
+        .await
+        .map_err(classify)?;
+        tracing::info!(erasure_id = %request.erasure_id, %tenant, plans = erased.plans,
+                       rows = erased.other_rows, "user data erased");
         Ok(())
     }
 
@@ -176,6 +225,8 @@ impl Handler for Follower {
         match message.message_type() {
             SagaProgressed::MESSAGE_TYPE => self.progress(tx, message).await?,
             ApplicationStatusChanged::MESSAGE_TYPE => self.application(tx, message).await?,
+            ProductChanged::MESSAGE_TYPE => self.product(tx, message).await?,
+            UserErasureRequested::MESSAGE_TYPE => self.erase(tx, message).await?,
             _ => self.reply(tx, message).await?,
         }
         // Everything the handler causes goes to the outbox through the saga store

@@ -8,14 +8,17 @@
 //! generations it starts).
 //!
 //! ```text
-//! POST /v1/assistant/intents {"text"}      (tenant, user from the gateway's headers)
-//!   intent: LLM (or offline rules) -> typed Intent + confidence + missing fields
-//!   draft:  Intent + caller + catalogue + settings -> shape + step payloads
-//!   validate: closed set, Avro round trip, ownership, budget, policy
+//! POST /v1/assistant/intents {"text"}      (tenant, user from the gateway; Idempotency-Key)
+//!   key:    claimed per (tenant, user, key); a retry gets the saved answer
+//!   intent: LLM (within PLANNER_LLM_BUDGET_MS, else offline rules) -> typed Intent
+//!   draft:  Intent + caller + catalogue (from catalog.events) + settings -> steps
+//!   validate: closed set, Avro round trip, ownership, budgets with tax, policy
 //!   one tx: plan row + audit log (+ planner.events) + plan saga start (+ 1st command)
+//!           + the key's saved answer
 //! relay ──> cart.commands / orchestrator.commands / applications.commands / notifications
 //! follower <── cart.events, applications.events, notification.events (replies)
 //!          <── orchestrator.events (child sagas' progress) -> next step or compensation
+//!          <── catalog.events (products), gateway.events (erasure)
 //! ```
 //!
 //! What the text can decide: which supported intent, and that intent's typed
@@ -30,15 +33,21 @@
 //!   [`intent::llm`] (prompt, strict answer reading, [`intent::Interpreter`]).
 //! - [`shapes`]: the closed set of plan shapes (saga definitions) and why.
 //! - [`draft`]: intent → steps with payloads.
-//! - [`catalog`]: SKU prices. [`ownership`]: who owns sagas and applications.
-//! - [`validate`]: the checks a plan passes before anything runs.
+//! - [`catalog`]: the product read model (prices). [`ownership`]: who owns
+//!   sagas and applications.
+//! - [`validate`]: the checks a plan passes before anything runs; [`daily`]: the
+//!   per-user daily money budget.
 //! - [`store`]: the `plans` table. [`audit`]: the log and `planner.events`.
+//! - [`idempotency`]: `Idempotency-Key` of `POST /v1/assistant/intents`.
 //! - [`children`]: sagas a plan starts. [`execute`]: starting and advancing plan
 //!   sagas. [`follower`]: the consumer. [`timers`]: the timer loop.
+//!   [`sweep`]: plan expiry and pruning. [`erasure`]: erasing a user.
 //! - [`view`]: what `GET /v1/assistant/plans/{id}` shows. [`api`]: the routes.
 //! - [`error`]: the crate's [`Error`].
 //! - `migrations/`: `plans`, `plan_log`, `plan_children`, `known_sagas`,
-//!   `known_applications`, `catalog_prices` (plus the saga store's tables).
+//!   `known_applications`, `catalog_products`, `assistant_carts`,
+//!   `intent_requests`, `daily_spend`, `erasures` (plus the saga store's
+//!   tables). Every table with user data has `tenant_id` and `user_id`.
 
 pub mod api;
 pub mod audit;
@@ -46,14 +55,18 @@ pub mod caller;
 pub mod catalog;
 pub mod children;
 pub mod config;
+pub mod daily;
 pub mod draft;
+pub mod erasure;
 pub mod error;
 pub mod execute;
 pub mod follower;
+pub mod idempotency;
 pub mod intent;
 pub mod ownership;
 pub mod shapes;
 pub mod store;
+pub mod sweep;
 pub mod timers;
 pub mod validate;
 pub mod view;
@@ -80,15 +93,13 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
 }
 
-/// Builds the shared state: the LLM chain (a bad setting names its key), the
-/// plan definitions, and the catalogue prices from `PLANNER_CATALOG`.
+/// Builds the shared state: the LLM chain (a bad setting names its key) and the
+/// plan definitions. Prices come from `catalog.events` ([`catalog`]).
 pub async fn prepare(pool: PgPool, settings: Settings) -> anyhow::Result<AppState> {
-    let interpreter = intent::Interpreter::new(settings.llm.chain()?);
-    for (sku, price) in settings.catalog_entries() {
-        catalog::set_price(&pool, &sku, price, &settings.currency)
-            .await
-            .with_context(|| format!("loading PLANNER_CATALOG price of {sku}"))?;
-    }
+    let interpreter = intent::Interpreter::new(
+        settings.llm.chain()?,
+        Duration::from_millis(settings.llm.budget_ms),
+    );
     let definitions = Arc::new(shapes::definitions(shapes::Timing::new(
         settings.step_timeout_ms,
     )));
@@ -100,7 +111,8 @@ pub async fn prepare(pool: PgPool, settings: Settings) -> anyhow::Result<AppStat
     })
 }
 
-/// Runs the outbox relay, the consumer and the timer loop until `shutdown`.
+/// Runs the outbox relay, the consumer, the timer loop and the sweep (expiry,
+/// pruning) until `shutdown`.
 pub async fn run_messaging(
     state: &AppState,
     kafka: KafkaConfig,
@@ -121,7 +133,16 @@ pub async fn run_messaging(
         Duration::from_millis(state.settings.timer_poll_ms),
         shutdown.clone(),
     );
+    let sweep = sweep::run(
+        state.pool.clone(),
+        state.settings.clone(),
+        shutdown.clone(),
+    );
     tokio::try_join!(
+        async {
+            sweep.await;
+            Ok::<(), anyhow::Error>(())
+        },
         async {
             relay
                 .run(shutdown.clone())
@@ -151,11 +172,15 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listen = settings.listen;
+    let verifier = sagaflow_service_auth::InternalVerifier::new(
+        settings.internal_token_secret.as_ref(),
+        NAME,
+    )?;
     let state = prepare(pool, settings).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding PLANNER_LISTEN={listen}"))?;
-    let app = router(state.clone());
+    let app = sagaflow_service_auth::internal::guard(router(state.clone()), verifier);
     let http_shutdown = shutdown.clone();
     let http = async move {
         axum::serve(listener, app)

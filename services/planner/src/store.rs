@@ -1,6 +1,8 @@
 //! The `plans` table: one row per request, with its intent, drafted steps,
 //! validation and status. Audit entries are appended under the row's lock
-//! ([`lock`]), which every writer takes first.
+//! ([`lock`]), which every writer takes first. Reads on behalf of a caller go
+//! through [`get_owned`] / [`lock_owned`], which select by tenant and user too.
+//! An unconfirmed plan (awaiting confirmation, dry run) carries `expires_at`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -20,6 +22,10 @@ pub mod status {
     pub const DRY_RUN: &str = "dry_run";
     pub const AWAITING_CONFIRMATION: &str = "awaiting_confirmation";
     pub const RUNNING: &str = "running";
+    /// Not confirmed within `PLANNER_PLAN_TTL_SECS`.
+    pub const EXPIRED: &str = "expired";
+    /// Statuses still waiting for a confirmation.
+    pub const UNCONFIRMED: [&str; 2] = [AWAITING_CONFIRMATION, DRY_RUN];
 }
 
 /// A plan as stored.
@@ -38,6 +44,8 @@ pub struct Plan {
     /// See [`status`]; once the saga runs, the saga's status.
     pub status: String,
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// When an unconfirmed plan can no longer be confirmed.
+    pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,8 +68,9 @@ pub struct Summary {
 pub async fn insert(conn: &mut PgConnection, plan: &Plan) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO plans (plan_id, tenant_id, user_id, request_id, traceparent, text, dry_run,
-                            intent, shape, steps, validation, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                            intent, shape, steps, validation, status, created_at, updated_at,
+                            expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
     )
     .bind(plan.plan_id)
     .bind(&plan.caller.tenant_id)
@@ -76,13 +85,15 @@ pub async fn insert(conn: &mut PgConnection, plan: &Plan) -> Result<(), Error> {
     .bind(Json(&plan.validation))
     .bind(&plan.status)
     .bind(plan.created_at)
+    .bind(plan.expires_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 const COLUMNS: &str = "plan_id, tenant_id, user_id, request_id, traceparent, text, dry_run, intent,
-                       shape, steps, validation, status, confirmed_at, created_at, updated_at";
+                       shape, steps, validation, status, confirmed_at, expires_at, created_at,
+                       updated_at";
 
 fn from_row(row: &sqlx::postgres::PgRow) -> Result<Plan, Error> {
     let plan_id: Uuid = row.try_get("plan_id")?;
@@ -116,6 +127,7 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Plan, Error> {
         validation,
         status: row.try_get("status")?,
         confirmed_at: row.try_get("confirmed_at")?,
+        expires_at: row.try_get("expires_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -138,6 +150,41 @@ pub async fn get(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>,
         .bind(plan_id)
         .fetch_optional(conn)
         .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Loads `caller`'s plan `plan_id` (another tenant's or user's is `None`).
+pub async fn get_owned(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    plan_id: Uuid,
+) -> Result<Option<Plan>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 AND tenant_id = $2 AND user_id = $3"
+    ))
+    .bind(plan_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// [`get_owned`], with the row locked until the transaction ends.
+pub async fn lock_owned(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    plan_id: Uuid,
+) -> Result<Option<Plan>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 AND tenant_id = $2 AND user_id = $3
+         FOR UPDATE"
+    ))
+    .bind(plan_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -207,4 +254,31 @@ pub async fn list(
             })
         })
         .collect()
+}
+
+/// Deletes plans with everything kept about them: the audit log, the children,
+/// and the plan sagas in the saga store's tables (their input holds the
+/// payloads). Returns how many plans went.
+pub async fn delete_plans(conn: &mut PgConnection, plan_ids: &[Uuid]) -> Result<u64, Error> {
+    if plan_ids.is_empty() {
+        return Ok(0);
+    }
+    for statement in [
+        "DELETE FROM plan_log WHERE plan_id = ANY($1)",
+        "DELETE FROM plan_children WHERE plan_id = ANY($1)",
+        "DELETE FROM saga_timeouts WHERE saga_id = ANY($1)",
+        "DELETE FROM saga_events WHERE saga_id = ANY($1)",
+        "DELETE FROM sagas WHERE saga_id = ANY($1)",
+    ] {
+        sqlx::query(statement)
+            .bind(plan_ids)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let deleted = sqlx::query("DELETE FROM plans WHERE plan_id = ANY($1)")
+        .bind(plan_ids)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(deleted)
 }

@@ -11,9 +11,12 @@
 //!    cart, the caller's address, the caller's tenant — and only generations and
 //!    applications known to be the caller's (see [`crate::ownership`]); a
 //!    `CancelSaga` only cancels a saga of this plan.
-//! 5. Budget (per plan): money, number of generations, tokens (`PLANNER_MAX_*`).
-//! 6. Policy: a checkout above `PLANNER_CONFIRM_ABOVE_MINOR` waits for an explicit
-//!    confirmation (not a rejection).
+//! 5. Budget (per plan): money, number of generations, tokens (`PLANNER_MAX_*`);
+//!    and per user and UTC day: money (`PLANNER_DAILY_MONEY_MINOR`, see
+//!    [`crate::daily`]). Money always counts tax, at `PLANNER_TAX_RATE_BPS`
+//!    (see `crate::config` for why that rate).
+//! 6. Policy: a checkout above `PLANNER_CONFIRM_ABOVE_MINOR` (tax included) waits
+//!    for an explicit confirmation (not a rejection).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +25,7 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::config::Settings;
+use crate::daily;
 use crate::draft::{Draft, Usage};
 use crate::intent::ParsedIntent;
 use crate::ownership::{self, Owner};
@@ -40,8 +44,20 @@ pub struct Validation {
 /// What the plan would spend against its limits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
+    /// Tax included (`net_minor + tax_minor`).
     pub money_minor: i64,
+    #[serde(default)]
+    pub net_minor: i64,
+    #[serde(default)]
+    pub tax_minor: i64,
+    #[serde(default)]
+    pub tax_rate_bps: u32,
     pub max_money_minor: i64,
+    /// What the caller's plans already committed today (UTC), tax included.
+    #[serde(default)]
+    pub daily_spent_minor: i64,
+    #[serde(default)]
+    pub daily_money_minor: i64,
     pub currency: String,
     pub generations: u32,
     pub max_generations: u32,
@@ -50,10 +66,13 @@ pub struct Budget {
     pub confirm_above_minor: i64,
 }
 
-/// Validates `draft` (or records why there is none) for `caller`.
+/// Validates `draft` (or records why there is none) for `caller`, whose
+/// assistant cart is `cart_id`. A plan that spends money holds the caller's
+/// daily budget row locked until the transaction ends (see [`crate::daily`]).
 pub async fn validate(
     conn: &mut PgConnection,
     caller: &Caller,
+    cart_id: Uuid,
     parsed: &ParsedIntent,
     draft: Result<&Draft, &[String]>,
     settings: &Settings,
@@ -80,13 +99,23 @@ pub async fn validate(
                     round_trip(&step.name, compensation, &mut reasons);
                 }
             }
-            ownership(conn, caller, draft, settings, &mut reasons).await?;
+            ownership(conn, caller, cart_id, draft, settings, &mut reasons).await?;
             draft.usage.clone()
         }
     };
+    let daily_spent_minor = if usage.money_minor > 0 {
+        daily::lock_spent(conn, caller, daily::today()).await?
+    } else {
+        0
+    };
     let budget = Budget {
         money_minor: usage.money_minor,
+        net_minor: usage.net_minor,
+        tax_minor: usage.tax_minor,
+        tax_rate_bps: settings.tax_rate_bps,
         max_money_minor: settings.max_money_minor,
+        daily_spent_minor,
+        daily_money_minor: settings.daily_money_minor,
         currency: usage
             .currency
             .clone()
@@ -105,10 +134,23 @@ pub async fn validate(
     }
     if budget.money_minor > budget.max_money_minor {
         reasons.push(format!(
-            "spending {} {} exceeds the plan budget of {} {}",
+            "spending {} {} (tax included) exceeds the plan budget of {} {}",
             minor(budget.money_minor),
             budget.currency,
             minor(budget.max_money_minor),
+            settings.currency
+        ));
+    }
+    let today = budget.daily_spent_minor.saturating_add(budget.money_minor);
+    if budget.money_minor > 0 && today > budget.daily_money_minor {
+        reasons.push(format!(
+            "spending {} {} (tax included) on top of the {} {} already spent today exceeds \
+             your daily budget of {} {}",
+            minor(budget.money_minor),
+            budget.currency,
+            minor(budget.daily_spent_minor),
+            settings.currency,
+            minor(budget.daily_money_minor),
             settings.currency
         ));
     }
@@ -127,7 +169,7 @@ pub async fn validate(
     let needs_confirmation = budget.money_minor > budget.confirm_above_minor;
     let confirmation_reason = needs_confirmation.then(|| {
         format!(
-            "a checkout of {} {} is above {} {}: confirm it to run",
+            "a checkout of {} {} (tax included) is above {} {}: confirm it to run",
             minor(budget.money_minor),
             budget.currency,
             minor(budget.confirm_above_minor),
@@ -226,6 +268,7 @@ fn id(payload: &Value, field: &str) -> Option<Uuid> {
 async fn ownership(
     conn: &mut PgConnection,
     caller: &Caller,
+    cart_id: Uuid,
     draft: &Draft,
     settings: &Settings,
     reasons: &mut Vec<String>,
@@ -254,7 +297,7 @@ async fn ownership(
             refuse(format!("{} names another tenant", command.message_type));
         }
         if let Some(cart) = text(payload, "cart_id")
-            && Uuid::parse_str(cart).ok() != Some(caller.cart_id())
+            && Uuid::parse_str(cart).ok() != Some(cart_id)
         {
             refuse(format!("cart {cart} is not yours"));
         }

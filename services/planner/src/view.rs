@@ -12,6 +12,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::audit::kind;
+use crate::caller::Caller;
 use crate::children::{self, Child};
 use crate::error::Error;
 use crate::intent::ParsedIntent;
@@ -65,6 +66,8 @@ pub struct ConfirmationView {
     pub required: bool,
     pub reason: Option<String>,
     pub confirmed_at: Option<DateTime<Utc>>,
+    /// When an unconfirmed plan expires.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,30 +98,35 @@ pub struct LogEntry {
     pub at: DateTime<Utc>,
 }
 
-/// The view of `plan_id`, if it exists.
+/// The view of `caller`'s plan `plan_id`, if it exists.
 pub async fn load(
     conn: &mut PgConnection,
+    caller: &Caller,
     plan_id: Uuid,
 ) -> Result<Option<(Plan, PlanView)>, Error> {
-    let Some(plan) = store::get(conn, plan_id).await? else {
+    let Some(plan) = store::get_owned(conn, caller, plan_id).await? else {
         return Ok(None);
     };
-    let log: Vec<LogEntry> =
-        sqlx::query("SELECT seq, kind, detail, at FROM plan_log WHERE plan_id = $1 ORDER BY seq")
-            .bind(plan_id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| {
-                let Json(detail): Json<Value> = row.try_get("detail")?;
-                Ok(LogEntry {
-                    seq: row.try_get("seq")?,
-                    kind: row.try_get("kind")?,
-                    detail,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+    let log: Vec<LogEntry> = sqlx::query(
+        "SELECT seq, kind, detail, at FROM plan_log
+             WHERE plan_id = $1 AND tenant_id = $2 AND user_id = $3 ORDER BY seq",
+    )
+    .bind(plan_id)
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        let Json(detail): Json<Value> = row.try_get("detail")?;
+        Ok(LogEntry {
+            seq: row.try_get("seq")?,
+            kind: row.try_get("kind")?,
+            detail,
+            at: row.try_get("at")?,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
     let state: Option<SagaState> = sqlx::query("SELECT state FROM sagas WHERE saga_id = $1")
         .bind(plan_id)
         .fetch_optional(&mut *conn)
@@ -195,6 +203,7 @@ pub async fn load(
             required: plan.validation.needs_confirmation,
             reason: plan.validation.confirmation_reason.clone(),
             confirmed_at: plan.confirmed_at,
+            expires_at: plan.expires_at,
         },
         would_emit: plan.steps.iter().map(|s| s.command.clone()).collect(),
         emitted,

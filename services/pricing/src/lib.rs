@@ -1,27 +1,43 @@
-//! # sagaflow-pricing — order pricing for the checkout saga
+//! # sagaflow-pricing — server-side order pricing for the checkout saga
 //!
-//! Consumes `pricing.commands` and replies on `pricing.events`:
-//! `PriceOrder` → `OrderPriced` (subtotal, discount, tax, total in minor units) |
-//! `OrderPricingFailed` (unknown discount code, invalid items, overflow). The
-//! arithmetic and its rounding are documented in [`price`]. The tax rate is
-//! [`Settings::tax_basis_points`]; discounts come from the `discount_codes` table
-//! ([`add_discount_code`]). Quotes are stored by saga id: a repeated `PriceOrder`
-//! gets the same answer.
+//! Prices come only from the server. This service keeps a **price table** from
+//! the catalogue's `ProductChanged` events (`catalog.events`; the highest version
+//! per SKU wins, no synchronous call to the catalogue) and consumes
+//! `pricing.commands`, replying on `pricing.events`:
+//! `PriceOrder` (SKUs and quantities, currency, discount code, shipping country)
+//! → `OrderPriced` (the priced lines, subtotal, discount, tax, total in minor
+//! units) | `OrderPricingFailed` (unknown SKU, inactive product, no price in the
+//! order's currency, unknown shipping country, unknown / inactive / expired
+//! discount code, overflow; the reason names the SKU, country or code). The
+//! arithmetic and its rounding are documented in [`price`]. Tax is looked up by
+//! shipping country in the `tax_rates` table ([`tax`]); without a country,
+//! [`Settings::default_country`] applies. Quotes are stored by saga id: a
+//! repeated `PriceOrder` gets the same answer.
+//!
+//! Operators manage discount codes over HTTP ([`http`], operator token).
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `PRICING_*` environment).
 //! - [`price`]: the pure integer arithmetic.
-//! - [`handler`]: [`PricingHandler`], the `pricing.commands` handler.
+//! - [`catalog`]: the price table kept from `ProductChanged`.
+//! - [`tax`]: rates by country. [`discounts`]: discount codes.
+//! - [`handler`]: [`PricingHandler`], the consumer's handler.
+//! - [`http`]: the operator API.
 //! - This file: [`NAME`], [`migrate`], [`run`], [`add_discount_code`].
-//! - `migrations/`: the `discount_codes` and `quotes` tables.
+//! - `migrations/`: price table, tax rates, discount codes, quotes.
 
+pub mod catalog;
 pub mod config;
+pub mod discounts;
 pub mod handler;
+pub mod http;
 pub mod price;
+pub mod tax;
 
 pub use config::Settings;
 pub use handler::PricingHandler;
 
+use anyhow::Context;
 use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
 use sagaflow_events::topics;
 use sqlx::PgPool;
@@ -29,46 +45,74 @@ use tokio_util::sync::CancellationToken;
 
 /// Consumer group and inbox consumer name.
 pub const NAME: &str = "pricing";
-/// The topic this service consumes.
+/// The command topic this service consumes.
 pub const COMMAND_TOPIC: &str = topics::PRICING_COMMANDS;
+/// Every topic this service consumes: its commands and the catalogue's events.
+pub const TOPICS: [&str; 2] = [topics::PRICING_COMMANDS, topics::CATALOG_EVENTS];
 
 /// Applies the messaging tables and this service's own migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
 }
 
-/// Runs the outbox relay and the command consumer until `shutdown`. The database
-/// must be migrated ([`migrate`]) first.
+/// Runs the outbox relay, the consumer (commands and catalogue events) and the
+/// operator API on `settings.listen` until `shutdown`. The database must be
+/// migrated ([`migrate`]) first; refuses to start without
+/// `settings.operator_jwt_secret`.
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let operators = sagaflow_service_auth::OperatorVerifier::new(
+        settings.operator_jwt_secret.as_ref(),
+    )
+    .context("the pricing operator API")?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding PRICING_LISTEN={}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, "pricing operator API listening");
     let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(
         NAME,
-        &[COMMAND_TOPIC],
-        pool,
+        &TOPICS,
+        pool.clone(),
         kafka,
         PricingHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    let api = http::router(http::ApiState { pool, operators });
+    let http = async {
+        axum::serve(listener, api)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("pricing HTTP server")
+    };
+    let relay = async { relay.run(shutdown.clone()).await.context("pricing relay") };
+    let consumer = async {
+        consumer
+            .run(shutdown.clone())
+            .await
+            .context("pricing consumer")
+    };
+    tokio::try_join!(http, relay, consumer)?;
     Ok(())
 }
 
-/// Adds (or changes) a discount code worth `percent_off` percent (0..=100; other
-/// values are refused by the table's check constraint). Codes match exactly.
+/// Adds (or changes) an active, non-expiring discount code worth `percent_off`
+/// percent (0..=100; other values are refused by the table's check constraint).
+/// Operators use `PUT /discounts/{code}`; this is for tests and seeding.
 pub async fn add_discount_code(
     pool: &PgPool,
     code: &str,
     percent_off: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO discount_codes (code, percent_off) VALUES ($1, $2)
-         ON CONFLICT (code) DO UPDATE SET percent_off = EXCLUDED.percent_off",
+        "INSERT INTO discount_codes (code, kind, percent_off, active) VALUES ($1, 'percent', $2, true)
+         ON CONFLICT (code) DO UPDATE SET kind = 'percent', percent_off = EXCLUDED.percent_off,
+             amount_minor = NULL, currency = NULL, active = true, expires_at = NULL, updated_at = now()",
     )
     .bind(code)
     .bind(percent_off)

@@ -8,6 +8,7 @@
 //! - [`tansu`]: starting and stopping a Tansu broker process.
 //! - [`topics`]: unique topic names, explicit creation, reading a topic back.
 //! - [`wait`]: [`eventually`], waiting for a condition with a deadline.
+//! - [`service_auth`]: test secrets and the internal / operator tokens they sign.
 //!
 //! Environment: `SAGAFLOW_TEST_PG_URL` (or `DATABASE_URL`; default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `SAGAFLOW_TANSU_BIN` (default
@@ -15,6 +16,7 @@
 
 pub mod broker;
 pub mod pg;
+pub mod service_auth;
 pub mod tansu;
 pub mod topics;
 pub mod wait;

@@ -18,25 +18,30 @@ pub fn sample_input() -> Value {
         "user_id": USER,
         "cart_id": CART,
         "items": [
-            { "sku": "SKU-1", "quantity": 2, "unit_price_minor": 1250 },
-            { "sku": "SKU-2", "quantity": 1, "unit_price_minor": 500 }
+            { "sku": "SKU-1", "quantity": 2 },
+            { "sku": "SKU-2", "quantity": 1 }
         ],
         "currency": "EUR",
         "payment_method": "card",
         "customer_email": "ada@example.com",
-        "discount_code": "WELCOME10"
+        "discount_code": "WELCOME10",
+        "shipping_country": "FR"
     })
 }
 
 pub fn order_priced() -> Value {
     json!({
         "saga_id": SAGA, "subtotal_minor": 3000, "discount_minor": 300,
-        "tax_minor": 513, "total_minor": 3213, "currency": "EUR"
+        "tax_minor": 540, "total_minor": 3240, "currency": "EUR",
+        "lines": [
+            { "sku": "SKU-1", "quantity": 2, "unit_price_minor": 1250 },
+            { "sku": "SKU-2", "quantity": 1, "unit_price_minor": 500 }
+        ]
     })
 }
 
 pub fn payment_processed() -> Value {
-    json!({ "saga_id": SAGA, "payment_id": PAYMENT, "amount_minor": 3213, "currency": "EUR" })
+    json!({ "saga_id": SAGA, "payment_id": PAYMENT, "amount_minor": 3240, "currency": "EUR" })
 }
 
 pub fn order_created() -> Value {

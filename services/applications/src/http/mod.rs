@@ -10,8 +10,10 @@
 //! - `GET /v1/tracker/analytics` — [`tracker::analytics`]
 //! - `GET|PUT /v1/tracker/preferences` — [`tracker::get_preferences`], [`tracker::put_preferences`]
 //!
-//! **Identity:** `x-tenant-id` and `x-user-id`, set by the gateway from a verified
-//! JWT, are trusted as sent; either missing is 401. Every row is scoped by both, so
+//! **Identity:** the gateway-signed internal token (`Authorization: Bearer`,
+//! audience `applications`), verified by `sagaflow_service_auth::internal::guard`,
+//! which [`crate::run`] wraps the router in: a request without a valid token is 401
+//! `{"error": ...}`. `x-tenant-id` / `x-user-id` headers are ignored. Every row is scoped by both, so
 //! another tenant's or user's application is 404. `x-request-id` and `traceparent`
 //! go on the request's log span and on the events a request writes.
 //! Errors: [`error::ApiError`]. Response shapes: [`view`].
@@ -119,12 +121,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let tenant_id =
-            header(&parts.headers, TENANT_ID)?.ok_or(ApiError::Unauthenticated(TENANT_ID))?;
-        let user_id = header(&parts.headers, USER_ID)?.ok_or(ApiError::Unauthenticated(USER_ID))?;
+        let caller = parts
+            .extensions
+            .get::<sagaflow_service_auth::InternalCaller>()
+            .ok_or(ApiError::Unauthenticated("authorization"))?;
         Ok(Owner {
-            tenant_id: tenant_id.to_owned(),
-            user_id: user_id.to_owned(),
+            tenant_id: caller.tenant_id.clone(),
+            user_id: caller.user_id.clone(),
         })
     }
 }

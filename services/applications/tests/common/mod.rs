@@ -57,14 +57,20 @@ impl Api {
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Value) {
         let mut headers = Vec::new();
+        let authorization;
         if let Some((tenant, user)) = who {
-            headers.push(("x-tenant-id", tenant));
-            headers.push(("x-user-id", user));
+            authorization = sagaflow_test_support::service_auth::internal_bearer(
+                "applications",
+                tenant,
+                user,
+            );
+            headers.push(("authorization", authorization.as_str()));
         }
         self.send(method, path, &headers, body).await
     }
 
-    /// A bodiless request with exactly these identity headers.
+    /// A bodiless request with exactly these headers (no internal token unless
+    /// one is among them).
     pub async fn call_with_headers(
         &self,
         method: Method,
@@ -99,8 +105,11 @@ impl Api {
             None => request.body(Body::empty()),
         }
         .expect("a valid request");
-        let response = sagaflow_applications::router(self.db.pool.clone())
-            .oneshot(request)
+        let response = sagaflow_service_auth::internal::guard(
+            sagaflow_applications::router(self.db.pool.clone()),
+            sagaflow_test_support::service_auth::internal_verifier("applications"),
+        )
+        .oneshot(request)
             .await
             .expect("infallible");
         let status = response.status();

@@ -1,7 +1,14 @@
 //! The body of `POST /v1/checkouts`, checked field by field so that every
 //! rejection names the field (`items[2].quantity`). Syntax errors and a body that
 //! is not a JSON object are 400; a missing, mistyped or out-of-range field is 422.
-//! Unknown fields are ignored.
+//! Unknown fields are ignored, except prices: a price field anywhere in the body
+//! ([`PRICE_FIELDS`], e.g. `items[0].unit_price_minor`) is a 422 saying that prices
+//! come from the catalogue, so a client that still sends one learns it is not used.
+//!
+//! A checkout names what to buy in one of two ways: `items` (`{sku, quantity}`
+//! lines), or no `items` at all, in which case the lines of the cart `cart_id` are
+//! bought (see `routes::cart_lines`). `shipping_country` (ISO
+//! 3166-1 alpha-2) is required: it selects the tax rate.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -14,18 +21,36 @@ pub mod limits {
     pub const MAX_ITEMS: usize = 100;
     pub const MAX_SKU_CHARS: usize = 64;
     pub const MAX_QUANTITY: i64 = 1_000;
-    pub const MAX_UNIT_PRICE_MINOR: i64 = 1_000_000_000;
     pub const MAX_PAYMENT_METHOD_CHARS: usize = 64;
     pub const MAX_EMAIL_CHARS: usize = 254;
     pub const MAX_DISCOUNT_CODE_CHARS: usize = 64;
 }
 
-/// One cart line.
+/// Field names that carry a price or an amount; none is accepted anywhere in the
+/// body (compared case-insensitively).
+pub const PRICE_FIELDS: &[&str] = &[
+    "unit_price_minor",
+    "unit_price",
+    "price",
+    "price_minor",
+    "prices",
+    "amount",
+    "amount_minor",
+    "total",
+    "total_minor",
+    "subtotal",
+    "subtotal_minor",
+];
+
+/// The message of the 422 for a price in the body.
+pub const PRICE_REFUSED: &str =
+    "prices are not accepted: they come from the catalogue; send only sku and quantity";
+
+/// One line to buy. The price is the catalogue's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub sku: String,
     pub quantity: i32,
-    pub unit_price_minor: i64,
 }
 
 /// A valid checkout request. Its JSON form is the normalised request the
@@ -33,8 +58,13 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CheckoutRequest {
     pub cart_id: Uuid,
-    pub items: Vec<Item>,
+    /// `{sku, quantity}` lines; omit (or null) to buy the lines of the cart
+    /// `cart_id`, read from the cart service when the checkout starts.
+    pub items: Option<Vec<Item>>,
+    /// ISO 4217 code; every line must have a catalogue price in it.
     pub currency: String,
+    /// ISO 3166-1 alpha-2 code of the shipping address (selects the tax rate).
+    pub shipping_country: String,
     pub payment_method: String,
     pub customer_email: String,
     pub discount_code: Option<String>,
@@ -48,13 +78,20 @@ impl CheckoutRequest {
         let Value::Object(object) = value else {
             return Err(ApiError::MalformedJson("expected a JSON object".to_owned()));
         };
+        if let Some(field) = price_field(&object, "") {
+            return Err(ApiError::validation(field, PRICE_REFUSED));
+        }
         Self::from_object(&object)
     }
 
     fn from_object(object: &Map<String, Value>) -> Result<Self, ApiError> {
         let cart_id = uuid_field(object, "cart_id")?;
-        let items = items(object)?;
+        let items = match object.get("items") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(items(object)?),
+        };
         let currency = currency(object)?;
+        let shipping_country = country(object)?;
         let payment_method = text(
             required(object, "payment_method")?,
             "payment_method",
@@ -73,10 +110,41 @@ impl CheckoutRequest {
             cart_id,
             items,
             currency,
+            shipping_country,
             payment_method,
             customer_email,
             discount_code,
         })
+    }
+}
+
+/// The path (`items[0].unit_price_minor`) of the first price field in `object`,
+/// searched through nested objects and arrays.
+fn price_field(object: &Map<String, Value>, prefix: &str) -> Option<String> {
+    for (key, value) in object {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if PRICE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key)) {
+            return Some(path);
+        }
+        if let Some(found) = price_in(value, &path) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn price_in(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::Object(inner) => price_field(inner, path),
+        Value::Array(values) => values
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| price_in(v, &format!("{path}[{i}]"))),
+        _ => None,
     }
 }
 
@@ -175,17 +243,7 @@ fn item(index: usize, value: &Value) -> Result<Item, ApiError> {
     )?;
     let quantity = i32::try_from(quantity)
         .map_err(|_| ApiError::validation(field("quantity"), "is out of range"))?;
-    let unit_price_minor = integer(
-        get("unit_price_minor")?,
-        &field("unit_price_minor"),
-        0,
-        limits::MAX_UNIT_PRICE_MINOR,
-    )?;
-    Ok(Item {
-        sku,
-        quantity,
-        unit_price_minor,
-    })
+    Ok(Item { sku, quantity })
 }
 
 fn currency(object: &Map<String, Value>) -> Result<String, ApiError> {
@@ -196,6 +254,18 @@ fn currency(object: &Map<String, Value>) -> Result<String, ApiError> {
         _ => Err(ApiError::validation(
             "currency",
             "must be an ISO 4217 code of 3 uppercase letters",
+        )),
+    }
+}
+
+fn country(object: &Map<String, Value>) -> Result<String, ApiError> {
+    match required(object, "shipping_country")?.as_str() {
+        Some(code) if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) => {
+            Ok(code.to_owned())
+        }
+        _ => Err(ApiError::validation(
+            "shipping_country",
+            "must be an ISO 3166-1 alpha-2 code of 2 uppercase letters",
         )),
     }
 }
@@ -227,8 +297,9 @@ mod tests {
     fn valid() -> Value {
         json!({
             "cart_id": "0191d2a8-6a4e-7b6b-9a57-3c1d2e3f4a5b",
-            "items": [{"sku": "SKU-1", "quantity": 2, "unit_price_minor": 1999}],
+            "items": [{"sku": "SKU-1", "quantity": 2}],
             "currency": "EUR",
+            "shipping_country": "DE",
             "payment_method": "card",
             "customer_email": "a@example.com"
         })
@@ -246,7 +317,8 @@ mod tests {
     #[test]
     fn valid_request_parses() {
         let request = CheckoutRequest::parse(valid().to_string().as_bytes()).expect("valid");
-        assert_eq!(request.items[0].quantity, 2);
+        assert_eq!(request.items.as_ref().map(|i| i[0].quantity), Some(2));
+        assert_eq!(request.shipping_country, "DE");
         assert_eq!(request.discount_code, None);
     }
 
@@ -265,7 +337,7 @@ mod tests {
                 "items",
                 Box::new(|v| {
                     v["items"] = json!(vec![
-                        json!({"sku":"a","quantity":1,"unit_price_minor":1});
+                        json!({"sku":"a","quantity":1});
                         101
                     ])
                 }),
@@ -282,13 +354,20 @@ mod tests {
                 "items[0].quantity",
                 Box::new(|v| v["items"][0]["quantity"] = json!(1.5)),
             ),
+            ("items", Box::new(|v| v["items"] = json!("SKU-1"))),
             (
-                "items[0].unit_price_minor",
-                Box::new(|v| v["items"][0]["unit_price_minor"] = json!(-1)),
+                "shipping_country",
+                Box::new(|v| {
+                    v.as_object_mut().map(|o| o.remove("shipping_country"));
+                }),
             ),
             (
-                "items[0].unit_price_minor",
-                Box::new(|v| v["items"][0]["unit_price_minor"] = json!(1_000_000_001)),
+                "shipping_country",
+                Box::new(|v| v["shipping_country"] = json!("de")),
+            ),
+            (
+                "shipping_country",
+                Box::new(|v| v["shipping_country"] = json!("DEU")),
             ),
             (
                 "items[0].sku",
@@ -338,9 +417,49 @@ mod tests {
     fn bounds_are_inclusive() {
         let mut body = valid();
         body["items"][0]["quantity"] = json!(1000);
-        body["items"][0]["unit_price_minor"] = json!(1_000_000_000);
         body["discount_code"] = json!("SUMMER");
         let request = CheckoutRequest::parse(body.to_string().as_bytes()).expect("valid");
         assert_eq!(request.discount_code.as_deref(), Some("SUMMER"));
+    }
+
+    #[test]
+    fn a_price_anywhere_is_refused_with_its_path() {
+        let cases: Vec<(&str, Mutation)> = vec![
+            (
+                "items[0].unit_price_minor",
+                Box::new(|v| v["items"][0]["unit_price_minor"] = json!(1)),
+            ),
+            (
+                "items[0].Price",
+                Box::new(|v| v["items"][0]["Price"] = json!("0.01")),
+            ),
+            ("total", Box::new(|v| v["total"] = json!(1))),
+            (
+                "meta.lines[1].amount_minor",
+                Box::new(|v| v["meta"] = json!({"lines": [{}, {"amount_minor": 5}]})),
+            ),
+        ];
+        for (expected, mutate) in cases {
+            let mut body = valid();
+            mutate(&mut body);
+            match CheckoutRequest::parse(body.to_string().as_bytes()) {
+                Err(ApiError::Validation { field, message }) => {
+                    assert_eq!(field, expected, "{body}");
+                    assert!(message.contains("catalogue"), "{message}");
+                }
+                other => panic!("{body}: expected a validation error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn without_items_the_cart_is_checked_out() {
+        let mut body = valid();
+        body.as_object_mut().map(|o| o.remove("items"));
+        let request = CheckoutRequest::parse(body.to_string().as_bytes()).expect("valid");
+        assert_eq!(request.items, None);
+        body["items"] = Value::Null;
+        let request = CheckoutRequest::parse(body.to_string().as_bytes()).expect("valid");
+        assert_eq!(request.items, None);
     }
 }

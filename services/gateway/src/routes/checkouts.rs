@@ -5,6 +5,17 @@
 //! row and an outbox row with `InitiateCheckout` (topic `orchestrator.commands`,
 //! key and saga id = checkout id, tenant = the caller's tenant). The orchestrator
 //! starts the saga with saga id = checkout id.
+//!
+//! The client never names a price (a body with one is 422, see
+//! [`CheckoutRequest`]): the lines are `{sku, quantity}`, from the body or from
+//! the caller's cart (`cart_id` without `items`: [`cart_lines`] reads it from the
+//! cart service inside the idempotency key's transaction, a read and not a side
+//! effect, so a retry of a finished checkout replays its answer even after the
+//! cart was cleared). Every line must be a SKU the catalogue read model
+//! ([`catalog`]) knows, active, with a price in the request's currency; otherwise
+//! 422 naming the SKU, and nothing is stored: no checkout, no outbox row, no
+//! idempotency row. The pricing step of the saga prices the lines from the
+//! catalogue and adds the tax of `shipping_country`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sagaflow_bus::{Outgoing, outbox};
-use sagaflow_events::messages::{CheckoutItem, InitiateCheckout};
+use sagaflow_events::messages::{InitiateCheckout, OrderLine};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -22,8 +33,10 @@ use tracing::info;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::checkout_request::CheckoutRequest;
+use super::cart_lines;
+use super::checkout_request::{CheckoutRequest, Item};
 use super::{ApiPath, Caller, IDEMPOTENCY_KEY, header, path_id};
+use crate::projection::catalog::{self, Product};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::{self, Scope, Started};
@@ -42,7 +55,7 @@ pub const PENDING: &str = "pending";
     tag = "checkouts",
     security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "1 to 128 printable ASCII characters; a retry with the same key and body gets the same answer")),
-    request_body(content = CheckoutRequest, description = "The order"),
+    request_body(content = CheckoutRequest, description = "The order: `{sku, quantity}` items, or a `cart_id` without items to buy the cart's lines. No prices: a price field is 422 (prices come from the catalogue); an unknown or inactive SKU, or one without a price in `currency`, is 422 naming it."),
     responses(
         (status = 202, description = "Started", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -85,24 +98,35 @@ pub async fn create(
         }
     };
 
+    let items = match lines(&state, &caller, &request, &mut tx).await {
+        Ok(items) => items,
+        Err(err) => {
+            // Now, not when the connection is next used: the key stays locked
+            // until then and a corrected retry would get 409.
+            let _ = tx.rollback().await;
+            metrics::counter!("sagaflow_gateway_checkouts_total", "result" => "refused")
+                .increment(1);
+            return Err(err);
+        }
+    };
+
     let checkout_id = Uuid::now_v7();
     let command = InitiateCheckout {
         checkout_id,
         user_id: caller.user_id.clone(),
         cart_id: request.cart_id,
-        items: request
-            .items
+        items: items
             .iter()
-            .map(|item| CheckoutItem {
+            .map(|item| OrderLine {
                 sku: item.sku.clone(),
                 quantity: item.quantity,
-                unit_price_minor: item.unit_price_minor,
             })
             .collect(),
         currency: request.currency.clone(),
         payment_method: request.payment_method.clone(),
         customer_email: request.customer_email.clone(),
         discount_code: request.discount_code.clone(),
+        shipping_country: Some(request.shipping_country.clone()),
     };
     let message = Outgoing::new(
         &caller.tenant_id,
@@ -110,8 +134,10 @@ pub async fn create(
         checkout_id.to_string(),
         &command,
     )?;
-    let stored_request = serde_json::to_value(&request)
+    let mut stored_request = serde_json::to_value(&request)
         .map_err(|err| ApiError::Internal(format!("serialising the request: {err}")))?;
+    // The lines bought, also when they came from the cart.
+    stored_request["items"] = json!(items);
     sqlx::query(
         "INSERT INTO checkouts (checkout_id, tenant_id, user_id, cart_id, request, status)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -139,6 +165,51 @@ pub async fn create(
     metrics::counter!("sagaflow_gateway_checkouts_total", "result" => "created").increment(1);
     info!(%checkout_id, tenant_id = %caller.tenant_id, "checkout started");
     Ok((status, Json(response)).into_response())
+}
+
+/// The lines of `request` (its `items`, or its cart's), each checked against the
+/// catalogue read model.
+async fn lines(
+    state: &AppState,
+    caller: &Caller,
+    request: &CheckoutRequest,
+    tx: &mut sqlx::PgConnection,
+) -> Result<Vec<Item>, ApiError> {
+    let (items, from_cart) = match &request.items {
+        Some(items) => (items.clone(), false),
+        None => (
+            cart_lines::lines(state, caller, request.cart_id).await?,
+            true,
+        ),
+    };
+    let skus: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
+    let products = catalog::find(&mut *tx, &skus).await?;
+    for (index, item) in items.iter().enumerate() {
+        let field = if from_cart {
+            "cart_id".to_owned()
+        } else {
+            format!("items[{index}].sku")
+        };
+        if let Some(reason) = not_buyable(products.get(&item.sku), &request.currency) {
+            return Err(ApiError::validation(
+                field,
+                format!("SKU {} {reason}", item.sku),
+            ));
+        }
+    }
+    Ok(items)
+}
+
+/// Why a line of `product` (`None`: unknown) cannot be bought in `currency`.
+fn not_buyable(product: Option<&Product>, currency: &str) -> Option<String> {
+    match product {
+        None => Some("is not in the catalogue".to_owned()),
+        Some(p) if !p.active => Some("is not for sale (inactive in the catalogue)".to_owned()),
+        Some(p) if p.price_in(currency).is_none() => {
+            Some(format!("has no catalogue price in {currency}"))
+        }
+        Some(_) => None,
+    }
 }
 
 /// One entry of a checkout's `steps`.

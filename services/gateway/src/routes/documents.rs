@@ -60,10 +60,17 @@ pub async fn download(
         "{}/documents/{document_id}/{format}",
         state.settings.generation_url.trim_end_matches('/')
     );
+    let authorization = crate::proxy::internal_authorization(
+        state.signer.as_ref(),
+        "generation",
+        "the generation service",
+        &caller,
+    )?;
     let request = state
         .http
         .pooled
         .get(&url)
+        .header(reqwest::header::AUTHORIZATION, authorization)
         .build()
         .map_err(|_| ApiError::BadGateway("the generation service"))?;
     let upstream = state

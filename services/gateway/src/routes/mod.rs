@@ -4,6 +4,8 @@
 //! Served by the gateway:
 //! - `POST /v1/checkouts` — [`checkouts::create`]
 //! - `GET /v1/checkouts/{id}` — [`checkouts::get`]
+//! - `GET /v1/products`, `GET /v1/products/{sku}` — [`products`] (public: no
+//!   token needed)
 //! - `POST /v1/generations` — [`generations::create`]
 //! - `GET /v1/generations/{id}` — [`generations::get`]
 //! - `DELETE /v1/generations/{id}` — [`generations::cancel`]
@@ -27,9 +29,10 @@
 //! /v1/applications/{id}/documents`, `GET /v1/tracker/analytics`, `GET|PUT
 //! /v1/tracker/preferences` (applications).
 //!
-//! **Identity:** every `/v1` route takes the caller ([`Caller`]) from the verified
+//! **Identity:** every `/v1` route but the catalogue's takes the caller ([`Caller`]) from the verified
 //! bearer token ([`crate::auth`]); a missing or bad token is 401.
 
+pub mod cart_lines;
 pub mod checkout_request;
 pub mod checkouts;
 pub mod documents;
@@ -39,6 +42,7 @@ pub mod health;
 pub mod history;
 pub mod me;
 pub mod progress;
+pub mod products;
 pub mod proxied;
 pub mod sagas;
 pub mod web;
@@ -81,6 +85,8 @@ pub fn table() -> Vec<Route> {
     let mut routes = vec![
         route(Method::POST, "/v1/checkouts", post(checkouts::create)),
         route(Method::GET, "/v1/checkouts/{id}", get(checkouts::get)),
+        route(Method::GET, "/v1/products", get(products::list)),
+        route(Method::GET, "/v1/products/{sku}", get(products::get)),
         route(Method::POST, "/v1/generations", post(generations::create)),
         route(Method::GET, "/v1/generations/{id}", get(generations::get)),
         route(

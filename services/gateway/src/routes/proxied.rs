@@ -3,7 +3,8 @@
 //! and the applications tracker (`/v1/applications/...`, `/v1/tracker/...`), the
 //! last two on the same path. Each is registered on its own (so the router and
 //! the OpenAPI document list it) with [`handler`]; the forwarding itself is
-//! [`crate::proxy`]. The gateway checks the caller, the path parameters, the query
+//! [`crate::proxy`], which signs the backend's internal token for the caller. The
+//! gateway checks the caller, the path parameters, the query
 //! length, the body size and, for a JSON body, that it is JSON; everything else
 //! about the request is the backend's to judge.
 
@@ -299,6 +300,7 @@ async fn forward(
     proxy::send(
         &state.http,
         &state.settings,
+        state.signer.as_ref(),
         &caller,
         Forward {
             upstream: route.upstream,

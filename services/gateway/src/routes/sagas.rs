@@ -6,9 +6,12 @@
 //!   (1..=100, default 20) and `cursor` (the `next_cursor` of the previous page).
 //!   Saga ids are UUIDv7, so id order is creation order and the cursor is the last
 //!   id shown.
-//! - `GET /v1/sagas/{id}/events` ([`events`]): the projected saga log. Visible to
-//!   its tenant (checked through the `checkouts` and `generations` tables); any
-//!   other caller gets 404.
+//! - `GET /v1/sagas/{id}/events` ([`events`]): the projected saga log (it may
+//!   hold e-mail addresses, payment methods, CV text). Readable by the saga's
+//!   owner (same tenant **and** user, from the `checkouts` and `generations`
+//!   tables, which also hold the sagas started elsewhere) and by a caller with the
+//!   `operator` role in the saga's tenant; anyone else gets 404, as for a saga that
+//!   does not exist.
 //! - `GET /v1/sagas/{id}/stream` ([`stream`]): that log as server-sent events
 //!   while it grows, for the saga's owner (tenant and user), ending with an `end`
 //!   event `{saga_id, definition, status, order_id | document_id}`.
@@ -78,16 +81,24 @@ pub async fn events(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SagaEvents>, ApiError> {
     let saga_id = path_id("id", &id)?;
+    // $4: an operator reads every saga of the tenant; anyone else only their own.
     let visible: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2)
-             OR EXISTS (SELECT 1 FROM generations WHERE generation_id = $1 AND tenant_id = $2)",
+        "SELECT EXISTS (SELECT 1 FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2
+                          AND ($4 OR user_id = $3))
+             OR EXISTS (SELECT 1 FROM generations WHERE generation_id = $1 AND tenant_id = $2
+                          AND ($4 OR user_id = $3))",
     )
     .bind(saga_id)
     .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .bind(caller.is_operator())
     .fetch_one(&state.pool)
     .await?;
     if !visible {
         return Err(ApiError::NotFound);
+    }
+    if caller.is_operator() {
+        tracing::info!(%saga_id, operator = %caller.user_id, tenant = %caller.tenant_id, "saga log read");
     }
     let events = sqlx::query(
         "SELECT seq, kind, step, status, detail, at FROM saga_progress

@@ -10,8 +10,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use sagaflow_bus::{Backoff, Incoming, Outcome, Outgoing, inbox};
-use sagaflow_events::messages::SagaProgressed;
+use sagaflow_events::messages::{ProductChanged, ProductPrice, SagaProgressed};
 use sagaflow_gateway::config::Secret;
+use sagaflow_gateway::projection::catalog::{self, CatalogProjection};
 use sagaflow_gateway::{AppState, NAME, Projection, Settings, mint_hs256, router};
 use sagaflow_test_support::TestDb;
 use serde_json::{Value, json};
@@ -48,6 +49,9 @@ pub fn bearer(tenant: &str, user: &str) -> String {
 pub fn settings() -> Settings {
     Settings {
         jwt_hs256_secret: Some(Secret::new(SECRET)),
+        internal_token_secret: Some(sagaflow_test_support::service_auth::Secret::new(
+            sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
+        )),
         ..Settings::default()
     }
     .without_rate_limits()
@@ -68,6 +72,7 @@ impl Gateway {
         sagaflow_test_support::init_tracing();
         let db = TestDb::create("gw").await?;
         sagaflow_gateway::migrate(&db.pool).await?;
+        seed_products(&db.pool).await?;
         let app = router(AppState::new(db.pool.clone(), settings).await?);
         Ok(Self { db, app })
     }
@@ -244,19 +249,91 @@ pub fn request(method: &str, tenant: &str, user: &str, uri: &str) -> Request<Bod
 
 pub const CART: &str = "0191d2a8-6a4e-7b6b-9a57-3c1d2e3f4a5b";
 
-/// A valid checkout request body.
+/// A valid checkout request body: no prices (they come from the catalogue), the
+/// SKUs of [`seed_products`].
 pub fn checkout_body() -> Value {
     json!({
         "cart_id": CART,
         "items": [
-            { "sku": "SKU-RED-M", "quantity": 2, "unit_price_minor": 1999 },
-            { "sku": "SKU-BLUE-L", "quantity": 1, "unit_price_minor": 4500 }
+            { "sku": "SKU-RED-M", "quantity": 2 },
+            { "sku": "SKU-BLUE-L", "quantity": 1 }
         ],
         "currency": "EUR",
+        "shipping_country": "DE",
         "payment_method": "card_visa_4242",
         "customer_email": "ada@example.com",
         "discount_code": "WELCOME10"
     })
+}
+
+/// A `ProductChanged` of `sku` at `version`, priced `prices` (currency, minor units).
+pub fn product_changed(
+    sku: &str,
+    name: &str,
+    active: bool,
+    prices: &[(&str, i64)],
+    version: i64,
+) -> ProductChanged {
+    ProductChanged {
+        sku: sku.into(),
+        name: name.into(),
+        description: format!("{name}, described"),
+        active,
+        prices: prices
+            .iter()
+            .map(|(currency, amount_minor)| ProductPrice {
+                currency: (*currency).into(),
+                amount_minor: *amount_minor,
+            })
+            .collect(),
+        version,
+        at_ms: AT_MS + version,
+    }
+}
+
+/// Feeds `change` to the gateway's catalogue projection as its consumer would
+/// (through the inbox); `Ok(false)` when the inbox had seen the message.
+pub async fn feed_product(pool: &PgPool, change: &ProductChanged) -> anyhow::Result<bool> {
+    let out = Outgoing::new("catalog", None, change.sku.clone(), change)?;
+    let message = Incoming {
+        envelope: out.envelope,
+        topic: out.topic,
+        partition: 0,
+        offset: 0,
+        key: Some(out.key),
+        payload: out.payload,
+    };
+    match inbox::process(
+        pool,
+        &CatalogProjection,
+        catalog::CONSUMER,
+        &message,
+        Backoff::default(),
+    )
+    .await
+    {
+        Outcome::Handled => Ok(true),
+        Outcome::Duplicate => Ok(false),
+        other => anyhow::bail!("catalogue projection: {other:?}"),
+    }
+}
+
+/// Puts the products of [`checkout_body`] in the gateway's catalogue read
+/// model: `SKU-RED-M` (19.99 EUR, 21.99 USD) and `SKU-BLUE-L` (45.00 EUR).
+pub async fn seed_products(pool: &PgPool) -> anyhow::Result<()> {
+    for change in [
+        product_changed(
+            "SKU-RED-M",
+            "Red shirt M",
+            true,
+            &[("EUR", 1999), ("USD", 2199)],
+            1,
+        ),
+        product_changed("SKU-BLUE-L", "Blue shirt L", true, &[("EUR", 4500)], 1),
+    ] {
+        feed_product(pool, &change).await?;
+    }
+    Ok(())
 }
 
 pub fn checkout_id(body: &Value) -> anyhow::Result<Uuid> {

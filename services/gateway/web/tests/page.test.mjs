@@ -6,13 +6,14 @@
 //   GATEWAY_JWT_HS256_SECRET   the gateway's HS256 secret; the test mints its token
 //   SAGAFLOW_BIN               the sagaflow binary (default: the newest of
 //                              target/release/sagaflow and target/debug/sagaflow),
-//                              used to give the test's own SKU stock
+//                              used to give the test's SKU its stock
 //   CHROMIUM                   the browser (default /usr/bin/chromium)
 //   SAGAFLOW_DATA_DIR          screenshots of failures go to $SAGAFLOW_DATA_DIR/browser
 //                              (default .data/browser at the repository root)
 //
-// Every run is its own user (random `sub`) and its own SKU with 3 units, so runs
-// do not depend on each other or on what the demo left.
+// Every run is its own user (random `sub`). It buys the first active product of
+// the catalogue (the demo's, seeded by the catalogue service), after setting its
+// stock to 3 units, so it does not depend on what the demo or the load runs left.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ const SHOTS = join(process.env.SAGAFLOW_DATA_DIR || join(ROOT, '.data'), 'browse
 const RUN = randomUUID().slice(0, 8);
 const USER = `web-test-${RUN}`;
 const TENANT = 'web-test';
-const SKU = `WEB-TEST-${RUN.toUpperCase()}`;
+let SKU;
 const STOCK = 3;
 const SAGA_TIMEOUT_MS = 90_000;
 const UI_TIMEOUT_MS = 15_000;
@@ -127,6 +128,12 @@ before(async () => {
     const response = await fetch(`${GATEWAY}/`, { signal: AbortSignal.timeout(5_000) });
     return response.ok && (response.headers.get('content-type') || '').includes('text/html');
   });
+  const catalogue = await until('a product in the catalogue', 60_000, async () => {
+    const response = await fetch(`${GATEWAY}/v1/products?limit=1`, { signal: AbortSignal.timeout(5_000) });
+    const page = response.ok ? await response.json() : null;
+    return page && page.items && page.items.length ? page : null;
+  });
+  SKU = catalogue.items[0].sku;
   const set = await sagaflow('stock', 'set', SKU, String(STOCK));
   assert.match(set, new RegExp(`${SKU}: ${STOCK}`));
   userDataDir = mkdtempSync(join(tmpdir(), 'sagaflow-web-'));
@@ -186,20 +193,45 @@ test('the page parses text/event-stream split anywhere, CRLF included', () =>
     ]);
   }));
 
+test('the catalogue is listed and searched without a token, with its prices', () =>
+  withScreenshot('catalogue', async () => {
+    const anonymous = await fetch(`${GATEWAY}/v1/products/${encodeURIComponent(SKU)}`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(anonymous.status, 200, 'the catalogue is public');
+    const etag = anonymous.headers.get('etag');
+    assert.ok(etag, 'a product has an ETag');
+    const product = await anonymous.json();
+    const again = await fetch(`${GATEWAY}/v1/products/${encodeURIComponent(SKU)}`, { headers: { 'If-None-Match': etag }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(again.status, 304);
+
+    await page.waitForSelector('#products[data-loaded="true"]');
+    await page.fill('#catalogue-q', SKU);
+    await page.click('#catalogue-form button[type="submit"]');
+    const card = await page.waitForSelector(`#products li[data-sku="${SKU}"]`);
+    const eur = (product.prices || []).find((p) => p.currency === 'EUR');
+    if (eur) assert.match(await card.textContent(), new RegExp((eur.amount_minor / 100).toFixed(2).replace('.', '\\.')));
+    assert.equal(await page.$('#co-price'), null, 'the page asks for no price');
+    assert.equal(await page.$('[name="unit_price_minor"]'), null, 'the page asks for no price');
+  }));
+
 test('a checkout started from the form is followed live until it completes', () =>
   withScreenshot('checkout', async () => {
-    await page.fill('#co-sku', SKU);
+    await page.click(`#products li[data-sku="${SKU}"] button`);
+    assert.equal(await page.inputValue('#co-sku'), SKU);
     await page.fill('#co-quantity', '2');
-    await page.fill('#co-price', '1250');
     await page.fill('#co-currency', 'EUR');
+    await page.fill('#co-country', 'DE');
     await page.selectOption('#co-payment', 'card');
     await page.fill('#co-email', 'web-test@example.com');
+    await page.waitForSelector('#co-price-note[data-amount]');
     const posted = page.waitForRequest((r) => r.url().endsWith('/v1/checkouts') && r.method() === 'POST');
     await page.click('#checkout-submit');
     const request = await posted;
     const headers = await request.allHeaders();
     assert.equal(headers.authorization, `Bearer ${TOKEN}`);
     assert.match(headers['idempotency-key'] || '', /^[0-9a-f-]{36}$/);
+    const sent = request.postDataJSON();
+    assert.deepEqual(sent.items, [{ sku: SKU, quantity: 2 }], 'lines carry no price');
+    assert.equal(sent.shipping_country, 'DE');
 
     await page.waitForSelector('#checkout-result:has-text("accepted")');
     const checkoutId = await page.inputValue('#saga-id');

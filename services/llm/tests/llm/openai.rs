@@ -183,3 +183,34 @@ async fn unauthorized_fails_at_once_and_never_shows_the_key() {
     assert!(!format!("{error:?}").contains(OPENAI_KEY));
     assert!(!format!("{chain:?}").contains(OPENAI_KEY));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_goes_out_on_every_try_and_none_without_one() {
+    let fake = fake(PATH, |n| async move {
+        if n == 1 {
+            respond(503, &[], r#"{"error":{"message":"busy"}}"#)
+        } else {
+            respond(200, &[], OPENAI_OK)
+        }
+    })
+    .await;
+    let chain = Chain::from_settings(&openai_settings(&fake)).expect("chain");
+    let c = chain
+        .complete_with_key(&request(), Some("sagaflow-llm-saga-1-generate"))
+        .await
+        .expect("completion");
+    assert_eq!(c.provider, "openai");
+    chain.complete(&request()).await.expect("completion");
+    let keys: Vec<Option<String>> = fake
+        .seen()
+        .iter()
+        .map(|(headers, _)| {
+            headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .collect();
+    let key = Some("sagaflow-llm-saga-1-generate".to_owned());
+    assert_eq!(keys, vec![key.clone(), key, None], "the retry carries the same key");
+}

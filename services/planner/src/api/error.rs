@@ -40,6 +40,18 @@ pub enum ApiError {
     /// The plan failed validation (422); the body carries the plan.
     #[error("the plan was rejected: {message}")]
     Rejected { message: String, plan: Value },
+    /// The plan can no longer be confirmed (410).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
+    /// A required header is missing (400).
+    #[error("the {0} header is required")]
+    MissingHeader(&'static str),
+    /// The idempotency key was used with another body (422).
+    #[error("{}", crate::idempotency::Error::Reused)]
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key has not finished (409).
+    #[error("{}", crate::idempotency::Error::InProgress)]
+    RequestInProgress,
     /// Our fault (500, hidden).
     #[error("internal: {0}")]
     Internal(String),
@@ -73,6 +85,12 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Rejected { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "plan_rejected"),
+            ApiError::Gone { code, .. } => (StatusCode::GONE, code),
+            ApiError::MissingHeader(_) => (StatusCode::BAD_REQUEST, "missing_header"),
+            ApiError::IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
+            ApiError::RequestInProgress => (StatusCode::CONFLICT, "request_in_progress"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -84,6 +102,16 @@ impl From<crate::error::Error> for ApiError {
     }
 }
 
+impl From<crate::idempotency::Error> for ApiError {
+    fn from(err: crate::idempotency::Error) -> Self {
+        match err {
+            crate::idempotency::Error::Reused => ApiError::IdempotencyKeyReused,
+            crate::idempotency::Error::InProgress => ApiError::RequestInProgress,
+            crate::idempotency::Error::Database(err) => err.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         ApiError::Internal(format!("database: {err}"))
@@ -92,6 +120,14 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        (status, Json(body)).into_response()
+    }
+}
+
+impl ApiError {
+    /// The status and JSON body of this error (what a saved answer replays).
+    pub fn status_and_body(self) -> (StatusCode, Value) {
         let (status, code) = self.status_and_code();
         let message = match &self {
             ApiError::Internal(detail) => {
@@ -103,15 +139,15 @@ impl IntoResponse for ApiError {
         let mut error = json!({"code": code, "message": message});
         match &self {
             ApiError::Validation { field, .. } => error["field"] = json!(field),
-            ApiError::Unauthenticated(header) | ApiError::InvalidHeader { header, .. } => {
-                error["field"] = json!(header)
-            }
+            ApiError::Unauthenticated(header)
+            | ApiError::InvalidHeader { header, .. }
+            | ApiError::MissingHeader(header) => error["field"] = json!(header),
             _ => {}
         }
         let mut body = json!({"error": error});
         if let ApiError::Rejected { plan, .. } = self {
             body["plan"] = plan;
         }
-        (status, Json(body)).into_response()
+        (status, body)
     }
 }

@@ -1,8 +1,10 @@
-//! Reading a request: the caller's identity and trace from headers, and the body
+//! Reading a request: the caller's identity (from the internal token), the trace
+//! from headers, and the body
 //! of `POST /v1/assistant/intents` (`{"text": string, "dry_run": bool?}`; unknown
 //! fields ignored).
 
 use axum::http::HeaderMap;
+use sagaflow_service_auth::InternalCaller;
 use sagaflow_bus::traceparent::TraceParent;
 use serde_json::Value;
 
@@ -10,31 +12,14 @@ use super::error::ApiError;
 use crate::caller::Caller;
 use crate::intent::MAX_TEXT_CHARS;
 
-/// Longest tenant or user id accepted.
-const MAX_ID_CHARS: usize = 200;
-
-/// The tenant and user headers, both required.
-pub fn caller(headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// The caller: the tenant and user of the gateway's internal token (verified by
+/// `sagaflow_service_auth::internal::guard`); `x-tenant-id` / `x-user-id` headers
+/// are not trusted.
+pub fn caller(internal: &InternalCaller) -> Result<Caller, ApiError> {
     Ok(Caller {
-        tenant_id: identity(headers, "x-tenant-id")?,
-        user_id: identity(headers, "x-user-id")?,
+        tenant_id: internal.tenant_id.clone(),
+        user_id: internal.user_id.clone(),
     })
-}
-
-fn identity(headers: &HeaderMap, name: &'static str) -> Result<String, ApiError> {
-    let value = headers
-        .get(name)
-        .ok_or(ApiError::Unauthenticated(name))?
-        .to_str()
-        .map_err(|_| invalid(name, "not visible ASCII"))?
-        .trim();
-    if value.is_empty() {
-        return Err(ApiError::Unauthenticated(name));
-    }
-    if value.chars().count() > MAX_ID_CHARS || value.chars().any(char::is_control) {
-        return Err(invalid(name, "must be 1 to 200 printable characters"));
-    }
-    Ok(value.to_owned())
 }
 
 fn invalid(header: &'static str, reason: &str) -> ApiError {

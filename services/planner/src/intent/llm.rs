@@ -9,6 +9,8 @@
 //! field of any intent. An answer that is not such an object, or a chain that
 //! fell back to its offline provider, is parsed by [`super::rules`] instead.
 
+use std::time::Duration;
+
 use sagaflow_llm::{Chain, CompletionRequest, DocumentFacts};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -44,28 +46,37 @@ fn allowed(intent: &str) -> &'static [&'static str] {
 }
 
 /// Turns text into a [`ParsedIntent`]: with the LLM chain when it has an online
-/// provider, else (or when the answer is unusable) with the rules.
+/// provider, else (or when the answer is unusable, or the chain takes longer than
+/// the budget) with the rules.
 #[derive(Debug, Clone)]
 pub struct Interpreter {
     chain: Option<Chain>,
+    /// Total time the chain may take (`PLANNER_LLM_BUDGET_MS`).
+    budget: Duration,
 }
 
 impl Interpreter {
-    /// Uses `chain` if it has any online provider.
-    pub fn new(chain: Chain) -> Self {
+    /// Uses `chain` if it has any online provider, for at most `budget` per request.
+    pub fn new(chain: Chain, budget: Duration) -> Self {
         let online = chain.providers().iter().any(|p| p != "offline");
         Self {
             chain: online.then_some(chain),
+            budget,
         }
     }
 
     /// The rule-based parser only.
     pub fn rules_only() -> Self {
-        Self { chain: None }
+        Self {
+            chain: None,
+            budget: Duration::ZERO,
+        }
     }
 
-    /// Parses `text`. Never fails: the rules are the last resort.
-    pub async fn interpret(&self, text: &str) -> ParsedIntent {
+    /// Parses `text`. Never fails: the rules are the last resort. Every request
+    /// to a provider carries `idempotency_key` (derived from the client's
+    /// `Idempotency-Key`), so a provider that deduplicates does not bill a retry.
+    pub async fn interpret(&self, text: &str, idempotency_key: Option<&str>) -> ParsedIntent {
         let Some(chain) = &self.chain else {
             return rules::parse(text);
         };
@@ -81,7 +92,16 @@ impl Interpreter {
             parsed.notes.insert(0, why);
             parsed
         };
-        match chain.complete(&request).await {
+        let answer =
+            tokio::time::timeout(self.budget, chain.complete_with_key(&request, idempotency_key))
+                .await;
+        let Ok(answer) = answer else {
+            return fallback(format!(
+                "the LLM chain took longer than {} ms; parsed by rules",
+                self.budget.as_millis()
+            ));
+        };
+        match answer {
             Ok(completion) if !completion.offline => {
                 let tokens = completion
                     .input_tokens
@@ -366,8 +386,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_offline_chain_means_the_rules() {
-        let parsed = Interpreter::new(Chain::offline())
-            .interpret("Buy 2 of SKU-1")
+        let parsed = Interpreter::new(Chain::offline(), Duration::from_secs(1))
+            .interpret("Buy 2 of SKU-1", None)
             .await;
         assert!(parsed.parsed_by.offline);
         assert_eq!(parsed.parsed_by.model, rules::MODEL);

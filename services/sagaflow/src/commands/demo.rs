@@ -1,6 +1,12 @@
-//! `sagaflow demo`: the platform's main job, end to end through the gateway: a
-//! checkout that completes, and one whose payment is declined and is compensated,
-//! then a cover letter. Requests carry a bearer token for user `ada` of tenant
+//! `sagaflow demo`: the platform's main job, end to end through the gateway. It
+//! waits until the catalogue's demo products are visible (`GET
+//! /v1/products/MUG-BLUE`; the catalogue service seeds them with
+//! `CATALOG_SEED_DEMO=true`), then runs a checkout that completes, one whose
+//! payment is declined and is compensated, a checkout of a cart (lines put with
+//! `PUT /v1/carts/{id}/items/{sku}`, then `POST /v1/checkouts` with the `cart_id`
+//! only), a cover letter, and the assistant buying a mug. No request names a
+//! price: the pricing step takes them from the catalogue and adds the tax of the
+//! shipping country. Requests carry a bearer token for user `ada` of tenant
 //! `demo`, minted with `GATEWAY_JWT_HS256_SECRET` (see `sagaflow token`).
 
 use std::time::{Duration, Instant};
@@ -55,14 +61,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .default_headers(headers)
         .build()?;
-    let ok = checkout(&client, &args, "card").await?;
-    let declined = checkout(&client, &args, "card_declined").await?;
+    catalogue(&client, &args).await?;
+    let ok = checkout(&client, &args, "card", items_body("card", "DE")).await?;
+    let declined = checkout(
+        &client,
+        &args,
+        "card_declined",
+        items_body("card_declined", "DE"),
+    )
+    .await?;
     let left = sagaflow_inventory::stock(&pool, SKU)
         .await?
         .unwrap_or_default();
     println!("stock {SKU} after both: {left} (2 sold, 2 reserved then released)");
     if ok != "completed" || declined != "compensated" || left != 8 {
         bail!("unexpected outcome: {ok} / {declined} / stock {left}");
+    }
+    let cart_id = fill_cart(&client, &args).await?;
+    let by_cart = checkout(&client, &args, "cart", cart_body(cart_id)).await?;
+    let left = sagaflow_inventory::stock(&pool, SKU)
+        .await?
+        .unwrap_or_default();
+    println!("stock {SKU} after the cart's checkout: {left}");
+    if by_cart != "completed" || left != 7 {
+        bail!("the cart's checkout ended {by_cart}, stock {left}");
     }
     let generated = generation(&client, &args).await?;
     if generated != "completed" {
@@ -73,7 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await?
         .unwrap_or_default();
     println!("stock {SKU} after the assistant's checkout: {left}");
-    if planned != "completed" || left != 7 {
+    if planned != "completed" || left != 6 {
         bail!("the assistant's plan ended {planned}, stock {left}");
     }
     println!("demo passed");
@@ -201,19 +223,95 @@ async fn generation(client: &reqwest::Client, args: &Args) -> anyhow::Result<Str
     }
 }
 
+/// Waits until the catalogue shows [`SKU`] (the catalogue service seeds it at
+/// start-up and the gateway's read model follows `catalog.events`); prints it.
+async fn catalogue(client: &reqwest::Client, args: &Args) -> anyhow::Result<()> {
+    let base = args.gateway.trim_end_matches('/');
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+    loop {
+        let response = client
+            .get(format!("{base}/v1/products/{SKU}"))
+            .send()
+            .await
+            .with_context(|| format!("calling the gateway at {base}"))?;
+        let status = response.status();
+        if status.is_success() {
+            let product: Value = response.json().await?;
+            let prices: Vec<String> = product["prices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| format!("{} {}", p["amount_minor"], p["currency"].as_str().unwrap_or("")))
+                .collect();
+            println!(
+                "catalogue: {SKU} \"{}\" at {} (minor units, before tax)",
+                product["name"].as_str().unwrap_or(""),
+                prices.join(", ")
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{SKU} is not in the catalogue after {}s (GET /v1/products/{SKU} is {status}); \
+                 is the catalogue service running with CATALOG_SEED_DEMO=true?",
+                args.timeout_secs
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A checkout of 2 × [`SKU`] named in the body, shipped to `country`; no price.
+fn items_body(payment_method: &str, country: &str) -> Value {
+    json!({
+        "cart_id": Uuid::now_v7(),
+        "items": [{"sku": SKU, "quantity": 2}],
+        "currency": "EUR",
+        "shipping_country": country,
+        "payment_method": payment_method,
+        "customer_email": "ada@example.com"
+    })
+}
+
+/// A checkout of the lines of cart `cart_id` (no `items`), shipped to France.
+fn cart_body(cart_id: Uuid) -> Value {
+    json!({
+        "cart_id": cart_id,
+        "currency": "EUR",
+        "shipping_country": "FR",
+        "payment_method": "card",
+        "customer_email": "ada@example.com"
+    })
+}
+
+/// Puts 1 × [`SKU`] in a new cart through the gateway; its id.
+async fn fill_cart(client: &reqwest::Client, args: &Args) -> anyhow::Result<Uuid> {
+    let base = args.gateway.trim_end_matches('/');
+    let cart_id = Uuid::now_v7();
+    let response = client
+        .put(format!("{base}/v1/carts/{cart_id}/items/{SKU}"))
+        .json(&json!({ "quantity": 1 }))
+        .send()
+        .await?;
+    let status = response.status();
+    let cart: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("putting {SKU} in cart {cart_id} answered {status}: {cart}");
+    }
+    println!("
+cart {cart_id}: 1 x {SKU}");
+    Ok(cart_id)
+}
+
+/// Starts the checkout `body` (`label` names it in the output) and follows it to
+/// its end; its final status.
 async fn checkout(
     client: &reqwest::Client,
     args: &Args,
-    payment_method: &str,
+    label: &str,
+    body: Value,
 ) -> anyhow::Result<String> {
     let base = args.gateway.trim_end_matches('/');
-    let body = json!({
-        "cart_id": Uuid::now_v7(),
-        "items": [{"sku": SKU, "quantity": 2, "unit_price_minor": 1250}],
-        "currency": "EUR",
-        "payment_method": payment_method,
-        "customer_email": "ada@example.com"
-    });
     let response = client
         .post(format!("{base}/v1/checkouts"))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
@@ -230,7 +328,7 @@ async fn checkout(
         .as_str()
         .context("no checkout_id")?
         .to_owned();
-    println!("\ncheckout {id} ({payment_method}) accepted");
+    println!("\ncheckout {id} ({label}) accepted");
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
     loop {
         let view: Value = client

@@ -1,0 +1,176 @@
+//! Erasing a user (in one tenant) and refusing late commands for them.
+//!
+//! [`erase`] deletes every row of the (tenant, user), records the user's sagas in
+//! `erased_sagas` and a tombstone in `erasures` that names the user only by a hash
+//! ([`subject`]). [`guard`] runs first in every command's transaction: a command for
+//! an erased saga, or for a saga of an erased user started before the erasure (saga
+//! ids are UUIDv7, so their time is known), is refused and stores nothing.
+//!
+//! Erasure and commands are serialised per (tenant, user) by a transaction-scoped
+//! advisory lock (shared for commands, exclusive for the erasure), so a command that
+//! passed the guard commits before the erasure deletes, or sees its tombstone.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The reason given to a refused command.
+pub const ERASED: &str = "the user's data was erased";
+
+/// How a user is named in `erasures`: sha256 of `<tenant>\0<user>`, hex.
+pub fn subject(tenant_id: &str, user_id: &str) -> String {
+    Sha256::digest(format!("{tenant_id}\u{0}{user_id}").as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// When a saga started: the time in its UUIDv7 id; `None` for other versions.
+pub fn saga_started(saga_id: Uuid) -> Option<DateTime<Utc>> {
+    let (seconds, nanos) = saga_id.get_timestamp()?.to_unix();
+    let seconds = i64::try_from(seconds).ok()?;
+    Utc.timestamp_opt(seconds, nanos).single()
+}
+
+async fn lock(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    user_id: &str,
+    exclusive: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = if exclusive {
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+    } else {
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
+    };
+    sqlx::query(sql)
+        .bind(subject(tenant_id, user_id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a command of `tenant_id` for `saga_id` (of `user_id` when the command
+/// names one, else the saga's stored user) must be refused because of an erasure.
+/// A refused saga is added to `erased_sagas`, so its later commands that name no
+/// user are refused too. Takes the (tenant, user)'s shared lock for the rest of the
+/// transaction.
+pub async fn guard(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    saga_id: Uuid,
+    user_id: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let user_id = match user_id {
+        Some(user) => Some(user.to_owned()),
+        None => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT user_id FROM generations WHERE saga_id = $1 AND tenant_id = $2",
+        )
+        .bind(saga_id)
+        .bind(tenant_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten(),
+    };
+    if let Some(user_id) = &user_id {
+        lock(conn, tenant_id, user_id, false).await?;
+        let erased_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT erased_at FROM erasures WHERE tenant_id = $1 AND subject = $2",
+        )
+        .bind(tenant_id)
+        .bind(subject(tenant_id, user_id))
+        .fetch_optional(&mut *conn)
+        .await?;
+        // A saga whose start is unknown counts as started before the erasure.
+        let late = erased_at.is_some_and(|erased_at| {
+            saga_started(saga_id).is_none_or(|started| started <= erased_at)
+        });
+        if late {
+            sqlx::query(
+                "INSERT INTO erased_sagas (saga_id, tenant_id) VALUES ($1, $2)
+                 ON CONFLICT (saga_id) DO NOTHING",
+            )
+            .bind(saga_id)
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+            return Ok(true);
+        }
+    }
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM erased_sagas WHERE saga_id = $1)")
+        .bind(saga_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Deletes everything stored about `user_id` in `tenant_id` (documents and their
+/// files, LLM completions, calls and cache entries, budgets, sagas' working data, CV
+/// versions, the user), records the user's sagas in `erased_sagas` and the
+/// tombstone (`erased_at`, kept at the latest of repeated erasures). True when
+/// something was deleted. Nothing of another tenant is touched.
+pub async fn erase(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    user_id: &str,
+    erased_at: DateTime<Utc>,
+    erasure_id: Option<Uuid>,
+) -> Result<bool, sqlx::Error> {
+    lock(conn, tenant_id, user_id, true).await?;
+    sqlx::query(
+        "INSERT INTO erasures (tenant_id, subject, erased_at, erasure_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, subject) DO UPDATE SET
+             erased_at = GREATEST(erasures.erased_at, $3),
+             erasure_id = COALESCE($4, erasures.erasure_id)",
+    )
+    .bind(tenant_id)
+    .bind(subject(tenant_id, user_id))
+    .bind(erased_at)
+    .bind(erasure_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO erased_sagas (saga_id, tenant_id)
+         SELECT saga_id, tenant_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id, tenant_id FROM token_budgets WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id, tenant_id FROM llm_completions WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id, tenant_id FROM documents WHERE tenant_id = $1 AND user_id = $2
+         ON CONFLICT (saga_id) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let mut deleted = 0;
+    for statement in [
+        "DELETE FROM documents WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM documents WHERE tenant_id = $1 AND saga_id IN
+             (SELECT saga_id FROM generations WHERE tenant_id = $1 AND user_id = $2)",
+        "DELETE FROM llm_completions WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM llm_calls WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM llm_cache WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM token_budgets WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM generations WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM cv_versions WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2",
+    ] {
+        deleted += sqlx::query(statement)
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    metrics::counter!("sagaflow_generation_erasures_total").increment(1);
+    Ok(deleted > 0)
+}
+
+/// The time an erasure request names, kept within a minute of now (a clock far
+/// ahead must not refuse the user's future sagas).
+pub fn requested_at(requested_at_ms: i64) -> DateTime<Utc> {
+    let now = Utc::now();
+    match Utc.timestamp_millis_opt(requested_at_ms).single() {
+        Some(at) => at.min(now + chrono::Duration::minutes(1)),
+        None => now,
+    }
+}

@@ -1,0 +1,121 @@
+//! The operator API (every route but `/healthz` needs an operator token):
+//! - `PUT /discounts/{code}` creates or replaces a code: `{"percent_off": 15}` or
+//!   `{"amount_minor": 500, "currency": "EUR"}`, plus optional `active` (default
+//!   true) and `expires_at` (RFC 3339); 200 with the stored code.
+//! - `GET /discounts`: every code. `GET /tax-rates`: the rate table.
+//!
+//! Bad input is 422 `{"error", "field"}`; no or an invalid token 401, a token
+//! without the operator role 403. Codes and rates are platform-wide, so a token
+//! limited to one tenant may read but not change them (403).
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use sagaflow_service_auth::{Operator, OperatorVerifier};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::discounts::{self, DiscountSpec, Invalid};
+use crate::tax;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub pool: PgPool,
+    pub operators: OperatorVerifier,
+}
+
+impl FromRef<ApiState> for OperatorVerifier {
+    fn from_ref(state: &ApiState) -> Self {
+        state.operators.clone()
+    }
+}
+
+/// The operator API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/discounts", get(list_discounts))
+        .route("/discounts/{code}", put(put_discount))
+        .route("/tax-rates", get(list_tax_rates))
+        .with_state(state)
+}
+
+/// Every error of the API, mapped to HTTP in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    Body(String),
+    #[error("a token limited to one tenant cannot change platform-wide settings")]
+    TenantScoped,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Invalid(invalid) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": invalid.to_string(), "field": invalid.field })),
+            )
+                .into_response(),
+            ApiError::Body(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "error": message })),
+            )
+                .into_response(),
+            ApiError::TenantScoped => (
+                StatusCode::FORBIDDEN,
+                Json(json!({ "error": self.to_string() })),
+            )
+                .into_response(),
+            ApiError::Db(err) => {
+                tracing::error!(error = %err, "pricing operator API");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "error": "internal error" })),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+async fn put_discount(
+    operator: Operator,
+    State(state): State<ApiState>,
+    Path(code): Path<String>,
+    body: Result<Json<DiscountSpec>, JsonRejection>,
+) -> Result<Json<discounts::DiscountCode>, ApiError> {
+    if operator.tenant_id.is_some() {
+        return Err(ApiError::TenantScoped);
+    }
+    let code = discounts::normalize_code(&code)?;
+    let Json(spec) = body.map_err(|e| ApiError::Body(e.body_text()))?;
+    spec.validate()?;
+    let stored = discounts::upsert(&state.pool, &code, &spec, &operator.subject).await?;
+    tracing::info!(code = %stored.code, operator = %operator.subject, "discount code changed");
+    Ok(Json(stored))
+}
+
+async fn list_discounts(
+    _operator: Operator,
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let codes = discounts::list(&state.pool).await?;
+    Ok(Json(json!({ "discounts": codes })))
+}
+
+async fn list_tax_rates(
+    _operator: Operator,
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rates = tax::list(&state.pool).await?;
+    Ok(Json(json!({ "tax_rates": rates })))
+}

@@ -63,6 +63,15 @@ async fn attach(
     command: &AttachDocumentToApplication,
 ) -> Result<Result<DocumentAttached, DocumentAttachFailed>, Failure> {
     let saga_id = command.saga_id;
+    // A saga of a user erased since it started stores nothing.
+    if crate::erasure::erased(tx, tenant, &command.user_id, saga_id).await? {
+        return Ok(Err(DocumentAttachFailed {
+            saga_id,
+            application_id: command.application_id,
+            generation_id: command.generation_id,
+            reason: crate::erasure::ERASED.to_owned(),
+        }));
+    }
     // Lock the application against a concurrent delete until the link is in.
     let exists: Option<i32> = sqlx::query_scalar(
         "SELECT 1 FROM applications

@@ -22,6 +22,7 @@
 //! - [`store`]: PostgreSQL, every query scoped by owner.
 //! - [`http`]: the axum [`router`] (routes, identity headers, errors, shapes).
 //! - [`handler`]: [`ApplicationsHandler`], the `applications.commands` handler.
+//! - [`erasure`]: a user's erasure (the `gateway.events` consumer) and its tombstone.
 //! - `text_enum` (private): closed sets spelled as text.
 //! - This file: [`NAME`], [`migrate`], [`run`].
 //! - `migrations/`: the tables.
@@ -29,6 +30,7 @@
 pub mod analytics;
 pub mod application;
 pub mod config;
+pub mod erasure;
 pub mod handler;
 pub mod http;
 pub mod interview;
@@ -76,6 +78,7 @@ pub async fn run(
         .with_context(|| format!("binding APPLICATIONS_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, "applications API listening");
     let relay = Relay::new(pool.clone(), &kafka)?;
+    let (pool_for_erasure, kafka_for_erasure) = (pool.clone(), kafka.clone());
     let consumer = InboxConsumer::new(
         NAME,
         &[COMMAND_TOPIC],
@@ -105,6 +108,19 @@ pub async fn run(
             .await
             .context("applications consumer")
     };
-    tokio::try_join!(http, relay, consumer)?;
+    let erasures = InboxConsumer::new(
+        erasure::CONSUMER,
+        &[topics::GATEWAY_EVENTS],
+        pool_for_erasure,
+        kafka_for_erasure,
+        erasure::ErasureHandler,
+    );
+    let erasures = async {
+        erasures
+            .run(shutdown.clone())
+            .await
+            .context("applications erasure consumer")
+    };
+    tokio::try_join!(http, relay, consumer, erasures)?;
     Ok(())
 }

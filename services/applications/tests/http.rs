@@ -189,7 +189,11 @@ async fn every_route_is_scoped_by_tenant_and_user() -> anyhow::Result<()> {
     // A token for another service neither.
     let planner = sagaflow_test_support::service_auth::internal_bearer("planner", "acme", "alice");
     let (status, _) = api
-        .call_with_headers(Method::GET, "/v1/applications", &[("authorization", &planner)])
+        .call_with_headers(
+            Method::GET,
+            "/v1/applications",
+            &[("authorization", &planner)],
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     Ok(())

@@ -13,8 +13,8 @@ use sqlx::PgConnection;
 use tracing::info;
 
 use crate::config::Settings;
-use crate::saga_items::{self, Added};
 use crate::erasure;
+use crate::saga_items::{self, Added};
 use crate::store::{self, Owner};
 
 /// Handles `ClearCart`, `AddCartItem` and `RemoveCartItem`.
@@ -49,14 +49,9 @@ impl Handler for CartHandler {
                         .iter()
                         .map(|line| (line.sku.clone(), line.quantity))
                         .collect();
-                    let removed = store::clear_bought(
-                        tx,
-                        &owner,
-                        command.saga_id,
-                        command.cart_id,
-                        &bought,
-                    )
-                    .await?;
+                    let removed =
+                        store::clear_bought(tx, &owner, command.saga_id, command.cart_id, &bought)
+                            .await?;
                     info!(cart_id = %command.cart_id, ?removed, "bought lines taken out of the cart");
                 }
                 let cleared = CartCleared {

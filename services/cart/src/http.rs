@@ -152,7 +152,10 @@ async fn put_item(
         body.map_err(|rejection| ApiError::bad_request("invalid_input", rejection.body_text()))?;
     refuse_prices(&body)?;
     let body: PutItem = serde_json::from_value(body).map_err(|err| {
-        ApiError::bad_request("invalid_input", format!("the body must be {{\"quantity\": n}}: {err}"))
+        ApiError::bad_request(
+            "invalid_input",
+            format!("the body must be {{\"quantity\": n}}: {err}"),
+        )
     })?;
     Ok(Json(
         store::put_item(&pool, &owner, id, &sku, body.quantity).await?,

@@ -69,12 +69,33 @@ async fn crud_through_the_router() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
 
-    let (status, body) = call(&app, "PUT", &uri("/items/A"), me, Some(json!({"quantity": 2}))).await?;
+    let (status, body) = call(
+        &app,
+        "PUT",
+        &uri("/items/A"),
+        me,
+        Some(json!({"quantity": 2})),
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(&app, "PUT", &uri("/items/B"), me, Some(json!({"quantity": 1}))).await?;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        &uri("/items/B"),
+        me,
+        Some(json!({"quantity": 1})),
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
     // Upsert: replaces the line's quantity. Lines carry no price and no total.
-    let (_, body) = call(&app, "PUT", &uri("/items/A"), me, Some(json!({"quantity": 3}))).await?;
+    let (_, body) = call(
+        &app,
+        "PUT",
+        &uri("/items/A"),
+        me,
+        Some(json!({"quantity": 3})),
+    )
+    .await?;
     assert_eq!(
         body,
         json!({"cart_id": cart, "items": [{"sku": "A", "quantity": 3}, {"sku": "B", "quantity": 1}]})
@@ -90,8 +111,7 @@ async fn crud_through_the_router() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn a_price_from_the_client_is_422_and_bad_input_is_a_4xx_json_error() -> anyhow::Result<()>
-{
+async fn a_price_from_the_client_is_422_and_bad_input_is_a_4xx_json_error() -> anyhow::Result<()> {
     let db = db().await?;
     let app = router(db.pool.clone());
     let cart = Uuid::now_v7();
@@ -110,15 +130,57 @@ async fn a_price_from_the_client_is_422_and_bad_input_is_a_4xx_json_error() -> a
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
     assert_eq!(json["error"]["code"], "price_not_accepted");
     let message = json["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("catalogue") && message.contains("unit_price_minor"), "{message}");
-    assert!(store::get_cart(&db.pool, &Owner::new(A, USER), cart).await?.is_none());
+    assert!(
+        message.contains("catalogue") && message.contains("unit_price_minor"),
+        "{message}"
+    );
+    assert!(
+        store::get_cart(&db.pool, &Owner::new(A, USER), cart)
+            .await?
+            .is_none()
+    );
 
     let cases = [
-        ("PUT", item.clone(), me, Some(json!({"quantity": 0})), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("PUT", item.clone(), me, Some(json!({"quantity": "two"})), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("PUT", item.clone(), me, Some(json!({"quantity": 1, "colour": "red"})), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("PUT", "/carts/not-a-uuid/items/A".to_owned(), me, Some(good.clone()), StatusCode::BAD_REQUEST, "invalid_input"),
-        ("GET", "/carts/nope".to_owned(), me, None, StatusCode::BAD_REQUEST, "invalid_input"),
+        (
+            "PUT",
+            item.clone(),
+            me,
+            Some(json!({"quantity": 0})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "PUT",
+            item.clone(),
+            me,
+            Some(json!({"quantity": "two"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "PUT",
+            item.clone(),
+            me,
+            Some(json!({"quantity": 1, "colour": "red"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "PUT",
+            "/carts/not-a-uuid/items/A".to_owned(),
+            me,
+            Some(good.clone()),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            "GET",
+            "/carts/nope".to_owned(),
+            me,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
     ];
     for (method, uri, caller, body, status, code) in cases {
         let (got, json) = call(&app, method, &uri, caller, body).await?;
@@ -137,7 +199,14 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
     let db = db().await?;
     let app = router(db.pool.clone());
     let cart = Uuid::now_v7();
-    let (status, _) = call(&app, "PUT", &format!("/carts/{cart}/items/A"), Some((A, USER)), Some(json!({"quantity": 1}))).await?;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        &format!("/carts/{cart}/items/A"),
+        Some((A, USER)),
+        Some(json!({"quantity": 1})),
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
     // Identity headers alone, a token for another service, a forged token: 401.
     for authorization in [
@@ -145,7 +214,13 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
         Some(internal_bearer("planner", A, USER)),
         Some(format!(
             "Bearer {}",
-            sagaflow_service_auth::internal::mint("not-the-gateways-secret-0123456789abcdef", "cart", A, USER, &[])
+            sagaflow_service_auth::internal::mint(
+                "not-the-gateways-secret-0123456789abcdef",
+                "cart",
+                A,
+                USER,
+                &[]
+            )
         )),
     ] {
         let mut request = Request::builder()
@@ -157,7 +232,11 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
             request = request.header("authorization", value);
         }
         let response = app.clone().oneshot(request.body(Body::empty())?).await?;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{authorization:?}");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{authorization:?}"
+        );
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
         let body: Value = serde_json::from_slice(&bytes)?;
         assert!(body["error"].is_string(), "{body}");
@@ -169,7 +248,10 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
         .header("x-tenant-id", A)
         .header("x-user-id", USER)
         .body(Body::empty())?;
-    assert_eq!(bare.oneshot(request).await?.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bare.oneshot(request).await?.status(),
+        StatusCode::UNAUTHORIZED
+    );
     Ok(())
 }
 
@@ -179,7 +261,14 @@ async fn the_same_user_in_another_tenant_or_another_user_reaches_nothing() -> an
     let app = router(db.pool.clone());
     let cart = Uuid::now_v7();
     let item = format!("/carts/{cart}/items/MUG");
-    let (status, _) = call(&app, "PUT", &item, Some((A, USER)), Some(json!({"quantity": 2}))).await?;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        &item,
+        Some((A, USER)),
+        Some(json!({"quantity": 2})),
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
 
     for other in [(B, USER), (A, "mallory")] {
@@ -191,17 +280,41 @@ async fn the_same_user_in_another_tenant_or_another_user_reaches_nothing() -> an
             assert!(json.get("items").is_none(), "{json}");
         }
         // Writing to the same id makes the other caller's own cart, empty of A's lines.
-        let (status, theirs) =
-            call(&app, "PUT", &item, Some(other), Some(json!({"quantity": 7}))).await?;
+        let (status, theirs) = call(
+            &app,
+            "PUT",
+            &item,
+            Some(other),
+            Some(json!({"quantity": 7})),
+        )
+        .await?;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(theirs["items"], json!([{"sku": "MUG", "quantity": 7}]));
     }
-    let (_, mine) = call(&app, "GET", &format!("/carts/{cart}"), Some((A, USER)), None).await?;
-    assert_eq!(mine["items"], json!([{"sku": "MUG", "quantity": 2}]), "untouched");
+    let (_, mine) = call(
+        &app,
+        "GET",
+        &format!("/carts/{cart}"),
+        Some((A, USER)),
+        None,
+    )
+    .await?;
+    assert_eq!(
+        mine["items"],
+        json!([{"sku": "MUG", "quantity": 2}]),
+        "untouched"
+    );
     // Emptying B's cart leaves A's alone.
     let (status, _) = call(&app, "DELETE", &item, Some((B, USER)), None).await?;
     assert_eq!(status, StatusCode::OK);
-    let (_, mine) = call(&app, "GET", &format!("/carts/{cart}"), Some((A, USER)), None).await?;
+    let (_, mine) = call(
+        &app,
+        "GET",
+        &format!("/carts/{cart}"),
+        Some((A, USER)),
+        None,
+    )
+    .await?;
     assert_eq!(mine["items"], json!([{"sku": "MUG", "quantity": 2}]));
     Ok(())
 }
@@ -245,9 +358,14 @@ async fn clear_cart_takes_out_only_what_was_bought_once_per_saga() -> anyhow::Re
     let saga = Uuid::now_v7();
     let command = clear(saga, cart, &[("MUG", 1), ("CAP", 2), ("GONE", 4)]);
     for _ in 0..2 {
-        let cleared: CartCleared = send(&db.pool, &handler, NAME, &in_tenant(A, Some(saga), &command))
-            .await?
-            .expect();
+        let cleared: CartCleared = send(
+            &db.pool,
+            &handler,
+            NAME,
+            &in_tenant(A, Some(saga), &command),
+        )
+        .await?
+        .expect();
         assert_eq!((cleared.saga_id, cleared.cart_id), (saga, cart));
         assert_eq!(
             lines(&db, A, cart).await?,
@@ -258,7 +376,11 @@ async fn clear_cart_takes_out_only_what_was_bought_once_per_saga() -> anyhow::Re
     // The same user id in tenant B kept everything.
     assert_eq!(
         lines(&db, B, cart).await?,
-        [("CAP".to_owned(), 2), ("MUG".to_owned(), 3), ("PEN".to_owned(), 1)]
+        [
+            ("CAP".to_owned(), 2),
+            ("MUG".to_owned(), 3),
+            ("PEN".to_owned(), 1)
+        ]
     );
 
     // A line bought in full goes, even when the user lowered it meanwhile; units
@@ -266,19 +388,33 @@ async fn clear_cart_takes_out_only_what_was_bought_once_per_saga() -> anyhow::Re
     store::put_item(&db.pool, &Owner::new(A, USER), cart, "PEN", 4).await?;
     let saga = Uuid::now_v7();
     let command = clear(saga, cart, &[("MUG", 5), ("PEN", 1)]);
-    let _: CartCleared = send(&db.pool, &handler, NAME, &in_tenant(A, Some(saga), &command))
-        .await?
-        .expect();
+    let _: CartCleared = send(
+        &db.pool,
+        &handler,
+        NAME,
+        &in_tenant(A, Some(saga), &command),
+    )
+    .await?
+    .expect();
     assert_eq!(lines(&db, A, cart).await?, [("PEN".to_owned(), 3)]);
 
     // A missing cart is fine and is not created.
     let missing = Uuid::now_v7();
     let saga = Uuid::now_v7();
     let command = clear(saga, missing, &[("MUG", 1)]);
-    let cleared: CartCleared = send(&db.pool, &handler, NAME, &in_tenant(A, Some(saga), &command))
-        .await?
-        .expect();
+    let cleared: CartCleared = send(
+        &db.pool,
+        &handler,
+        NAME,
+        &in_tenant(A, Some(saga), &command),
+    )
+    .await?
+    .expect();
     assert_eq!(cleared.cart_id, missing);
-    assert!(store::get_cart(&db.pool, &Owner::new(A, USER), missing).await?.is_none());
+    assert!(
+        store::get_cart(&db.pool, &Owner::new(A, USER), missing)
+            .await?
+            .is_none()
+    );
     Ok(())
 }

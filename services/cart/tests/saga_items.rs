@@ -43,10 +43,12 @@ async fn line(db: &TestDb, cart: Uuid, sku: &str) -> anyhow::Result<Option<i32>>
 }
 
 async fn line_in(db: &TestDb, tenant: &str, cart: Uuid, sku: &str) -> anyhow::Result<Option<i32>> {
-    Ok(sagaflow_cart::store::get_cart(&db.pool, &Owner::new(tenant, "ada"), cart)
-        .await?
-        .and_then(|c| c.items.into_iter().find(|i| i.sku == sku))
-        .map(|i| i.quantity))
+    Ok(
+        sagaflow_cart::store::get_cart(&db.pool, &Owner::new(tenant, "ada"), cart)
+            .await?
+            .and_then(|c| c.items.into_iter().find(|i| i.sku == sku))
+            .map(|i| i.quantity),
+    )
 }
 
 #[tokio::test]
@@ -55,7 +57,8 @@ async fn add_then_remove_restores_the_line_and_repeats_answer_the_same() -> anyh
     let handler = CartHandler::default();
     let cart = Uuid::now_v7();
     // The user already had one unit of the SKU.
-    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1).await?;
+    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1)
+        .await?;
 
     let saga = Uuid::now_v7();
     for _ in 0..2 {
@@ -92,7 +95,8 @@ async fn refusals_change_nothing_and_a_removal_first_leaves_a_tombstone() -> any
     let db = db().await?;
     let handler = CartHandler::default();
     let cart = Uuid::now_v7();
-    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1).await?;
+    sagaflow_cart::store::put_item(&db.pool, &Owner::new("tenant-a", "ada"), cart, "MUG", 1)
+        .await?;
 
     // The same user id in another tenant: its own cart, A's line untouched; and
     // its compensation takes back only what it added there.

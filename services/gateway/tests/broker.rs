@@ -15,7 +15,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use sagaflow_bus::{KafkaConfig, Outgoing};
-use sagaflow_events::messages::{CheckoutItem, InitiateCheckout, SagaProgressed};
+use sagaflow_events::messages::{InitiateCheckout, OrderLine, SagaProgressed};
 use sagaflow_gateway::Settings;
 use sagaflow_test_support::topics::header;
 use sagaflow_test_support::{Broker, TestDb, TopicReader};
@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use common::{TENANT, USER, checkout_body};
+use common::{TENANT, USER, checkout_body, product_changed};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -84,7 +84,10 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
     sagaflow_test_support::init_tracing();
     let broker = Broker::mock()?;
     broker
-        .create_topics(&["orchestrator.commands", "orchestrator.events"], 2)
+        .create_topics(
+            &["orchestrator.commands", "orchestrator.events", "catalog.events"],
+            2,
+        )
         .await?;
     let db = TestDb::create("gw").await?;
     sagaflow_gateway::migrate(&db.pool).await?;
@@ -102,6 +105,29 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         shutdown.clone(),
     ));
     wait_until_listening(addr).await?;
+
+    // The catalogue reaches the gateway's read model over catalog.events: until
+    // then its SKUs are unknown (404) and a checkout of them would be refused.
+    for change in [
+        product_changed("SKU-RED-M", "Red shirt M", true, &[("EUR", 1999)], 1),
+        product_changed("SKU-BLUE-L", "Blue shirt L", true, &[("EUR", 4500)], 1),
+    ] {
+        publish(
+            &broker,
+            &Outgoing::new("catalog", None, change.sku.clone(), &change)?,
+        )
+        .await?;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    for sku in ["SKU-RED-M", "SKU-BLUE-L"] {
+        while http(addr, "GET", &format!("/v1/products/{sku}"), &[], "").await?.0 != 200 {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{sku} never reached the catalogue read model"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 
     let bearer = common::bearer(TENANT, USER);
     let auth = [
@@ -198,7 +224,10 @@ async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::R
     sagaflow_test_support::init_tracing();
     let broker = Broker::mock()?;
     broker
-        .create_topics(&["orchestrator.commands", "orchestrator.events"], 2)
+        .create_topics(
+            &["orchestrator.commands", "orchestrator.events", "catalog.events"],
+            2,
+        )
         .await?;
     let db = TestDb::create("gw").await?;
     sagaflow_gateway::migrate(&db.pool).await?;
@@ -233,15 +262,15 @@ async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::R
         checkout_id,
         user_id: USER.into(),
         cart_id: Uuid::now_v7(),
-        items: vec![CheckoutItem {
+        items: vec![OrderLine {
             sku: "SKU-RED-M".into(),
             quantity: 1,
-            unit_price_minor: 1999,
         }],
         currency: "EUR".into(),
         payment_method: "card_visa_4242".into(),
         customer_email: "ada@example.com".into(),
         discount_code: None,
+        shipping_country: Some("DE".into()),
     };
     let key = checkout_id.to_string();
     publish(

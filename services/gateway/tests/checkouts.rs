@@ -463,7 +463,7 @@ async fn unknown_inactive_and_unpriced_skus_are_refused_and_start_nothing() -> a
     let cases = [
         ("SKU-NOPE", "EUR", "is not in the catalogue"),
         ("SKU-OLD", "EUR", "is not for sale"),
-        ("SKU-BLUE-L", "USD", "has no catalogue price in USD"),
+        ("SKU-BLUE-L", "GBP", "has no catalogue price in GBP"),
     ];
     for (sku, currency, reason) in cases {
         let mut body = checkout_body();

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use sagaflow_bus::{Backoff, Outcome, inbox};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
-    CancelSaga, CheckoutItem, DocumentKind, InitiateCheckout, InitiateGeneration,
+    CancelSaga, DocumentKind, InitiateCheckout, InitiateGeneration, OrderLine,
 };
 use sagaflow_gateway::{NAME, Projection};
 use serde_json::{Value, json};
@@ -24,15 +24,15 @@ fn initiate_checkout(id: Uuid, user: &str) -> InitiateCheckout {
         checkout_id: id,
         user_id: user.into(),
         cart_id: Uuid::now_v7(),
-        items: vec![CheckoutItem {
+        items: vec![OrderLine {
             sku: "SKU-RED-M".into(),
             quantity: 1,
-            unit_price_minor: 1999,
         }],
         currency: "EUR".into(),
         payment_method: "card_visa_4242".into(),
         customer_email: "ada@example.com".into(),
         discount_code: None,
+        shipping_country: Some("DE".into()),
     }
 }
 

@@ -65,8 +65,9 @@ CREATE INDEX llm_calls_tenant_user ON llm_calls (tenant_id, user_id);
 --              the same key, and records once);
 --   completed: the provider's answer (`content`, tokens, cost) is recorded;
 --   failed:    every provider failed (`reason`);
---   cached:    answered from `llm_cache` (`content`), no call;
---   refused:   the budget was refused (`reason`), no call.
+--   cached:    answered from `llm_cache` (`content`), no call.
+-- A draft the budget refuses is not claimed (no row): `handle` replies with the
+-- refusal, and a retry looks at the budget again.
 CREATE TABLE llm_completions (
     saga_id         UUID        NOT NULL,
     request_key     TEXT        NOT NULL,
@@ -74,7 +75,7 @@ CREATE TABLE llm_completions (
     user_id         TEXT        NOT NULL,
     idempotency_key TEXT        NOT NULL UNIQUE,
     status          TEXT        NOT NULL
-                    CHECK (status IN ('pending', 'completed', 'failed', 'cached', 'refused')),
+                    CHECK (status IN ('pending', 'completed', 'failed', 'cached')),
     request         JSONB,
     content         TEXT,
     provider        TEXT,

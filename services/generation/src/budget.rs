@@ -56,6 +56,35 @@ pub async fn reserve(
     tokens: i64,
     limit: i64,
 ) -> Result<Result<Budget, String>, sqlx::Error> {
+    if let Err(reason) = check(tx, tenant_id, saga_id, user_id, tokens, limit).await? {
+        return Ok(Err(reason));
+    }
+    let budget = sqlx::query_as(
+        "INSERT INTO token_budgets (saga_id, user_id, reserved, status, tenant_id)
+         VALUES ($1, $2, $3, 'reserved', $4)
+         ON CONFLICT (saga_id) DO UPDATE SET reserved = token_budgets.used + $3, updated_at = now()
+         WHERE token_budgets.tenant_id = $4
+         RETURNING saga_id, user_id, reserved, used, released, status",
+    )
+    .bind(saga_id)
+    .bind(user_id)
+    .bind(tokens)
+    .bind(tenant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(budget.ok_or_else(|| "the saga belongs to another tenant".to_owned()))
+}
+
+/// Why [`reserve`] would refuse `tokens` for the saga now, if it would (`Ok(Err)`);
+/// reads only.
+pub async fn check(
+    tx: &mut PgConnection,
+    tenant_id: &str,
+    saga_id: Uuid,
+    user_id: &str,
+    tokens: i64,
+    limit: i64,
+) -> Result<Result<(), String>, sqlx::Error> {
     if tokens <= 0 {
         return Ok(Err(format!("no token budget left ({tokens})")));
     }
@@ -78,20 +107,7 @@ pub async fn reserve(
             "user token limit reached: {open} tokens already reserved, {tokens} more would pass {limit}"
         )));
     }
-    let budget = sqlx::query_as(
-        "INSERT INTO token_budgets (saga_id, user_id, reserved, status, tenant_id)
-         VALUES ($1, $2, $3, 'reserved', $4)
-         ON CONFLICT (saga_id) DO UPDATE SET reserved = token_budgets.used + $3, updated_at = now()
-         WHERE token_budgets.tenant_id = $4
-         RETURNING saga_id, user_id, reserved, used, released, status",
-    )
-    .bind(saga_id)
-    .bind(user_id)
-    .bind(tokens)
-    .bind(tenant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(budget.ok_or_else(|| "the saga belongs to another tenant".to_owned()))
+    Ok(Ok(()))
 }
 
 /// Adds `tokens` to the saga's usage (once per recorded completion: see

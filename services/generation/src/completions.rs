@@ -40,7 +40,8 @@ pub fn idempotency_key(saga_id: Uuid, request_key: &str) -> String {
 /// A recorded completion.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Recorded {
-    /// `pending`, `completed`, `failed`, `cached` or `refused`.
+    /// `pending`, `completed`, `failed` or `cached` (recorded), or `refused` (made
+    /// up by [`settled`], never stored).
     pub status: String,
     pub content: Option<String>,
     pub provider: Option<String>,
@@ -69,19 +70,65 @@ pub async fn recorded(
     .await
 }
 
-/// The completion `handle` needs, or a retry while `prepare` has not recorded it.
+/// The completion `handle` needs: the record; or, when `prepare` claimed nothing
+/// because the budget refuses the draft, a `refused` outcome naming why (refusals
+/// are not recorded: a retry looks again); else a retry while `prepare` has not
+/// recorded it.
 pub async fn settled(
     conn: &mut PgConnection,
-    saga_id: Uuid,
-    request_key: &str,
+    draft: &DraftRequest,
+    budget: Option<&Budget>,
 ) -> Result<Recorded, Failure> {
-    match recorded(conn, saga_id, request_key).await? {
+    let not_yet = || {
+        Failure::Transient(format!(
+            "the completion {} of saga {} is not recorded yet",
+            draft.request_key, draft.saga_id
+        ))
+    };
+    match recorded(conn, draft.saga_id, &draft.request_key).await? {
         Some(recorded) if recorded.status != "pending" => Ok(recorded),
-        _ => Err(Failure::Transient(format!(
-            "the completion {request_key} of saga {saga_id} is not recorded yet"
-        ))),
+        Some(_) => Err(not_yet()),
+        None => match refusal(conn, draft, budget).await? {
+            Some(reason) => Ok(Recorded {
+                status: "refused".to_owned(),
+                content: None,
+                provider: None,
+                model: None,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_micros: 0,
+                offline: false,
+                reason: Some(reason),
+            }),
+            None => Err(not_yet()),
+        },
     }
 }
+
+/// Why the budget refuses `draft` now, if it does.
+async fn refusal(
+    conn: &mut PgConnection,
+    draft: &DraftRequest,
+    budget: Option<&Budget>,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(match draft.reserve {
+        Some((tokens, limit)) => budget::check(
+            conn,
+            &draft.tenant_id,
+            draft.saga_id,
+            &draft.user_id,
+            tokens,
+            limit,
+        )
+        .await?
+        .err(),
+        None => (budget.map_or(0, Budget::remaining) <= 0)
+            .then(|| EXHAUSTED.to_owned()),
+    })
+}
+
+/// Why a regeneration is refused when the saga's budget is spent.
+pub const EXHAUSTED: &str = "token budget exhausted";
 
 /// A provider call to make.
 #[derive(Debug, Clone)]
@@ -96,7 +143,6 @@ struct Outcome<'a> {
     content: Option<&'a str>,
     provider: Option<&'a str>,
     offline: bool,
-    reason: Option<&'a str>,
     request: Option<&'a CompletionRequest>,
 }
 
@@ -107,8 +153,8 @@ async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO llm_completions (saga_id, request_key, tenant_id, user_id, idempotency_key,
-                                      status, request, content, provider, offline, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                      status, request, content, provider, offline)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(draft.saga_id)
     .bind(&draft.request_key)
@@ -120,15 +166,15 @@ async fn insert(
     .bind(outcome.content)
     .bind(outcome.provider)
     .bind(outcome.offline)
-    .bind(outcome.reason)
     .execute(tx)
     .await?;
     Ok(())
 }
 
 /// Step 1, in the caller's transaction (the saga's budget row locked, `budget` its
-/// state): the call to make, or `None` when the outcome is settled without one
-/// (recorded before, refused, or answered from the cache). A `pending` claim found
+/// state): the call to make, or `None` when there is none: recorded before,
+/// answered from the cache (recorded `cached`), or refused by the budget (nothing
+/// recorded; `handle` replies with the refusal, see [`settled`]). A `pending` claim found
 /// again (a crash or a concurrent delivery) is called again with its stored request.
 pub async fn claim(
     tx: &mut PgConnection,
@@ -164,20 +210,8 @@ pub async fn claim(
             .await?
             {
                 Ok(reserved) => reserved.remaining(),
-                Err(reason) => {
-                    metrics::counter!("sagaflow_generations_refused_total", "reason" => "budget")
-                        .increment(1);
-                    let refused = Outcome {
-                        status: "refused",
-                        content: None,
-                        provider: None,
-                        offline: false,
-                        reason: Some(&reason),
-                        request: None,
-                    };
-                    insert(tx, draft, refused).await?;
-                    return Ok(None);
-                }
+                // `handle` finds no claim and replies with the refusal.
+                Err(_) => return Ok(None),
             }
         }
         None => budget.map_or(0, Budget::remaining),
@@ -195,7 +229,6 @@ pub async fn claim(
             content: Some(&content),
             provider: Some(&provider),
             offline,
-            reason: None,
             request: None,
         };
         insert(tx, draft, hit).await?;
@@ -203,15 +236,6 @@ pub async fn claim(
     }
     metrics::counter!("sagaflow_llm_cache_misses_total", "kind" => kind).increment(1);
     if remaining <= 0 {
-        let exhausted = Outcome {
-            status: "refused",
-            content: None,
-            provider: None,
-            offline: false,
-            reason: Some("token budget exhausted"),
-            request: None,
-        };
-        insert(tx, draft, exhausted).await?;
         return Ok(None);
     }
     let max_tokens = u32::try_from(remaining)
@@ -223,7 +247,6 @@ pub async fn claim(
         content: None,
         provider: None,
         offline: false,
-        reason: None,
         request: Some(&request),
     };
     insert(tx, draft, pending).await?;

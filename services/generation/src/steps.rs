@@ -191,11 +191,15 @@ impl Generator {
         command: &GenerateDocument,
     ) -> Result<Result<DocumentGenerated, GenerationFailed>, Failure> {
         let saga_id = command.saga_id;
-        let request = match self.plan_generate(tx, tenant_id, command, false).await? {
+        let (budget, request) = match self.plan_generate(tx, tenant_id, command, false).await? {
             GeneratePlan::Reply(reply) => return Ok(reply),
-            GeneratePlan::Draft { request, .. } => request,
+            GeneratePlan::Draft { budget, request } => (budget, request),
         };
-        let recorded = completions::settled(tx, saga_id, &request.request_key).await?;
+        let recorded = completions::settled(tx, &request, budget.as_ref()).await?;
+        if recorded.status == "refused" {
+            metrics::counter!("sagaflow_generations_refused_total", "reason" => "budget")
+                .increment(1);
+        }
         Ok(match generate::from_record(tx, &request, recorded).await? {
             Ok(draft) => Ok(DocumentGenerated {
                 saga_id,
@@ -359,10 +363,10 @@ impl Generator {
             ValidatePlan::Regenerate {
                 first,
                 evidence,
+                budget,
                 request,
-                ..
             } => {
-                self.regenerated(tx, command, &request, &evidence, first)
+                self.regenerated(tx, command, &request, &budget, &evidence, first)
                     .await?
             }
         };
@@ -383,6 +387,7 @@ impl Generator {
         tx: &mut PgConnection,
         command: &ValidateDocument,
         request: &DraftRequest,
+        budget: &Budget,
         evidence: &Evidence,
         first: Validation,
     ) -> Result<Verdict, Failure> {
@@ -397,7 +402,7 @@ impl Generator {
                 feedback: feedback.clone(),
             })
         };
-        let recorded = completions::settled(tx, saga_id, &request.request_key).await?;
+        let recorded = completions::settled(tx, request, Some(budget)).await?;
         let draft = match generate::from_record(tx, request, recorded).await? {
             Ok(draft) => draft,
             Err((reason, _)) => {

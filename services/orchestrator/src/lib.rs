@@ -10,11 +10,13 @@
 //! # Layout
 //! - [`config`](mod@config): the orchestrator's [`Settings`].
 //! - [`handler`]: consumed message -> saga input.
+//! - [`erasure`]: a user's erasure redacts their saga log.
 //! - [`timers`]: the durable timer loop.
 //! - [`api`]: the operator API.
 
 pub mod api;
 pub mod config;
+pub mod erasure;
 pub mod handler;
 pub mod timers;
 
@@ -94,6 +96,7 @@ pub async fn run(
     let topics = topics(&definitions);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     let relay = Relay::new(pool.clone(), &kafka)?;
+    let erasures = erasure::consumer(pool.clone(), kafka.clone());
     let consumer = InboxConsumer::new(
         NAME,
         &topic_refs,
@@ -126,6 +129,7 @@ pub async fn run(
     tokio::try_join!(
         async { relay.run(shutdown.clone()).await.context("outbox relay") },
         async { consumer.run(shutdown.clone()).await.context("consumer") },
+        async { erasures.run(shutdown.clone()).await.context("erasure consumer") },
         async {
             timer.await;
             Ok(())

@@ -33,10 +33,10 @@ use tracing::{debug, warn};
 
 use crate::audit::{self, kind};
 use crate::error::Error;
-use crate::{catalog, children, erasure};
 use crate::execute;
 use crate::ownership;
 use crate::store;
+use crate::{catalog, children, erasure};
 
 /// The topics the planner consumes.
 pub fn topics() -> [&'static str; 6] {

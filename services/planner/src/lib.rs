@@ -133,11 +133,7 @@ pub async fn run_messaging(
         Duration::from_millis(state.settings.timer_poll_ms),
         shutdown.clone(),
     );
-    let sweep = sweep::run(
-        state.pool.clone(),
-        state.settings.clone(),
-        shutdown.clone(),
-    );
+    let sweep = sweep::run(state.pool.clone(), state.settings.clone(), shutdown.clone());
     tokio::try_join!(
         async {
             sweep.await;

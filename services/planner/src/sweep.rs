@@ -90,12 +90,11 @@ pub async fn prune(pool: &PgPool, settings: &Settings) -> Result<Pruned, Error> 
     .execute(pool)
     .await?
     .rows_affected();
-    pruned.daily_spend = sqlx::query(
-        "DELETE FROM daily_spend WHERE day < (now() AT TIME ZONE 'UTC')::date - 2",
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
+    pruned.daily_spend =
+        sqlx::query("DELETE FROM daily_spend WHERE day < (now() AT TIME ZONE 'UTC')::date - 2")
+            .execute(pool)
+            .await?
+            .rows_affected();
     loop {
         let mut tx = pool.begin().await?;
         let old: Vec<Uuid> = sqlx::query_scalar(

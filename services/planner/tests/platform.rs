@@ -127,7 +127,8 @@ async fn a_failed_checkout_takes_the_cart_line_back() -> anyhow::Result<()> {
     assert_eq!(checkout["status"], "compensated");
 
     // The line the plan added is gone from the caller's cart.
-    let cart = sagaflow_cart::store::get_cart(&platform.cart.pool, cart_id)
+    let owner = sagaflow_cart::Owner::new(common::TENANT, common::USER);
+    let cart = sagaflow_cart::store::get_cart(&platform.cart.pool, &owner, cart_id)
         .await?
         .expect("the cart exists");
     assert!(cart.items.is_empty(), "{cart:?}");
@@ -141,5 +142,94 @@ async fn a_failed_checkout_takes_the_cart_line_back() -> anyhow::Result<()> {
         sagaflow_inventory::stock(&platform.inventory.pool, "MUG").await?,
         Some(1)
     );
+    platform.stop().await
+}
+
+#[tokio::test]
+async fn buying_one_mug_twice_with_one_key_leaves_the_other_lines_in_the_cart() -> anyhow::Result<()>
+{
+    let platform = Platform::start().await?;
+    sagaflow_inventory::set_stock(&platform.inventory.pool, "MUG", 10).await?;
+    // The caller's cart already holds 2 of SKU-1 and 1 MUG.
+    for text in ["Add 2 of SKU-1 to my cart", "Add 1 of MUG to my cart"] {
+        let (status, view) = platform.planner.intent(text, false).await?;
+        assert_eq!(status, StatusCode::CREATED, "{view:#}");
+        let id = view["plan_id"].as_str().expect("id").to_owned();
+        let view = platform
+            .wait_plan(&id, &["completed", "compensated", "failed"])
+            .await?;
+        assert_eq!(view["status"], "completed", "{view:#}");
+    }
+
+    // "Buy 1 of MUG", sent twice with one Idempotency-Key (a client retrying).
+    let body = serde_json::json!({"text": "Buy 1 of MUG"});
+    let who = Some((common::TENANT, common::USER));
+    let (status, first) = platform
+        .planner
+        .call_keyed(
+            "POST",
+            "/v1/assistant/intents",
+            who,
+            Some(body.clone()),
+            Some("buy-1"),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{first:#}");
+    let plan_id = first["plan_id"].as_str().expect("id").to_owned();
+    let (status, again) = platform
+        .planner
+        .call_keyed(
+            "POST",
+            "/v1/assistant/intents",
+            who,
+            Some(body),
+            Some("buy-1"),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(again["plan_id"], plan_id.as_str(), "one plan");
+    let view = platform
+        .wait_plan(&plan_id, &["completed", "compensated", "failed"])
+        .await?;
+    assert_eq!(view["status"], "completed", "{view:#}");
+    let cart_id: Uuid = view["steps"][0]["command"]["payload"]["cart_id"]
+        .as_str()
+        .expect("cart")
+        .parse()?;
+
+    // One checkout, one order.
+    let checkouts = platform
+        .planner
+        .commands()
+        .await?
+        .into_iter()
+        .filter(|c| c.message_type == "InitiateCheckout")
+        .count();
+    assert_eq!(checkouts, 1);
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&platform.order.pool)
+        .await?;
+    assert_eq!(orders, 1);
+
+    // Only the unit bought left the cart: SKU-1 × 2 and the earlier MUG stay.
+    let owner = sagaflow_cart::Owner::new(common::TENANT, common::USER);
+    let cart = common::eventually(
+        "the bought unit to leave the cart",
+        std::time::Duration::from_secs(30),
+        || async {
+            let cart = sagaflow_cart::store::get_cart(&platform.cart.pool, &owner, cart_id)
+                .await?
+                .expect("the cart exists");
+            let mut items: Vec<(String, i32)> = cart
+                .items
+                .iter()
+                .map(|i| (i.sku.clone(), i.quantity))
+                .collect();
+            items.sort();
+            Ok((items == [("MUG".to_owned(), 1), ("SKU-1".to_owned(), 2)]).then_some(items))
+        },
+    )
+    .await?;
+    assert_eq!(cart.len(), 2);
     platform.stop().await
 }

@@ -59,10 +59,10 @@ async fn plans_over_budget_are_rejected_with_reasons() -> anyhow::Result<()> {
         s.generation_tokens = 4_000;
     })
     .await?;
-    // 1000.00 against a 500.00 budget.
+    // 1250.00 with tax against a 500.00 budget.
     let why = rejected(&planner, "Buy 1 of GOLD").await?;
     assert!(
-        why.contains("exceeds the plan budget of 500.00 EUR"),
+        why.contains("spending 1250.00 EUR (tax included) exceeds the plan budget of 500.00 EUR"),
         "{why}"
     );
     // A quantity the plan bounds refuse.
@@ -164,7 +164,7 @@ async fn other_tenants_and_users_resources_are_refused() -> anyhow::Result<()> {
 async fn incomplete_unpriced_unclear_and_unsupported_requests_are_refused() -> anyhow::Result<()> {
     let planner = Planner::start(|_| {}).await?;
     let why = rejected(&planner, "Buy 2 of NOPE-9").await?;
-    assert!(why.contains("NOPE-9 has no price"), "{why}");
+    assert!(why.contains("NOPE-9 is not in the catalogue"), "{why}");
     let why = rejected(&planner, "Write a cover letter please").await?;
     assert!(
         why.contains("missing information: job_description, cv_text"),

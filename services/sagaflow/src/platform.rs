@@ -87,6 +87,11 @@ pub struct Settings {
     pub planner: sagaflow_planner::Settings,
     #[command(flatten)]
     pub applications: sagaflow_applications::Settings,
+    /// The service-to-service and operator token secrets
+    /// (`SAGAFLOW_INTERNAL_TOKEN_SECRET`, `SAGAFLOW_OPERATOR_JWT_SECRET`), read once
+    /// and handed to the services that sign or verify them ([`run`]).
+    #[command(flatten)]
+    pub auth: sagaflow_service_auth::Settings,
     /// Address of the cart service's HTTP API.
     #[arg(
         long = "cart-listen",
@@ -150,9 +155,14 @@ pub async fn run(
     service: Service,
     pool: PgPool,
     kafka: KafkaConfig,
-    settings: Settings,
+    mut settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let auth = settings.auth.clone();
+    settings.gateway.internal_token_secret = auth.internal_token_secret.clone();
+    settings.orchestrator.operator_jwt_secret = auth.operator_jwt_secret.clone();
+    settings.planner.internal_token_secret = auth.internal_token_secret.clone();
+    settings.applications.internal_token_secret = auth.internal_token_secret.clone();
     match service {
         Service::Gateway => sagaflow_gateway::run(pool, kafka, settings.gateway, shutdown).await,
         Service::Orchestrator => {
@@ -168,8 +178,11 @@ pub async fn run(
             let http = async {
                 match settings.cart_listen {
                     Some(addr) => {
-                        serve_router(addr, sagaflow_cart::router(pool.clone()), shutdown.clone())
-                            .await
+                        let app = sagaflow_service_auth::internal::guard(
+                            sagaflow_cart::router(pool.clone()),
+                            auth.internal_verifier(sagaflow_cart::NAME)?,
+                        );
+                        serve_router(addr, app, shutdown.clone()).await
                     }
                     None => Ok(()),
                 }
@@ -209,12 +222,11 @@ pub async fn run(
             let http = async {
                 match settings.generation_listen {
                     Some(addr) => {
-                        serve_router(
-                            addr,
+                        let app = sagaflow_service_auth::internal::guard(
                             sagaflow_generation::router(pool.clone()),
-                            shutdown.clone(),
-                        )
-                        .await
+                            auth.internal_verifier(sagaflow_generation::NAME)?,
+                        );
+                        serve_router(addr, app, shutdown.clone()).await
                     }
                     None => Ok(()),
                 }

@@ -59,11 +59,8 @@ impl Api {
         let mut headers = Vec::new();
         let authorization;
         if let Some((tenant, user)) = who {
-            authorization = sagaflow_test_support::service_auth::internal_bearer(
-                "applications",
-                tenant,
-                user,
-            );
+            authorization =
+                sagaflow_test_support::service_auth::internal_bearer("applications", tenant, user);
             headers.push(("authorization", authorization.as_str()));
         }
         self.send(method, path, &headers, body).await
@@ -110,8 +107,8 @@ impl Api {
             sagaflow_test_support::service_auth::internal_verifier("applications"),
         )
         .oneshot(request)
-            .await
-            .expect("infallible");
+        .await
+        .expect("infallible");
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await

@@ -1,17 +1,26 @@
-//! `DELETE /v1/me`: erase the caller's generation data. The gateway deletes its own
-//! rows (generations, their progress and cancellations, idempotency keys) and, in
-//! the same transaction, sends `EraseUserData` to the generation service, which
-//! owns the profiles, CVs, documents and LLM records. Checkouts are kept: orders
-//! and payments are financial records with their own retention.
+//! `DELETE /v1/me`: erase the caller's personal data, in the caller's tenant only.
+//! In one transaction the gateway
+//! - sends `CancelSaga` for each of the caller's running generations (so no further
+//!   LLM call is made for them),
+//! - deletes its own rows (generations, their progress and cancellations,
+//!   idempotency keys) and redacts the personal fields of its checkouts (e.g. the
+//!   e-mail and payment method: orders and payments are financial records with
+//!   their own retention, so the checkouts themselves stay),
+//! - publishes `UserErasureRequested` on `gateway.events` (keyed by the user id,
+//!   the tenant in the envelope), which every service holding the user's data
+//!   consumes (cart, applications, notification, planner, generation, the
+//!   orchestrator's saga log), and still sends `EraseUserData` to the generation
+//!   service until it consumes the former.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sagaflow_bus::{Outgoing, outbox};
-use sagaflow_events::messages::EraseUserData;
+use sagaflow_events::messages::{CancelSaga, EraseUserData, UserErasureRequested};
 use serde_json::{Value, json};
 
 use super::Caller;
+use super::progress::TERMINAL;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 
@@ -23,7 +32,7 @@ use crate::error::{ApiError, ErrorBody};
     tag = "history",
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "`{\"erased_generations\": n, \"status\": \"erasing\"}`", body = Object),
+        (status = 202, description = "`{\"erased_generations\": n, \"cancelled_generations\": n, \"erasure_id\", \"status\": \"erasing\"}`", body = Object),
         (status = 401, body = ErrorBody),
     )
 )]
@@ -32,7 +41,40 @@ pub async fn erase(
     caller: Caller,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut tx = state.pool.begin().await?;
+    let running: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT generation_id FROM generations
+         WHERE tenant_id = $1 AND user_id = $2 AND NOT (status = ANY($3))
+         ORDER BY generation_id FOR UPDATE",
+    )
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .bind(TERMINAL)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut messages = Vec::new();
+    for generation_id in &running {
+        let command = CancelSaga {
+            saga_id: *generation_id,
+            reason: "the user's data is being erased".into(),
+        };
+        messages.push(Outgoing::new(
+            &caller.tenant_id,
+            Some(*generation_id),
+            generation_id.to_string(),
+            &command,
+        )?);
+    }
     for statement in [
+        // The checkout stays (a financial record); the person's details go.
+        "UPDATE checkouts SET request = request
+             || CASE WHEN request ? 'customer_email'
+                    THEN '{\"customer_email\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END
+             || CASE WHEN request ? 'payment_method'
+                    THEN '{\"payment_method\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END
+             || CASE WHEN request ? 'shipping_country'
+                    THEN '{\"shipping_country\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END,
+             updated_at = now()
+         WHERE tenant_id = $1 AND user_id = $2",
         "DELETE FROM saga_progress WHERE saga_id IN
              (SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2)",
         "DELETE FROM generation_cancellations WHERE tenant_id = $1 AND user_id = $2",
@@ -54,12 +96,34 @@ pub async fn erase(
         user_id: caller.user_id.clone(),
         reason: "erasure requested by the user".into(),
     };
-    let out = Outgoing::new(&caller.tenant_id, None, caller.user_id.clone(), &command)?;
-    outbox::enqueue(&mut tx, &[out]).await?;
+    messages.push(Outgoing::new(
+        &caller.tenant_id,
+        None,
+        caller.user_id.clone(),
+        &command,
+    )?);
+    let request = UserErasureRequested {
+        erasure_id: uuid::Uuid::now_v7(),
+        user_id: caller.user_id.clone(),
+        requested_at_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    messages.push(Outgoing::new(
+        &caller.tenant_id,
+        None,
+        caller.user_id.clone(),
+        &request,
+    )?);
+    outbox::enqueue(&mut tx, &messages).await?;
     tx.commit().await?;
-    tracing::info!(tenant_id = %caller.tenant_id, user_id = %caller.user_id, generations, "user data erasure requested");
+    tracing::info!(tenant_id = %caller.tenant_id, erasure_id = %request.erasure_id, generations,
+        cancelled = running.len(), "user data erasure requested");
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"erased_generations": generations, "status": "erasing"})),
+        Json(json!({
+            "erased_generations": generations,
+            "cancelled_generations": running.len(),
+            "erasure_id": request.erasure_id,
+            "status": "erasing",
+        })),
     ))
 }

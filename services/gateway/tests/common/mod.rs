@@ -319,17 +319,24 @@ pub async fn feed_product(pool: &PgPool, change: &ProductChanged) -> anyhow::Res
 }
 
 /// Puts the products of [`checkout_body`] in the gateway's catalogue read
-/// model: `SKU-RED-M` (19.99 EUR, 21.99 USD) and `SKU-BLUE-L` (45.00 EUR).
+/// model: `SKU-RED-M` (19.99 EUR, 21.99 USD, 17.99 GBP) and `SKU-BLUE-L`
+/// (45.00 EUR, 49.00 USD, no GBP price).
 pub async fn seed_products(pool: &PgPool) -> anyhow::Result<()> {
     for change in [
         product_changed(
             "SKU-RED-M",
             "Red shirt M",
             true,
-            &[("EUR", 1999), ("USD", 2199)],
+            &[("EUR", 1999), ("USD", 2199), ("GBP", 1799)],
             1,
         ),
-        product_changed("SKU-BLUE-L", "Blue shirt L", true, &[("EUR", 4500)], 1),
+        product_changed(
+            "SKU-BLUE-L",
+            "Blue shirt L",
+            true,
+            &[("EUR", 4500), ("USD", 4900)],
+            1,
+        ),
     ] {
         feed_product(pool, &change).await?;
     }

@@ -35,6 +35,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use sagaflow_saga_store::Definitions;
+use sagaflow_service_auth::InternalCaller;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -473,7 +474,6 @@ fn usage_of(validation: &Validation) -> Usage {
 async fn get_plan(
     State(state): State<AppState>,
     internal: InternalCaller,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = request::caller(&internal)?;
@@ -491,7 +491,6 @@ struct ListQuery {
 async fn list_plans(
     State(state): State<AppState>,
     internal: InternalCaller,
-    headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let caller = request::caller(&internal)?;

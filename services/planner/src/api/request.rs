@@ -4,13 +4,16 @@
 //! fields ignored).
 
 use axum::http::HeaderMap;
-use sagaflow_service_auth::InternalCaller;
 use sagaflow_bus::traceparent::TraceParent;
+use sagaflow_service_auth::InternalCaller;
 use serde_json::Value;
 
 use super::error::ApiError;
 use crate::caller::Caller;
 use crate::intent::MAX_TEXT_CHARS;
+
+/// Longest request id accepted.
+const MAX_ID_CHARS: usize = 200;
 
 /// The caller: the tenant and user of the gateway's internal token (verified by
 /// `sagaflow_service_auth::internal::guard`); `x-tenant-id` / `x-user-id` headers

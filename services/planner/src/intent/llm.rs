@@ -92,9 +92,11 @@ impl Interpreter {
             parsed.notes.insert(0, why);
             parsed
         };
-        let answer =
-            tokio::time::timeout(self.budget, chain.complete_with_key(&request, idempotency_key))
-                .await;
+        let answer = tokio::time::timeout(
+            self.budget,
+            chain.complete_with_key(&request, idempotency_key),
+        )
+        .await;
         let Ok(answer) = answer else {
             return fallback(format!(
                 "the LLM chain took longer than {} ms; parsed by rules",

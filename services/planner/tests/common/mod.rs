@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use sagaflow_bus::KafkaConfig;
+use sagaflow_events::messages::{ProductChanged, ProductPrice};
 use sagaflow_planner::{AppState, Settings};
 use sagaflow_test_support::{Broker, TestDb};
 use serde_json::{Value, json};
@@ -28,10 +29,31 @@ pub const JOB: &str = "Backend engineer at Ferrous Systems. We need Rust, Kafka 
                        PostgreSQL experience to build event-driven services.";
 pub const CV: &str = "Ada Lovelace. Rust engineer since 2019; Kafka and PostgreSQL in production.";
 
-/// A planner on its own database, with a catalogue (`MUG` at 12.50, `GOLD` at 1000.00).
+/// The catalogue every test planner learns from `catalog.events`: `MUG` at
+/// 12.50, `GOLD` at 1000.00, `SKU-1` at 5.00 (EUR).
+pub const PRODUCTS: [(&str, i64); 3] = [("MUG", MUG_PRICE), ("GOLD", 100_000), ("SKU-1", 500)];
+
+/// A planner on its own database, with the catalogue [`PRODUCTS`] fed through
+/// its consumer as `ProductChanged` events.
 pub struct Planner {
     pub db: TestDb,
     pub state: AppState,
+}
+
+/// A product as the catalogue service publishes it.
+pub fn product(sku: &str, price: i64, version: i64, active: bool) -> ProductChanged {
+    ProductChanged {
+        sku: sku.to_owned(),
+        name: format!("{sku} (test)"),
+        description: String::new(),
+        active,
+        prices: vec![ProductPrice {
+            currency: "EUR".to_owned(),
+            amount_minor: price,
+        }],
+        version,
+        at_ms: version,
+    }
 }
 
 impl Planner {
@@ -39,26 +61,50 @@ impl Planner {
         sagaflow_test_support::init_tracing();
         let db = TestDb::create("planner").await?;
         sagaflow_planner::migrate(&db.pool).await?;
-        let mut settings = Settings {
-            catalog: format!("MUG={MUG_PRICE},GOLD=100000,SKU-1=500"),
-            ..Settings::default()
-        };
+        let mut settings = Settings::default();
         tweak(&mut settings);
         let state = sagaflow_planner::prepare(db.pool.clone(), settings).await?;
-        Ok(Self { db, state })
+        let planner = Self { db, state };
+        for (sku, price) in PRODUCTS {
+            planner.product(&product(sku, price, 1, true)).await?;
+        }
+        Ok(planner)
+    }
+
+    /// Feeds a `ProductChanged` to the planner's consumer.
+    pub async fn product(&self, product: &ProductChanged) -> anyhow::Result<()> {
+        let message = incoming_as("catalog", None, None, product);
+        self.consume(&message).await
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.db.pool
     }
 
-    /// One request through the router as `tenant` / `user`.
+    /// One request through the router as `tenant` / `user`; a `POST
+    /// /v1/assistant/intents` gets a fresh `Idempotency-Key`, as a client sends
+    /// one per intended submission ([`Planner::call_keyed`] to choose it).
     pub async fn call(
         &self,
         method: &str,
         uri: &str,
         who: Option<(&str, &str)>,
         body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let key = (method == "POST" && uri == "/v1/assistant/intents")
+            .then(|| Uuid::new_v4().to_string());
+        self.call_keyed(method, uri, who, body, key.as_deref())
+            .await
+    }
+
+    /// [`Planner::call`] with this `Idempotency-Key` (or none).
+    pub async fn call_keyed(
+        &self,
+        method: &str,
+        uri: &str,
+        who: Option<(&str, &str)>,
+        body: Option<Value>,
+        key: Option<&str>,
     ) -> anyhow::Result<(StatusCode, Value)> {
         let mut request = Request::builder()
             .method(method)
@@ -68,10 +114,14 @@ impl Planner {
                 "traceparent",
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             );
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
         if let Some((tenant, user)) = who {
-            request = request
-                .header("x-tenant-id", tenant)
-                .header("x-user-id", user);
+            request = request.header(
+                "authorization",
+                sagaflow_test_support::service_auth::internal_bearer("planner", tenant, user),
+            );
         }
         let request = match body {
             Some(body) => request
@@ -79,9 +129,12 @@ impl Planner {
                 .body(Body::from(body.to_string()))?,
             None => request.body(Body::empty())?,
         };
-        let response = sagaflow_planner::router(self.state.clone())
-            .oneshot(request)
-            .await?;
+        let response = sagaflow_service_auth::internal::guard(
+            sagaflow_planner::router(self.state.clone()),
+            sagaflow_test_support::service_auth::internal_verifier("planner"),
+        )
+        .oneshot(request)
+        .await?;
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await?;
         let json = if bytes.is_empty() {
@@ -278,6 +331,21 @@ impl Platform {
         spawn!(sagaflow_order, order.pool, Default::default());
         spawn!(sagaflow_cart, cart.pool, Default::default());
         spawn!(sagaflow_notification, notification.pool, Default::default());
+        // The catalogue on `catalog.events`, for pricing (and the planner, which
+        // already has it): produced by the planner's own relay from its outbox,
+        // as the catalogue service's relay would.
+        {
+            let mut conn = planner.pool().acquire().await?;
+            for (sku, price) in PRODUCTS {
+                let out = sagaflow_bus::Outgoing::new(
+                    "catalog",
+                    None,
+                    sku.to_owned(),
+                    &product(sku, price, 1, true),
+                )?;
+                sagaflow_bus::outbox::enqueue(&mut conn, &[out]).await?;
+            }
+        }
         {
             let (state, kafka, shutdown) = (planner.state.clone(), kafka(), shutdown.clone());
             tasks.spawn(

@@ -1,4 +1,10 @@
 //! `sagaflow saga ...`: the operator's view, through the orchestrator's API.
+//!
+//! The API needs an operator token: `SAGAFLOW_OPERATOR_TOKEN` (e.g. from
+//! `sagaflow token --operator-api --tenant '*' --user ops`) or, when that is not
+//! set, one minted for five minutes from `SAGAFLOW_OPERATOR_JWT_SECRET`.
+
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -17,6 +23,32 @@ pub struct Args {
         global = true
     )]
     pub api: String,
+    /// An operator token for the API (else one is minted from
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`).
+    #[arg(
+        long = "operator-token",
+        env = "SAGAFLOW_OPERATOR_TOKEN",
+        value_name = "SAGAFLOW_OPERATOR_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub signing: super::token::OperatorSigning,
+}
+
+/// The operator token to send: `--operator-token`, else a short-lived one.
+fn bearer(args: &Args) -> anyhow::Result<String> {
+    match &args.token {
+        Some(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
+        _ => args
+            .signing
+            .mint("sagaflow-cli", None, Duration::from_secs(300))
+            .context(
+                "the operator API needs a token: set SAGAFLOW_OPERATOR_TOKEN or \
+                 SAGAFLOW_OPERATOR_JWT_SECRET",
+            ),
+    }
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -56,6 +88,7 @@ pub enum Action {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
+    let token = bearer(&args)?;
     let base = args.api.trim_end_matches('/');
     let request = match args.action {
         Action::List {
@@ -88,6 +121,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .json(&json!({"reason": reason})),
     };
     let response = request
+        .bearer_auth(token)
         .send()
         .await
         .with_context(|| format!("calling the orchestrator at {base}"))?;

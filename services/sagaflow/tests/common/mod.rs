@@ -51,11 +51,20 @@ pub fn test_gateway(settings: &mut Settings) {
     settings.gateway.rate_limit_ip_per_sec = 0;
     settings.gateway.rate_limit_user_per_sec = 0;
     settings.gateway.rate_limit_generations_per_hour = 0;
+    settings.auth = sagaflow_test_support::service_auth::auth_settings();
 }
 
 /// The same for `sagaflow serve` processes, as environment variables.
-pub const GATEWAY_ENV: [(&str, &str); 4] = [
+pub const GATEWAY_ENV: [(&str, &str); 6] = [
     ("GATEWAY_JWT_HS256_SECRET", JWT_SECRET),
+    (
+        "SAGAFLOW_INTERNAL_TOKEN_SECRET",
+        sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
+    ),
+    (
+        "SAGAFLOW_OPERATOR_JWT_SECRET",
+        sagaflow_test_support::service_auth::OPERATOR_JWT_SECRET,
+    ),
     ("GATEWAY_RATE_LIMIT_IP_PER_SEC", "0"),
     ("GATEWAY_RATE_LIMIT_USER_PER_SEC", "0"),
     ("GATEWAY_RATE_LIMIT_GENERATIONS_PER_HOUR", "0"),

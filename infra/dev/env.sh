@@ -22,12 +22,24 @@ export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
 export SAGAFLOW_DEV_JWT_SECRET="${SAGAFLOW_DEV_JWT_SECRET:-sagaflow-dev-only-secret-0123456789abcdef}"
 export GATEWAY_JWT_HS256_SECRET="${GATEWAY_JWT_HS256_SECRET:-$SAGAFLOW_DEV_JWT_SECRET}"
 
+# Development service-token secrets (HS256, >= 32 bytes): the gateway signs the token
+# of every request it forwards to cart, planner, applications, generation and
+# catalog with SAGAFLOW_INTERNAL_TOKEN_SECRET; operator APIs (orchestrator,
+# `sagaflow saga`) take tokens signed with SAGAFLOW_OPERATOR_JWT_SECRET
+# (`sagaflow token --operator-api --tenant '*' --user ops`). Dev only, like the above.
+export SAGAFLOW_INTERNAL_TOKEN_SECRET="${SAGAFLOW_INTERNAL_TOKEN_SECRET:-sagaflow-dev-only-internal-token-secret-0123456789}"
+export SAGAFLOW_OPERATOR_JWT_SECRET="${SAGAFLOW_OPERATOR_JWT_SECRET:-sagaflow-dev-only-operator-jwt-secret-0123456789}"
+
 # The assistant's price list (the demo's mug); a SKU without a price cannot be
 # bought by a plan.
 export PLANNER_CATALOG="${PLANNER_CATALOG:-MUG-BLUE=1250}"
 
+# The catalogue service creates the demo products (MUG-BLUE at 12.50 EUR, ...) at
+# start when they are missing; the pricing service prices checkouts from them.
+export CATALOG_SEED_DEMO="${CATALOG_SEED_DEMO:-true}"
+
 # One database per service.
-SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation planner applications)
+SAGAFLOW_SERVICES=(gateway orchestrator inventory pricing payment order cart notification generation planner applications catalog)
 
 # Sends SIGTERM to pid $1 and waits (up to 30 s) until it has exited.
 stop_pid() {

@@ -10,3 +10,4 @@ CREATE DATABASE sagaflow_notification;
 CREATE DATABASE sagaflow_generation;
 CREATE DATABASE sagaflow_planner;
 CREATE DATABASE sagaflow_applications;
+CREATE DATABASE sagaflow_catalog;

@@ -76,8 +76,8 @@ fn schema_ids_are_unique_and_lookups_agree() {
         assert_eq!(same.id, entry.id);
     }
     // InventoryReservationFailed, InitiateCheckout, PriceOrder, OrderPriced,
-    // ClearCart and AddCartItem have two versions.
-    assert_eq!(ids.len(), CONTRACTS.len() + 6, "six types have two versions");
+    // ClearCart, AddCartItem and SendNotification have two versions.
+    assert_eq!(ids.len(), CONTRACTS.len() + 7, "seven types have two versions");
 }
 
 /// Commands sent to a service outside any saga (no step, so no saga id).

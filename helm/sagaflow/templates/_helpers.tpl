@@ -89,7 +89,8 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "postgres://%s@%s:%v/%s?sslmode=%s" (urlquery $pg.user) (include "sagaflow.databaseHost" .) $pg.port .database $pg.sslMode }}
 {{- end }}
 
-{{/* librdkafka properties, comma-separated; SASL credentials come from env vars. */}}
+{{/* librdkafka properties, one per line (so a comma or `;` in the SASL password is
+plain text); SASL credentials come from env vars. */}}
 {{- define "sagaflow.kafkaProperties" -}}
 {{- $k := .Values.kafka }}
 {{- $props := list }}
@@ -119,13 +120,13 @@ app.kubernetes.io/component: {{ .name }}
 {{- range $key, $value := $k.properties }}
 {{- $props = append $props (printf "%s=%v" $key $value) }}
 {{- end }}
-{{- join "," $props }}
+{{- join "\n" $props }}
 {{- end }}
 
 {{/*
 Env entries with secrets or references (context: dict root, svc; svc may be empty):
 the Kafka SASL credentials, KAFKA_PROPERTIES (which refers to them as $(VAR), so it
-comes after them) and PGPASSWORD (the service's own database Secret, else
+comes after them), the service-token secrets (serviceTokens) and PGPASSWORD (the service's own database Secret, else
 postgres.existingSecret).
 */}}
 {{- define "sagaflow.secretEnv" -}}
@@ -150,6 +151,18 @@ postgres.existingSecret).
 {{- end }}
 - name: KAFKA_PROPERTIES
   value: {{ include "sagaflow.kafkaProperties" .root | quote }}
+{{- with $v.serviceTokens }}
+- name: SAGAFLOW_INTERNAL_TOKEN_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "serviceTokens.existingSecret is required" .existingSecret }}
+      key: {{ .internalKey }}
+- name: SAGAFLOW_OPERATOR_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "serviceTokens.existingSecret is required" .existingSecret }}
+      key: {{ .operatorKey }}
+{{- end }}
 - name: PGPASSWORD
   valueFrom:
     secretKeyRef:

@@ -2,7 +2,9 @@
 //! (the in-process mock cluster, a Tansu process it starts, or an external cluster)
 //! with a fresh database per service, measures the floor (one broker hop, one
 //! Postgres step transaction), then drives checkouts through the gateway's HTTP API
-//! at a fixed rate (open loop: requests go out on schedule whatever the latency)
+//! at a fixed rate (open loop: requests go out on schedule whatever the latency;
+//! each buys 1 × [`SKU`] of the catalogue's demo products, seeded by the catalogue
+//! service, with no price: the pricing step takes it from the catalogue)
 //! and reports sagas/s and end-to-end latency (request sent to saga completed in
 //! the orchestrator's log) against `hops x hop + transactions x step`.
 //!
@@ -108,8 +110,16 @@ async fn main() -> anyhow::Result<()> {
     let secret = format!("bench-{}", Uuid::new_v4().simple());
     settings.gateway.jwt_hs256_secret = Some(secret.parse()?);
     settings.gateway.rate_limit_ip_per_sec = 0;
+    // The catalogue seeds its demo products; checkouts buy one of them.
+    settings.catalog.listen = ([127, 0, 0, 1], free_port()?).into();
+    settings.catalog.seed_demo = true;
+    // Service-to-service and operator tokens, fresh per run too.
+    let internal = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    settings.auth.internal_token_secret = Some(internal.parse()?);
+    let operator = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    settings.auth.operator_jwt_secret = Some(operator.parse()?);
     let signing = sagaflow::commands::token::Signing {
-        secret,
+        secret: Some(secret),
         issuer: settings.gateway.jwt_issuer.clone(),
         audience: settings.gateway.jwt_audience.clone(),
     };
@@ -150,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
     let orchestrator = pools[Service::Orchestrator.name()].clone();
     sagaflow_inventory::set_stock(
         &pools[Service::Inventory.name()],
-        "BENCH",
+        SKU,
         (args.count + 1000) as i32,
     )
     .await?;
@@ -158,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         .pool_max_idle_per_host(256)
         .build()?;
     wait_ready(&http, &gateway).await?;
+    wait_for_product(&http, &gateway).await?;
 
     println!(
         "sagaflow-bench: broker={} count={} rate={}/s workers={}",
@@ -254,6 +265,26 @@ fn os() -> String {
         .unwrap_or_else(|| "unknown cpu".into())
 }
 
+/// The catalogue product every checkout buys.
+const SKU: &str = "MUG-BLUE";
+
+/// Waits until the gateway's catalogue read model has [`SKU`] (the catalogue
+/// publishes its seed on `catalog.events`); a checkout of it is refused before.
+async fn wait_for_product(http: &reqwest::Client, gateway: &str) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if http
+            .get(format!("{gateway}/v1/products/{SKU}"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("{SKU} never reached the gateway's catalogue")
+}
+
 async fn wait_ready(http: &reqwest::Client, gateway: &str) -> anyhow::Result<()> {
     for _ in 0..200 {
         if http
@@ -310,17 +341,20 @@ async fn run_load(
                 .header("Authorization", authorization)
                 .json(&json!({
                     "cart_id": Uuid::now_v7(),
-                    "items": [{"sku": "BENCH", "quantity": 1, "unit_price_minor": 999}],
-                    "currency": "EUR", "payment_method": "card", "customer_email": "bench@example.com"
+                    "items": [{"sku": SKU, "quantity": 1}],
+                    "currency": "EUR", "shipping_country": "DE",
+                    "payment_method": "card", "customer_email": "bench@example.com"
                 }))
                 .send()
                 .await;
             let id = match response {
-                Ok(r) if r.status().as_u16() == 202 => r
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["checkout_id"].as_str().and_then(|s| s.parse::<Uuid>().ok())),
+                Ok(r) if r.status().as_u16() == 202 => {
+                    r.json::<serde_json::Value>().await.ok().and_then(|v| {
+                        v["checkout_id"]
+                            .as_str()
+                            .and_then(|s| s.parse::<Uuid>().ok())
+                    })
+                }
                 _ => None,
             };
             match id {

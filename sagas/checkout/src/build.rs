@@ -90,7 +90,7 @@ pub fn clear_cart(data: &SagaData) -> Result<Value, BuildError> {
     }))
 }
 
-/// `SendNotification {notification_id, saga_id, channel, recipient, subject, body}`.
+/// `SendNotification {notification_id, saga_id, channel, recipient, subject, body, user_id}`.
 pub fn send_notification(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
     let created: Created = result(data, steps::CREATE_ORDER)?;
@@ -101,6 +101,7 @@ pub fn send_notification(data: &SagaData) -> Result<Value, BuildError> {
         "recipient": input.customer_email,
         "subject": "Your order is confirmed",
         "body": format!("Thank you! Your order {} has been placed.", created.order_id),
+        "user_id": input.user_id,
     }))
 }
 

@@ -44,7 +44,10 @@ fn price_order_payload_names_lines_and_country_but_no_price() {
     );
     let mut data = sample_data();
     data.input["discount_code"] = json!(null);
-    data.input.as_object_mut().unwrap().remove("shipping_country");
+    data.input
+        .as_object_mut()
+        .unwrap()
+        .remove("shipping_country");
     let payload = build::price_order(&data).unwrap();
     assert_eq!(payload["discount_code"], json!(null));
     assert_eq!(payload["shipping_country"], json!(null));

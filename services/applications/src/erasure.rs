@@ -76,11 +76,10 @@ pub async fn erase(
     let owned = "SELECT application_id FROM applications WHERE tenant_id = $1 AND user_id = $2";
     for statement in [
         format!("DELETE FROM document_commands WHERE application_id IN ({owned})"),
-        format!(
-            "DELETE FROM sagaflow_outbox WHERE sent_at IS NOT NULL
+        "DELETE FROM sagaflow_outbox WHERE sent_at IS NOT NULL
              AND headers->>'tenant-id' = $1 AND partition_key IN
                  (SELECT application_id::TEXT FROM applications WHERE tenant_id = $1 AND user_id = $2)"
-        ),
+            .to_owned(),
         "DELETE FROM preferences WHERE tenant_id = $1 AND user_id = $2".to_owned(),
     ] {
         sqlx::query(&statement)

@@ -10,7 +10,8 @@ use sagaflow_service_auth::Secret;
 pub struct Settings {
     /// Address of the operator API (`PUT /products/{sku}`, `GET /products`).
     #[arg(
-        id = "catalog-listen", long = "catalog-listen",
+        id = "catalog-listen",
+        long = "catalog-listen",
         env = "CATALOG_LISTEN",
         value_name = "CATALOG_LISTEN",
         default_value = "127.0.0.1:8088"

@@ -169,5 +169,7 @@ async fn list_products(
     let next_after = (products.len() as i64 == limit)
         .then(|| products.last().map(|p| p.sku.clone()))
         .flatten();
-    Ok(Json(json!({ "products": products, "next_after": next_after })))
+    Ok(Json(
+        json!({ "products": products, "next_after": next_after }),
+    ))
 }

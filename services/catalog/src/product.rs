@@ -132,7 +132,11 @@ impl ProductSpec {
             }
         }
         self.prices.sort_by(|a, b| a.currency.cmp(&b.currency));
-        if let Some(pair) = self.prices.windows(2).find(|w| w[0].currency == w[1].currency) {
+        if let Some(pair) = self
+            .prices
+            .windows(2)
+            .find(|w| w[0].currency == w[1].currency)
+        {
             return Err(invalid(
                 "prices",
                 format!("lists {} twice", pair[0].currency),
@@ -169,7 +173,9 @@ mod tests {
         assert_eq!(validate_sku(&"A".repeat(65)).unwrap_err().field, "sku");
         assert_eq!(validate_sku("A_B").unwrap_err().field, "sku");
 
-        let ok = spec(" Mug ", &[("USD", 1400), ("EUR", 1250)]).validated().unwrap();
+        let ok = spec(" Mug ", &[("USD", 1400), ("EUR", 1250)])
+            .validated()
+            .unwrap();
         assert_eq!(ok.name, "Mug");
         assert_eq!(ok.prices[0].currency, "EUR", "sorted by currency");
         let field = |s: ProductSpec| s.validated().unwrap_err().field;
@@ -177,7 +183,10 @@ mod tests {
         assert_eq!(field(spec(&"n".repeat(201), &[("EUR", 1)])), "name");
         assert_eq!(field(spec("Mug", &[])), "prices");
         assert_eq!(field(spec("Mug", &[("EUR", 0)])), "prices[0].amount_minor");
-        assert_eq!(field(spec("Mug", &[("EUR", 5), ("euro", 5)])), "prices[1].currency");
+        assert_eq!(
+            field(spec("Mug", &[("EUR", 5), ("euro", 5)])),
+            "prices[1].currency"
+        );
         assert_eq!(field(spec("Mug", &[("EUR", 5), ("EUR", 6)])), "prices");
         let mut long = spec("Mug", &[("EUR", 1)]);
         long.description = "d".repeat(2001);

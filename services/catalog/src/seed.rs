@@ -35,7 +35,12 @@ pub fn demo_products() -> Vec<(&'static str, ProductSpec)> {
     vec![
         (
             "MUG-BLUE",
-            product("Blue mug", "A 330 ml stoneware mug, glazed blue.", 1250, 1350),
+            product(
+                "Blue mug",
+                "A 330 ml stoneware mug, glazed blue.",
+                1250,
+                1350,
+            ),
         ),
         (
             "MUG-RED",
@@ -43,11 +48,21 @@ pub fn demo_products() -> Vec<(&'static str, ProductSpec)> {
         ),
         (
             "TEA-SENCHA",
-            product("Sencha tea, 100 g", "Loose-leaf Japanese green tea.", 890, 990),
+            product(
+                "Sencha tea, 100 g",
+                "Loose-leaf Japanese green tea.",
+                890,
+                990,
+            ),
         ),
         (
             "COFFEE-BEANS",
-            product("Coffee beans, 500 g", "Medium roast, whole beans.", 1490, 1590),
+            product(
+                "Coffee beans, 500 g",
+                "Medium roast, whole beans.",
+                1490,
+                1590,
+            ),
         ),
         (
             "TOTE-BAG",
@@ -83,7 +98,16 @@ mod tests {
             validate_sku(sku).expect("valid SKU");
             assert_eq!(spec.clone().validated().as_ref(), Ok(&spec), "{sku}");
         }
-        let (_, mug) = demo_products().into_iter().find(|(s, _)| *s == "MUG-BLUE").expect("MUG-BLUE");
-        assert_eq!(mug.prices[0], Price { currency: "EUR".into(), amount_minor: 1250 });
+        let (_, mug) = demo_products()
+            .into_iter()
+            .find(|(s, _)| *s == "MUG-BLUE")
+            .expect("MUG-BLUE");
+        assert_eq!(
+            mug.prices[0],
+            Price {
+                currency: "EUR".into(),
+                amount_minor: 1250
+            }
+        );
     }
 }

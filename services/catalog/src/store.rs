@@ -38,7 +38,15 @@ const SELECT: &str = "SELECT p.sku, p.name, p.description, p.active, p.version, 
                   FROM product_prices pp WHERE pp.sku = p.sku), '[]'::json) AS prices
      FROM products p";
 
-type Row = (String, String, String, bool, i64, DateTime<Utc>, Json<Vec<Price>>);
+type Row = (
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    DateTime<Utc>,
+    Json<Vec<Price>>,
+);
 
 fn product((sku, name, description, active, version, updated_at, prices): Row) -> Product {
     Product {

@@ -31,7 +31,10 @@ async fn outbox(pool: &sqlx::PgPool, sku: &str) -> anyhow::Result<Vec<ProductCha
     .await?;
     rows.into_iter()
         .map(|(topic, message_type, payload)| {
-            assert_eq!((topic.as_str(), message_type.as_str()), ("catalog.events", "ProductChanged"));
+            assert_eq!(
+                (topic.as_str(), message_type.as_str()),
+                ("catalog.events", "ProductChanged")
+            );
             Ok(sagaflow_events::decode(&payload)?)
         })
         .collect()
@@ -59,13 +62,20 @@ async fn only_operators_read_or_change_the_catalogue() -> anyhow::Result<()> {
         let (status, error) = api.call(method, uri, None, body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
         assert!(error["error"].is_string());
-        let (status, _) = api.call(method, uri, Some("Bearer not-a-jwt"), body.clone()).await;
+        let (status, _) = api
+            .call(method, uri, Some("Bearer not-a-jwt"), body.clone())
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
         let (status, _) = api.call(method, uri, Some(&customer), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}");
     }
     let (status, _) = api
-        .call("PUT", "/products/MUG-BLUE", Some(&tenant_operator), Some(mug(1250)))
+        .call(
+            "PUT",
+            "/products/MUG-BLUE",
+            Some(&tenant_operator),
+            Some(mug(1250)),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM products")
@@ -79,7 +89,8 @@ async fn only_operators_read_or_change_the_catalogue() -> anyhow::Result<()> {
 #[tokio::test]
 async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     let api = Api::new().await?;
-    let price = |currency: &str, amount: i64| json!([{ "currency": currency, "amount_minor": amount }]);
+    let price =
+        |currency: &str, amount: i64| json!([{ "currency": currency, "amount_minor": amount }]);
     for (uri, body, field) in [
         ("/products/mug-blue", mug(1250), "sku"),
         ("/products/MUG_BLUE", mug(1250), "sku"),
@@ -88,7 +99,11 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
             json!({ "name": " ", "prices": price("EUR", 1) }),
             "name",
         ),
-        ("/products/MUG-BLUE", json!({ "name": "Mug", "prices": [] }), "prices"),
+        (
+            "/products/MUG-BLUE",
+            json!({ "name": "Mug", "prices": [] }),
+            "prices",
+        ),
         (
             "/products/MUG-BLUE",
             json!({ "name": "Mug", "prices": price("EUR", 0) }),
@@ -106,18 +121,37 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     }
     // Missing or unknown fields: named by the JSON error.
     let (status, error) = api
-        .ops("PUT", "/products/MUG-BLUE", Some(json!({ "prices": price("EUR", 1) })))
+        .ops(
+            "PUT",
+            "/products/MUG-BLUE",
+            Some(json!({ "prices": price("EUR", 1) })),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error["error"].as_str().unwrap_or_default().contains("name"), "{error}");
+    assert!(
+        error["error"].as_str().unwrap_or_default().contains("name"),
+        "{error}"
+    );
     let mut body = mug(1250);
     body["unit_price"] = json!(1);
     let (status, error) = api.ops("PUT", "/products/MUG-BLUE", Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error["error"].as_str().unwrap_or_default().contains("unit_price"), "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unit_price"),
+        "{error}"
+    );
     let (status, error) = api.ops("GET", "/products?limit=0", None).await;
-    assert_eq!((status, error["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
-    assert!(outbox(&api.db.pool, "MUG-BLUE").await?.is_empty(), "nothing published");
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    assert!(
+        outbox(&api.db.pool, "MUG-BLUE").await?.is_empty(),
+        "nothing published"
+    );
     Ok(())
 }
 
@@ -127,7 +161,10 @@ async fn every_change_is_a_new_version_published_through_the_outbox() -> anyhow:
     let (status, created) = api.ops("PUT", "/products/MUG-BLUE", Some(mug(1250))).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["version"], 1);
-    assert_eq!(created["prices"][0], json!({ "currency": "EUR", "amount_minor": 1250 }));
+    assert_eq!(
+        created["prices"][0],
+        json!({ "currency": "EUR", "amount_minor": 1250 })
+    );
 
     // The same content again: no new version, nothing published.
     let (status, same) = api.ops("PUT", "/products/MUG-BLUE", Some(mug(1250))).await;
@@ -167,7 +204,13 @@ async fn listing_pages_by_sku_and_filters_by_text() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sagaflow_catalog::seed(&api.db.pool).await?, 0);
     let (_, mug_now) = api.ops("GET", "/products/MUG-BLUE", None).await;
-    assert_eq!((mug_now["version"].as_i64(), mug_now["prices"][0]["amount_minor"].as_i64()), (Some(2), Some(1400)));
+    assert_eq!(
+        (
+            mug_now["version"].as_i64(),
+            mug_now["prices"][0]["amount_minor"].as_i64()
+        ),
+        (Some(2), Some(1400))
+    );
 
     let skus = |page: &Value| -> Vec<String> {
         page["products"]
@@ -181,9 +224,13 @@ async fn listing_pages_by_sku_and_filters_by_text() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(skus(&first), ["COFFEE-BEANS", "MUG-BLUE"]);
     assert_eq!(first["next_after"], "MUG-BLUE");
-    let (_, second) = api.ops("GET", "/products?limit=2&after=MUG-BLUE", None).await;
+    let (_, second) = api
+        .ops("GET", "/products?limit=2&after=MUG-BLUE", None)
+        .await;
     assert_eq!(skus(&second), ["MUG-RED", "TEA-SENCHA"]);
-    let (_, last) = api.ops("GET", "/products?limit=2&after=TEA-SENCHA", None).await;
+    let (_, last) = api
+        .ops("GET", "/products?limit=2&after=TEA-SENCHA", None)
+        .await;
     assert_eq!(skus(&last), ["TOTE-BAG"]);
     assert_eq!(last["next_after"], Value::Null);
 

@@ -85,7 +85,11 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
     let broker = Broker::mock()?;
     broker
         .create_topics(
-            &["orchestrator.commands", "orchestrator.events", "catalog.events"],
+            &[
+                "orchestrator.commands",
+                "orchestrator.events",
+                "catalog.events",
+            ],
             2,
         )
         .await?;
@@ -120,7 +124,11 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
     }
     let deadline = tokio::time::Instant::now() + WAIT;
     for sku in ["SKU-RED-M", "SKU-BLUE-L"] {
-        while http(addr, "GET", &format!("/v1/products/{sku}"), &[], "").await?.0 != 200 {
+        while http(addr, "GET", &format!("/v1/products/{sku}"), &[], "")
+            .await?
+            .0
+            != 200
+        {
             anyhow::ensure!(
                 tokio::time::Instant::now() < deadline,
                 "{sku} never reached the catalogue read model"
@@ -225,7 +233,11 @@ async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::R
     let broker = Broker::mock()?;
     broker
         .create_topics(
-            &["orchestrator.commands", "orchestrator.events", "catalog.events"],
+            &[
+                "orchestrator.commands",
+                "orchestrator.events",
+                "catalog.events",
+            ],
             2,
         )
         .await?;

@@ -435,7 +435,10 @@ async fn a_client_price_is_refused_and_starts_nothing() -> anyhow::Result<()> {
     priced["items"][0]["unit_price_minor"] = json!(1);
     let (status, body) = gw.post(TENANT, USER, "cheap", &priced).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["field"], "items[0].unit_price_minor", "{body}");
+    assert_eq!(
+        body["error"]["field"], "items[0].unit_price_minor",
+        "{body}"
+    );
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("come from the catalogue"), "{message}");
     for (field, value) in [("total", json!(1)), ("price", json!({"EUR": 1}))] {
@@ -607,7 +610,9 @@ async fn a_checkout_by_cart_id_buys_the_carts_lines() -> anyhow::Result<()> {
     }
     assert_nothing_started(&gw).await?;
 
-    let (status, body) = gw.post(TENANT, USER, "by-cart", &cart_checkout(cart)).await?;
+    let (status, body) = gw
+        .post(TENANT, USER, "by-cart", &cart_checkout(cart))
+        .await?;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let id = checkout_id(&body)?;
     let rows = outbox(gw.pool()).await?;
@@ -652,7 +657,9 @@ async fn a_checkout_by_cart_id_buys_the_carts_lines() -> anyhow::Result<()> {
     );
 
     // A retry replays the answer without asking the cart service again.
-    let (status, replay) = gw.post(TENANT, USER, "by-cart", &cart_checkout(cart)).await?;
+    let (status, replay) = gw
+        .post(TENANT, USER, "by-cart", &cart_checkout(cart))
+        .await?;
     assert_eq!((status, &replay), (StatusCode::ACCEPTED, &body));
     assert_eq!(cart_service.seen.lock().map(|s| s.len()).unwrap_or(0), 4);
     assert_eq!(outbox(gw.pool()).await?.len(), 1);

@@ -73,7 +73,13 @@ async fn the_list_is_active_products_in_sku_order_without_a_token() -> anyhow::R
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
         skus(&page),
-        ["MUG-BLUE", "MUG-GREEN", "SKU-BLUE-L", "SKU-RED-M", "VOUCHER-50"]
+        [
+            "MUG-BLUE",
+            "MUG-GREEN",
+            "SKU-BLUE-L",
+            "SKU-RED-M",
+            "VOUCHER-50"
+        ]
     );
     assert_eq!(page["next_cursor"], Value::Null);
     assert_eq!(
@@ -117,7 +123,13 @@ async fn pages_follow_the_cursor_to_the_end() -> anyhow::Result<()> {
     }
     assert_eq!(
         seen,
-        ["MUG-BLUE", "MUG-GREEN", "SKU-BLUE-L", "SKU-RED-M", "VOUCHER-50"]
+        [
+            "MUG-BLUE",
+            "MUG-GREEN",
+            "SKU-BLUE-L",
+            "SKU-RED-M",
+            "VOUCHER-50"
+        ]
     );
     assert_eq!(pages, 3);
     // A full last page says so by an empty next one, never by a missing item.
@@ -145,7 +157,13 @@ async fn the_text_filter_matches_sku_name_and_description_literally() -> anyhow:
     }
     let (_, _, page) = get(&gw, "/v1/products?q=mug&limit=1", false, &[]).await?;
     assert_eq!(page["next_cursor"], "MUG-BLUE");
-    let (_, _, page) = get(&gw, "/v1/products?q=mug&limit=1&cursor=MUG-BLUE", false, &[]).await?;
+    let (_, _, page) = get(
+        &gw,
+        "/v1/products?q=mug&limit=1&cursor=MUG-BLUE",
+        false,
+        &[],
+    )
+    .await?;
     assert_eq!(skus(&page), ["MUG-GREEN"]);
     Ok(())
 }
@@ -184,8 +202,13 @@ async fn a_product_has_an_etag_and_if_none_match_is_304() -> anyhow::Result<()> 
         "a strong ETag: {etag}"
     );
 
-    let (status, headers, body) =
-        get(&gw, "/v1/products/MUG-BLUE", true, &[("If-None-Match", &etag)]).await?;
+    let (status, headers, body) = get(
+        &gw,
+        "/v1/products/MUG-BLUE",
+        true,
+        &[("If-None-Match", &etag)],
+    )
+    .await?;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert_eq!(body, Value::Null);
     assert_eq!(header(&headers, "etag"), Some(etag.as_str()));
@@ -201,7 +224,13 @@ async fn a_product_has_an_etag_and_if_none_match_is_304() -> anyhow::Result<()> 
     )
     .await?;
     assert_eq!(status, StatusCode::NOT_MODIFIED, "weak comparison, lists");
-    let (status, _, _) = get(&gw, "/v1/products/MUG-BLUE", false, &[("If-None-Match", "\"nope\"")]).await?;
+    let (status, _, _) = get(
+        &gw,
+        "/v1/products/MUG-BLUE",
+        false,
+        &[("If-None-Match", "\"nope\"")],
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
 
     // A new version changes the tag: the old copy is stale.
@@ -210,8 +239,13 @@ async fn a_product_has_an_etag_and_if_none_match_is_304() -> anyhow::Result<()> 
         &product_changed("MUG-BLUE", "Blue mug", true, &[("EUR", 1490)], 2),
     )
     .await?;
-    let (status, headers, product) =
-        get(&gw, "/v1/products/MUG-BLUE", false, &[("If-None-Match", &etag)]).await?;
+    let (status, headers, product) = get(
+        &gw,
+        "/v1/products/MUG-BLUE",
+        false,
+        &[("If-None-Match", &etag)],
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(product["prices"][0]["amount_minor"], 1490);
     assert_ne!(header(&headers, "etag"), Some(etag.as_str()));

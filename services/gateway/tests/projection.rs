@@ -171,8 +171,13 @@ async fn other_callers_get_404() -> anyhow::Result<()> {
         assert_eq!(body["error"]["code"], "not_found");
         assert!(body.get("events").is_none() && body.get("steps").is_none());
     }
-    // The log is visible tenant-wide.
-    assert_eq!(gw.get(TENANT, "user-2", &log).await?.0, StatusCode::OK);
+    // The log is its owner's (and an operator's of its tenant: saga_access.rs),
+    // not every user's of the tenant.
+    assert_eq!(
+        gw.get(TENANT, "user-2", &log).await?.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(gw.get(TENANT, USER, &log).await?.0, StatusCode::OK);
     // Unknown ids and malformed ids.
     assert_eq!(
         gw.get(TENANT, USER, &format!("/v1/checkouts/{}", Uuid::now_v7()))

@@ -197,3 +197,21 @@ async fn cors_allows_only_the_configured_origins() -> anyhow::Result<()> {
     assert_eq!(header(&headers, "access-control-allow-origin"), None);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_page_asks_for_no_price_and_lists_the_catalogue() -> anyhow::Result<()> {
+    let gw = Gateway::start().await?;
+    let (_, _, html) = raw(&gw, get("/")).await?;
+    let html = String::from_utf8(html)?;
+    let (_, _, js) = raw(&gw, get("/app/app.js")).await?;
+    let js = String::from_utf8(js)?;
+    for text in [&html, &js] {
+        assert!(!text.contains("unit_price_minor"), "a price field is back");
+    }
+    assert!(!html.contains("id=\"co-price\""), "a price input is back");
+    assert!(html.contains("id=\"co-country\"") && html.contains("name=\"shipping_country\""));
+    assert!(html.contains("id=\"products\""), "the catalogue list");
+    assert!(js.contains("/v1/products"), "the page reads the catalogue");
+    assert!(js.contains("shipping_country: f.shipping_country.value"));
+    Ok(())
+}

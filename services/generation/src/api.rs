@@ -86,11 +86,7 @@ fn document_json(row: DocumentRow, formats: Vec<String>) -> serde_json::Value {
     })
 }
 
-async fn document(
-    State(pool): State<PgPool>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
+async fn document(State(pool): State<PgPool>, caller: Caller, Path(id): Path<String>) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(response) => return *response,

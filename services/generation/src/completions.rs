@@ -122,8 +122,7 @@ async fn refusal(
         )
         .await?
         .err(),
-        None => (budget.map_or(0, Budget::remaining) <= 0)
-            .then(|| EXHAUSTED.to_owned()),
+        None => (budget.map_or(0, Budget::remaining) <= 0).then(|| EXHAUSTED.to_owned()),
     })
 }
 

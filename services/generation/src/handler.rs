@@ -173,8 +173,7 @@ async fn analyse(
     }
     match analysis::analyse(&command.job_description) {
         Ok(found) => {
-            if !store::save_analysis(tx, tenant, saga_id, &command.job_description, &found).await?
-            {
+            if !store::save_analysis(tx, tenant, saga_id, &command.job_description, &found).await? {
                 return failed(OTHER_TENANT);
             }
             Ok(Ok(JobAnalysed {

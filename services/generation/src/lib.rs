@@ -117,7 +117,11 @@ pub async fn run(
 /// Erases `user_id` of `tenant_id` now (see [`erasure::erase`]): their data is
 /// deleted, a tombstone refuses late commands of their sagas; false when nothing was
 /// stored. The same user id in another tenant is untouched.
-pub async fn delete_user(pool: &PgPool, tenant_id: &str, user_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete_user(
+    pool: &PgPool,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let deleted = erasure::erase(&mut tx, tenant_id, user_id, chrono::Utc::now(), None).await?;
     tx.commit().await?;

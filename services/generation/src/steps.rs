@@ -19,11 +19,11 @@ use uuid::Uuid;
 use crate::budget::{self, Budget, CANCELLED};
 use crate::erasure::{self, ERASED};
 use crate::generate::{self, DraftRequest};
-use crate::{completions, documents};
 use crate::handler::Generator;
 use crate::prompt::kind_name;
 use crate::store::{self, SagaData};
 use crate::validate::{Evidence, Validation, validate};
+use crate::{completions, documents};
 
 /// A ValidateDocument reply, stored on the document so a repeat gets the same one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ pub(crate) enum GeneratePlan {
     /// A draft to make (`budget`: the saga's locked budget row, if any).
     Draft {
         budget: Option<Budget>,
-        request: DraftRequest,
+        request: Box<DraftRequest>,
     },
 }
 
@@ -59,12 +59,15 @@ pub(crate) enum ValidatePlan {
     /// The draft passed.
     Passed(Validation),
     /// The draft failed; one regeneration to make.
-    Regenerate {
-        first: Validation,
-        evidence: Evidence,
-        budget: Budget,
-        request: DraftRequest,
-    },
+    Regenerate(Box<Regeneration>),
+}
+
+/// The one regeneration of a failed draft.
+pub(crate) struct Regeneration {
+    first: Validation,
+    evidence: Evidence,
+    budget: Budget,
+    request: DraftRequest,
 }
 
 fn evidence(data: &SagaData) -> Evidence {
@@ -139,7 +142,7 @@ impl Generator {
         );
         Ok(GeneratePlan::Draft {
             budget: locked,
-            request: DraftRequest {
+            request: Box::new(DraftRequest {
                 saga_id,
                 tenant_id: tenant_id.to_owned(),
                 user_id,
@@ -148,7 +151,7 @@ impl Generator {
                 request_key,
                 max_tokens_per_call: self.max_tokens_per_call,
                 reserve: Some((command.token_budget, self.user_token_limit)),
-            },
+            }),
         })
     }
 
@@ -160,7 +163,10 @@ impl Generator {
         command: &GenerateDocument,
     ) -> Result<(), Failure> {
         let mut tx = pool.begin().await?;
-        let call = match self.plan_generate(&mut tx, tenant_id, command, true).await? {
+        let call = match self
+            .plan_generate(&mut tx, tenant_id, command, true)
+            .await?
+        {
             GeneratePlan::Reply(_) => None,
             GeneratePlan::Draft { budget, request } => {
                 completions::claim(&mut tx, &request, budget.as_ref())
@@ -302,12 +308,12 @@ impl Generator {
             max_tokens_per_call: self.max_tokens_per_call,
             reserve: None,
         };
-        Ok(ValidatePlan::Regenerate {
+        Ok(ValidatePlan::Regenerate(Box::new(Regeneration {
             first,
             evidence,
             budget,
             request,
-        })
+        })))
     }
 
     /// `prepare` of ValidateDocument: when the draft fails, claim, call and record
@@ -320,11 +326,14 @@ impl Generator {
     ) -> Result<(), Failure> {
         let mut tx = pool.begin().await?;
         let call = match self.plan_validate(&mut tx, tenant_id, command).await? {
-            ValidatePlan::Regenerate {
-                budget, request, ..
-            } => completions::claim(&mut tx, &request, Some(&budget))
-                .await?
-                .map(|call| (call, request)),
+            ValidatePlan::Regenerate(regeneration) => {
+                let Regeneration {
+                    budget, request, ..
+                } = *regeneration;
+                completions::claim(&mut tx, &request, Some(&budget))
+                    .await?
+                    .map(|call| (call, request))
+            }
             _ => None,
         };
         tx.commit().await?;
@@ -360,12 +369,13 @@ impl Generator {
                 documents::set_status(tx, document_id, "validated", Some(scores(&first))).await?;
                 Verdict::Validated(validated(saga_id, document_id, &first))
             }
-            ValidatePlan::Regenerate {
-                first,
-                evidence,
-                budget,
-                request,
-            } => {
+            ValidatePlan::Regenerate(regeneration) => {
+                let Regeneration {
+                    first,
+                    evidence,
+                    budget,
+                    request,
+                } = *regeneration;
                 self.regenerated(tx, command, &request, &budget, &evidence, first)
                     .await?
             }

@@ -66,7 +66,14 @@ async fn child_handles_one_command() -> anyhow::Result<()> {
     let orders: Orders = serde_json::from_str(&orders)?;
     let pool = sqlx::PgPool::connect(&orders.database_url).await?;
     let handler = generator_for(&orders.llm_base)?;
-    let outcome = process(&pool, &handler, NAME, &orders.incoming()?, Backoff::default()).await;
+    let outcome = process(
+        &pool,
+        &handler,
+        NAME,
+        &orders.incoming()?,
+        Backoff::default(),
+    )
+    .await;
     anyhow::bail!("the failpoint should have parked the child, got {outcome:?}")
 }
 
@@ -142,7 +149,15 @@ async fn killed_between_the_llm_call_and_its_record_the_redelivery_counts_the_co
             .fetch_one(&db.pool)
             .await?;
     assert_eq!(status, "pending");
-    assert_eq!(count(&db.pool, "SELECT count(*) FROM llm_calls WHERE saga_id = $1", saga).await?, 0);
+    assert_eq!(
+        count(
+            &db.pool,
+            "SELECT count(*) FROM llm_calls WHERE saga_id = $1",
+            saga
+        )
+        .await?,
+        0
+    );
 
     // Kafka redelivers the same message.
     let generated: DocumentGenerated = send(&db.pool, &handler, NAME, &message).await?.expect();
@@ -169,6 +184,14 @@ async fn killed_between_the_llm_call_and_its_record_the_redelivery_counts_the_co
         .fetch_one(&db.pool)
         .await?;
     assert_eq!(used, tokens, "the budget is charged once");
-    assert_eq!(count(&db.pool, "SELECT count(*) FROM documents WHERE saga_id = $1", saga).await?, 1);
+    assert_eq!(
+        count(
+            &db.pool,
+            "SELECT count(*) FROM documents WHERE saga_id = $1",
+            saga
+        )
+        .await?,
+        1
+    );
     Ok(())
 }

@@ -14,7 +14,9 @@ use std::time::Duration;
 use common::fake_llm::{FakeLlm, TOKENS};
 use common::*;
 use sagaflow_bus::inbox::{Outcome, process};
-use sagaflow_bus::{Backoff, Failure, Handler, InboxConsumer, Incoming, KafkaConfig, Outgoing, Relay};
+use sagaflow_bus::{
+    Backoff, Failure, Handler, InboxConsumer, Incoming, KafkaConfig, Outgoing, Relay,
+};
 use sagaflow_events::messages::{
     DocumentGenerated, DocumentRejected, DocumentValidated, ReleaseInventory, ValidateDocument,
 };
@@ -63,7 +65,11 @@ async fn a_redelivered_or_retried_generate_document_calls_the_llm_once() -> anyh
 
     let key = idempotency_key(saga, "generate:cover_letter:1");
     let seen = fake.seen();
-    assert_eq!(seen.requests, vec![Some(key)], "one call, with the saga's key");
+    assert_eq!(
+        seen.requests,
+        vec![Some(key)],
+        "one call, with the saga's key"
+    );
     assert_eq!(seen.billed, 1);
     assert_eq!(generated.provider, "openai");
     assert_eq!(generated.tokens_used, TOKENS.0 + TOKENS.1);
@@ -111,7 +117,10 @@ async fn the_regeneration_of_a_failed_draft_calls_the_llm_once() -> anyhow::Resu
     if reply.message_type == "DocumentRejected" {
         let rejected: DocumentRejected = reply.expect();
         assert!(
-            rejected.reasons.iter().any(|r| r.contains("after regeneration")),
+            rejected
+                .reasons
+                .iter()
+                .any(|r| r.contains("after regeneration")),
             "{rejected:?}"
         );
     } else {
@@ -253,7 +262,11 @@ async fn a_batch_rolled_back_by_a_poison_message_and_replayed_calls_the_llm_once
     );
     let seen = fake.seen();
     assert_eq!(seen.billed, 3, "{seen:?}");
-    assert_eq!(seen.requests.len(), 3, "no draft was asked for twice: {seen:?}");
+    assert_eq!(
+        seen.requests.len(),
+        3,
+        "no draft was asked for twice: {seen:?}"
+    );
     for (saga, command) in sagas.iter().zip(&commands) {
         let key = idempotency_key(*saga, "generate:cover_letter:1");
         assert!(seen.requests.contains(&Some(key)), "saga {saga}");
@@ -268,6 +281,9 @@ async fn a_batch_rolled_back_by_a_poison_message_and_replayed_calls_the_llm_once
             .bind(poison.envelope.message_id)
             .fetch_one(&db.pool)
             .await?;
-    assert_eq!(inboxed, 0, "the poison message was dead-lettered, not handled");
+    assert_eq!(
+        inboxed, 0,
+        "the poison message was dead-lettered, not handled"
+    );
     Ok(())
 }

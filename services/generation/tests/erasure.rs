@@ -35,13 +35,18 @@ async fn erasure_requested(pool: &PgPool, handler: &Generator, tenant: &str) -> 
     };
     let message = incoming_in(tenant, None, &request);
     assert_eq!(message.topic, sagaflow_events::topics::GATEWAY_EVENTS);
-    let outcome = sagaflow_bus::inbox::process(pool, handler, NAME, &message, Default::default()).await;
+    let outcome =
+        sagaflow_bus::inbox::process(pool, handler, NAME, &message, Default::default()).await;
     assert_eq!(outcome, sagaflow_bus::Outcome::Handled);
     Ok(())
 }
 
 /// A generated, exported document for `ada` in `tenant`; returns (saga, document).
-async fn exported(pool: &PgPool, handler: &Generator, tenant: &str) -> anyhow::Result<(Uuid, Uuid)> {
+async fn exported(
+    pool: &PgPool,
+    handler: &Generator,
+    tenant: &str,
+) -> anyhow::Result<(Uuid, Uuid)> {
     let saga = Uuid::now_v7();
     let (analysed, profile) = prepare_in(pool, handler, tenant, saga, USER, CV).await?;
     let command = generate_command(saga, &analysed, &profile);
@@ -56,10 +61,12 @@ async fn exported(pool: &PgPool, handler: &Generator, tenant: &str) -> anyhow::R
 }
 
 async fn files_of(pool: &PgPool, document: Uuid) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM document_files WHERE document_id = $1")
-        .bind(document)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM document_files WHERE document_id = $1")
+            .bind(document)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 #[tokio::test]
@@ -81,7 +88,11 @@ async fn erasing_ada_in_one_tenant_leaves_ada_in_the_other_intact() -> anyhow::R
     }
     assert_eq!(files_of(&db.pool, acme_doc).await?, 0);
     for (table, before) in USER_TABLES.iter().zip(&globex_before) {
-        assert_eq!(rows_in(&db.pool, table, GLOBEX).await?, *before, "globex {table} intact");
+        assert_eq!(
+            rows_in(&db.pool, table, GLOBEX).await?,
+            *before,
+            "globex {table} intact"
+        );
     }
     assert_eq!(files_of(&db.pool, globex_doc).await?, 1);
     // The tombstone does not name the user.
@@ -100,7 +111,8 @@ async fn erasing_ada_in_one_tenant_leaves_ada_in_the_other_intact() -> anyhow::R
             reason: "account closed".into(),
         },
     );
-    let outcome = sagaflow_bus::inbox::process(&db.pool, &handler, NAME, &erase, Default::default()).await;
+    let outcome =
+        sagaflow_bus::inbox::process(&db.pool, &handler, NAME, &erase, Default::default()).await;
     assert_eq!(outcome, sagaflow_bus::Outcome::Handled);
     for table in USER_TABLES {
         assert_eq!(rows_in(&db.pool, table, GLOBEX).await?, 0, "globex {table}");
@@ -125,7 +137,9 @@ async fn late_commands_after_the_erasure_store_nothing_and_call_no_llm() -> anyh
     erasure_requested(&db.pool, &handler, ACME).await?;
 
     let generate = generate_command(saga, &analysed, &profile);
-    let failed: GenerationFailed = go_in(&db.pool, &handler, ACME, &generate, saga).await?.expect();
+    let failed: GenerationFailed = go_in(&db.pool, &handler, ACME, &generate, saga)
+        .await?
+        .expect();
     assert_eq!(failed.reason, ERASED);
     let compile = CompileProfile {
         saga_id: saga,
@@ -134,9 +148,15 @@ async fn late_commands_after_the_erasure_store_nothing_and_call_no_llm() -> anyh
         skills: analysed.skills.clone(),
         keywords: analysed.keywords.clone(),
     };
-    let compiled: ProfileCompiled = go_in(&db.pool, &handler, ACME, &compile, saga).await?.expect();
+    let compiled: ProfileCompiled = go_in(&db.pool, &handler, ACME, &compile, saga)
+        .await?
+        .expect();
     assert_eq!(
-        (compiled.match_percent, compiled.emphasis.len(), compiled.profile_summary.as_str()),
+        (
+            compiled.match_percent,
+            compiled.emphasis.len(),
+            compiled.profile_summary.as_str()
+        ),
         (0, 0, ERASED),
         "no CV line goes out"
     );
@@ -146,21 +166,28 @@ async fn late_commands_after_the_erasure_store_nothing_and_call_no_llm() -> anyh
         content: "Dear Hiring Manager".into(),
         keywords: vec![],
     };
-    let rejected: DocumentRejected = go_in(&db.pool, &handler, ACME, &validate, saga).await?.expect();
+    let rejected: DocumentRejected = go_in(&db.pool, &handler, ACME, &validate, saga)
+        .await?
+        .expect();
     assert_eq!(rejected.reasons, vec![ERASED.to_owned()]);
     let export = ExportDocument {
         saga_id: saga,
         document_id: validate.document_id,
         formats: vec!["pdf".into()],
     };
-    let failed: ExportFailed = go_in(&db.pool, &handler, ACME, &export, saga).await?.expect();
+    let failed: ExportFailed = go_in(&db.pool, &handler, ACME, &export, saga)
+        .await?
+        .expect();
     assert_eq!(failed.reason, ERASED);
     let release = ReleaseTokenBudget {
         saga_id: saga,
         user_id: USER.into(),
+        tokens: 4000,
         reason: "compensating".into(),
     };
-    let released: TokenBudgetReleased = go_in(&db.pool, &handler, ACME, &release, saga).await?.expect();
+    let released: TokenBudgetReleased = go_in(&db.pool, &handler, ACME, &release, saga)
+        .await?
+        .expect();
     assert_eq!(released.tokens_released, 0);
     // The saga nobody had seen: its AnalyseJob names no user and is stored, its
     // CompileProfile names ada and is refused, taking the analysis with it.
@@ -168,21 +195,35 @@ async fn late_commands_after_the_erasure_store_nothing_and_call_no_llm() -> anyh
         saga_id: unseen,
         job_description: JOB_AD.into(),
     };
-    let _: JobAnalysed = go_in(&db.pool, &handler, ACME, &analyse, unseen).await?.expect();
+    let _: JobAnalysed = go_in(&db.pool, &handler, ACME, &analyse, unseen)
+        .await?
+        .expect();
     let compile = CompileProfile {
         saga_id: unseen,
         ..compile
     };
-    let compiled: ProfileCompiled = go_in(&db.pool, &handler, ACME, &compile, unseen).await?.expect();
+    let compiled: ProfileCompiled = go_in(&db.pool, &handler, ACME, &compile, unseen)
+        .await?
+        .expect();
     assert_eq!(compiled.profile_summary, ERASED);
     let generate = generate_command(unseen, &analysed, &profile);
-    let failed: GenerationFailed = go_in(&db.pool, &handler, ACME, &generate, unseen).await?.expect();
+    let failed: GenerationFailed = go_in(&db.pool, &handler, ACME, &generate, unseen)
+        .await?
+        .expect();
     assert_eq!(failed.reason, ERASED);
 
     for table in USER_TABLES {
-        assert_eq!(rows_in(&db.pool, table, ACME).await?, 0, "acme {table} stays empty");
+        assert_eq!(
+            rows_in(&db.pool, table, ACME).await?,
+            0,
+            "acme {table} stays empty"
+        );
     }
-    assert_eq!(fake.seen().requests.len(), calls_before, "no LLM call for the erased user");
+    assert_eq!(
+        fake.seen().requests.len(),
+        calls_before,
+        "no LLM call for the erased user"
+    );
     assert_eq!(files_of(&db.pool, globex_doc).await?, 1, "globex untouched");
 
     // The user comes back later: a new saga is a new start.
@@ -208,7 +249,11 @@ async fn an_erasure_while_the_llm_is_answering_leaves_no_personal_data() -> anyh
     let handler = fake.generator()?;
     let saga = Uuid::now_v7();
     let (analysed, profile) = prepare_in(&db.pool, &handler, ACME, saga, USER, CV).await?;
-    let message = incoming_in(ACME, Some(saga), &generate_command(saga, &analysed, &profile));
+    let message = incoming_in(
+        ACME,
+        Some(saga),
+        &generate_command(saga, &analysed, &profile),
+    );
     // The generation's `prepare` claims its completion and waits for the provider...
     let in_flight = {
         let (pool, handler, message) = (db.pool.clone(), handler.clone(), message.clone());

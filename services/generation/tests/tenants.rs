@@ -38,7 +38,12 @@ async fn call(
 }
 
 /// A generated and exported (md, pdf) document for `ada` in `tenant`.
-async fn exported(pool: &PgPool, handler: &Generator, tenant: &str, cv: &str) -> anyhow::Result<Uuid> {
+async fn exported(
+    pool: &PgPool,
+    handler: &Generator,
+    tenant: &str,
+    cv: &str,
+) -> anyhow::Result<Uuid> {
     let saga = Uuid::now_v7();
     let (analysed, profile) = prepare_in(pool, handler, tenant, saga, USER, cv).await?;
     let command = generate_command(saga, &analysed, &profile);
@@ -53,7 +58,8 @@ async fn exported(pool: &PgPool, handler: &Generator, tenant: &str, cv: &str) ->
 }
 
 #[tokio::test]
-async fn the_same_user_in_two_tenants_sees_only_their_own_data_on_every_route() -> anyhow::Result<()> {
+async fn the_same_user_in_two_tenants_sees_only_their_own_data_on_every_route() -> anyhow::Result<()>
+{
     let db = db().await?;
     let handler = Generator::offline();
     let acme_doc = exported(&db.pool, &handler, ACME, CV).await?;
@@ -74,7 +80,8 @@ async fn the_same_user_in_two_tenants_sees_only_their_own_data_on_every_route() 
             let (status, _) = call(&app, "GET", &uri, tenant, USER).await?;
             assert_eq!(status, StatusCode::NOT_FOUND, "{tenant} {uri}");
         }
-        let (status, pdf) = call(&app, "GET", &format!("/documents/{own}/pdf"), tenant, USER).await?;
+        let (status, pdf) =
+            call(&app, "GET", &format!("/documents/{own}/pdf"), tenant, USER).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(pdf.starts_with(b"%PDF"), "{tenant}");
         // Another user of the same tenant sees nothing either.
@@ -103,14 +110,37 @@ async fn the_same_user_in_two_tenants_sees_only_their_own_data_on_every_route() 
     for table in USER_TABLES {
         assert_eq!(rows_in(&db.pool, table, ACME).await?, 0, "acme {table}");
     }
-    for table in ["users", "cv_versions", "generations", "token_budgets", "documents"] {
-        assert!(rows_in(&db.pool, table, GLOBEX).await? > 0, "globex {table} kept");
+    for table in [
+        "users",
+        "cv_versions",
+        "generations",
+        "token_budgets",
+        "documents",
+    ] {
+        assert!(
+            rows_in(&db.pool, table, GLOBEX).await? > 0,
+            "globex {table} kept"
+        );
     }
     let (status, _) = call(&app, "GET", "/users/ada/history", ACME, USER).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(&app, "GET", &format!("/documents/{acme_doc}/pdf"), ACME, USER).await?;
+    let (status, _) = call(
+        &app,
+        "GET",
+        &format!("/documents/{acme_doc}/pdf"),
+        ACME,
+        USER,
+    )
+    .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, pdf) = call(&app, "GET", &format!("/documents/{globex_doc}/pdf"), GLOBEX, USER).await?;
+    let (status, pdf) = call(
+        &app,
+        "GET",
+        &format!("/documents/{globex_doc}/pdf"),
+        GLOBEX,
+        USER,
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK);
     assert!(pdf.starts_with(b"%PDF"));
     let (status, _) = call(&app, "GET", "/users/ada/history", GLOBEX, USER).await?;
@@ -159,7 +189,11 @@ async fn cv_versions_and_token_budgets_are_per_tenant() -> anyhow::Result<()> {
     )
     .await?
     .expect();
-    assert!(refused.reason.contains("user token limit"), "{}", refused.reason);
+    assert!(
+        refused.reason.contains("user token limit"),
+        "{}",
+        refused.reason
+    );
 
     // CV versions count per tenant: a second CV is version 2 in acme, and a third
     // CV is version 1 in globex (version 3 if the tenants shared the user).
@@ -175,10 +209,26 @@ async fn cv_versions_and_token_budgets_are_per_tenant() -> anyhow::Result<()> {
             .await
         }
     };
-    prepare_in(&db.pool, &handler, ACME, Uuid::now_v7(), USER, &format!("{CV}- Second CV\n")).await?;
+    prepare_in(
+        &db.pool,
+        &handler,
+        ACME,
+        Uuid::now_v7(),
+        USER,
+        &format!("{CV}- Second CV\n"),
+    )
+    .await?;
     assert_eq!(version(ACME).await?, 2);
     assert_eq!(version(GLOBEX).await?, 1);
-    prepare_in(&db.pool, &handler, GLOBEX, Uuid::now_v7(), USER, &format!("{CV}- Third CV\n")).await?;
+    prepare_in(
+        &db.pool,
+        &handler,
+        GLOBEX,
+        Uuid::now_v7(),
+        USER,
+        &format!("{CV}- Third CV\n"),
+    )
+    .await?;
     assert_eq!(version(GLOBEX).await?, 2);
     assert_eq!(version(ACME).await?, 2, "acme untouched");
     Ok(())
@@ -198,12 +248,19 @@ async fn a_saga_addressed_from_another_tenant_is_neither_seen_nor_changed() -> a
 
     let analyse = AnalyseJob {
         saga_id: saga,
-        job_description: "Junior Gardener at Initech. We need someone to water plants, trim hedges \
+        job_description:
+            "Junior Gardener at Initech. We need someone to water plants, trim hedges \
                           and mow lawns every single day of the week."
-            .into(),
+                .into(),
     };
-    let failed: JobAnalysisFailed = go_in(&db.pool, &handler, GLOBEX, &analyse, saga).await?.expect();
-    assert!(failed.reason.contains("another tenant"), "{}", failed.reason);
+    let failed: JobAnalysisFailed = go_in(&db.pool, &handler, GLOBEX, &analyse, saga)
+        .await?
+        .expect();
+    assert!(
+        failed.reason.contains("another tenant"),
+        "{}",
+        failed.reason
+    );
     let compile = CompileProfile {
         saga_id: saga,
         user_id: USER.into(),
@@ -211,10 +268,14 @@ async fn a_saga_addressed_from_another_tenant_is_neither_seen_nor_changed() -> a
         skills: vec![],
         keywords: vec![],
     };
-    let refused: ProfileCompiled = go_in(&db.pool, &handler, GLOBEX, &compile, saga).await?.expect();
+    let refused: ProfileCompiled = go_in(&db.pool, &handler, GLOBEX, &compile, saga)
+        .await?
+        .expect();
     assert!(refused.emphasis.is_empty());
     let generate: GenerateDocument = generate_command(saga, &analysed, &profile);
-    let failed: GenerationFailed = go_in(&db.pool, &handler, GLOBEX, &generate, saga).await?.expect();
+    let failed: GenerationFailed = go_in(&db.pool, &handler, GLOBEX, &generate, saga)
+        .await?
+        .expect();
     assert!(failed.reason.contains("no profile"), "{}", failed.reason);
 
     let after: (String, String) =
@@ -227,6 +288,8 @@ async fn a_saga_addressed_from_another_tenant_is_neither_seen_nor_changed() -> a
         assert_eq!(rows_in(&db.pool, table, GLOBEX).await?, 0, "globex {table}");
     }
     // And acme's own command still works.
-    let _: DocumentGenerated = go_in(&db.pool, &handler, ACME, &generate, saga).await?.expect();
+    let _: DocumentGenerated = go_in(&db.pool, &handler, ACME, &generate, saga)
+        .await?
+        .expect();
     Ok(())
 }

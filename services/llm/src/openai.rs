@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::provider::{with_idempotency_key, CallError, Output, send_json, token_count};
+use crate::provider::{CallError, Output, send_json, token_count, with_idempotency_key};
 use crate::request::{CompletionRequest, estimate_tokens};
 use crate::secret::Secret;
 

@@ -36,9 +36,14 @@ impl Handler for NotificationHandler {
                     recipient: command.recipient,
                     subject: command.subject,
                     body: command.body,
+                    owner: command
+                        .user_id
+                        .map(|user| (incoming.envelope.tenant_id.clone(), user)),
                 };
                 let reply = match sender::send(tx, &notification).await? {
-                    Sent::Sent | Sent::AlreadySent => Outgoing::caused_by(
+                    // A suppressed notification is acknowledged: there is nobody left
+                    // to send it to, and the saga that asked for it must complete.
+                    Sent::Sent | Sent::AlreadySent | Sent::Suppressed => Outgoing::caused_by(
                         &incoming.envelope,
                         &NotificationSent {
                             notification_id: notification.notification_id,

@@ -88,10 +88,11 @@ async fn send(
         recipient: request.recipient,
         subject: request.subject,
         body: request.body,
+        owner: None,
     };
     let mut conn = pool.acquire().await?;
     match sender::send(&mut conn, &notification).await? {
-        Sent::Sent | Sent::AlreadySent => Ok((
+        Sent::Sent | Sent::AlreadySent | Sent::Suppressed => Ok((
             StatusCode::ACCEPTED,
             Json(json!({ "notification_id": notification.notification_id })),
         )),

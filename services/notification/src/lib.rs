@@ -12,15 +12,20 @@
 //! - [`sender`]: [`Sender`] (Email, Sms, Push) and the shared [`sender::send`].
 //! - [`http`]: the axum [`router`]; the caller serves it.
 //! - [`handler`]: [`NotificationHandler`], the `notifications` handler.
+//! - [`erasure`]: the [`ErasureHandler`] (`UserErasureRequested` on `gateway.events`)
+//!   blanks what was sent to an erased user and suppresses late notifications.
 //! - This file: [`NAME`], [`migrate`], [`run`], [`sent`].
-//! - `migrations/`: the `sent_notifications` table.
+//! - `migrations/`: `sent_notifications` (with the tenant and user it was for) and
+//!   `notification_erasures` (tombstones naming users by a hash).
 
 pub mod config;
+pub mod erasure;
 pub mod handler;
 pub mod http;
 pub mod sender;
 
 pub use config::Settings;
+pub use erasure::ErasureHandler;
 pub use handler::NotificationHandler;
 pub use http::router;
 pub use sender::Sender;
@@ -54,12 +59,23 @@ pub async fn run(
     let consumer = InboxConsumer::new(
         NAME,
         &[COMMAND_TOPIC],
-        pool,
-        kafka,
+        pool.clone(),
+        kafka.clone(),
         NotificationHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    let erasures = InboxConsumer::new(
+        erasure::CONSUMER,
+        &[topics::GATEWAY_EVENTS],
+        pool,
+        kafka,
+        ErasureHandler,
+    );
+    tokio::try_join!(
+        relay.run(shutdown.clone()),
+        consumer.run(shutdown.clone()),
+        erasures.run(shutdown)
+    )?;
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 //! in `sent_notifications`.
 
 use sagaflow_events::messages::Channel;
+
+use crate::erasure;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -92,6 +94,8 @@ pub struct Notification {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// Who it is for, if anyone: (tenant, user). Their erasure blanks it.
+    pub owner: Option<(String, String)>,
 }
 
 impl Notification {
@@ -117,6 +121,8 @@ pub enum Sent {
     Sent,
     /// Sent before under the same id (nothing sent again).
     AlreadySent,
+    /// Not sent and not stored: its user's data was erased after its saga started.
+    Suppressed,
     /// Refused, with the reason.
     Refused(String),
 }
@@ -132,9 +138,21 @@ pub async fn send(
             .increment(1);
         return Ok(Sent::Refused(reason));
     }
+    if let Some((tenant_id, user_id)) = &notification.owner
+        && erasure::suppressed(conn, tenant_id, user_id, notification.saga_id).await?
+    {
+        metrics::counter!("sagaflow_notifications_total", "channel" => notification.sender.as_str(), "outcome" => "suppressed")
+            .increment(1);
+        return Ok(Sent::Suppressed);
+    }
+    let (tenant_id, user_id) = notification
+        .owner
+        .clone()
+        .map_or((None, None), |(tenant, user)| (Some(tenant), Some(user)));
     let inserted = sqlx::query(
-        "INSERT INTO sent_notifications (notification_id, channel, recipient, subject, body, saga_id)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (notification_id) DO NOTHING",
+        "INSERT INTO sent_notifications
+             (notification_id, channel, recipient, subject, body, saga_id, tenant_id, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (notification_id) DO NOTHING",
     )
     .bind(notification.notification_id)
     .bind(notification.sender.as_str())
@@ -142,6 +160,8 @@ pub async fn send(
     .bind(&notification.subject)
     .bind(&notification.body)
     .bind(notification.saga_id)
+    .bind(tenant_id)
+    .bind(user_id)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -36,6 +36,7 @@ fn notify(notification_id: Uuid, saga_id: Uuid, recipient: &str) -> sagaflow_bus
             recipient: recipient.into(),
             subject: "Your order".into(),
             body: "Thanks!".into(),
+            user_id: None,
         },
     )
 }

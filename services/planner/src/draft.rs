@@ -225,6 +225,7 @@ pub fn draft(plan_id: Uuid, intent: &Intent, cx: &Context<'_>) -> Result<Draft, 
                 recipient,
                 subject: "A note from your assistant".to_owned(),
                 body: message.clone(),
+                user_id: Some(cx.caller.user_id.clone()),
             };
             Ok(Draft {
                 shape: Shape::Notify,

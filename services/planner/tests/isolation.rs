@@ -150,7 +150,7 @@ fn the_sources_open_no_connection_and_name_no_service_address() {
                     code
                 );
             }
-            if code.contains(".complete(") {
+            if code.contains(".complete(") || code.contains(".complete_with_key(") {
                 completions.push(path.clone());
             }
         }

@@ -117,10 +117,12 @@ async fn run_serves_until_shutdown_and_refuses_bad_settings() -> anyhow::Result<
         "{err}"
     );
 
-    let mut bad = Settings::default();
-    bad.internal_token_secret = Some(sagaflow_test_support::service_auth::Secret::new(
-        sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
-    ));
+    let mut bad = Settings {
+        internal_token_secret: Some(sagaflow_test_support::service_auth::Secret::new(
+            sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
+        )),
+        ..Settings::default()
+    };
     bad.llm.providers = "openai,gemini".into();
     let err = sagaflow_planner::run(
         db.pool.clone(),

@@ -23,7 +23,10 @@ pub enum Applied {
 /// Stores `event` if its version is higher than the stored one, in the caller's
 /// transaction. Prices that are not positive ISO 4217 amounts are skipped (the
 /// catalogue never publishes them; a reader must not fail on them either).
-pub async fn apply(conn: &mut PgConnection, event: &ProductChanged) -> Result<Applied, sqlx::Error> {
+pub async fn apply(
+    conn: &mut PgConnection,
+    event: &ProductChanged,
+) -> Result<Applied, sqlx::Error> {
     let changed_at = DateTime::<Utc>::from_timestamp_millis(event.at_ms).unwrap_or_else(Utc::now);
     let updated = sqlx::query(
         "INSERT INTO catalog_products (sku, active, version, changed_at) VALUES ($1, $2, $3, $4)

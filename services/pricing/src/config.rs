@@ -31,7 +31,8 @@ pub struct Settings {
 
     /// Address of the operator API (discount codes, tax rates).
     #[arg(
-        id = "pricing-listen", long = "pricing-listen",
+        id = "pricing-listen",
+        long = "pricing-listen",
         env = "PRICING_LISTEN",
         value_name = "PRICING_LISTEN",
         default_value = "127.0.0.1:8089"
@@ -87,8 +88,7 @@ mod tests {
         assert_eq!(cli.settings.listen, defaults.listen);
         let cli = Cli::try_parse_from(["x", "--pricing-default-country=fr"]).expect("lower case");
         assert_eq!(cli.settings.default_country, "FR");
-        let err =
-            Cli::try_parse_from(["x", "--pricing-default-country=DEU"]).expect_err("alpha-3");
+        let err = Cli::try_parse_from(["x", "--pricing-default-country=DEU"]).expect_err("alpha-3");
         assert!(err.to_string().contains("PRICING_DEFAULT_COUNTRY"), "{err}");
         let err = Cli::try_parse_from(["x", "--pricing-workers=0"]).expect_err("no workers");
         assert!(err.to_string().contains("PRICING_WORKERS"), "{err}");

@@ -85,12 +85,19 @@ pub fn normalize_code(code: &str) -> Result<String, Invalid> {
 impl DiscountSpec {
     /// The discount it describes, or what is wrong with it.
     pub fn validate(&self) -> Result<(), Invalid> {
-        match (self.percent_off, self.amount_minor, self.currency.as_deref()) {
+        match (
+            self.percent_off,
+            self.amount_minor,
+            self.currency.as_deref(),
+        ) {
             (Some(p), None, None) if (1..=100).contains(&p) => Ok(()),
             (Some(_), None, None) => Err(invalid("percent_off", "must be 1 to 100")),
             (None, Some(a), Some(c)) => {
                 if a <= 0 {
-                    return Err(invalid("amount_minor", "must be a positive amount in minor units"));
+                    return Err(invalid(
+                        "amount_minor",
+                        "must be a positive amount in minor units",
+                    ));
                 }
                 if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
                     return Err(invalid("currency", "must be an ISO 4217 code such as EUR"));
@@ -119,7 +126,11 @@ pub async fn upsert(
     spec: &DiscountSpec,
     by: &str,
 ) -> Result<DiscountCode, sqlx::Error> {
-    let kind = if spec.percent_off.is_some() { "percent" } else { "fixed" };
+    let kind = if spec.percent_off.is_some() {
+        "percent"
+    } else {
+        "fixed"
+    };
     sqlx::query_as::<_, Row>(
         "INSERT INTO discount_codes (code, kind, percent_off, amount_minor, currency, active, expires_at, updated_at, updated_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
@@ -170,12 +181,22 @@ pub async fn lookup(
     .bind(&normalized)
     .fetch_optional(&mut *conn)
     .await?
-    .map(|(code, percent_off, amount_minor, currency, active, expires_at, updated_at, expired)| {
-        (
-            (code, percent_off, amount_minor, currency, active, expires_at, updated_at),
-            expired,
-        )
-    });
+    .map(
+        |(code, percent_off, amount_minor, currency, active, expires_at, updated_at, expired)| {
+            (
+                (
+                    code,
+                    percent_off,
+                    amount_minor,
+                    currency,
+                    active,
+                    expires_at,
+                    updated_at,
+                ),
+                expired,
+            )
+        },
+    );
     let Some((row, expired)) = row else {
         return Ok(Err(format!("unknown discount code {code}")));
     };

@@ -65,10 +65,9 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let operators = sagaflow_service_auth::OperatorVerifier::new(
-        settings.operator_jwt_secret.as_ref(),
-    )
-    .context("the pricing operator API")?;
+    let operators =
+        sagaflow_service_auth::OperatorVerifier::new(settings.operator_jwt_secret.as_ref())
+            .context("the pricing operator API")?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding PRICING_LISTEN={}", settings.listen))?;

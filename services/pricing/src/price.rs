@@ -144,7 +144,10 @@ mod tests {
         // A fixed amount comes off before tax, and never below zero.
         let b = price(&[item(2, 1250)], Discount::Fixed(500), 1900).expect("prices");
         // 2500 − 500 = 2000; 19% = 380.
-        assert_eq!((b.discount_minor, b.tax_minor, b.total_minor), (500, 380, 2380));
+        assert_eq!(
+            (b.discount_minor, b.tax_minor, b.total_minor),
+            (500, 380, 2380)
+        );
         let b = price(&[item(1, 300)], Discount::Fixed(1000), 1900).expect("prices");
         assert_eq!((b.discount_minor, b.tax_minor, b.total_minor), (300, 0, 0));
         // 100% off leaves nothing to tax.
@@ -184,7 +187,10 @@ mod tests {
             price(&[item(1, 1)], none, 10_001),
             Err(PriceError::InvalidTaxRate(10_001))
         );
-        assert_eq!(price(&[item(2, i64::MAX)], none, 0), Err(PriceError::Overflow));
+        assert_eq!(
+            price(&[item(2, i64::MAX)], none, 0),
+            Err(PriceError::Overflow)
+        );
         // The subtotal fits, the taxed total does not.
         assert_eq!(
             price(&[item(1, i64::MAX - 1)], none, 2000),

@@ -57,7 +57,11 @@ async fn prices_from_catalogue_events_over_kafka() -> anyhow::Result<()> {
         .set("bootstrap.servers", broker.bootstrap())
         .create()?;
     let event = product("MUG-BLUE", 1, true, &[("EUR", 1250)]);
-    produce(&producer, &Outgoing::new("platform", None, "MUG-BLUE", &event)?).await?;
+    produce(
+        &producer,
+        &Outgoing::new("platform", None, "MUG-BLUE", &event)?,
+    )
+    .await?;
     // The price table is filled asynchronously: wait for it before ordering.
     sagaflow_test_support::eventually("the price table", Duration::from_secs(30), || {
         let pool = db.pool.clone();
@@ -82,7 +86,11 @@ async fn prices_from_catalogue_events_over_kafka() -> anyhow::Result<()> {
         discount_code: None,
         shipping_country: Some("NL".into()),
     };
-    produce(&producer, &Outgoing::new("acme", Some(saga), saga.to_string(), &command)?).await?;
+    produce(
+        &producer,
+        &Outgoing::new("acme", Some(saga), saga.to_string(), &command)?,
+    )
+    .await?;
 
     let bootstrap = broker.bootstrap();
     let reply = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -94,10 +102,16 @@ async fn prices_from_catalogue_events_over_kafka() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("no reply on pricing.events"))
     })
     .await??;
-    assert_eq!(header(&reply, "message-type").as_deref(), Some("OrderPriced"));
+    assert_eq!(
+        header(&reply, "message-type").as_deref(),
+        Some("OrderPriced")
+    );
     let priced: OrderPriced = sagaflow_events::decode(reply.payload().unwrap_or_default())?;
     // 2 × 1250 = 2500; NL 21% = 525.
-    assert_eq!((priced.subtotal_minor, priced.tax_minor, priced.total_minor), (2500, 525, 3025));
+    assert_eq!(
+        (priced.subtotal_minor, priced.tax_minor, priced.total_minor),
+        (2500, 525, 3025)
+    );
     assert_eq!(priced.lines[0].unit_price_minor, 1250);
 
     shutdown.cancel();

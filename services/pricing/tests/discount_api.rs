@@ -12,7 +12,9 @@ use common::{db, feed, go, price_order, product};
 use sagaflow_events::messages::{OrderPriced, OrderPricingFailed};
 use sagaflow_pricing::PricingHandler;
 use sagaflow_pricing::http::{ApiState, router};
-use sagaflow_test_support::service_auth::{OPERATOR_JWT_SECRET, operator_bearer, operator_verifier};
+use sagaflow_test_support::service_auth::{
+    OPERATOR_JWT_SECRET, operator_bearer, operator_verifier,
+};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -61,7 +63,14 @@ async fn only_operators_manage_codes() -> anyhow::Result<()> {
     let (status, _) = call(&app, "GET", "/discounts", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let customer = operator_bearer("ada", &["customer"]);
-    let (status, _) = call(&app, "PUT", "/discounts/TEN", Some(&customer), Some(body.clone())).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/discounts/TEN",
+        Some(&customer),
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let forged = format!(
         "Bearer {}",
@@ -73,7 +82,14 @@ async fn only_operators_manage_codes() -> anyhow::Result<()> {
             Duration::from_secs(60)
         )
     );
-    let (status, _) = call(&app, "PUT", "/discounts/TEN", Some(&forged), Some(body.clone())).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/discounts/TEN",
+        Some(&forged),
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // An operator of one tenant cannot change platform-wide codes.
     let tenant_operator = format!(
@@ -86,7 +102,14 @@ async fn only_operators_manage_codes() -> anyhow::Result<()> {
             Duration::from_secs(60)
         )
     );
-    let (status, _) = call(&app, "PUT", "/discounts/TEN", Some(&tenant_operator), Some(body)).await;
+    let (status, _) = call(
+        &app,
+        "PUT",
+        "/discounts/TEN",
+        Some(&tenant_operator),
+        Some(body),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM discount_codes")
         .fetch_one(&db.pool)
@@ -105,17 +128,35 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     let ops = operator_bearer("ops", &["operator"]);
     for (uri, body, field) in [
         ("/discounts/TEN", json!({ "percent_off": 0 }), "percent_off"),
-        ("/discounts/TEN", json!({ "percent_off": 101 }), "percent_off"),
+        (
+            "/discounts/TEN",
+            json!({ "percent_off": 101 }),
+            "percent_off",
+        ),
         ("/discounts/TEN", json!({}), "percent_off"),
-        ("/discounts/TEN", json!({ "amount_minor": -5, "currency": "EUR" }), "amount_minor"),
-        ("/discounts/TEN", json!({ "amount_minor": 500, "currency": "euro" }), "currency"),
+        (
+            "/discounts/TEN",
+            json!({ "amount_minor": -5, "currency": "EUR" }),
+            "amount_minor",
+        ),
+        (
+            "/discounts/TEN",
+            json!({ "amount_minor": 500, "currency": "euro" }),
+            "currency",
+        ),
         ("/discounts/TEN", json!({ "amount_minor": 500 }), "currency"),
         ("/discounts/NOT%20OK", json!({ "percent_off": 10 }), "code"),
     ] {
         let (status, error) = call(&app, "PUT", uri, Some(&ops), Some(body.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(error["field"], field, "{body}: {error}");
-        assert!(error["error"].as_str().unwrap_or_default().starts_with(field), "{error}");
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(field),
+            "{error}"
+        );
     }
     let (status, error) = call(
         &app,
@@ -126,7 +167,13 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(error["error"].as_str().unwrap_or_default().contains("percent_of"), "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("percent_of"),
+        "{error}"
+    );
     Ok(())
 }
 
@@ -170,14 +217,36 @@ async fn a_code_put_over_the_api_prices_orders_until_deactivated() -> anyhow::Re
     assert_eq!(listed["discounts"][0]["amount_minor"], 500);
     let (status, rates) = call(&app, "GET", "/tax-rates", Some(&ops), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(rates["tax_rates"].as_array().expect("rates").iter().any(|r| r["country"] == "DE" && r["basis_points"] == 1900));
+    assert!(
+        rates["tax_rates"]
+            .as_array()
+            .expect("rates")
+            .iter()
+            .any(|r| r["country"] == "DE" && r["basis_points"] == 1900)
+    );
 
     let handler = PricingHandler::default();
-    feed(&db.pool, &handler, &product("MUG-BLUE", 1, true, &[("EUR", 1250)])).await;
-    let order = |code| price_order(Uuid::now_v7(), &[("MUG-BLUE", 2)], "EUR", Some(code), Some("DE"));
+    feed(
+        &db.pool,
+        &handler,
+        &product("MUG-BLUE", 1, true, &[("EUR", 1250)]),
+    )
+    .await;
+    let order = |code| {
+        price_order(
+            Uuid::now_v7(),
+            &[("MUG-BLUE", 2)],
+            "EUR",
+            Some(code),
+            Some("DE"),
+        )
+    };
     // 2500 − 10% = 2250; 19% = 427.5 → 428.
     let priced: OrderPriced = go(&db.pool, &handler, &order("WELCOME10")).await.expect();
-    assert_eq!((priced.discount_minor, priced.tax_minor, priced.total_minor), (250, 428, 2678));
+    assert_eq!(
+        (priced.discount_minor, priced.tax_minor, priced.total_minor),
+        (250, 428, 2678)
+    );
 
     let (status, _) = call(
         &app,

@@ -23,10 +23,11 @@ pub enum Service {
     Generation,
     Planner,
     Applications,
+    Catalog,
 }
 
 impl Service {
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Service::Gateway,
         Service::Orchestrator,
         Service::Inventory,
@@ -38,6 +39,7 @@ impl Service {
         Service::Generation,
         Service::Planner,
         Service::Applications,
+        Service::Catalog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +55,7 @@ impl Service {
             Service::Generation => sagaflow_generation::NAME,
             Service::Planner => sagaflow_planner::NAME,
             Service::Applications => sagaflow_applications::NAME,
+            Service::Catalog => sagaflow_catalog::NAME,
         }
     }
 
@@ -87,6 +90,8 @@ pub struct Settings {
     pub planner: sagaflow_planner::Settings,
     #[command(flatten)]
     pub applications: sagaflow_applications::Settings,
+    #[command(flatten)]
+    pub catalog: sagaflow_catalog::Settings,
     /// The service-to-service and operator token secrets
     /// (`SAGAFLOW_INTERNAL_TOKEN_SECRET`, `SAGAFLOW_OPERATOR_JWT_SECRET`), read once
     /// and handed to the services that sign or verify them ([`run`]).
@@ -132,6 +137,7 @@ pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
         Service::Generation => sagaflow_generation::migrate(pool).await,
         Service::Planner => sagaflow_planner::migrate(pool).await,
         Service::Applications => sagaflow_applications::migrate(pool).await,
+        Service::Catalog => sagaflow_catalog::migrate(pool).await,
     }
     .with_context(|| format!("migrating {}", service.name()))
 }
@@ -161,6 +167,8 @@ pub async fn run(
     let auth = settings.auth.clone();
     settings.gateway.internal_token_secret = auth.internal_token_secret.clone();
     settings.orchestrator.operator_jwt_secret = auth.operator_jwt_secret.clone();
+    settings.pricing.operator_jwt_secret = auth.operator_jwt_secret.clone();
+    settings.catalog.operator_jwt_secret = auth.operator_jwt_secret.clone();
     settings.planner.internal_token_secret = auth.internal_token_secret.clone();
     settings.applications.internal_token_secret = auth.internal_token_secret.clone();
     match service {
@@ -246,6 +254,7 @@ pub async fn run(
         Service::Applications => {
             sagaflow_applications::run(pool, kafka, settings.applications, shutdown).await
         }
+        Service::Catalog => sagaflow_catalog::run(pool, kafka, settings.catalog, shutdown).await,
     }
     .with_context(|| format!("{} service", service.name()))
 }

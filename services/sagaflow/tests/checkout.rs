@@ -36,7 +36,8 @@ async fn happy_path(broker: Broker) -> anyhow::Result<()> {
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0].status, "captured");
     // 2 x 12.50 plus 20% tax.
-    assert_eq!(payments[0].amount_minor, 3000);
+    // 2 × 12.50 from the price table + 19 % tax of the default country (DE).
+    assert_eq!(payments[0].amount_minor, 2975);
     let order = sagaflow_order::order_for(platform.pool(Service::Order), id)
         .await?
         .expect("order");
@@ -155,7 +156,7 @@ async fn order_failure_after_payment_refunds_then_releases() -> anyhow::Result<(
 
     let refunds = sagaflow_payment::refunds_for(platform.pool(Service::Payment), id).await?;
     assert_eq!(refunds.len(), 1, "refunded once");
-    assert_eq!(refunds[0].amount_minor, 3000);
+    assert_eq!(refunds[0].amount_minor, 2975);
     assert_eq!(
         sagaflow_inventory::stock(platform.pool(Service::Inventory), "MUG").await?,
         Some(10)

@@ -45,8 +45,8 @@ data "aws_iam_policy_document" "key" {
 
 # ---- Kafka SCRAM user ---------------------------------------------------------------
 
-# No commas, equals signs or quotes: the password travels inside KAFKA_PROPERTIES
-# (comma-separated key=value pairs).
+# No line breaks, equals signs or quotes: the password travels inside KAFKA_PROPERTIES
+# (key=value pairs, one per line in the Helm chart).
 resource "random_password" "kafka" {
   length           = 40
   special          = true

@@ -17,6 +17,10 @@ pub struct SendNotification {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// The recipient's user (with the envelope's tenant), so their erasure can
+    /// blank the recipient; `None` for notifications to no user.
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 /// The notification was handed to its channel. Topic: `notification.events`.

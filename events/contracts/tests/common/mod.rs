@@ -233,6 +233,7 @@ pub fn for_each_sample(v: &mut impl Visit) {
         recipient: "+4912345".into(),
         subject: "Order".into(),
         body: "Thanks!".into(),
+        user_id: Some("user-7".into()),
     });
     v.visit(NotificationSent {
         notification_id: id(6),

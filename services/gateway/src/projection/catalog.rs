@@ -90,10 +90,15 @@ pub async fn upsert(tx: &mut PgConnection, change: &ProductChanged) -> Result<bo
     let prices: Vec<Price> = change
         .prices
         .iter()
-        .map(|ProductPrice { currency, amount_minor }| Price {
-            currency: currency.clone(),
-            amount_minor: *amount_minor,
-        })
+        .map(
+            |ProductPrice {
+                 currency,
+                 amount_minor,
+             }| Price {
+                currency: currency.clone(),
+                amount_minor: *amount_minor,
+            },
+        )
         .collect();
     let stored = sqlx::query(
         "INSERT INTO products (sku, name, description, active, prices, version, changed_at)

@@ -335,12 +335,7 @@ mod tests {
             ("items", Box::new(|v| v["items"] = json!([]))),
             (
                 "items",
-                Box::new(|v| {
-                    v["items"] = json!(vec![
-                        json!({"sku":"a","quantity":1});
-                        101
-                    ])
-                }),
+                Box::new(|v| v["items"] = json!(vec![json!({"sku":"a","quantity":1}); 101])),
             ),
             (
                 "items[0].quantity",

@@ -36,10 +36,10 @@ use uuid::Uuid;
 use super::cart_lines;
 use super::checkout_request::{CheckoutRequest, Item};
 use super::{ApiPath, Caller, IDEMPOTENCY_KEY, header, path_id};
-use crate::projection::catalog::{self, Product};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::idempotency::{self, Scope, Started};
+use crate::projection::catalog::{self, Product};
 
 /// The operation name in the idempotency fingerprint.
 pub const OPERATION: &str = "POST /v1/checkouts";

@@ -59,13 +59,16 @@ pub struct ListQuery {
 impl ListQuery {
     /// Checks the raw query parameters (unknown ones are ignored).
     pub fn parse(params: &HashMap<String, String>) -> Result<Self, ApiError> {
-        let invalid = |field: &'static str, message: String| ApiError::InvalidQuery { field, message };
+        let invalid =
+            |field: &'static str, message: String| ApiError::InvalidQuery { field, message };
         let q = match params.get("q").map(|q| q.trim()) {
             None | Some("") => None,
             Some(q) if q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control) => {
                 return Err(invalid(
                     "q",
-                    format!("must be at most {MAX_QUERY_CHARS} characters, without control characters"),
+                    format!(
+                        "must be at most {MAX_QUERY_CHARS} characters, without control characters"
+                    ),
                 ));
             }
             Some(q) => Some(q.to_owned()),
@@ -76,7 +79,12 @@ impl ListQuery {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| invalid("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))?,
+                .ok_or_else(|| {
+                    invalid(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
         };
         let cursor = match params.get("cursor") {
             None => None,

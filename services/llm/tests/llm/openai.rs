@@ -212,5 +212,9 @@ async fn an_idempotency_key_goes_out_on_every_try_and_none_without_one() {
         })
         .collect();
     let key = Some("sagaflow-llm-saga-1-generate".to_owned());
-    assert_eq!(keys, vec![key.clone(), key, None], "the retry carries the same key");
+    assert_eq!(
+        keys,
+        vec![key.clone(), key, None],
+        "the retry carries the same key"
+    );
 }

@@ -241,7 +241,13 @@ async fn catalogue(client: &reqwest::Client, args: &Args) -> anyhow::Result<()> 
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|p| format!("{} {}", p["amount_minor"], p["currency"].as_str().unwrap_or("")))
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["amount_minor"],
+                        p["currency"].as_str().unwrap_or("")
+                    )
+                })
                 .collect();
             println!(
                 "catalogue: {SKU} \"{}\" at {} (minor units, before tax)",
@@ -298,8 +304,10 @@ async fn fill_cart(client: &reqwest::Client, args: &Args) -> anyhow::Result<Uuid
     if !status.is_success() {
         bail!("putting {SKU} in cart {cart_id} answered {status}: {cart}");
     }
-    println!("
-cart {cart_id}: 1 x {SKU}");
+    println!(
+        "
+cart {cart_id}: 1 x {SKU}"
+    );
     Ok(cart_id)
 }
 

@@ -9,7 +9,7 @@ use crate::platform::{self, Service, Settings};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// `all`, or one of: gateway, orchestrator, inventory, pricing, payment, order, cart, notification, generation.
+    /// `all`, or one of: gateway, orchestrator, inventory, pricing, payment, order, cart, notification, generation, planner, applications, catalog.
     pub service: String,
     #[command(flatten)]
     pub database: Database,
@@ -33,7 +33,7 @@ fn services(name: &str) -> anyhow::Result<Vec<Service>> {
     match <Service as clap::ValueEnum>::from_str(name, true) {
         Ok(service) => Ok(vec![service]),
         Err(_) => bail!(
-            "unknown service `{name}`: use all, gateway, orchestrator, inventory, pricing, payment, order, cart, notification or generation"
+            "unknown service `{name}`: use all, gateway, orchestrator, inventory, pricing, payment, order, cart, notification, generation, planner, applications or catalog"
         ),
     }
 }

@@ -89,6 +89,9 @@ impl Databases {
         for service in Service::ALL {
             let db = TestDb::create(service.name()).await?;
             platform::migrate(service, &db.pool).await?;
+            if service == Service::Pricing {
+                price_test_skus(&db.pool).await?;
+            }
             dbs.insert(service.name(), db);
         }
         Ok(Self(dbs))
@@ -101,6 +104,28 @@ impl Databases {
     pub fn url(&self, service: Service) -> &str {
         &self.0[service.name()].url
     }
+}
+
+/// Pricing's price table as the catalogue would fill it: the SKUs these tests
+/// buy (`MUG`, `LIMITED`) at 12.50 EUR. Prices come only from this table.
+pub async fn price_test_skus(pool: &PgPool) -> anyhow::Result<()> {
+    use sagaflow_events::messages::{ProductChanged, ProductPrice};
+    for sku in ["MUG", "LIMITED"] {
+        let product = ProductChanged {
+            sku: sku.into(),
+            name: sku.into(),
+            description: String::new(),
+            active: true,
+            prices: vec![ProductPrice {
+                currency: "EUR".into(),
+                amount_minor: 1250,
+            }],
+            version: 1,
+            at_ms: 0,
+        };
+        sagaflow_pricing::catalog::apply(&mut *pool.acquire().await?, &product).await?;
+    }
+    Ok(())
 }
 
 pub fn local_addr() -> anyhow::Result<SocketAddr> {
@@ -138,6 +163,8 @@ impl Platform {
         // Every HTTP API on a free port: tests (and a running platform) side by side.
         settings.planner.listen = local_addr()?;
         settings.applications.listen = local_addr()?;
+        settings.pricing.listen = local_addr()?;
+        settings.catalog.listen = local_addr()?;
         settings.gateway.planner_url = format!("http://{}", settings.planner.listen);
         settings.gateway.applications_url = format!("http://{}", settings.applications.listen);
         test_gateway(&mut settings);
@@ -366,6 +393,8 @@ impl Processes {
             .args(["--generation-listen", &local_addr()?.to_string()])
             .args(["--planner-listen", &local_addr()?.to_string()])
             .args(["--applications-listen", &local_addr()?.to_string()])
+            .args(["--pricing-listen", &local_addr()?.to_string()])
+            .args(["--catalog-listen", &local_addr()?.to_string()])
             .args(["--db-pool-size", "4"])
             .env("RUST_LOG", "warn")
             .envs(GATEWAY_ENV)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the load scripts (k6/smoke.sh, locust/smoke.sh):
 # `catalogue_skus <gateway url>` prints the catalogue's active products priced in
 # EUR (GET /v1/products, public, the first 100) as a comma-separated list, waiting

@@ -57,3 +57,48 @@ pub async fn backlog(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// Deletes the already-published outbox rows of `saga_ids` in `tenant_id`: an
+/// erasure calls it so sent payloads (addresses, CV text, documents) do not outlive
+/// the user's data. Rows not yet published stay, so nothing in flight is lost.
+/// Returns the rows deleted.
+pub async fn forget_sent(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    saga_ids: &[Uuid],
+) -> Result<u64, sqlx::Error> {
+    if saga_ids.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = saga_ids.iter().map(Uuid::to_string).collect();
+    Ok(sqlx::query(
+        "DELETE FROM sagaflow_outbox
+         WHERE sent_at IS NOT NULL AND headers->>'tenant-id' = $1 AND headers->>'saga-id' = ANY($2)",
+    )
+    .bind(tenant_id)
+    .bind(&ids)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// [`forget_sent`] for rows keyed by one of `keys` (messages outside sagas, such
+/// as an aggregate's events keyed by its id).
+pub async fn forget_sent_with_keys(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    keys: &[String],
+) -> Result<u64, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "DELETE FROM sagaflow_outbox
+         WHERE sent_at IS NOT NULL AND headers->>'tenant-id' = $1 AND partition_key = ANY($2)",
+    )
+    .bind(tenant_id)
+    .bind(keys)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}

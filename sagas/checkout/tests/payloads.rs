@@ -141,7 +141,8 @@ fn send_notification_payload_is_deterministic_and_mentions_the_order() {
     assert_eq!(p["recipient"], "ada@example.com");
     assert!(!p["subject"].as_str().unwrap().is_empty());
     assert!(p["body"].as_str().unwrap().contains(ORDER), "{p}");
-    assert_eq!(p.as_object().unwrap().len(), 6);
+    assert_eq!(p["user_id"], USER);
+    assert_eq!(p.as_object().unwrap().len(), 7);
     assert_eq!(p, build::send_notification(&sample_data()).unwrap());
 }
 

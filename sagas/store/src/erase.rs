@@ -84,14 +84,7 @@ pub async fn erase(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let ids: Vec<String> = sagas.iter().map(Uuid::to_string).collect();
-    let outbox = sqlx::query(
-        "DELETE FROM sagaflow_outbox WHERE sent_at IS NOT NULL AND headers->>'saga-id' = ANY($1)",
-    )
-    .bind(&ids)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let outbox = sagaflow_bus::outbox::forget_sent(conn, tenant_id, &sagas).await?;
     metrics::counter!("sagaflow_saga_erasures_total").increment(1);
     Ok(Erased {
         sagas,

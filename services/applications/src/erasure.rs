@@ -74,12 +74,14 @@ pub async fn erase(
     .execute(&mut *conn)
     .await?;
     let owned = "SELECT application_id FROM applications WHERE tenant_id = $1 AND user_id = $2";
+    let keys: Vec<String> = sqlx::query_scalar(&format!("SELECT application_id::TEXT FROM ({owned}) a"))
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    sagaflow_bus::outbox::forget_sent_with_keys(conn, tenant_id, &keys).await?;
     for statement in [
         format!("DELETE FROM document_commands WHERE application_id IN ({owned})"),
-        "DELETE FROM sagaflow_outbox WHERE sent_at IS NOT NULL
-             AND headers->>'tenant-id' = $1 AND partition_key IN
-                 (SELECT application_id::TEXT FROM applications WHERE tenant_id = $1 AND user_id = $2)"
-            .to_owned(),
         "DELETE FROM preferences WHERE tenant_id = $1 AND user_id = $2".to_owned(),
     ] {
         sqlx::query(&statement)

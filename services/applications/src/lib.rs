@@ -92,9 +92,9 @@ pub async fn run(
             listener,
             sagaflow_service_auth::internal::guard(router(pool), verifier),
         )
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("applications HTTP server")
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("applications HTTP server")
     };
     let relay = async {
         relay

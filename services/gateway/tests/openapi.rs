@@ -70,6 +70,8 @@ fn every_route_is_documented_and_nothing_else() {
     for (method, path) in [
         ("get", "/v1/sagas"),
         ("get", "/v1/sagas/{id}/stream"),
+        ("get", "/v1/products"),
+        ("get", "/v1/products/{sku}"),
         ("get", "/v1/carts/{id}"),
         ("put", "/v1/carts/{id}/items/{sku}"),
         ("delete", "/v1/carts/{id}/items/{sku}"),
@@ -245,4 +247,32 @@ async fn the_document_and_the_docs_page_are_served() -> anyhow::Result<()> {
     assert!(html.contains("<title>Sagaflow API</title>"));
     assert!(html.contains("\"/v1/checkouts\""), "the spec is embedded");
     Ok(())
+}
+
+#[test]
+fn the_catalogue_routes_are_documented_as_public() {
+    let doc = serde_json::to_value(document()).expect("serialises");
+    for path in ["/v1/products", "/v1/products/{sku}"] {
+        let security = doc["paths"][path]["get"]["security"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            security
+                .iter()
+                .any(|r| r.as_object().is_some_and(|o| o.is_empty())),
+            "{path}: anonymous access is documented: {security:?}"
+        );
+    }
+    // And the checkout body takes no price.
+    let request = &doc["components"]["schemas"]["CheckoutRequest"];
+    assert!(
+        request["properties"]["shipping_country"].is_object(),
+        "{request}"
+    );
+    let item = &doc["components"]["schemas"]["Item"];
+    assert!(
+        item["properties"].get("unit_price_minor").is_none(),
+        "{item}"
+    );
 }

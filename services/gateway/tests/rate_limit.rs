@@ -357,7 +357,7 @@ async fn an_unreachable_redis_is_refused_at_start_naming_its_key() -> anyhow::Re
 async fn ipv6_clients_share_the_limit_of_their_64() -> anyhow::Result<()> {
     let gw = Gateway::with_settings(limited(0, 1, 1, 3)).await?;
     // Three requests from three addresses of one /64 use up its burst...
-    for host in ["::1", "::2", "dead:beef:1:2"] {
+    for host in ["0:0:0:1", "0:0:0:2", "dead:beef:1:2"] {
         let peer: SocketAddr = format!("[2001:db8:aa:bb:{host}]:4000").parse()?;
         let (status, _, body) =
             send_from(&gw, get_request(TENANT, USER, "/v1/history"), Some(peer)).await?;

@@ -129,19 +129,26 @@ pub async fn erase(
     .bind(erasure_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO erased_sagas (saga_id, tenant_id)
-         SELECT saga_id, tenant_id FROM generations WHERE tenant_id = $1 AND user_id = $2
-         UNION SELECT saga_id, tenant_id FROM token_budgets WHERE tenant_id = $1 AND user_id = $2
-         UNION SELECT saga_id, tenant_id FROM llm_completions WHERE tenant_id = $1 AND user_id = $2
-         UNION SELECT saga_id, tenant_id FROM documents WHERE tenant_id = $1 AND user_id = $2
-         ON CONFLICT (saga_id) DO NOTHING",
+    let sagas: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT saga_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id FROM token_budgets WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id FROM llm_completions WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id FROM documents WHERE tenant_id = $1 AND user_id = $2",
     )
     .bind(tenant_id)
     .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO erased_sagas (saga_id, tenant_id) SELECT unnest($1::UUID[]), $2
+         ON CONFLICT (saga_id) DO NOTHING",
+    )
+    .bind(&sagas)
+    .bind(tenant_id)
     .execute(&mut *conn)
     .await?;
-    let mut deleted = 0;
+    // What was published for those sagas (replies with document text) goes too.
+    let mut deleted = sagaflow_bus::outbox::forget_sent(conn, tenant_id, &sagas).await?;
     for statement in [
         "DELETE FROM documents WHERE tenant_id = $1 AND user_id = $2",
         "DELETE FROM documents WHERE tenant_id = $1 AND saga_id IN
@@ -172,5 +179,37 @@ pub fn requested_at(requested_at_ms: i64) -> DateTime<Utc> {
     match Utc.timestamp_millis_opt(requested_at_ms).single() {
         Some(at) => at.min(now + chrono::Duration::minutes(1)),
         None => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_differ_per_tenant_and_hide_the_user() {
+        let acme = subject("acme", "ada");
+        assert_eq!(acme, subject("acme", "ada"));
+        assert_ne!(acme, subject("globex", "ada"));
+        assert_ne!(acme, subject("acm", "eada"));
+        assert_eq!(acme.len(), 64, "a sha256 in hex");
+        assert!(acme.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn a_saga_starts_at_its_uuidv7_time_and_other_ids_have_none() {
+        let before = Utc::now() - chrono::Duration::milliseconds(1);
+        let started = saga_started(Uuid::now_v7()).expect("a v7 id has a time");
+        assert!(started >= before && started <= Utc::now(), "{started}");
+        assert_eq!(saga_started(Uuid::new_v4()), None);
+    }
+
+    #[test]
+    fn a_requested_time_far_ahead_is_kept_near_now() {
+        let now = Utc::now();
+        let far = (now + chrono::Duration::days(365)).timestamp_millis();
+        assert!(requested_at(far) <= Utc::now() + chrono::Duration::minutes(1));
+        let past = (now - chrono::Duration::hours(1)).timestamp_millis();
+        assert_eq!(requested_at(past).timestamp_millis(), past);
     }
 }

@@ -129,7 +129,12 @@ pub async fn run(
     tokio::try_join!(
         async { relay.run(shutdown.clone()).await.context("outbox relay") },
         async { consumer.run(shutdown.clone()).await.context("consumer") },
-        async { erasures.run(shutdown.clone()).await.context("erasure consumer") },
+        async {
+            erasures
+                .run(shutdown.clone())
+                .await
+                .context("erasure consumer")
+        },
         async {
             timer.await;
             Ok(())

@@ -40,7 +40,7 @@ pub struct Settings {
     pub listen: SocketAddr,
 
     /// `SAGAFLOW_OPERATOR_JWT_SECRET`, handed over by `sagaflow serve` (which reads
-    /// it once for every service): the operator API refuses to start without it.
+    /// it once for every service): without it the operator API is not served.
     #[arg(skip)]
     pub operator_jwt_secret: Option<Secret>,
 }

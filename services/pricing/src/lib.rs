@@ -57,37 +57,47 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// Runs the outbox relay, the consumer (commands and catalogue events) and the
 /// operator API on `settings.listen` until `shutdown`. The database must be
-/// migrated ([`migrate`]) first; refuses to start without
-/// `settings.operator_jwt_secret`.
+/// migrated ([`migrate`]) first. Without `settings.operator_jwt_secret` the
+/// operator API is not served at all (a warning names the key): pricing orders
+/// never depends on it.
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let operators =
-        sagaflow_service_auth::OperatorVerifier::new(settings.operator_jwt_secret.as_ref())
-            .context("the pricing operator API")?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding PRICING_LISTEN={}", settings.listen))?;
-    tracing::info!(listen = %settings.listen, "pricing operator API listening");
+    let api =
+        match sagaflow_service_auth::OperatorVerifier::new(settings.operator_jwt_secret.as_ref()) {
+            Ok(operators) => {
+                let listener = tokio::net::TcpListener::bind(settings.listen)
+                    .await
+                    .with_context(|| format!("binding PRICING_LISTEN={}", settings.listen))?;
+                tracing::info!(listen = %settings.listen, "pricing operator API listening");
+                Some((
+                    listener,
+                    http::router(http::ApiState {
+                        pool: pool.clone(),
+                        operators,
+                    }),
+                ))
+            }
+            Err(err) => {
+                tracing::warn!(%err, "the pricing operator API (discount codes) is not served");
+                None
+            }
+        };
     let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
-    let consumer = InboxConsumer::new(
-        NAME,
-        &TOPICS,
-        pool.clone(),
-        kafka,
-        PricingHandler::new(settings),
-    )
-    .with_workers(workers);
-    let api = http::router(http::ApiState { pool, operators });
+    let consumer = InboxConsumer::new(NAME, &TOPICS, pool, kafka, PricingHandler::new(settings))
+        .with_workers(workers);
     let http = async {
-        axum::serve(listener, api)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("pricing HTTP server")
+        match api {
+            Some((listener, router)) => axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .await
+                .context("pricing HTTP server"),
+            None => Ok(()),
+        }
     };
     let relay = async { relay.run(shutdown.clone()).await.context("pricing relay") };
     let consumer = async {

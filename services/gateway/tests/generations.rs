@@ -665,13 +665,29 @@ async fn erasing_me_removes_my_generations_and_tells_the_generation_service() ->
         .fetch_one(gw.pool())
         .await?;
     assert_eq!(kept, 1, "orders are financial records and stay");
+    let email: String =
+        sqlx::query_scalar("SELECT request->>'customer_email' FROM checkouts WHERE checkout_id = $1")
+            .bind(checkout)
+            .fetch_one(gw.pool())
+            .await?;
+    assert_eq!(email, "[erased]", "the checkout keeps no e-mail address");
     let sent = outbox(gw.pool()).await?;
+    let cancels: Vec<_> = sent
+        .iter()
+        .filter(|row| row.message_type == "CancelSaga")
+        .map(|row| sagaflow_events::decode::<sagaflow_events::messages::CancelSaga>(&row.payload))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        cancels.iter().map(|c| c.saga_id).collect::<Vec<_>>(),
+        vec![mine],
+        "the caller's running generation is cancelled, nobody else's"
+    );
     let erase = sent.last().expect("an outbox row");
-    assert_eq!(erase.message_type, "EraseUserData");
-    assert_eq!(erase.topic, "generation.commands");
-    let command: sagaflow_events::messages::EraseUserData =
+    assert_eq!(erase.message_type, "UserErasureRequested");
+    assert_eq!(erase.topic, "gateway.events");
+    let request: sagaflow_events::messages::UserErasureRequested =
         sagaflow_events::decode(&erase.payload)?;
-    assert_eq!(command.user_id, USER);
+    assert_eq!(request.user_id, USER);
     let (status, _) = gw
         .get(TENANT, USER, &format!("/v1/generations/{mine}"))
         .await?;

@@ -149,7 +149,7 @@ pub async fn upsert(
     .bind(by)
     .fetch_one(pool)
     .await
-    .map(Row::into_code)
+    .map(into_code)
 }
 
 /// Every code, by code.
@@ -160,7 +160,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<DiscountCode>, sqlx::Error> {
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(Row::into_code).collect())
+    Ok(rows.into_iter().map(into_code).collect())
 }
 
 /// The discount `code` gives an order in `currency` now, or why it gives none
@@ -173,40 +173,24 @@ pub async fn lookup(
     let Ok(normalized) = normalize_code(code) else {
         return Ok(Err(format!("unknown discount code {code}")));
     };
-    let row: Option<(Row, bool)> = sqlx::query_as(
-        "SELECT code, percent_off, amount_minor, currency, active, expires_at, updated_at,
-                expires_at IS NOT NULL AND expires_at <= now()
-         FROM discount_codes WHERE code = $1",
+    // The row, and whether it has expired by the database's clock.
+    let row: Option<(Option<i32>, Option<i64>, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT percent_off, amount_minor, currency, active,
+                    expires_at IS NOT NULL AND expires_at <= now()
+             FROM discount_codes WHERE code = $1",
     )
     .bind(&normalized)
     .fetch_optional(&mut *conn)
-    .await?
-    .map(
-        |(code, percent_off, amount_minor, currency, active, expires_at, updated_at, expired)| {
-            (
-                (
-                    code,
-                    percent_off,
-                    amount_minor,
-                    currency,
-                    active,
-                    expires_at,
-                    updated_at,
-                ),
-                expired,
-            )
-        },
-    );
-    let Some((row, expired)) = row else {
+    .await?;
+    let Some((percent_off, amount_minor, code_currency, active, expired)) = row else {
         return Ok(Err(format!("unknown discount code {code}")));
     };
-    let found = Row::into_code(row);
-    Ok(if !found.active {
+    Ok(if !active {
         Err(format!("discount code {normalized} is inactive"))
     } else if expired {
         Err(format!("discount code {normalized} has expired"))
     } else {
-        match (found.percent_off, found.amount_minor, found.currency) {
+        match (percent_off, amount_minor, code_currency) {
             (Some(p), _, _) => Ok(Discount::Percent(p)),
             (None, Some(amount), Some(c)) if c == currency => Ok(Discount::Fixed(amount)),
             (None, Some(_), Some(c)) => Err(format!(
@@ -227,22 +211,16 @@ type Row = (
     DateTime<Utc>,
 );
 
-trait IntoCode {
-    fn into_code(self) -> DiscountCode;
-}
-
-impl IntoCode for Row {
-    fn into_code(self) -> DiscountCode {
-        let (code, percent_off, amount_minor, currency, active, expires_at, updated_at) = self;
-        DiscountCode {
-            code,
-            percent_off,
-            amount_minor,
-            currency,
-            active,
-            expires_at,
-            updated_at,
-        }
+fn into_code(row: Row) -> DiscountCode {
+    let (code, percent_off, amount_minor, currency, active, expires_at, updated_at) = row;
+    DiscountCode {
+        code,
+        percent_off,
+        amount_minor,
+        currency,
+        active,
+        expires_at,
+        updated_at,
     }
 }
 

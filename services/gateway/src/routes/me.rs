@@ -9,14 +9,14 @@
 //! - publishes `UserErasureRequested` on `gateway.events` (keyed by the user id,
 //!   the tenant in the envelope), which every service holding the user's data
 //!   consumes (cart, applications, notification, planner, generation, the
-//!   orchestrator's saga log), and still sends `EraseUserData` to the generation
-//!   service until it consumes the former.
+//!   orchestrator's saga log). The saga timelines of the caller's checkouts keep
+//!   their steps and times; their details (which hold the request) are redacted.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use sagaflow_bus::{Outgoing, outbox};
-use sagaflow_events::messages::{CancelSaga, EraseUserData, UserErasureRequested};
+use sagaflow_events::messages::{CancelSaga, UserErasureRequested};
 use serde_json::{Value, json};
 
 use super::Caller;
@@ -75,6 +75,8 @@ pub async fn erase(
                     THEN '{\"shipping_country\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END,
              updated_at = now()
          WHERE tenant_id = $1 AND user_id = $2",
+        "UPDATE saga_progress SET detail = '\"[erased]\"'::JSONB WHERE saga_id IN
+             (SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2)",
         "DELETE FROM saga_progress WHERE saga_id IN
              (SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2)",
         "DELETE FROM generation_cancellations WHERE tenant_id = $1 AND user_id = $2",
@@ -92,16 +94,6 @@ pub async fn erase(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    let command = EraseUserData {
-        user_id: caller.user_id.clone(),
-        reason: "erasure requested by the user".into(),
-    };
-    messages.push(Outgoing::new(
-        &caller.tenant_id,
-        None,
-        caller.user_id.clone(),
-        &command,
-    )?);
     let request = UserErasureRequested {
         erasure_id: uuid::Uuid::now_v7(),
         user_id: caller.user_id.clone(),

@@ -34,6 +34,7 @@ async fn run_serves_until_shutdown_and_refuses_bad_settings() -> anyhow::Result<
     let addr = SocketAddr::from(([127, 0, 0, 1], sagaflow_test_support::tansu::free_port()?));
     let settings = Settings {
         listen: addr,
+        sweep_ms: 50,
         internal_token_secret: Some(sagaflow_test_support::service_auth::Secret::new(
             sagaflow_test_support::service_auth::INTERNAL_TOKEN_SECRET,
         )),

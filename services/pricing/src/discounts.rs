@@ -173,8 +173,8 @@ pub async fn lookup(
     let Ok(normalized) = normalize_code(code) else {
         return Ok(Err(format!("unknown discount code {code}")));
     };
-    // The row, and whether it has expired by the database's clock.
-    let row: Option<(Option<i32>, Option<i64>, Option<String>, bool, bool)> = sqlx::query_as(
+    // The code's terms, and whether it has expired by the database's clock.
+    let row: Option<Terms> = sqlx::query_as(
         "SELECT percent_off, amount_minor, currency, active,
                     expires_at IS NOT NULL AND expires_at <= now()
              FROM discount_codes WHERE code = $1",
@@ -200,6 +200,9 @@ pub async fn lookup(
         }
     })
 }
+
+/// A looked-up code: percent_off, amount_minor, currency, active, expired.
+type Terms = (Option<i32>, Option<i64>, Option<String>, bool, bool);
 
 type Row = (
     String,

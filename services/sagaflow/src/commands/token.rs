@@ -93,6 +93,7 @@ impl Signing {
 pub struct OperatorSigning {
     /// The operator token secret (>= 32 bytes).
     #[arg(
+        id = "operator-jwt-secret",
         long = "operator-jwt-secret",
         env = "SAGAFLOW_OPERATOR_JWT_SECRET",
         value_name = "SAGAFLOW_OPERATOR_JWT_SECRET",

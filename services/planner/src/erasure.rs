@@ -5,6 +5,7 @@
 //!   drafted payloads, validation, the audit log (`plan_log`), the children, and
 //!   the plan sagas in the saga store's tables (their input holds the payloads);
 //!   a plan still running stops being followed (its late replies find no plan);
+//! - the plans' already-published outbox rows (commands and audit entries);
 //! - the saved answers of the user's `Idempotency-Key`s (they hold plan views);
 //! - the user's assistant cart id, and what the planner learnt about the user's
 //!   sagas and applications (`known_sagas`, `known_applications`).
@@ -48,7 +49,9 @@ pub async fn erase(
     .await?;
     let mut erased = Erased {
         plans: store::delete_plans(conn, &plan_ids).await?,
-        other_rows: 0,
+        // What the plans already published (their commands and audit entries
+        // carry the plan id as saga id) leaves the outbox too; unsent rows go out.
+        other_rows: sagaflow_bus::outbox::forget_sent(conn, tenant_id, &plan_ids).await?,
     };
     for statement in [
         // Rows of plans are gone with their plans; these catch any stragglers.

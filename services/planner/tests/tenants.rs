@@ -42,6 +42,17 @@ async fn count(planner: &Planner, table: &str, tenant: &str) -> anyhow::Result<i
     .await?)
 }
 
+/// Outbox rows of sagas (plan commands and audit entries) in `tenant`.
+async fn published(planner: &Planner, tenant: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM sagaflow_outbox
+         WHERE headers->>'tenant-id' = $1 AND headers->>'saga-id' IS NOT NULL",
+    )
+    .bind(tenant)
+    .fetch_one(planner.pool())
+    .await?)
+}
+
 #[tokio::test]
 async fn the_same_user_id_in_two_tenants_is_two_people_on_every_route() -> anyhow::Result<()> {
     let planner = Planner::start(|_| {}).await?;
@@ -55,8 +66,8 @@ async fn the_same_user_id_in_two_tenants_is_two_people_on_every_route() -> anyho
     let (mine, theirs) = (id(&mine), id(&theirs));
 
     // GET /v1/assistant/plans: each lists their own.
-    assert_eq!(list(&planner, (TENANT, USER)).await?, [mine.clone()]);
-    assert_eq!(list(&planner, (OTHER, USER)).await?, [theirs.clone()]);
+    assert_eq!(list(&planner, (TENANT, USER)).await?, [mine.as_str()]);
+    assert_eq!(list(&planner, (OTHER, USER)).await?, [theirs.as_str()]);
 
     // GET /v1/assistant/plans/{id}: the other tenant's ada gets 404.
     for (who, plan) in [((TENANT, USER), &theirs), ((OTHER, USER), &mine)] {
@@ -145,6 +156,13 @@ async fn erasure_removes_one_tenants_user_and_keeps_them_erased() -> anyhow::Res
         assert!(count(&planner, table, TENANT).await? > 0, "{table}");
     }
 
+    // What the plans published so far (commands, audit entries) was sent.
+    sqlx::query("UPDATE sagaflow_outbox SET sent_at = now()")
+        .execute(planner.pool())
+        .await?;
+    assert!(published(&planner, TENANT).await? > 0);
+    assert!(published(&planner, OTHER).await? > 0);
+
     let requested_at_ms = chrono::Utc::now().timestamp_millis();
     let erase = UserErasureRequested {
         erasure_id: Uuid::now_v7(),
@@ -164,6 +182,12 @@ async fn erasure_removes_one_tenants_user_and_keeps_them_erased() -> anyhow::Res
         .fetch_one(planner.pool())
         .await?;
     assert_eq!(sagas, 0);
+    assert_eq!(
+        published(&planner, TENANT).await?,
+        0,
+        "sent payloads are forgotten"
+    );
+    assert!(published(&planner, OTHER).await? > 0);
     assert!(list(&planner, (TENANT, USER)).await?.is_empty());
     // globex's ada keeps everything.
     assert_eq!(list(&planner, (OTHER, USER)).await?, [id(&theirs)]);

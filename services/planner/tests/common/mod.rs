@@ -311,6 +311,9 @@ impl Platform {
         let port = sagaflow_test_support::tansu::free_port()?;
         let orchestrator_settings = sagaflow_orchestrator::Settings {
             listen: ([127, 0, 0, 1], port).into(),
+            operator_jwt_secret: Some(sagaflow_test_support::service_auth::Secret::new(
+                sagaflow_test_support::service_auth::OPERATOR_JWT_SECRET,
+            )),
             ..sagaflow_orchestrator::Settings::default()
         };
         macro_rules! spawn {

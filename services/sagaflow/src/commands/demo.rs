@@ -118,6 +118,7 @@ async fn assistant(client: &reqwest::Client, args: &Args) -> anyhow::Result<Stri
     let text = format!("Buy 1 of {SKU}");
     let response = client
         .post(format!("{base}/v1/assistant/intents"))
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
         .json(&json!({ "text": text }))
         .send()
         .await?;

@@ -171,6 +171,7 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
+    catalogue_ready(&dbs).await?;
 
     let gate = Arc::new(tokio::sync::Semaphore::new(20));
     let mut requests = tokio::task::JoinSet::new();
@@ -270,6 +271,7 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
+    catalogue_ready(&dbs).await?;
     let id = start_checkout(
         &http,
         &gateway,
@@ -360,6 +362,7 @@ async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> a
         Ok(http.get(format!("{gateway}/healthz")).send().await.is_ok())
     })
     .await?;
+    catalogue_ready(&dbs).await?;
     let first = start_checkout(
         &http,
         &gateway,

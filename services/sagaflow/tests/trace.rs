@@ -155,6 +155,8 @@ async fn one_checkout_is_one_connected_trace_across_every_service() -> anyhow::R
     for service in TRACED {
         processes.start(service, &dbs)?;
     }
+    // The catalogue publishes the test products (outside the checkout's trace).
+    processes.start(Service::Catalog, &dbs)?;
     let http = reqwest::Client::new();
     let gateway = format!("http://{}", processes.gateway);
     let ready = Instant::now() + Duration::from_secs(60);
@@ -162,6 +164,7 @@ async fn one_checkout_is_one_connected_trace_across_every_service() -> anyhow::R
         anyhow::ensure!(Instant::now() < ready, "the gateway did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    catalogue_ready(&dbs).await?;
 
     let id = start_checkout(
         &http,

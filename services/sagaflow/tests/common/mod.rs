@@ -89,8 +89,8 @@ impl Databases {
         for service in Service::ALL {
             let db = TestDb::create(service.name()).await?;
             platform::migrate(service, &db.pool).await?;
-            if service == Service::Pricing {
-                price_test_skus(&db.pool).await?;
+            if service == Service::Catalog {
+                catalogue_test_skus(&db.pool).await?;
             }
             dbs.insert(service.name(), db);
         }
@@ -106,26 +106,46 @@ impl Databases {
     }
 }
 
-/// Pricing's price table as the catalogue would fill it: the SKUs these tests
-/// buy (`MUG`, `LIMITED`) at 12.50 EUR. Prices come only from this table.
-pub async fn price_test_skus(pool: &PgPool) -> anyhow::Result<()> {
-    use sagaflow_events::messages::{ProductChanged, ProductPrice};
-    for sku in ["MUG", "LIMITED"] {
-        let product = ProductChanged {
-            sku: sku.into(),
-            name: sku.into(),
+/// The SKUs these tests buy, at 12.50 EUR each in the catalogue.
+pub const TEST_SKUS: [&str; 2] = ["MUG", "LIMITED"];
+
+/// Puts [`TEST_SKUS`] into the catalogue through its own store, so each is
+/// published as `ProductChanged` by the catalogue's relay once it runs, and
+/// pricing, the gateway and the planner learn them the way they do in production.
+pub async fn catalogue_test_skus(pool: &PgPool) -> anyhow::Result<()> {
+    use sagaflow_catalog::product::{Price, ProductSpec};
+    for sku in TEST_SKUS {
+        let spec = ProductSpec {
+            name: format!("Test product {sku}"),
             description: String::new(),
             active: true,
-            prices: vec![ProductPrice {
+            prices: vec![Price {
                 currency: "EUR".into(),
                 amount_minor: 1250,
             }],
-            version: 1,
-            at_ms: 0,
         };
-        sagaflow_pricing::catalog::apply(&mut *pool.acquire().await?, &product).await?;
+        sagaflow_catalog::store::put(pool, sku, &spec, "tests").await?;
     }
     Ok(())
+}
+
+/// Waits until pricing's price table and the gateway's product read model hold
+/// every test SKU (they follow `catalog.events`).
+pub async fn catalogue_ready(dbs: &Databases) -> anyhow::Result<()> {
+    let skus: Vec<String> = TEST_SKUS.iter().map(|s| s.to_string()).collect();
+    sagaflow_test_support::eventually("the catalogue", Duration::from_secs(60), || async {
+        let priced: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM catalog_products WHERE sku = ANY($1)")
+                .bind(&skus)
+                .fetch_one(dbs.pool(Service::Pricing))
+                .await?;
+        let shown: i64 = sqlx::query_scalar("SELECT count(*) FROM products WHERE sku = ANY($1)")
+            .bind(&skus)
+            .fetch_one(dbs.pool(Service::Gateway))
+            .await?;
+        Ok(priced == skus.len() as i64 && shown == skus.len() as i64)
+    })
+    .await
 }
 
 pub fn local_addr() -> anyhow::Result<SocketAddr> {
@@ -165,6 +185,9 @@ impl Platform {
         settings.applications.listen = local_addr()?;
         settings.pricing.listen = local_addr()?;
         settings.catalog.listen = local_addr()?;
+        let cart = local_addr()?;
+        settings.cart_listen = Some(cart);
+        settings.gateway.cart_url = format!("http://{cart}");
         settings.gateway.planner_url = format!("http://{}", settings.planner.listen);
         settings.gateway.applications_url = format!("http://{}", settings.applications.listen);
         test_gateway(&mut settings);
@@ -185,6 +208,7 @@ impl Platform {
         }
         platform.wait_http(&platform.gateway.clone()).await?;
         platform.wait_http(&platform.orchestrator.clone()).await?;
+        catalogue_ready(&platform.dbs).await?;
         Ok(platform)
     }
 
@@ -227,12 +251,14 @@ impl Platform {
     }
 }
 
-/// A checkout request body for `quantity` of `sku` at 12.50 each.
+/// A checkout request body for `quantity` of `sku`, shipped to Germany (19 % tax);
+/// the price is the catalogue's (12.50 EUR for the test SKUs).
 pub fn checkout_body(sku: &str, quantity: i32, payment_method: &str, cart_id: Uuid) -> Value {
     json!({
         "cart_id": cart_id,
-        "items": [{"sku": sku, "quantity": quantity, "unit_price_minor": 1250}],
+        "items": [{"sku": sku, "quantity": quantity}],
         "currency": "EUR",
+        "shipping_country": "DE",
         "payment_method": payment_method,
         "customer_email": "ada@example.com"
     })

@@ -30,10 +30,6 @@ export GATEWAY_JWT_HS256_SECRET="${GATEWAY_JWT_HS256_SECRET:-$SAGAFLOW_DEV_JWT_S
 export SAGAFLOW_INTERNAL_TOKEN_SECRET="${SAGAFLOW_INTERNAL_TOKEN_SECRET:-sagaflow-dev-only-internal-token-secret-0123456789}"
 export SAGAFLOW_OPERATOR_JWT_SECRET="${SAGAFLOW_OPERATOR_JWT_SECRET:-sagaflow-dev-only-operator-jwt-secret-0123456789}"
 
-# The assistant's price list (the demo's mug); a SKU without a price cannot be
-# bought by a plan.
-export PLANNER_CATALOG="${PLANNER_CATALOG:-MUG-BLUE=1250}"
-
 # The catalogue service creates the demo products (MUG-BLUE at 12.50 EUR, ...) at
 # start when they are missing; the pricing service prices checkouts from them.
 export CATALOG_SEED_DEMO="${CATALOG_SEED_DEMO:-true}"

@@ -16,11 +16,14 @@
 //!   OpenTelemetry spans (one span per consumed message).
 //! - [`lag`]: consumer lag from librdkafka statistics, as a gauge.
 //! - [`failpoint`]: named crash points for kill -9 tests.
+//! - [`erasure`]: what every service's erasure consumer shares (tombstone subject,
+//!   saga start times, the per-user lock).
 //! - `testing` (feature `testing`): drive a handler through the inbox in tests.
 
 pub mod admin;
 pub mod config;
 pub mod dead_letter;
+pub mod erasure;
 pub mod error;
 pub mod failpoint;
 pub mod failure;

@@ -77,7 +77,11 @@ fn schema_ids_are_unique_and_lookups_agree() {
     }
     // InventoryReservationFailed, InitiateCheckout, PriceOrder, OrderPriced,
     // ClearCart, AddCartItem and SendNotification have two versions.
-    assert_eq!(ids.len(), CONTRACTS.len() + 7, "seven types have two versions");
+    assert_eq!(
+        ids.len(),
+        CONTRACTS.len() + 7,
+        "seven types have two versions"
+    );
 }
 
 /// Commands sent to a service outside any saga (no step, so no saga id).

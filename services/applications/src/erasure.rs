@@ -9,7 +9,7 @@
 //! tells a command handler that a saga started before the erasure must store
 //! nothing.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::UserErasureRequested;
@@ -23,10 +23,8 @@ pub const CONSUMER: &str = "applications-erasure";
 /// Reason given to a refused command.
 pub const ERASED: &str = "the user's data was erased";
 
-/// SQL of how a user is named in `application_erasures`, from `$1` (tenant) and
-/// `$2` (user).
-pub const SUBJECT_SQL: &str =
-    "encode(sha256(convert_to(length($1)::TEXT || ':' || $1 || ':' || $2, 'UTF8')), 'hex')";
+/// How a user is named in `application_erasures` (see [`sagaflow_bus::erasure`]).
+pub use sagaflow_bus::erasure::SUBJECT_SQL;
 
 /// Whether (tenant, user) was erased after saga `saga_id` started (a saga whose
 /// start is unknown, not a UUIDv7, counts as started before).
@@ -43,12 +41,7 @@ pub async fn erased(
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let started = saga_id.get_timestamp().and_then(|t| {
-        let (seconds, nanos) = t.to_unix();
-        Utc.timestamp_opt(i64::try_from(seconds).ok()?, nanos)
-            .single()
-    });
-    Ok(erased_at.is_some_and(|at| started.is_none_or(|started| started <= at)))
+    Ok(erased_at.is_some_and(|at| sagaflow_bus::erasure::started_before(saga_id, at)))
 }
 
 /// Deletes everything of `user_id` in `tenant_id` and records the tombstone.
@@ -74,11 +67,12 @@ pub async fn erase(
     .execute(&mut *conn)
     .await?;
     let owned = "SELECT application_id FROM applications WHERE tenant_id = $1 AND user_id = $2";
-    let keys: Vec<String> = sqlx::query_scalar(&format!("SELECT application_id::TEXT FROM ({owned}) a"))
-        .bind(tenant_id)
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let keys: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT application_id::TEXT FROM ({owned}) a"))
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_all(&mut *conn)
+            .await?;
     sagaflow_bus::outbox::forget_sent_with_keys(conn, tenant_id, &keys).await?;
     for statement in [
         format!("DELETE FROM document_commands WHERE application_id IN ({owned})"),

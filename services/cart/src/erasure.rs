@@ -12,7 +12,7 @@
 //! Erasure and writes are serialised per (tenant, user) by a transaction-scoped
 //! advisory lock (shared for writes, exclusive for the erasure).
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::UserErasureRequested;
@@ -26,18 +26,8 @@ pub const CONSUMER: &str = "cart-erasure";
 /// Reason given to a refused command.
 pub const ERASED: &str = "the user's data was erased";
 
-/// SQL of how a user is named in `cart_erasures`, from `$1` (tenant) and `$2`
-/// (user): sha256 of `<tenant>:<user>`, hex, with the tenant's length first so no
-/// two (tenant, user) pairs share it.
-pub const SUBJECT_SQL: &str =
-    "encode(sha256(convert_to(length($1)::TEXT || ':' || $1 || ':' || $2, 'UTF8')), 'hex')";
-
-/// When a saga started: the time in its UUIDv7 id; `None` for other versions.
-pub fn saga_started(saga_id: Uuid) -> Option<DateTime<Utc>> {
-    let (seconds, nanos) = saga_id.get_timestamp()?.to_unix();
-    let seconds = i64::try_from(seconds).ok()?;
-    Utc.timestamp_opt(seconds, nanos).single()
-}
+/// How a user is named in `cart_erasures` (see [`sagaflow_bus::erasure`]).
+pub use sagaflow_bus::erasure::{SUBJECT_SQL, requested_at, saga_started};
 
 /// Takes the (tenant, user)'s advisory lock until the transaction ends: shared for
 /// a write of their data, exclusive for their erasure.
@@ -47,16 +37,7 @@ pub async fn lock(
     user_id: &str,
     exclusive: bool,
 ) -> Result<(), sqlx::Error> {
-    let sql = if exclusive {
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-    } else {
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
-    };
-    sqlx::query(sql)
-        .bind(format!("cart:{}:{tenant_id}:{user_id}", tenant_id.len()))
-        .execute(conn)
-        .await?;
-    Ok(())
+    sagaflow_bus::erasure::lock(conn, "cart", tenant_id, user_id, exclusive).await
 }
 
 /// Whether a command of saga `saga_id` for (tenant, user) must be refused: the user
@@ -76,8 +57,10 @@ pub async fn guard(
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(erased_at
-        .is_some_and(|erased_at| saga_started(saga_id).is_none_or(|started| started <= erased_at)))
+    Ok(
+        erased_at
+            .is_some_and(|erased_at| sagaflow_bus::erasure::started_before(saga_id, erased_at)),
+    )
 }
 
 /// Deletes every cart row of `user_id` in `tenant_id` (carts, lines, saga additions,
@@ -120,16 +103,6 @@ pub async fn erase(
     }
     metrics::counter!("sagaflow_cart_erasures_total").increment(1);
     Ok(deleted)
-}
-
-/// The time an erasure request names, kept within a minute of now (a clock far
-/// ahead must not refuse the user's future sagas).
-pub fn requested_at(requested_at_ms: i64) -> DateTime<Utc> {
-    let now = Utc::now();
-    match Utc.timestamp_millis_opt(requested_at_ms).single() {
-        Some(at) => at.min(now + chrono::Duration::minutes(1)),
-        None => now,
-    }
 }
 
 /// Handles `gateway.events`: `UserErasureRequested` erases; other requests on the

@@ -665,11 +665,12 @@ async fn erasing_me_removes_my_generations_and_tells_the_generation_service() ->
         .fetch_one(gw.pool())
         .await?;
     assert_eq!(kept, 1, "orders are financial records and stay");
-    let email: String =
-        sqlx::query_scalar("SELECT request->>'customer_email' FROM checkouts WHERE checkout_id = $1")
-            .bind(checkout)
-            .fetch_one(gw.pool())
-            .await?;
+    let email: String = sqlx::query_scalar(
+        "SELECT request->>'customer_email' FROM checkouts WHERE checkout_id = $1",
+    )
+    .bind(checkout)
+    .fetch_one(gw.pool())
+    .await?;
     assert_eq!(email, "[erased]", "the checkout keeps no e-mail address");
     let sent = outbox(gw.pool()).await?;
     let cancels: Vec<_> = sent

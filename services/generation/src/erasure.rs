@@ -10,7 +10,7 @@
 //! advisory lock (shared for commands, exclusive for the erasure), so a command that
 //! passed the guard commits before the erasure deletes, or sees its tombstone.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -26,29 +26,17 @@ pub fn subject(tenant_id: &str, user_id: &str) -> String {
         .collect()
 }
 
-/// When a saga started: the time in its UUIDv7 id; `None` for other versions.
-pub fn saga_started(saga_id: Uuid) -> Option<DateTime<Utc>> {
-    let (seconds, nanos) = saga_id.get_timestamp()?.to_unix();
-    let seconds = i64::try_from(seconds).ok()?;
-    Utc.timestamp_opt(seconds, nanos).single()
-}
+pub use sagaflow_bus::erasure::{requested_at, saga_started};
 
+/// The (tenant, user)'s advisory lock until the transaction ends: shared for a
+/// write of their data, exclusive for their erasure.
 async fn lock(
     conn: &mut PgConnection,
     tenant_id: &str,
     user_id: &str,
     exclusive: bool,
 ) -> Result<(), sqlx::Error> {
-    let sql = if exclusive {
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-    } else {
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
-    };
-    sqlx::query(sql)
-        .bind(subject(tenant_id, user_id))
-        .execute(conn)
-        .await?;
-    Ok(())
+    sagaflow_bus::erasure::lock(conn, "generation", tenant_id, user_id, exclusive).await
 }
 
 /// Whether a command of `tenant_id` for `saga_id` (of `user_id` when the command
@@ -83,9 +71,8 @@ pub async fn guard(
         .fetch_optional(&mut *conn)
         .await?;
         // A saga whose start is unknown counts as started before the erasure.
-        let late = erased_at.is_some_and(|erased_at| {
-            saga_started(saga_id).is_none_or(|started| started <= erased_at)
-        });
+        let late = erased_at
+            .is_some_and(|erased_at| sagaflow_bus::erasure::started_before(saga_id, erased_at));
         if late {
             sqlx::query(
                 "INSERT INTO erased_sagas (saga_id, tenant_id) VALUES ($1, $2)
@@ -172,16 +159,6 @@ pub async fn erase(
     Ok(deleted > 0)
 }
 
-/// The time an erasure request names, kept within a minute of now (a clock far
-/// ahead must not refuse the user's future sagas).
-pub fn requested_at(requested_at_ms: i64) -> DateTime<Utc> {
-    let now = Utc::now();
-    match Utc.timestamp_millis_opt(requested_at_ms).single() {
-        Some(at) => at.min(now + chrono::Duration::minutes(1)),
-        None => now,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,22 +171,5 @@ mod tests {
         assert_ne!(acme, subject("acm", "eada"));
         assert_eq!(acme.len(), 64, "a sha256 in hex");
         assert!(acme.bytes().all(|b| b.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn a_saga_starts_at_its_uuidv7_time_and_other_ids_have_none() {
-        let before = Utc::now() - chrono::Duration::milliseconds(1);
-        let started = saga_started(Uuid::now_v7()).expect("a v7 id has a time");
-        assert!(started >= before && started <= Utc::now(), "{started}");
-        assert_eq!(saga_started(Uuid::new_v4()), None);
-    }
-
-    #[test]
-    fn a_requested_time_far_ahead_is_kept_near_now() {
-        let now = Utc::now();
-        let far = (now + chrono::Duration::days(365)).timestamp_millis();
-        assert!(requested_at(far) <= Utc::now() + chrono::Duration::minutes(1));
-        let past = (now - chrono::Duration::hours(1)).timestamp_millis();
-        assert_eq!(requested_at(past).timestamp_millis(), past);
     }
 }

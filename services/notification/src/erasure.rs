@@ -10,7 +10,7 @@
 //! known) is acknowledged without being sent or stored, so the saga that asked for
 //! it still completes and no address comes back.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::UserErasureRequested;
@@ -24,40 +24,7 @@ pub const CONSUMER: &str = "notification-erasure";
 /// What erased text becomes.
 pub const ERASED: &str = "[erased]";
 
-/// How a user is named in `notification_erasures`, from `$1` (tenant) and `$2`
-/// (user): sha256 of `<len(tenant)>:<tenant>:<user>`, hex.
-const SUBJECT_SQL: &str =
-    "encode(sha256(convert_to(length($1)::TEXT || ':' || $1 || ':' || $2, 'UTF8')), 'hex')";
-
-/// When a saga started: the time in its UUIDv7 id; `None` for other versions.
-fn saga_started(saga_id: Uuid) -> Option<DateTime<Utc>> {
-    let (seconds, nanos) = saga_id.get_timestamp()?.to_unix();
-    Utc.timestamp_opt(i64::try_from(seconds).ok()?, nanos)
-        .single()
-}
-
-/// Serialises sends and the erasure of one (tenant, user) until the transaction
-/// ends: shared for a send, exclusive for the erasure.
-async fn lock(
-    conn: &mut PgConnection,
-    tenant_id: &str,
-    user_id: &str,
-    exclusive: bool,
-) -> Result<(), sqlx::Error> {
-    let sql = if exclusive {
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-    } else {
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
-    };
-    sqlx::query(sql)
-        .bind(format!(
-            "notification:{}:{tenant_id}:{user_id}",
-            tenant_id.len()
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+use sagaflow_bus::erasure::{SUBJECT_SQL, lock, requested_at, started_before};
 
 /// Whether a notification for (tenant, user) of saga `saga_id` must be suppressed:
 /// the user was erased after the saga started (without a saga, or with a saga id
@@ -69,7 +36,7 @@ pub async fn suppressed(
     user_id: &str,
     saga_id: Option<Uuid>,
 ) -> Result<bool, sqlx::Error> {
-    lock(conn, tenant_id, user_id, false).await?;
+    lock(conn, "notification", tenant_id, user_id, false).await?;
     let erased_at: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
         "SELECT erased_at FROM notification_erasures WHERE tenant_id = $1 AND subject = {SUBJECT_SQL}"
     ))
@@ -77,11 +44,8 @@ pub async fn suppressed(
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(erased_at.is_some_and(|erased_at| {
-        saga_id
-            .and_then(saga_started)
-            .is_none_or(|started| started <= erased_at)
-    }))
+    Ok(erased_at
+        .is_some_and(|erased_at| saga_id.is_none_or(|saga_id| started_before(saga_id, erased_at))))
 }
 
 /// Blanks every notification recorded for `user_id` in `tenant_id` and records the
@@ -94,7 +58,7 @@ pub async fn erase(
     erased_at: DateTime<Utc>,
     erasure_id: Uuid,
 ) -> Result<u64, sqlx::Error> {
-    lock(conn, tenant_id, user_id, true).await?;
+    lock(conn, "notification", tenant_id, user_id, true).await?;
     sqlx::query(&format!(
         "INSERT INTO notification_erasures (tenant_id, subject, erased_at, erasure_id)
          VALUES ($1, {SUBJECT_SQL}, $3, $4)
@@ -120,16 +84,6 @@ pub async fn erase(
     .rows_affected();
     metrics::counter!("sagaflow_notification_erasures_total").increment(1);
     Ok(blanked)
-}
-
-/// The time an erasure request names, kept within a minute of now (a clock far
-/// ahead must not suppress the user's future notifications).
-fn requested_at(requested_at_ms: i64) -> DateTime<Utc> {
-    let now = Utc::now();
-    match Utc.timestamp_millis_opt(requested_at_ms).single() {
-        Some(at) => at.min(now + chrono::Duration::minutes(1)),
-        None => now,
-    }
 }
 
 /// Handles `gateway.events`: `UserErasureRequested` erases; other requests on the

@@ -60,7 +60,12 @@ mod tests {
     fn defaults_match_and_bad_values_name_the_key() {
         let cli = Cli::try_parse_from(["x"]).expect("defaults");
         assert_eq!(cli.settings.listen, Settings::default().listen);
-        assert!(!cli.settings.seed_demo);
+        // Off by default (the dev environment, which tests run in, turns it on).
+        assert_eq!(
+            cli.settings.seed_demo,
+            std::env::var("CATALOG_SEED_DEMO").is_ok_and(|v| v == "true")
+        );
+        assert!(!Settings::default().seed_demo);
         let cli = Cli::try_parse_from(["x", "--catalog-seed-demo", "true"]).expect("seed");
         assert!(cli.settings.seed_demo);
         let err = Cli::try_parse_from(["x", "--catalog-seed-demo", "maybe"]).expect_err("bool");

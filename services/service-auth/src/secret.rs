@@ -76,13 +76,16 @@ pub enum SecretError {
 #[derive(clap::Args, Debug, Clone, Default)]
 #[group(skip)]
 pub struct Settings {
+    // `env` below repeats INTERNAL_TOKEN_SECRET / OPERATOR_JWT_SECRET; a unit test
+    // keeps them equal.
     /// Secret (>= 32 bytes) with which the gateway signs, and the services behind
     /// it verify, the short-lived token of every forwarded request.
     #[arg(
         id = "internal-token-secret",
         long = "internal-token-secret",
-        env = INTERNAL_TOKEN_SECRET,
-        value_name = INTERNAL_TOKEN_SECRET,
+        // Literal keys (not the constants) so the deployment checks find them.
+        env = "SAGAFLOW_INTERNAL_TOKEN_SECRET",
+        value_name = "SAGAFLOW_INTERNAL_TOKEN_SECRET",
         hide_env_values = true
     )]
     pub internal_token_secret: Option<Secret>,
@@ -92,8 +95,8 @@ pub struct Settings {
     #[arg(
         id = "operator-jwt-secret",
         long = "operator-jwt-secret",
-        env = OPERATOR_JWT_SECRET,
-        value_name = OPERATOR_JWT_SECRET,
+        env = "SAGAFLOW_OPERATOR_JWT_SECRET",
+        value_name = "SAGAFLOW_OPERATOR_JWT_SECRET",
         hide_env_values = true
     )]
     pub operator_jwt_secret: Option<Secret>,
@@ -117,6 +120,22 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_settings_read_the_named_keys() {
+        use clap::Args;
+        let command = Settings::augment_args(clap::Command::new("x"));
+        for (id, key) in [
+            ("internal-token-secret", INTERNAL_TOKEN_SECRET),
+            ("operator-jwt-secret", OPERATOR_JWT_SECRET),
+        ] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .expect("the argument exists");
+            assert_eq!(arg.get_env().and_then(|env| env.to_str()), Some(key));
+        }
+    }
 
     #[test]
     fn secrets_never_print_and_short_ones_name_their_key() {

@@ -355,6 +355,21 @@ impl Platform {
                 async move { sagaflow_planner::run_messaging(&state, kafka, shutdown).await },
             );
         }
+        // Checkouts are priced from pricing's copy of the catalogue: wait for it.
+        let skus: Vec<String> = PRODUCTS.iter().map(|(sku, _)| sku.to_string()).collect();
+        sagaflow_test_support::eventually(
+            "pricing's catalogue",
+            Duration::from_secs(60),
+            || async {
+                let known: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM catalog_products WHERE sku = ANY($1)")
+                        .bind(&skus)
+                        .fetch_one(&pricing.pool)
+                        .await?;
+                Ok(known == skus.len() as i64)
+            },
+        )
+        .await?;
         Ok(Self {
             broker,
             planner,

@@ -42,7 +42,7 @@ const SKUS = (__ENV.LOADTEST_SKUS || '').split(',').map((s) => s.trim()).filter(
 /** @type {import('k6/options').Options} */
 export const options = {
   scenarios: scenarios(PROFILE),
-  thresholds: thresholds(),
+  thresholds: thresholds(PROFILE),
   summaryTrendStats: ['avg', 'med', 'p(95)', 'p(99)', 'max'],
   setupTimeout: '60s',
 };

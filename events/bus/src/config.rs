@@ -41,6 +41,17 @@ pub struct KafkaConfig {
     )]
     pub linger_ms: u32,
 
+    /// Seconds a published outbox row is kept before the relay deletes it (the
+    /// table would otherwise grow forever, and an erased user's payloads with it).
+    #[arg(
+        long = "outbox-retention-secs",
+        env = "OUTBOX_RETENTION_SECS",
+        value_name = "OUTBOX_RETENTION_SECS",
+        default_value_t = 3_600,
+        value_parser = clap::value_parser!(u64).range(0..=30 * 86_400)
+    )]
+    pub outbox_retention_secs: u64,
+
     /// Consumer group session timeout.
     #[arg(
         long = "kafka-session-timeout-ms",
@@ -214,6 +225,7 @@ impl KafkaConfig {
             bootstrap_servers: bootstrap_servers.into(),
             fetch_wait_max_ms: 5,
             linger_ms: 1,
+            outbox_retention_secs: 3_600,
             session_timeout_ms: 10_000,
             rejoin_idle_ms: 0,
             partitions: 4,

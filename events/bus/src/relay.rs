@@ -33,6 +33,7 @@ pub struct Relay {
     producer: FutureProducer,
     batch_size: i64,
     poll_interval: Duration,
+    retention: Duration,
 }
 
 impl Relay {
@@ -43,6 +44,7 @@ impl Relay {
             producer,
             batch_size: 500,
             poll_interval: Duration::from_millis(250),
+            retention: Duration::from_secs(kafka.outbox_retention_secs),
         })
     }
 
@@ -50,6 +52,26 @@ impl Relay {
     pub fn with_batch_size(mut self, batch_size: i64) -> Self {
         self.batch_size = batch_size.max(1);
         self
+    }
+
+    /// Deletes up to 10,000 rows published more than the retention ago
+    /// (`OUTBOX_RETENTION_SECS`); returns how many.
+    pub async fn prune(&self) -> Result<u64, Error> {
+        let pruned = sqlx::query(
+            "DELETE FROM sagaflow_outbox WHERE id IN (
+                 SELECT id FROM sagaflow_outbox
+                 WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)
+                 LIMIT 10000)",
+        )
+        .bind(self.retention.as_secs_f64())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if pruned > 0 {
+            metrics::counter!("sagaflow_outbox_pruned_total").increment(pruned);
+            debug!(pruned, "published outbox rows pruned");
+        }
+        Ok(pruned)
     }
 
     /// Publishes one batch of unsent rows and returns how many were acknowledged.
@@ -174,6 +196,9 @@ impl Relay {
             }
             if last_gauge.elapsed() > Duration::from_secs(5) {
                 last_gauge = Instant::now();
+                if let Err(err) = self.prune().await {
+                    warn!(error = %err, "pruning the published outbox rows failed");
+                }
                 if let Ok(mut conn) = self.pool.acquire().await
                     && let Ok(n) = crate::outbox::backlog(&mut conn).await
                 {

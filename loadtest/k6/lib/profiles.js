@@ -87,13 +87,20 @@ export function scenarios(name) {
 
 /**
  * The SLOs as thresholds: p99 reads < 150 ms, p99 writes < 300 ms, checks > 99%.
- * Requests are tagged kind=read|write; polling GETs are reads.
+ * Requests are tagged kind=read|write; polling GETs are reads. The smoke profile
+ * (run by the test suite on whatever machine runs it, often a busy 2-core CI
+ * runner) checks correctness only and reports the latencies without failing on
+ * them: speed is measured by the short and full profiles and the bench harness.
+ * @param {string} profile
  * @returns {Record<string, string[]>}
  */
-export function thresholds() {
-  return {
+export function thresholds(profile) {
+  const latency = profile === 'smoke' ? {} : {
     'http_req_duration{kind:read}': ['p(99)<150'],
     'http_req_duration{kind:write}': ['p(99)<300'],
+  };
+  return {
+    ...latency,
     checks: ['rate>0.99'],
     http_req_failed: ['rate<0.01'],
     checkout_completed: ['rate>0.99'],

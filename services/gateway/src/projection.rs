@@ -169,13 +169,26 @@ pub async fn lock_saga(tx: &mut PgConnection, saga_id: Uuid) -> Result<(), Failu
     Ok(())
 }
 
+/// Whether `saga_id` belongs to a user who erased their data (`DELETE /v1/me`).
+pub async fn erased(tx: &mut PgConnection, saga_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM erased_sagas WHERE saga_id = $1)")
+        .bind(saga_id)
+        .fetch_one(tx)
+        .await
+}
+
 /// Stores one event and applies it to the saga's row if there is one yet;
 /// `Ok(false)` when its `seq` was already stored.
 pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bool, Failure> {
     let at = DateTime::<Utc>::from_timestamp_millis(event.at_ms)
         .ok_or_else(|| Failure::Poison(format!("at_ms {} is not a valid time", event.at_ms)))?;
-    let detail = parse_detail(&event.detail);
     lock_saga(tx, event.saga_id).await?;
+    // A late event of an erased user's saga keeps its step and time, not its detail.
+    let detail = if erased(tx, event.saga_id).await? {
+        serde_json::Value::String("[erased]".to_owned())
+    } else {
+        parse_detail(&event.detail)
+    };
     let inserted = sqlx::query(
         "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

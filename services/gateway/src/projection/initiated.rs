@@ -3,7 +3,8 @@
 //! `generations` (owner = the envelope's tenant and the payload's `user_id`,
 //! `status` `pending`, `source` [`ASSISTANT`]), and the progress stored before it
 //! arrived is applied to it ([`super::replay`]). A saga that already has its row
-//! (the gateway's own command coming back, a redelivery) is left as it is.
+//! (the gateway's own command coming back, a redelivery) is left as it is, and
+//! so is a saga of a user who erased their data (`erased_sagas`).
 
 use sagaflow_bus::Failure;
 use sagaflow_events::messages::{DocumentKind, InitiateCheckout, InitiateGeneration};
@@ -94,6 +95,10 @@ impl NewRow<'_> {
         let request = serde_json::to_value(command)
             .map_err(|err| Failure::Poison(format!("re-encoding the command: {err}")))?;
         lock_saga(tx, saga_id).await?;
+        if super::erased(tx, saga_id).await? {
+            debug!(%saga_id, table, "start of an erased user's saga; not projected");
+            return Ok(false);
+        }
         let query = sqlx::query(insert)
             .bind(saga_id)
             .bind(self.tenant)

@@ -41,6 +41,23 @@ pub async fn erase(
     caller: Caller,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut tx = state.pool.begin().await?;
+    // Every saga of the caller, locked as the projection locks one (in order, as
+    // it takes one at a time): a progress entry being projected right now commits
+    // before the statements below see the table, or sees `erased_sagas` after.
+    let sagas: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+         ORDER BY 1",
+    )
+    .bind(&caller.tenant_id)
+    .bind(&caller.user_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for saga_id in &sagas {
+        crate::projection::lock_saga(&mut tx, *saga_id)
+            .await
+            .map_err(|err| ApiError::Internal(format!("locking saga {saga_id}: {err}")))?;
+    }
     let running: Vec<uuid::Uuid> = sqlx::query_scalar(
         "SELECT generation_id FROM generations
          WHERE tenant_id = $1 AND user_id = $2 AND NOT (status = ANY($3))
@@ -65,6 +82,11 @@ pub async fn erase(
         )?);
     }
     for statement in [
+        // Late messages of these sagas must not bring the data back (projection).
+        "INSERT INTO erased_sagas (saga_id)
+             SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2
+             UNION SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+         ON CONFLICT (saga_id) DO NOTHING",
         // The checkout stays (a financial record); the person's details go.
         "UPDATE checkouts SET request = request
              || CASE WHEN request ? 'customer_email'
@@ -88,6 +110,12 @@ pub async fn erase(
             .execute(&mut *tx)
             .await?;
     }
+    // What the gateway published for those sagas (the e-mail, the CV text) goes
+    // once sent; rows still unsent are pruned by the relay's retention.
+    outbox::forget_sent(&mut tx, &caller.tenant_id, &sagas).await?;
+    sqlx::query("DELETE FROM erased_sagas WHERE erased_at < now() - INTERVAL '30 days'")
+        .execute(&mut *tx)
+        .await?;
     let generations = sqlx::query("DELETE FROM generations WHERE tenant_id = $1 AND user_id = $2")
         .bind(&caller.tenant_id)
         .bind(&caller.user_id)

@@ -38,6 +38,19 @@ pub fn bearer_for(user: &str) -> String {
     format!("Bearer {token}")
 }
 
+/// `Authorization` for `user` of `tenant`.
+pub fn bearer_in(tenant: &str, user: &str) -> String {
+    let token = sagaflow_gateway::mint_hs256(
+        JWT_SECRET,
+        sagaflow_gateway::config::DEFAULT_JWT_ISSUER,
+        sagaflow_gateway::config::DEFAULT_JWT_AUDIENCE,
+        tenant,
+        user,
+        Duration::from_secs(3600),
+    );
+    format!("Bearer {token}")
+}
+
 /// `Authorization` for [`USER`] of [`TENANT`].
 pub fn bearer() -> String {
     bearer_for(USER)
@@ -166,6 +179,7 @@ pub struct Platform {
     pub gateway: String,
     pub orchestrator: String,
     pub http: reqwest::Client,
+    kafka: KafkaConfig,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
     _exclusive: tokio::sync::MutexGuard<'static, ()>,
@@ -173,6 +187,15 @@ pub struct Platform {
 
 impl Platform {
     pub async fn start(broker: Broker, tweak: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        Self::start_tuned(broker, tweak, |_| {}).await
+    }
+
+    /// [`Platform::start`] with the Kafka settings (relay, consumers) tweaked too.
+    pub async fn start_tuned(
+        broker: Broker,
+        tweak: impl FnOnce(&mut Settings),
+        tune: impl FnOnce(&mut KafkaConfig),
+    ) -> anyhow::Result<Self> {
         let exclusive = exclusive().await;
         sagaflow_test_support::init_tracing();
         create_platform_topics(&broker).await?;
@@ -192,7 +215,10 @@ impl Platform {
         settings.gateway.applications_url = format!("http://{}", settings.applications.listen);
         test_gateway(&mut settings);
         tweak(&mut settings);
+        let mut kafka = KafkaConfig::new(broker.bootstrap());
+        tune(&mut kafka);
         let mut platform = Self {
+            kafka,
             gateway: format!("http://{}", settings.gateway.listen),
             orchestrator: format!("http://{}", settings.orchestrator.listen),
             broker,
@@ -214,7 +240,7 @@ impl Platform {
 
     fn spawn(&mut self, service: Service) {
         let pool = self.dbs.pool(service).clone();
-        let kafka = KafkaConfig::new(self.broker.bootstrap());
+        let kafka = self.kafka.clone();
         let settings = self.settings.clone();
         let shutdown = self.shutdown.clone();
         self.tasks

@@ -38,11 +38,14 @@ async fn published_rows_older_than_the_retention_are_pruned_and_unsent_ones_stay
         ..KafkaConfig::new(broker.bootstrap())
     };
     let relay = Relay::new(db.pool.clone(), &kafka)?;
-    assert_eq!(relay.prune().await?, 1, "only the row published two hours ago");
-    let left: Vec<Uuid> =
-        sqlx::query_scalar("SELECT message_id FROM sagaflow_outbox ORDER BY id")
-            .fetch_all(&db.pool)
-            .await?;
+    assert_eq!(
+        relay.prune().await?,
+        1,
+        "only the row published two hours ago"
+    );
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT message_id FROM sagaflow_outbox ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
     assert_eq!(
         left,
         vec![recent.envelope.message_id, unsent.envelope.message_id]

@@ -44,6 +44,13 @@ pub async fn erase(
     erased_at: DateTime<Utc>,
     erasure_id: Option<Uuid>,
 ) -> Result<Erased, Error> {
+    // Serialised with the creation of the user's sagas (migration 3): a saga
+    // started concurrently is either seen below or redacted as it is created.
+    sqlx::query("SELECT pg_advisory_xact_lock(sagaflow_erasure_lock_key($1, $2))")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "INSERT INTO saga_erasures (tenant_id, subject, erased_at, erasure_id)
          VALUES ($1, sagaflow_subject($1, $2), $3, $4)

@@ -65,12 +65,7 @@ async fn everywhere(dbs: &Databases, needle: &str) -> anyhow::Result<Vec<String>
     Ok(found)
 }
 
-async fn post(
-    platform: &Platform,
-    auth: &str,
-    path: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
+async fn post(platform: &Platform, auth: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
     let response = platform
         .http
         .post(format!("{}{path}", platform.gateway))
@@ -101,9 +96,12 @@ async fn erasing_a_user_leaves_nothing_of_theirs_and_everything_of_the_same_id_e
 -> anyhow::Result<()> {
     // Published outbox rows are pruned at once (3,600 s by default), so payloads
     // relayed after the erasure do not outlive it.
-    let platform =
-        Platform::start_tuned(Broker::mock()?, |_| {}, |kafka| kafka.outbox_retention_secs = 0)
-            .await?;
+    let platform = Platform::start_tuned(
+        Broker::mock()?,
+        |_| {},
+        |kafka| kafka.outbox_retention_secs = 0,
+    )
+    .await?;
     sagaflow_inventory::set_stock(platform.pool(Service::Inventory), "MUG", 10).await?;
     let erased = bearer_in(TENANT, USER);
     let kept = bearer_in(OTHER_TENANT, USER);
@@ -113,15 +111,18 @@ async fn erasing_a_user_leaves_nothing_of_theirs_and_everything_of_the_same_id_e
     let theirs = post(&platform, &kept, "/v1/checkouts", &checkout(KEPT_EMAIL)).await?;
     for view in [&mine, &theirs] {
         let id = view["checkout_id"].as_str().expect("id");
-        eventually("the checkout to complete", Duration::from_secs(60), || async {
-            let status: Option<String> = sqlx::query_scalar(
-                "SELECT status FROM checkouts WHERE checkout_id = $1::UUID",
-            )
-            .bind(id)
-            .fetch_optional(platform.pool(Service::Gateway))
-            .await?;
-            Ok(status.as_deref() == Some("completed"))
-        })
+        eventually(
+            "the checkout to complete",
+            Duration::from_secs(60),
+            || async {
+                let status: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM checkouts WHERE checkout_id = $1::UUID")
+                        .bind(id)
+                        .fetch_optional(platform.pool(Service::Gateway))
+                        .await?;
+                Ok(status.as_deref() == Some("completed"))
+            },
+        )
         .await?;
     }
     // The user to be erased asks for a cover letter and erases themselves while
@@ -148,18 +149,27 @@ async fn erasing_a_user_leaves_nothing_of_theirs_and_everything_of_the_same_id_e
         .header("Authorization", &erased)
         .send()
         .await?;
-    assert_eq!(response.status().as_u16(), 202, "{}", response.text().await?);
+    assert_eq!(
+        response.status().as_u16(),
+        202,
+        "{}",
+        response.text().await?
+    );
 
     // The generation saga ends (cancelled, or failed on the erased data), and
     // every service catches up with the erasure.
-    eventually("the generation saga to end", Duration::from_secs(90), || async {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM sagas WHERE saga_id = $1")
-                .bind(generation_id)
-                .fetch_optional(platform.pool(Service::Orchestrator))
-                .await?;
-        Ok(status.is_some_and(|s| TERMINAL.contains(&s.as_str())))
-    })
+    eventually(
+        "the generation saga to end",
+        Duration::from_secs(90),
+        || async {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM sagas WHERE saga_id = $1")
+                    .bind(generation_id)
+                    .fetch_optional(platform.pool(Service::Orchestrator))
+                    .await?;
+            Ok(status.is_some_and(|s| TERMINAL.contains(&s.as_str())))
+        },
+    )
     .await?;
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
@@ -189,13 +199,21 @@ async fn erasing_a_user_leaves_nothing_of_theirs_and_everything_of_the_same_id_e
         Ok(true)
     })
     .await?;
-    assert_eq!(everywhere(&platform.dbs, ERASED_EMAIL).await?, Vec::<String>::new());
-    assert_eq!(everywhere(&platform.dbs, "CV-MARKER-erased").await?, Vec::<String>::new());
+    assert_eq!(
+        everywhere(&platform.dbs, ERASED_EMAIL).await?,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        everywhere(&platform.dbs, "CV-MARKER-erased").await?,
+        Vec::<String>::new()
+    );
 
     // The same user id in the other tenant keeps their checkout and address.
     let still = everywhere(&platform.dbs, KEPT_EMAIL).await?;
     assert!(
-        still.iter().any(|place| place.starts_with("gateway: public.checkouts")),
+        still
+            .iter()
+            .any(|place| place.starts_with("gateway: public.checkouts")),
         "{still:?}"
     );
     let response = platform

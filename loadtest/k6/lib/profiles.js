@@ -95,15 +95,16 @@ export function scenarios(name) {
  * @returns {Record<string, string[]>}
  */
 export function thresholds(profile) {
-  const latency = profile === 'smoke' ? {} : {
-    'http_req_duration{kind:read}': ['p(99)<150'],
-    'http_req_duration{kind:write}': ['p(99)<300'],
-  };
-  return {
-    ...latency,
+  /** @type {Record<string, string[]>} */
+  const slos = {
     checks: ['rate>0.99'],
     http_req_failed: ['rate<0.01'],
     checkout_completed: ['rate>0.99'],
     generation_completed: ['rate>0.99'],
   };
+  if (profile !== 'smoke') {
+    slos['http_req_duration{kind:read}'] = ['p(99)<150'];
+    slos['http_req_duration{kind:write}'] = ['p(99)<300'];
+  }
+  return slos;
 }

@@ -352,6 +352,9 @@ impl<'d> Decider<'d> {
         payload: &Value,
         causation_id: Option<Uuid>,
     ) -> Result<(), Rejected> {
+        if self.state.status == Status::Failed {
+            return self.reconcile(message_type, payload, causation_id);
+        }
         if self.state.status.is_terminal() {
             return Ok(());
         }
@@ -403,6 +406,67 @@ impl<'d> Decider<'d> {
         self.advance()
     }
 
+    /// A reply to a saga stopped as `Failed`: if it is the pivot's definitive
+    /// reply and the saga stopped because the pivot's outcome was unknown,
+    /// settle the pivot with it and run on; anything else is stale.
+    fn reconcile(
+        &mut self,
+        message_type: &str,
+        payload: &Value,
+        causation_id: Option<Uuid>,
+    ) -> Result<(), Rejected> {
+        let (Some(pivot), Some(last)) = (self.def.pivot(), self.state.last_command.clone()) else {
+            return Ok(());
+        };
+        if last.step != pivot
+            || last.phase != Phase::Forward
+            || self.state.completed.contains(&pivot)
+        {
+            return Ok(());
+        }
+        if let Some(cause) = causation_id {
+            let saga_id = self.state.saga_id;
+            if !(1..=last.attempt).any(|a| command_id(saga_id, pivot, Phase::Forward, a) == cause) {
+                return Ok(());
+            }
+        }
+        let step = self.step(pivot)?;
+        let completes = step.completes_on.contains(&message_type);
+        if !completes && !step.fails_on.contains(&message_type) {
+            return Ok(());
+        }
+        self.emit(SagaEvent::Reconciled {
+            step: pivot,
+            step_name: step.name.to_owned(),
+            reply_type: message_type.to_owned(),
+            at: self.now,
+        });
+        if completes {
+            self.emit(SagaEvent::StepCompleted {
+                step: pivot,
+                step_name: step.name.to_owned(),
+                reply_type: message_type.to_owned(),
+                reply: payload.clone(),
+                at: self.now,
+            });
+        } else {
+            let reason = match payload.get("reason").and_then(Value::as_str) {
+                Some(why) => format!("{message_type}: {why}"),
+                None => message_type.to_owned(),
+            };
+            // The participant said it did nothing: compensate the earlier steps.
+            self.fail_forward(pivot, reason, 0)?;
+        }
+        self.advance()
+    }
+
+    /// Whether a command of `step` in `phase` is re-sent for as long as it takes
+    /// (a forward step after the pivot, or a compensation) instead of ending
+    /// the saga when its retry policy is used up.
+    fn never_gives_up(&self, step: usize, phase: Phase) -> bool {
+        phase == Phase::Compensation || !self.def.compensates_on_failure(step)
+    }
+
     fn timeout(&mut self, step: usize, phase: Phase, attempt: u32) -> Result<(), Rejected> {
         if self.state.status.is_terminal() || self.state.paused {
             return Ok(());
@@ -430,8 +494,18 @@ impl<'d> Decider<'d> {
             attempt,
             at: self.now,
         });
-        if policy.allows_another_after(attempt) {
-            let backoff = policy.backoff(attempt);
+        let exhausted = !policy.allows_another_after(attempt);
+        if !exhausted || self.never_gives_up(step, phase) {
+            if exhausted && self.state.stuck.is_none() {
+                self.emit(SagaEvent::StepStuck {
+                    step,
+                    step_name: s.name.to_owned(),
+                    phase,
+                    attempts: attempt,
+                    at: self.now,
+                });
+            }
+            let backoff = policy.stuck_backoff(attempt);
             if backoff.is_zero() {
                 self.send(step, phase, attempt + 1)?;
             } else {
@@ -501,6 +575,15 @@ impl<'d> Decider<'d> {
     }
 
     fn retry(&mut self) -> Result<(), Rejected> {
+        if let (Some(_), Some(current)) = (&self.state.stuck, self.state.current.clone()) {
+            // A stuck command: send its next attempt now instead of after the backoff.
+            if self.state.paused {
+                return Err(Rejected::AlreadyPaused);
+            }
+            self.emit(SagaEvent::RetryRequested { at: self.now });
+            self.send(current.step, current.phase, current.attempt + 1)?;
+            return self.advance();
+        }
         let (step, phase) = match self.state.status {
             Status::Failed => (self.state.next_forward_step(), Phase::Forward),
             Status::CompensationFailed => (

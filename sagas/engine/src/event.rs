@@ -70,6 +70,28 @@ pub enum SagaEvent {
         reply_type: String,
         at: DateTime<Utc>,
     },
+    /// A command that must not be given up on (a forward step after the pivot,
+    /// or any compensation) used up its retry policy. The saga is not
+    /// terminal: it keeps re-sending with a growing backoff capped at
+    /// [`crate::retry::STUCK_MAX_BACKOFF`] until a reply comes, and an operator
+    /// may `Retry` (send now) or `Pause`. Appended once per stuck command.
+    StepStuck {
+        step: usize,
+        step_name: String,
+        phase: Phase,
+        attempts: u32,
+        at: DateTime<Utc>,
+    },
+    /// A definitive reply to the pivot arrived after the saga had stopped as
+    /// `Failed` because the pivot's outcome was unknown (its attempts timed
+    /// out). The saga runs again: the next event settles the pivot with that
+    /// reply (completed, or failed and compensated).
+    Reconciled {
+        step: usize,
+        step_name: String,
+        reply_type: String,
+        at: DateTime<Utc>,
+    },
     Paused {
         reason: String,
         at: DateTime<Utc>,
@@ -112,6 +134,8 @@ impl SagaEvent {
             | SagaEvent::StepTimedOut { at, .. }
             | SagaEvent::StepAbandoned { at, .. }
             | SagaEvent::StepCompensated { at, .. }
+            | SagaEvent::StepStuck { at, .. }
+            | SagaEvent::Reconciled { at, .. }
             | SagaEvent::Paused { at, .. }
             | SagaEvent::Resumed { at }
             | SagaEvent::RetryRequested { at }

@@ -11,12 +11,19 @@
 //! Semantics in short: steps run in order. A permanent failure (a `fails_on`
 //! reply, exhausted timeouts, or a command that cannot be built) of a step
 //! before or at the pivot compensates the completed steps one at a time in
-//! reverse order; after the pivot the saga stops as [`Status::Failed`] for an
-//! operator. An operator `Abort` (only before the pivot is sent) compensates
-//! the same way. A compensation that exhausts `compensation_retry` ends the
-//! saga in [`Status::CompensationFailed`]; `Retry` re-sends the stuck command.
-//! Duplicate and stale inputs yield an empty decision; operator inputs that
-//! make no sense are [`Rejected`].
+//! reverse order. An operator `Abort` (only before the pivot is sent)
+//! compensates the same way.
+//!
+//! Liveness: a command that must not be given up on (a forward step after the
+//! pivot, any compensation) is never ended by a timer. When it uses up its
+//! retry policy the saga records [`SagaEvent::StepStuck`] once
+//! ([`SagaState::stuck`]; the orchestrator counts and alerts on it) and keeps
+//! re-sending with a growing backoff capped at [`STUCK_MAX_BACKOFF`]; `Retry`
+//! sends the next attempt at once. Only a definitive answer ends such a step:
+//! a `fails_on` reply after the pivot, or a command that cannot be built,
+//! stops the saga as [`Status::Failed`] / [`Status::CompensationFailed`] for
+//! an operator, whose `Retry` re-sends it. Duplicate and stale inputs yield an
+//! empty decision; operator inputs that make no sense are [`Rejected`].
 //!
 //! Abandoned steps: when the saga gives up on a forward command without a
 //! definitive reply — its last attempt timed out, or an `Abort` arrived while
@@ -34,7 +41,10 @@
 //! not be built before any attempt was sent. Steps after the pivot are never
 //! compensated. The pivot itself is never abandoned: when its last attempt
 //! times out it may have committed, so the saga stops as [`Status::Failed`]
-//! with nothing undone, and an operator retries it.
+//! with nothing undone, and an operator retries it. If the pivot's definitive
+//! reply arrives after that, the saga reconciles by itself
+//! ([`SagaEvent::Reconciled`]): it runs again and settles the pivot with the
+//! reply (forward on success, compensation on a `fails_on` reply).
 //!
 //! # Layout
 //! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`.
@@ -67,5 +77,5 @@ pub use diagram::mermaid;
 pub use error::{BuildError, Rejected};
 pub use event::SagaEvent;
 pub use ids::command_id;
-pub use retry::RetryPolicy;
-pub use state::{InFlight, Phase, SagaState, Status, evolve, replay};
+pub use retry::{RetryPolicy, STUCK_MAX_BACKOFF};
+pub use state::{InFlight, Phase, SagaState, Status, Stuck, evolve, replay};

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The longest wait between re-sends of a stuck command (see
+/// [`RetryPolicy::stuck_backoff`]).
+pub const STUCK_MAX_BACKOFF: Duration = Duration::from_secs(300);
+
 /// Re-send policy: `max_attempts` attempts in total, waiting `backoff(n)`
 /// after attempt `n` timed out before sending attempt `n + 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +44,22 @@ impl RetryPolicy {
         delay.min(self.max_backoff)
     }
 
+    /// The wait after attempt `attempt` of a command that is retried past
+    /// `max_attempts` (it must not be given up on): the policy's own backoff
+    /// while it lasts, then doubling from `max(max_backoff, 1 s)` per extra
+    /// attempt, capped at [`STUCK_MAX_BACKOFF`], so a command stuck for days
+    /// adds a few log entries an hour, not thousands.
+    pub fn stuck_backoff(&self, attempt: u32) -> Duration {
+        if attempt < self.max_attempts {
+            return self.backoff(attempt);
+        }
+        let extra = attempt - self.max_attempts;
+        let base = self.max_backoff.max(Duration::from_secs(1));
+        base.checked_mul(2u32.saturating_pow(extra.min(16)))
+            .unwrap_or(STUCK_MAX_BACKOFF)
+            .min(STUCK_MAX_BACKOFF)
+    }
+
     /// Whether another attempt may follow attempt `attempt`.
     pub fn allows_another_after(&self, attempt: u32) -> bool {
         attempt < self.max_attempts
@@ -63,5 +83,20 @@ mod tests {
         assert_eq!(p.backoff(u32::MAX), Duration::from_secs(5));
         assert!(p.allows_another_after(4));
         assert!(!p.allows_another_after(5));
+    }
+
+    #[test]
+    fn stuck_backoff_keeps_growing_to_its_cap() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+            multiplier: 2,
+            max_backoff: Duration::from_secs(5),
+        };
+        let got: Vec<u64> = (1..=9).map(|a| p.stuck_backoff(a).as_secs()).collect();
+        assert_eq!(got, vec![1, 2, 5, 10, 20, 40, 80, 160, 300]);
+        assert_eq!(p.stuck_backoff(u32::MAX), STUCK_MAX_BACKOFF);
+        let none = RetryPolicy::no_retry();
+        assert_eq!(none.stuck_backoff(1), Duration::from_secs(1));
     }
 }

@@ -83,8 +83,20 @@ pub struct SagaState {
     pub compensated: Vec<usize>,
     /// The latest failure or abort reason.
     pub failure: Option<String>,
+    /// The command that used up its retry policy and keeps being re-sent (see
+    /// [`SagaEvent::StepStuck`]); cleared when its step settles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck: Option<Stuck>,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A command being re-sent past its retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stuck {
+    pub step: usize,
+    pub phase: Phase,
+    pub since: DateTime<Utc>,
 }
 
 impl SagaState {
@@ -115,6 +127,7 @@ impl SagaState {
             abandoned: Vec::new(),
             compensated: Vec::new(),
             failure: Some("corrupt event log: first event is not `started`".to_owned()),
+            stuck: None,
             started_at: at,
             updated_at: at,
         }
@@ -152,6 +165,7 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
                 abandoned: Vec::new(),
                 compensated: Vec::new(),
                 failure: None,
+                stuck: None,
                 started_at: *at,
                 updated_at: *at,
             },
@@ -193,6 +207,7 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
                 s.completed.push(*step);
             }
             s.current = None;
+            s.stuck = None;
         }
         SagaEvent::StepFailed { reason, .. } => {
             // Before or at the pivot this starts compensation; after it, the
@@ -200,6 +215,7 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
             s.failure = Some(reason.clone());
             s.status = Status::Compensating;
             s.current = None;
+            s.stuck = None;
         }
         SagaEvent::StepTimedOut {
             step,
@@ -226,6 +242,20 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
                 s.compensated.push(*step);
             }
             s.current = None;
+            s.stuck = None;
+        }
+        SagaEvent::StepStuck {
+            step, phase, at, ..
+        } => {
+            s.stuck = Some(Stuck {
+                step: *step,
+                phase: *phase,
+                since: *at,
+            });
+        }
+        SagaEvent::Reconciled { .. } => {
+            s.status = Status::Running;
+            s.failure = None;
         }
         SagaEvent::Paused { .. } => s.paused = true,
         SagaEvent::Resumed { .. } => s.paused = false,
@@ -240,6 +270,7 @@ pub fn evolve(state: Option<SagaState>, event: &SagaEvent) -> SagaState {
             s.failure = Some(reason.clone());
             s.status = Status::Compensating;
             s.current = None;
+            s.stuck = None;
         }
         SagaEvent::Completed { .. } => finish(&mut s, Status::Completed),
         SagaEvent::Compensated { .. } => finish(&mut s, Status::Compensated),
@@ -259,6 +290,7 @@ fn finish(s: &mut SagaState, status: Status) {
     s.status = status;
     s.current = None;
     s.paused = false;
+    s.stuck = None;
 }
 
 /// Fold a whole log; `None` for an empty one.

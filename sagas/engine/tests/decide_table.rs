@@ -291,7 +291,7 @@ fn failure_reply_after_a_timeout_is_not_abandoned() {
 }
 
 #[test]
-fn abandoned_step_compensation_failure_is_retried_by_the_operator() {
+fn abandoned_step_compensation_that_times_out_for_good_is_stuck_not_terminal() {
     let mut saga = Saga::given(
         fixture(),
         &[
@@ -302,11 +302,23 @@ fn abandoned_step_compensation_failure_is_retried_by_the_operator() {
         .concat(),
     );
     let d = saga.when(timeout(2, C, 2), secs(21)).unwrap();
-    assert_eq!(d.actions, finished(Status::CompensationFailed));
+    assert!(
+        d.actions
+            .iter()
+            .all(|a| !matches!(a, Action::Finished { .. })),
+        "{:?}",
+        d.actions
+    );
     assert!(matches!(
         d.events.last(),
-        Some(SagaEvent::CompensationFailed { step: 2, .. })
+        Some(SagaEvent::StepStuck {
+            step: 2,
+            phase: C,
+            attempts: 2,
+            ..
+        })
     ));
+    assert_eq!(saga.state().status, Status::Compensating);
     let d = saga.when(Input::Retry, secs(30)).unwrap();
     expect(
         d,
@@ -332,7 +344,7 @@ fn late_reply_during_backoff_completes_the_step() {
 }
 
 #[test]
-fn compensation_timeout_exhausted_then_operator_retry() {
+fn compensation_timeout_exhausted_is_stuck_and_keeps_retrying_until_it_succeeds() {
     let mut saga = Saga::given(
         fixture(),
         &[through(2), vec![reply("ChargeFailed")]].concat(),
@@ -354,43 +366,71 @@ fn compensation_timeout_exhausted_then_operator_retry() {
         vec![sent(0, C, 2, secs(11))],
         cat(&[send(0, C, 2, secs(11))]),
     );
+    // The policy is used up: the saga is stuck, not terminal, and waits the
+    // policy's maximum backoff (10 s) before the next attempt.
     let d = saga.when(timeout(0, C, 2), secs(21)).unwrap();
     expect(
         d,
         vec![
             timed_out(0, C, 2, secs(21)),
-            SagaEvent::CompensationFailed {
+            SagaEvent::StepStuck {
                 step: 0,
-                reason: "Release timed out after 2 attempt(s)".into(),
+                step_name: "reserve".into(),
+                phase: C,
+                attempts: 2,
                 at: secs(21),
             },
         ],
-        finished(Status::CompensationFailed),
-    );
-    assert_eq!(saga.state().status, Status::CompensationFailed);
-    // Terminal: a late reply or timer changes nothing.
-    assert!(saga.when(reply("Released"), secs(22)).unwrap().is_empty());
-    assert!(saga.when(timeout(0, C, 2), secs(22)).unwrap().is_empty());
-    // The operator retries: the stuck command goes out again as attempt 3.
-    let d = saga.when(Input::Retry, secs(30)).unwrap();
-    expect(
-        d,
-        vec![
-            SagaEvent::RetryRequested { at: secs(30) },
-            sent(0, C, 3, secs(30)),
-        ],
-        cat(&[send(0, C, 3, secs(30))]),
+        vec![Action::ScheduleTimeout {
+            step: 0,
+            phase: C,
+            attempt: 2,
+            at: secs(31),
+        }],
     );
     assert_eq!(saga.state().status, Status::Compensating);
-    let d = saga.when(reply("Released"), secs(31)).unwrap();
+    let stuck = saga.state().stuck.clone().expect("stuck");
+    assert_eq!((stuck.step, stuck.phase, stuck.since), (0, C, secs(21)));
+    let d = saga.when(timeout(0, C, 2), secs(31)).unwrap();
+    expect(
+        d,
+        vec![sent(0, C, 3, secs(31))],
+        cat(&[send(0, C, 3, secs(31))]),
+    );
+    // Another timeout: no second `StepStuck`, and the backoff doubles (20 s).
+    let d = saga.when(timeout(0, C, 3), secs(41)).unwrap();
+    expect(
+        d,
+        vec![timed_out(0, C, 3, secs(41))],
+        vec![Action::ScheduleTimeout {
+            step: 0,
+            phase: C,
+            attempt: 3,
+            at: secs(61),
+        }],
+    );
+    // The operator does not wait for the backoff: `Retry` sends attempt 4 now.
+    let d = saga.when(Input::Retry, secs(45)).unwrap();
     expect(
         d,
         vec![
-            compensated(0, "Released", secs(31)),
-            SagaEvent::Compensated { at: secs(31) },
+            SagaEvent::RetryRequested { at: secs(45) },
+            sent(0, C, 4, secs(45)),
+        ],
+        cat(&[send(0, C, 4, secs(45))]),
+    );
+    // The backoff timer of attempt 3 is stale now.
+    assert!(saga.when(timeout(0, C, 3), secs(61)).unwrap().is_empty());
+    let d = saga.when(reply("Released"), secs(62)).unwrap();
+    expect(
+        d,
+        vec![
+            compensated(0, "Released", secs(62)),
+            SagaEvent::Compensated { at: secs(62) },
         ],
         finished(Status::Compensated),
     );
+    assert_eq!(saga.state().stuck, None);
 }
 
 #[test]
@@ -674,19 +714,48 @@ fn failure_after_the_pivot_fails_for_an_operator_then_retry_goes_forward() {
 }
 
 #[test]
-fn timeouts_after_the_pivot_retry_then_fail_without_compensating() {
+fn timeouts_after_the_pivot_retry_forever_without_compensating() {
     let mut saga = Saga::given(fixture(), &through(4));
     saga.when(timeout(4, F, 1), secs(10)).unwrap();
     saga.when(timeout(4, F, 1), secs(11)).unwrap();
     let d = saga.when(timeout(4, F, 2), secs(21)).unwrap();
-    assert_eq!(d.actions, finished(Status::Failed));
-    assert!(matches!(d.events.last(), Some(SagaEvent::Failed { .. })));
+    assert!(matches!(
+        d.events.last(),
+        Some(SagaEvent::StepStuck {
+            step: 4,
+            phase: F,
+            attempts: 2,
+            ..
+        })
+    ));
+    // Many more timeouts later the saga is still running and still sending,
+    // and the backoff between attempts never exceeds the cap.
+    let mut at = 21;
+    for attempt in 2..12u32 {
+        at += 400;
+        saga.when(timeout(4, F, attempt), secs(at)).unwrap();
+        at += 10;
+        let d = saga.when(timeout(4, F, attempt + 1), secs(at)).unwrap();
+        let [Action::ScheduleTimeout { at: next, .. }] = d.actions.as_slice() else {
+            panic!("attempt {attempt}: {:?}", d.actions);
+        };
+        assert!(*next - secs(at) <= chrono::TimeDelta::seconds(300));
+    }
+    assert_eq!(saga.state().status, Status::Running);
+    let stuck_events = saga
+        .events
+        .iter()
+        .filter(|e| matches!(e, SagaEvent::StepStuck { .. }))
+        .count();
+    assert_eq!(stuck_events, 1);
     assert!(
         !saga
             .events
             .iter()
             .any(|e| matches!(e, SagaEvent::CommandSent { phase: C, .. }))
     );
+    let d = saga.when(reply("Notified"), secs(at + 11)).unwrap();
+    assert_eq!(d.actions, finished(Status::Completed));
 }
 
 #[test]
@@ -898,4 +967,108 @@ fn a_pivot_with_an_unknown_outcome_stops_for_an_operator() {
         "{:?}",
         d.actions
     );
+}
+
+#[test]
+fn a_late_pivot_reply_reconciles_a_saga_stopped_with_an_unknown_outcome() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[
+            through(3),
+            vec![timeout(3, F, 1), timeout(3, F, 1), timeout(3, F, 2)],
+        ]
+        .concat(),
+    );
+    assert_eq!(saga.state().status, Status::Failed);
+    // A reply to another step, or to no attempt of the pivot, stays stale.
+    assert!(saga.when(reply("Charged"), secs(40)).unwrap().is_empty());
+    let foreign = Input::Reply {
+        message_type: "OrderCreated".into(),
+        payload: json!({ "order_id": 7 }),
+        causation_id: Some(command_id(saga_id(), 3, F, 9)),
+    };
+    assert!(saga.when(foreign, secs(40)).unwrap().is_empty());
+    // The pivot's reply to attempt 1 arrives: the saga runs again from there.
+    let late = Input::Reply {
+        message_type: "OrderCreated".into(),
+        payload: json!({ "order_id": 7 }),
+        causation_id: Some(command_id(saga_id(), 3, F, 1)),
+    };
+    let d = saga.when(late, secs(41)).unwrap();
+    assert_eq!(
+        d.events[0],
+        SagaEvent::Reconciled {
+            step: 3,
+            step_name: step_name(3),
+            reply_type: "OrderCreated".into(),
+            at: secs(41),
+        }
+    );
+    assert!(matches!(
+        d.events[1],
+        SagaEvent::StepCompleted { step: 3, .. }
+    ));
+    assert_eq!(d.events[2], sent(4, F, 1, secs(41)));
+    assert_eq!(d.actions, cat(&[send(4, F, 1, secs(41))]));
+    assert_eq!(saga.state().status, Status::Running);
+    assert_eq!(saga.state().failure, None);
+    // A duplicate of that reply changes nothing.
+    let again = Input::Reply {
+        message_type: "OrderCreated".into(),
+        payload: json!({ "order_id": 7 }),
+        causation_id: Some(command_id(saga_id(), 3, F, 2)),
+    };
+    assert!(saga.when(again, secs(42)).unwrap().is_empty());
+    let d = saga.when(reply("Notified"), secs(43)).unwrap();
+    assert_eq!(d.actions, finished(Status::Completed));
+}
+
+#[test]
+fn a_late_pivot_failure_reply_compensates_the_earlier_steps() {
+    let mut saga = Saga::given(
+        fixture(),
+        &[
+            through(3),
+            vec![timeout(3, F, 1), timeout(3, F, 1), timeout(3, F, 2)],
+        ]
+        .concat(),
+    );
+    assert_eq!(saga.state().status, Status::Failed);
+    let d = saga.when(reply(FAIL[3]), secs(41)).unwrap();
+    assert!(matches!(d.events[0], SagaEvent::Reconciled { step: 3, .. }));
+    assert!(matches!(d.events[1], SagaEvent::StepFailed { step: 3, .. }));
+    assert_eq!(saga.state().status, Status::Compensating);
+    assert!(
+        saga.state().abandoned.is_empty(),
+        "the pivot said it did nothing"
+    );
+    assert!(
+        d.actions.iter().any(|a| matches!(
+            a,
+            Action::Send {
+                step: 2,
+                phase: C,
+                ..
+            }
+        )),
+        "{:?}",
+        d.actions
+    );
+}
+
+#[test]
+fn a_saga_failed_after_the_pivot_ignores_late_replies_of_its_pivot() {
+    // Failed by a `fails_on` reply of the step after the pivot: the pivot is
+    // done, nothing to reconcile.
+    let mut saga = Saga::given(
+        fixture(),
+        &[through(4), vec![reply("NotifyFailed")]].concat(),
+    );
+    assert_eq!(saga.state().status, Status::Failed);
+    assert!(
+        saga.when(reply("OrderCreated"), secs(50))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(saga.when(reply("Notified"), secs(50)).unwrap().is_empty());
 }

@@ -423,4 +423,41 @@ proptest! {
         }
         prop_assert_eq!(run.state.status, Status::Compensated);
     }
+
+    /// Timers never end a saga that must not give up: whatever the inputs,
+    /// no compensation ends `compensation_failed` (the properties' commands
+    /// always build) and no step after the pivot ends `failed` by timing out;
+    /// only the pivot's unknown outcome or a `fails_on` reply stops a saga.
+    #[test]
+    fn timers_never_end_a_saga_that_must_not_give_up(
+        def in arb_definition(),
+        moves in prop::collection::vec(arb_move(), 0..80),
+    ) {
+        let mut run = started(&def);
+        for (i, m) in moves.iter().enumerate() {
+            let input = input_for(&def, &run.state, m);
+            if let Ok(d) = decide(&def, Some(&run.state), &input, t(i + 1)) {
+                apply(&mut run, &d.events);
+            }
+        }
+        for event in &run.events {
+            match event {
+                SagaEvent::CompensationFailed { reason, .. } => {
+                    prop_assert!(false, "compensation failed: {}", reason)
+                }
+                SagaEvent::Failed { reason, .. } => prop_assert!(
+                    reason.contains("unknown outcome") || !reason.contains("timed out"),
+                    "failed by a timer: {}",
+                    reason
+                ),
+                _ => {}
+            }
+        }
+        let stuck = run
+            .events
+            .iter()
+            .filter(|e| matches!(e, SagaEvent::StepStuck { .. }))
+            .count();
+        prop_assert!(stuck <= def.steps.len() * 2, "{} stuck events", stuck);
+    }
 }

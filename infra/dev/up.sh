@@ -23,6 +23,8 @@ cargo build --locked --profile "$profile" -p sagaflow
 bin="$SAGAFLOW_ROOT/target/$([[ "$profile" == dev ]] && echo debug || echo "$profile")/sagaflow"
 
 "$bin" topics create >/dev/null
+# An open port is not a working broker: wait for a produce-and-consume round trip.
+"$bin" broker probe --wait-secs 60
 "$bin" migrate all
 
 mkdir -p "$SAGAFLOW_DATA_DIR"

@@ -8,6 +8,9 @@
 
 use rdkafka::ClientConfig;
 
+/// Default `INBOX_RETENTION_SECS`: 7 days, Kafka's default topic retention.
+pub const DEFAULT_INBOX_RETENTION_SECS: u64 = 7 * 86_400;
+
 /// Connection and tuning settings shared by producers and consumers.
 #[derive(clap::Args, Debug, Clone)]
 pub struct KafkaConfig {
@@ -51,6 +54,35 @@ pub struct KafkaConfig {
         value_parser = clap::value_parser!(u64).range(0..=30 * 86_400)
     )]
     pub outbox_retention_secs: u64,
+
+    /// Failed publications of one outbox row before the relay parks it (sets
+    /// `parked_at` and `last_error` and stops sending it; later rows of the same
+    /// topic and key wait until an operator unparks or purges it). A row the broker
+    /// can never take (too large, unknown topic) is parked at its first failure; a
+    /// broker that is unreachable or times out, or a full local queue, counts no
+    /// attempt.
+    #[arg(
+        long = "outbox-max-attempts",
+        env = "OUTBOX_MAX_ATTEMPTS",
+        value_name = "OUTBOX_MAX_ATTEMPTS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=1_000)
+    )]
+    pub outbox_max_attempts: u32,
+
+    /// Seconds an inbox row (the dedup record of a handled message) is kept before
+    /// the relay deletes it. Must be longer than the broker's retention of every
+    /// topic this service consumes (and than any replay you might do): a message
+    /// redelivered after its inbox row is gone is handled a second time. Default 7
+    /// days (Kafka's default `retention.ms`); at least one hour.
+    #[arg(
+        long = "inbox-retention-secs",
+        env = "INBOX_RETENTION_SECS",
+        value_name = "INBOX_RETENTION_SECS",
+        default_value_t = DEFAULT_INBOX_RETENTION_SECS,
+        value_parser = clap::value_parser!(u64).range(3_600..=3_650 * 86_400)
+    )]
+    pub inbox_retention_secs: u64,
 
     /// Consumer group session timeout.
     #[arg(
@@ -226,6 +258,8 @@ impl KafkaConfig {
             fetch_wait_max_ms: 5,
             linger_ms: 1,
             outbox_retention_secs: 3_600,
+            outbox_max_attempts: 5,
+            inbox_retention_secs: DEFAULT_INBOX_RETENTION_SECS,
             session_timeout_ms: 10_000,
             rejoin_idle_ms: 0,
             partitions: 4,
@@ -305,6 +339,40 @@ mod tests {
         let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "nohost"])
             .expect_err("not host:port");
         assert!(err.to_string().contains("KAFKA_BOOTSTRAP_SERVERS"), "{err}");
+    }
+
+    #[test]
+    fn outbox_and_inbox_settings_have_defaults_and_refuse_bad_values_by_key() {
+        let cli = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1"]).expect("valid");
+        assert_eq!(cli.kafka.outbox_max_attempts, 5);
+        assert_eq!(cli.kafka.inbox_retention_secs, 7 * 86_400);
+        let defaults = KafkaConfig::new("a:1");
+        assert_eq!(defaults.outbox_max_attempts, 5);
+        assert_eq!(defaults.inbox_retention_secs, 7 * 86_400);
+
+        let cli = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1",
+            "--outbox-max-attempts",
+            "3",
+            "--inbox-retention-secs",
+            "86400",
+        ])
+        .expect("valid");
+        assert_eq!(cli.kafka.outbox_max_attempts, 3);
+        assert_eq!(cli.kafka.inbox_retention_secs, 86_400);
+
+        for (flag, value, key) in [
+            ("--outbox-max-attempts", "0", "OUTBOX_MAX_ATTEMPTS"),
+            ("--outbox-max-attempts", "many", "OUTBOX_MAX_ATTEMPTS"),
+            ("--inbox-retention-secs", "60", "INBOX_RETENTION_SECS"),
+            ("--inbox-retention-secs", "1.5", "INBOX_RETENTION_SECS"),
+        ] {
+            let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1", flag, value])
+                .expect_err("out of range");
+            assert!(err.to_string().contains(key), "{flag} {value}: {err}");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum Error {
     Contract(#[from] sagaflow_events::Error),
     #[error("outbox row {id} has invalid headers: {reason}")]
     BadOutboxRow { id: i64, reason: String },
+    #[error("broker probe: {0}")]
+    Probe(String),
     #[error("creating topic {topic}: {reason}")]
     Topic { topic: String, reason: String },
 }

@@ -5,12 +5,17 @@
 //! - [`config`]: Kafka settings from flags/environment, validated at start.
 //! - [`message`]: [`Incoming`] (a consumed message) and [`Outgoing`] (one to publish).
 //! - [`outbox`]: write outgoing messages in the caller's transaction.
-//! - [`relay`]: publish committed outbox rows; mark sent after the broker's ack.
+//! - [`relay`]: publish committed outbox rows; mark sent after the broker's ack;
+//!   park rows that cannot be published; prune old outbox and inbox rows.
+//! - [`publish_failure`]: what a failed send means for an outbox row (park, count
+//!   an attempt, or wait).
 //! - [`inbox`]: the consumer loop; dedup by `(consumer, message_id)`; offsets stored
 //!   after commit; poison to the dead-letter topic.
 //! - [`failure`]: transient / permanent / poison, and the retry backoff.
 //! - [`dead_letter`]: `<topic>.dlq` records with the reason and original coordinates.
+//! - [`dlq`]: operating on dead letters: list, show, replay, acknowledge (purge).
 //! - [`admin`]: explicit topic creation.
+//! - [`probe`]: a produce-and-consume round trip proving the broker works.
 //! - [`migrate`]: the outbox and inbox tables.
 //! - [`traceparent`]: W3C trace context carried in Kafka headers, bridged to
 //!   OpenTelemetry spans (one span per consumed message).
@@ -23,6 +28,7 @@
 pub mod admin;
 pub mod config;
 pub mod dead_letter;
+pub mod dlq;
 pub mod erasure;
 pub mod error;
 pub mod failpoint;
@@ -32,6 +38,8 @@ pub mod lag;
 pub mod message;
 pub mod migrate;
 pub mod outbox;
+pub mod probe;
+pub mod publish_failure;
 pub mod relay;
 #[cfg(feature = "testing")]
 pub mod testing;

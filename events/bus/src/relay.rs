@@ -1,50 +1,172 @@
 //! The outbox relay: publishes committed outbox rows to Kafka and marks them sent
-//! only after the broker acknowledged them (`acks=all`, idempotent producer).
+//! only after the broker acknowledged them (`acks=all`, idempotent producer), and
+//! keeps the messaging tables small (housekeeping).
 //!
-//! Wake-up is `LISTEN sagaflow_outbox` (a trigger notifies on insert) plus polling as
-//! a safety net. One relay publishes at a time per database (a transaction-scoped
-//! advisory lock), and rows go out in `id` order, so messages with the same key keep
-//! their order. A crash between the broker's ack and the `UPDATE ... sent_at` commit
-//! publishes the row again on restart: delivery is at least once, and consumers'
-//! inboxes make the effect exactly once.
+//! Wake-up is `LISTEN sagaflow_outbox` (a trigger notifies on insert; unparking and
+//! purging notify too) plus polling as a safety net. One relay publishes at a time
+//! per database (a transaction-scoped advisory lock). A crash between the broker's
+//! ack and the `UPDATE ... sent_at` commit (failpoint `relay.after_ack`) publishes
+//! the row again on restart: delivery is at least once, and consumers' inboxes make
+//! the effect exactly once.
+//!
+//! # Order and bad rows
+//! Order is kept per (topic, partition key), the unit Kafka orders by: within a key,
+//! rows are handed to the idempotent producer in `id` order, which keeps a
+//! partition's order, and a batch is one broker round trip however many rows a key
+//! has. Keys never wait for each other's failures. Within a key, the first row
+//! that fails is the one charged; the rows after it that failed too wait for the
+//! next batch uncharged, and those the broker took anyway are marked sent (the one
+//! case where a key's order can break, and only around a row that failed).
+//!
+//! A row that fails is classified by [`crate::publish_failure`]: a row the broker
+//! can never take is *parked* at once; a refused row counts an attempt and is parked
+//! after `OUTBOX_MAX_ATTEMPTS`; an unavailable broker or a full local queue counts
+//! nothing. A parked row (`parked_at`, `last_error`) is never sent again on its own;
+//! the later rows of its key are *held* (left unsent, not parked) until an operator
+//! unparks or purges it ([`crate::outbox::unpark`], [`crate::outbox::purge_parked`]).
+//! Every other key keeps flowing. Acked rows are always marked sent.
+//!
+//! # Housekeeping (every 5 s, in every relay, leader or not)
+//! Published outbox rows older than `OUTBOX_RETENTION_SECS` and inbox rows older
+//! than `INBOX_RETENTION_SECS` are deleted, at most 10,000 of each per round; the
+//! gauges `sagaflow_outbox_backlog` and `sagaflow_outbox_parked` are set per
+//! database.
+//!
+//! # Metrics
+//! `sagaflow_outbox_published_total`, `sagaflow_outbox_publish_seconds`,
+//! `sagaflow_outbox_publish_failures_total` (failed sends of any kind),
+//! `sagaflow_outbox_parked_total{topic}`, `sagaflow_outbox_pruned_total`,
+//! `sagaflow_inbox_pruned_total`, and the two gauges above.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientConfig;
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use crate::config::KafkaConfig;
 use crate::error::Error;
 use crate::failpoint;
+use crate::publish_failure::{self, Verdict};
 
 /// Arbitrary constant naming the relay's advisory lock.
 const RELAY_LOCK: i64 = 0x5a6a_f10e;
+
+/// Rows deleted per table per housekeeping round.
+pub const PRUNE_BATCH: i64 = 10_000;
+
+/// How often [`Relay::run`] does its housekeeping.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
 /// Publishes a database's outbox.
 #[derive(Clone)]
 pub struct Relay {
     pool: PgPool,
-    producer: FutureProducer,
+    /// Replaced when librdkafka reports the producer fatally broken.
+    producer: Arc<Mutex<FutureProducer>>,
+    producer_config: ClientConfig,
     batch_size: i64,
+    max_attempts: u32,
     poll_interval: Duration,
     retention: Duration,
+    inbox_retention: Duration,
+}
+
+/// One unsent outbox row as the relay reads it.
+struct OutboxRow {
+    id: i64,
+    topic: String,
+    key: String,
+    headers: BTreeMap<String, String>,
+    payload: Vec<u8>,
+    attempts: i32,
+}
+
+impl OutboxRow {
+    fn record(&self) -> FutureRecord<'_, str, [u8]> {
+        let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value.as_bytes()),
+            });
+        }
+        FutureRecord::to(&self.topic)
+            .key(self.key.as_str())
+            .payload(self.payload.as_slice())
+            .headers(headers)
+    }
+}
+
+/// A failed row and what to write back for it.
+struct Failed {
+    id: i64,
+    topic: String,
+    key: String,
+    attempts: i32,
+    reason: String,
+    park: bool,
+}
+
+/// What one batch did.
+#[derive(Default)]
+struct BatchOutcome {
+    acked: Vec<i64>,
+    failed: Vec<Failed>,
+    fatal: bool,
+}
+
+impl BatchOutcome {
+    fn fail(&mut self, row: &OutboxRow, error: &KafkaError, max_attempts: u32) {
+        self.fatal |= publish_failure::is_fatal(error);
+        let verdict = publish_failure::classify(error);
+        let reason = error.to_string();
+        let (attempts, park, reason) = match verdict {
+            Verdict::Park => (row.attempts + 1, true, reason),
+            Verdict::Attempt => {
+                let attempts = row.attempts + 1;
+                let park = attempts >= max_attempts as i32;
+                let reason = if park {
+                    format!("{reason} (after {attempts} attempts)")
+                } else {
+                    reason
+                };
+                (attempts, park, reason)
+            }
+            Verdict::Wait | Verdict::QueueFull => (row.attempts, false, reason),
+        };
+        self.failed.push(Failed {
+            id: row.id,
+            topic: row.topic.clone(),
+            key: row.key.clone(),
+            attempts,
+            reason,
+            park,
+        });
+    }
 }
 
 impl Relay {
     pub fn new(pool: PgPool, kafka: &KafkaConfig) -> Result<Self, Error> {
-        let producer: FutureProducer = kafka.producer().create()?;
+        let producer_config = kafka.producer();
+        let producer: FutureProducer = producer_config.create()?;
         Ok(Self {
             pool,
-            producer,
+            producer: Arc::new(Mutex::new(producer)),
+            producer_config,
             batch_size: 500,
+            max_attempts: kafka.outbox_max_attempts.max(1),
             poll_interval: Duration::from_millis(250),
             retention: Duration::from_secs(kafka.outbox_retention_secs),
+            inbox_retention: Duration::from_secs(kafka.inbox_retention_secs),
         })
     }
 
@@ -54,16 +176,30 @@ impl Relay {
         self
     }
 
+    /// Failed attempts before a row is parked (default `OUTBOX_MAX_ATTEMPTS`, 5).
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
+    fn producer(&self) -> FutureProducer {
+        self.producer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Deletes up to 10,000 rows published more than the retention ago
-    /// (`OUTBOX_RETENTION_SECS`); returns how many.
+    /// (`OUTBOX_RETENTION_SECS`); returns how many. Unsent and parked rows stay.
     pub async fn prune(&self) -> Result<u64, Error> {
         let pruned = sqlx::query(
             "DELETE FROM sagaflow_outbox WHERE id IN (
                  SELECT id FROM sagaflow_outbox
                  WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)
-                 LIMIT 10000)",
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)",
         )
         .bind(self.retention.as_secs_f64())
+        .bind(PRUNE_BATCH)
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -74,7 +210,54 @@ impl Relay {
         Ok(pruned)
     }
 
+    /// Deletes up to 10,000 inbox rows handled more than `INBOX_RETENTION_SECS` ago,
+    /// oldest first; returns how many. (A message redelivered after its row is gone
+    /// would be handled again: the window must outlast the topics' retention.)
+    pub async fn prune_inbox(&self) -> Result<u64, Error> {
+        let pruned = sqlx::query(
+            "DELETE FROM sagaflow_inbox WHERE (consumer, message_id) IN (
+                 SELECT consumer, message_id FROM sagaflow_inbox
+                 WHERE handled_at < now() - make_interval(secs => $1)
+                 ORDER BY handled_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(self.inbox_retention.as_secs_f64())
+        .bind(PRUNE_BATCH)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if pruned > 0 {
+            metrics::counter!("sagaflow_inbox_pruned_total").increment(pruned);
+            debug!(pruned, "old inbox rows pruned");
+        }
+        Ok(pruned)
+    }
+
+    /// One housekeeping round: prunes the outbox and the inbox, and sets the
+    /// `sagaflow_outbox_backlog` and `sagaflow_outbox_parked` gauges labelled with
+    /// `database`. Failures are logged; the next round tries again.
+    pub async fn housekeeping(&self, database: &str) {
+        if let Err(err) = self.prune().await {
+            warn!(error = %err, "pruning the published outbox rows failed");
+        }
+        if let Err(err) = self.prune_inbox().await {
+            warn!(error = %err, "pruning old inbox rows failed");
+        }
+        let Ok(mut conn) = self.pool.acquire().await else {
+            return;
+        };
+        if let Ok(n) = crate::outbox::backlog(&mut conn).await {
+            metrics::gauge!("sagaflow_outbox_backlog", "database" => database.to_owned())
+                .set(n as f64);
+        }
+        if let Ok(n) = crate::outbox::parked_count(&mut conn).await {
+            metrics::gauge!("sagaflow_outbox_parked", "database" => database.to_owned())
+                .set(n as f64);
+        }
+    }
+
     /// Publishes one batch of unsent rows and returns how many were acknowledged.
+    /// Parked rows and the rows held behind them are not read; see the module docs
+    /// for what happens to a row that fails.
     pub async fn publish_batch(&self) -> Result<usize, Error> {
         let mut tx = self.pool.begin().await?;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
@@ -85,8 +268,15 @@ impl Relay {
             return Ok(0);
         }
         let rows = sqlx::query(
-            "SELECT id, topic, partition_key, headers, payload, created_at FROM sagaflow_outbox
-             WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            "SELECT o.id, o.topic, o.partition_key, o.headers, o.payload, o.attempts
+             FROM sagaflow_outbox o
+             WHERE o.sent_at IS NULL AND o.parked_at IS NULL
+               AND NOT EXISTS (
+                   SELECT 1 FROM sagaflow_outbox p
+                   WHERE p.parked_at IS NOT NULL AND p.sent_at IS NULL
+                     AND p.topic = o.topic AND p.partition_key = o.partition_key
+                     AND p.id < o.id)
+             ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
         )
         .bind(self.batch_size)
         .fetch_all(&mut *tx)
@@ -95,85 +285,147 @@ impl Relay {
             return Ok(0);
         }
         let started = Instant::now();
-        let mut pending = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let topic: &str = row.try_get("topic")?;
-            let key: &str = row.try_get("partition_key")?;
-            let Json(headers): Json<BTreeMap<String, String>> = row.try_get("headers")?;
-            let payload: &[u8] = row.try_get("payload")?;
-            let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
-            for (name, value) in &headers {
-                kafka_headers = kafka_headers.insert(Header {
-                    key: name,
-                    value: Some(value.as_bytes()),
-                });
-            }
-            let record = FutureRecord::to(topic)
-                .key(key)
-                .payload(payload)
-                .headers(kafka_headers);
-            match self.producer.send_result(record) {
-                Ok(delivery) => pending.push((id, delivery)),
-                Err((err, _)) => {
-                    // Local queue full or similar: publish what is queued, the rest
-                    // goes in the next batch (still in order).
-                    warn!(error = %err, "outbox relay could not enqueue; retrying next batch");
-                    break;
-                }
-            }
-        }
-        let mut acked = Vec::with_capacity(pending.len());
-        let mut failed: Option<(i64, String)> = None;
-        for (id, delivery) in pending {
-            match delivery.await {
-                Ok(Ok(_)) if failed.is_none() => acked.push(id),
-                Ok(Ok(_)) => {}
-                Ok(Err((err, _))) => {
-                    failed.get_or_insert((id, err.to_string()));
-                }
-                Err(_) => {
-                    failed.get_or_insert((id, "delivery cancelled".to_owned()));
-                }
-            }
-        }
+        let (lanes, unreadable) = lanes(rows)?;
+        let mut outcome = self.send_pipelined(&lanes).await;
+        outcome.failed.extend(unreadable);
+
         failpoint::hit("relay.after_ack").await;
         sqlx::query("UPDATE sagaflow_outbox SET sent_at = now() WHERE id = ANY($1)")
-            .bind(&acked)
+            .bind(&outcome.acked)
             .execute(&mut *tx)
             .await?;
-        if let Some((id, reason)) = &failed {
+        if !outcome.failed.is_empty() {
+            let ids: Vec<i64> = outcome.failed.iter().map(|f| f.id).collect();
+            let attempts: Vec<i32> = outcome.failed.iter().map(|f| f.attempts).collect();
+            let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
+            let park: Vec<bool> = outcome.failed.iter().map(|f| f.park).collect();
             sqlx::query(
-                "UPDATE sagaflow_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                "UPDATE sagaflow_outbox o
+                 SET attempts = u.attempts, last_error = u.reason,
+                     parked_at = CASE WHEN u.park THEN now() END
+                 FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::bool[])
+                      AS u(id, attempts, reason, park)
+                 WHERE o.id = u.id",
             )
-            .bind(id)
-            .bind(reason)
+            .bind(&ids)
+            .bind(&attempts)
+            .bind(&reasons)
+            .bind(&park)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
+
         let elapsed = started.elapsed().as_secs_f64();
         metrics::histogram!("sagaflow_outbox_publish_seconds").record(elapsed);
-        metrics::counter!("sagaflow_outbox_published_total").increment(acked.len() as u64);
-        if let Some((id, reason)) = failed {
-            metrics::counter!("sagaflow_outbox_publish_failures_total").increment(1);
-            warn!(outbox_id = id, %reason, "broker refused an outbox message; will retry");
+        metrics::counter!("sagaflow_outbox_published_total").increment(outcome.acked.len() as u64);
+        if !outcome.failed.is_empty() {
+            metrics::counter!("sagaflow_outbox_publish_failures_total")
+                .increment(outcome.failed.len() as u64);
         }
-        debug!(count = acked.len(), "outbox batch published");
-        Ok(acked.len())
+        for failed in &outcome.failed {
+            if failed.park {
+                metrics::counter!("sagaflow_outbox_parked_total", "topic" => failed.topic.clone())
+                    .increment(1);
+                warn!(
+                    outbox_id = failed.id,
+                    topic = %failed.topic,
+                    key = %failed.key,
+                    attempts = failed.attempts,
+                    reason = %failed.reason,
+                    "outbox row parked: it is not sent again, and later rows of its key wait, until an operator unparks or purges it"
+                );
+            } else {
+                warn!(
+                    outbox_id = failed.id,
+                    topic = %failed.topic,
+                    key = %failed.key,
+                    attempts = failed.attempts,
+                    reason = %failed.reason,
+                    "outbox row not published; will retry"
+                );
+            }
+        }
+        if outcome.fatal {
+            self.replace_producer()?;
+        }
+        debug!(count = outcome.acked.len(), "outbox batch published");
+        Ok(outcome.acked.len())
+    }
+
+    /// Sends every row of `lanes` (one per key, each in `id` order) at once, then
+    /// waits for the acks: the idempotent producer keeps each partition's order,
+    /// so a healthy batch costs one broker round trip. Within a key, the first row
+    /// that fails is the one charged (an attempt, or parked); the rows after it
+    /// that failed too are held for the next batch without being charged, and
+    /// those the broker took anyway are marked sent (re-sending would duplicate
+    /// them; they are the one case where a key's order can break, and only
+    /// around a row that failed). A row refused by the local producer stops its
+    /// key for this batch before the rest of the key is sent.
+    async fn send_pipelined(&self, lanes: &[VecDeque<OutboxRow>]) -> BatchOutcome {
+        let producer = self.producer();
+        let mut outcome = BatchOutcome::default();
+        let mut in_flight = Vec::new();
+        let mut failed_lanes: HashSet<usize> = HashSet::new();
+        'lanes: for (lane, rows) in lanes.iter().enumerate() {
+            for (position, row) in rows.iter().enumerate() {
+                match producer.send_result(row.record()) {
+                    Ok(delivery) => in_flight.push((lane, position, delivery)),
+                    Err((err, _)) if publish_failure::classify(&err) == Verdict::QueueFull => {
+                        // Not the row's fault: what is queued goes out, the rest
+                        // waits for the next batch (still in order).
+                        debug!(error = %err, "producer queue full; the rest waits for the next batch");
+                        break 'lanes;
+                    }
+                    Err((err, _)) => {
+                        outcome.fail(row, &err, self.max_attempts);
+                        failed_lanes.insert(lane);
+                        if outcome.fatal {
+                            break 'lanes;
+                        }
+                        continue 'lanes;
+                    }
+                }
+            }
+        }
+        for (lane, position, delivery) in in_flight {
+            let row = &lanes[lane][position];
+            let error = match delivery.await {
+                Ok(Ok(_)) => {
+                    outcome.acked.push(row.id);
+                    continue;
+                }
+                Ok(Err((err, _))) => err,
+                Err(_) => KafkaError::Canceled,
+            };
+            if failed_lanes.insert(lane) {
+                outcome.fail(row, &error, self.max_attempts);
+            } else {
+                debug!(outbox_id = row.id, error = %error, "held behind an earlier failed row of its key");
+            }
+        }
+        outcome
+    }
+
+    /// Creates the producer again after librdkafka declared it fatally broken.
+    fn replace_producer(&self) -> Result<(), Error> {
+        error!("the outbox relay's producer hit a fatal error; creating a new one");
+        let producer: FutureProducer = self.producer_config.create()?;
+        *self.producer.lock().unwrap_or_else(PoisonError::into_inner) = producer;
+        Ok(())
     }
 
     /// Runs until `shutdown`: publishes whenever notified or every poll interval,
-    /// and reports the backlog as the `sagaflow_outbox_backlog` gauge.
+    /// and does its housekeeping every 5 s ([`Relay::housekeeping`]).
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen("sagaflow_outbox").await?;
-        // Labels the backlog gauge: one process may run several services' relays.
+        // Labels the gauges: one process may run several services' relays.
         let database: String = sqlx::query_scalar("SELECT current_database()")
             .fetch_one(&self.pool)
             .await?;
         let mut failures = 0u32;
-        let mut last_gauge = Instant::now() - Duration::from_secs(60);
+        let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY * 2;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
@@ -194,17 +446,9 @@ impl Relay {
                     }
                 }
             }
-            if last_gauge.elapsed() > Duration::from_secs(5) {
-                last_gauge = Instant::now();
-                if let Err(err) = self.prune().await {
-                    warn!(error = %err, "pruning the published outbox rows failed");
-                }
-                if let Ok(mut conn) = self.pool.acquire().await
-                    && let Ok(n) = crate::outbox::backlog(&mut conn).await
-                {
-                    metrics::gauge!("sagaflow_outbox_backlog", "database" => database.clone())
-                        .set(n as f64);
-                }
+            if last_housekeeping.elapsed() > HOUSEKEEPING_EVERY {
+                last_housekeeping = Instant::now();
+                self.housekeeping(&database).await;
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -218,4 +462,56 @@ impl Relay {
             }
         }
     }
+}
+
+/// Groups rows (in `id` order) by (topic, partition key), keeping `id` order within
+/// each group and the order in which keys first appear. A row whose headers cannot
+/// be read is parked (returned as failed) and holds back the rest of its key.
+fn lanes(
+    rows: Vec<sqlx::postgres::PgRow>,
+) -> Result<(Vec<VecDeque<OutboxRow>>, Vec<Failed>), Error> {
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    let mut blocked: HashSet<(String, String)> = HashSet::new();
+    let mut lanes: Vec<VecDeque<OutboxRow>> = Vec::new();
+    let mut unreadable = Vec::new();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let topic: String = row.try_get("topic")?;
+        let key: String = row.try_get("partition_key")?;
+        let attempts: i32 = row.try_get("attempts")?;
+        let lane_key = (topic, key);
+        if blocked.contains(&lane_key) {
+            continue;
+        }
+        let headers = match row.try_get::<Json<BTreeMap<String, String>>, _>("headers") {
+            Ok(Json(headers)) => headers,
+            Err(err) => {
+                let (topic, key) = lane_key.clone();
+                unreadable.push(Failed {
+                    id,
+                    topic,
+                    key,
+                    attempts: attempts + 1,
+                    reason: format!("headers are not a JSON object of strings: {err}"),
+                    park: true,
+                });
+                blocked.insert(lane_key);
+                continue;
+            }
+        };
+        let lane = *index.entry(lane_key.clone()).or_insert_with(|| {
+            lanes.push(VecDeque::new());
+            lanes.len() - 1
+        });
+        let (topic, key) = lane_key;
+        lanes[lane].push_back(OutboxRow {
+            id,
+            topic,
+            key,
+            headers,
+            payload: row.try_get("payload")?,
+            attempts,
+        });
+    }
+    Ok((lanes, unreadable))
 }

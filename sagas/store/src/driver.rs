@@ -4,6 +4,12 @@
 //! snapshot, writes commands and progress events to the outbox and stores timers,
 //! all on the caller's connection, inside the caller's transaction (in the
 //! orchestrator that is the inbox transaction of the message that caused it).
+//!
+//! Lock order (the same on every path, so replies, timers and operators cannot
+//! deadlock each other): [`apply`] and [`start`] lock the saga's `sagas` row
+//! first ([`log::load_for_update`]) and only then write the saga's timers
+//! ([`timeouts::clear_stale`], [`timeouts::schedule`]); the timer loop locks the
+//! saga before it takes a due timer (see [`crate::timeouts`]).
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::Outgoing;
@@ -186,7 +192,9 @@ fn progress(
         | SagaEvent::StepFailed { step_name, .. }
         | SagaEvent::StepTimedOut { step_name, .. }
         | SagaEvent::StepCompensated { step_name, .. }
-        | SagaEvent::StepAbandoned { step_name, .. } => Some(step_name.clone()),
+        | SagaEvent::StepAbandoned { step_name, .. }
+        | SagaEvent::StepStuck { step_name, .. }
+        | SagaEvent::Reconciled { step_name, .. } => Some(step_name.clone()),
         SagaEvent::CompensationFailed { step, .. } => {
             def.steps.get(*step).map(|s| s.name.to_owned())
         }

@@ -15,7 +15,8 @@ pub struct Loaded {
 }
 
 /// Loads a saga and locks its row until the transaction ends, so inputs for one
-/// saga are decided one at a time.
+/// saga are decided one at a time. This is the first lock any path takes on a
+/// saga: its timers are written only after it (see [`crate::timeouts`]).
 pub async fn load_for_update(
     conn: &mut PgConnection,
     saga_id: Uuid,

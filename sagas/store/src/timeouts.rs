@@ -1,17 +1,53 @@
-//! Durable timers: a saga's deadlines and retry backoffs are rows, so they
-//! survive restarts; any orchestrator replica may fire a due one (claimed with
-//! `FOR UPDATE SKIP LOCKED`, deleted in the transaction that applies it).
+//! Durable timers: a saga's deadlines and retry backoffs are rows of
+//! `saga_timeouts`, so they survive restarts and any orchestrator replica may
+//! fire a due one ([`fire_due`]).
+//!
+//! # Lock order
+//! Every path that touches a saga and its timers locks the saga's `sagas` row
+//! first and only then writes its timers, so no two of them can wait on each
+//! other in opposite orders (PostgreSQL would abort one as a deadlock):
+//! - replies, operator inputs and starts ([`crate::driver`]):
+//!   [`crate::log::load_for_update`] (`FOR UPDATE`), then [`clear_stale`] and
+//!   [`schedule`];
+//! - [`fire_due`]: reads due timers *without* locking them, locks the saga row
+//!   (`FOR UPDATE SKIP LOCKED`: a saga busy with a reply is simply left for the
+//!   next round), then deletes the timer (if a reply has not moved it meanwhile)
+//!   and applies it;
+//! - [`unpark`]: the saga row, then its parked timers.
+//!
+//! # One bad timer blocks nothing
+//! A timer whose firing fails with anything but a rejection (the saga's state is
+//! unreadable, its definition version is not deployed, a command does not
+//! encode, the saga is gone, a permanent database error) is *parked* in the same
+//! transaction: the row stays with `parked_at`, `reason_kind` and `reason`, is
+//! counted in `sagaflow_timers_parked_total{reason_kind}` and logged with the
+//! saga id, and the round goes on with the next timer. Parked timers are never
+//! picked again by themselves ([`list_parked`], [`unpark`]). A transient error
+//! ([`Error::is_transient`]: connection lost, deadlock, ...) parks nothing: it
+//! ends the round, and the loop retries later. A timer the saga no longer
+//! accepts (stale, rejected) is simply consumed.
+//!
+//! # Layout
+//! - this file: store, clear and fire timers;
+//! - [`parked`]: park, list, unpark, and the `sagaflow_timers_parked` gauge.
+
+pub mod parked;
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::traceparent::TraceParent;
 use sagaflow_saga_engine::{InFlight, Input, Phase};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::definitions::Definitions;
 use crate::driver::apply;
 use crate::error::Error;
+
+pub use parked::{ParkedTimer, list_parked, report_parked, unpark};
+
+/// How many due timers one query reads.
+const BATCH: usize = 100;
 
 fn phase_text(phase: Phase) -> &'static str {
     match phase {
@@ -28,7 +64,8 @@ fn parse_phase(text: &str) -> Option<Phase> {
     }
 }
 
-/// Stores (or moves) a timer.
+/// Stores (or moves) a timer. Scheduling a parked timer's key again makes it a
+/// live timer: the saga has moved on and decided it anew.
 pub async fn schedule(
     conn: &mut PgConnection,
     saga_id: Uuid,
@@ -39,7 +76,8 @@ pub async fn schedule(
 ) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO saga_timeouts (saga_id, step, phase, attempt, fire_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (saga_id, step, phase, attempt) DO UPDATE SET fire_at = EXCLUDED.fire_at",
+         ON CONFLICT (saga_id, step, phase, attempt) DO UPDATE
+             SET fire_at = EXCLUDED.fire_at, parked_at = NULL, reason_kind = NULL, reason = NULL",
     )
     .bind(saga_id)
     .bind(step as i32)
@@ -52,7 +90,8 @@ pub async fn schedule(
 }
 
 /// Removes the saga's timers that no longer matter: all but the in-flight
-/// attempt's (a completed step's deadline would otherwise fire later for nothing).
+/// attempt's (a completed step's deadline would otherwise fire later for nothing),
+/// parked ones included. The caller holds the saga's row lock.
 pub async fn clear_stale(
     conn: &mut PgConnection,
     saga_id: Uuid,
@@ -80,71 +119,214 @@ pub async fn clear_stale(
     Ok(())
 }
 
-/// Fires up to `limit` due timers, each in its own transaction, and returns how
-/// many fired. A timer for a step that has moved on is stale and decides nothing.
+/// One timer, by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerKey {
+    pub saga_id: Uuid,
+    pub step: i32,
+    /// `forward` or `compensation`.
+    pub phase: String,
+    pub attempt: i32,
+}
+
+/// What one [`fire_due`] round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Timers applied to their saga (a stale one, which decides nothing, too).
+    pub fired: usize,
+    /// Timers parked with their reason.
+    pub parked: usize,
+}
+
+impl Round {
+    /// Timers this round took off the due list.
+    pub fn handled(&self) -> usize {
+        self.fired + self.parked
+    }
+}
+
+/// What became of one due timer.
+enum Fate {
+    Fired,
+    Parked,
+    /// Its saga is locked by another transaction, or a reply moved the timer.
+    Skipped,
+}
+
+/// Fires up to `limit` due timers, oldest first, each in its own transaction. A
+/// timer that cannot fire is parked and the round goes on; a transient error
+/// ends the round with `Err` (what fired before it stays fired).
 pub async fn fire_due(
     pool: &PgPool,
     definitions: &Definitions,
     limit: usize,
-) -> Result<usize, Error> {
-    let mut fired = 0;
-    while fired < limit {
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query(
-            "DELETE FROM saga_timeouts WHERE (saga_id, step, phase, attempt) = (
-                 SELECT saga_id, step, phase, attempt FROM saga_timeouts
-                 WHERE fire_at <= now() ORDER BY fire_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING saga_id, step, phase, attempt,
-                       (SELECT traceparent FROM sagas s WHERE s.saga_id = saga_timeouts.saga_id)
-                         AS traceparent",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { break };
-        let saga_id: Uuid = row.try_get("saga_id")?;
-        let step: i32 = row.try_get("step")?;
-        let phase: String = row.try_get("phase")?;
-        let attempt: i32 = row.try_get("attempt")?;
-        let phase = parse_phase(&phase).ok_or_else(|| Error::Corrupt {
-            saga_id,
-            reason: format!("timer with phase {phase}"),
-        })?;
-        let input = Input::Timeout {
-            step: step as usize,
-            phase,
-            attempt: attempt as u32,
-        };
-        // The timeout belongs to the saga's trace: its span is a child of the
-        // saga's start, and the commands it sends are children of the span.
-        let traceparent: Option<String> = row.try_get("traceparent")?;
-        let span = tracing::info_span!(
-            "timeout",
-            otel.name = "orchestrator timeout",
-            saga_id = %saga_id,
-            step,
-            attempt,
-        );
-        if let Some(parent) = traceparent.as_deref().and_then(TraceParent::parse) {
-            parent.adopt(&span);
+) -> Result<Round, Error> {
+    let mut round = Round::default();
+    while round.handled() < limit {
+        let due = due_timers(pool, (limit - round.handled()).min(BATCH)).await?;
+        if due.is_empty() {
+            break;
         }
-        let applied = apply(&mut tx, definitions, saga_id, &input, None, Utc::now())
-            .instrument(span)
-            .await;
-        match applied {
-            Ok(_) => {}
-            // A timer the saga no longer accepts is simply consumed.
-            Err(Error::Rejected(reason)) => tracing::debug!(%saga_id, %reason, "stale timer"),
-            Err(err) => return Err(err),
+        let before = round.handled();
+        for timer in &due {
+            match fire_one(pool, definitions, timer).await? {
+                Fate::Fired => round.fired += 1,
+                Fate::Parked => round.parked += 1,
+                Fate::Skipped => {}
+            }
         }
-        tx.commit().await?;
-        fired += 1;
+        // Everything still due belongs to sagas busy elsewhere: next round.
+        if round.handled() == before {
+            break;
+        }
     }
-    Ok(fired)
+    if round.parked > 0 {
+        report_parked(pool).await?;
+    }
+    Ok(round)
 }
 
-/// The earliest pending timer, to sleep until it.
+/// Due live timers, oldest first, read without locking anything.
+async fn due_timers(pool: &PgPool, limit: usize) -> Result<Vec<TimerKey>, Error> {
+    let rows = sqlx::query(
+        "SELECT saga_id, step, phase, attempt FROM saga_timeouts
+         WHERE fire_at <= now() AND parked_at IS NULL
+         ORDER BY fire_at LIMIT $1",
+    )
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(TimerKey {
+                saga_id: row.try_get("saga_id")?,
+                step: row.try_get("step")?,
+                phase: row.try_get("phase")?,
+                attempt: row.try_get("attempt")?,
+            })
+        })
+        .collect()
+}
+
+/// Locks the timer's saga, then takes the timer and applies it; parks it if that
+/// fails for good. See the module docs for the lock order.
+async fn fire_one(
+    pool: &PgPool,
+    definitions: &Definitions,
+    timer: &TimerKey,
+) -> Result<Fate, Error> {
+    let mut tx = pool.begin().await?;
+    let locked: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT traceparent FROM sagas WHERE saga_id = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(timer.saga_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(traceparent) = locked else {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sagas WHERE saga_id = $1)")
+                .bind(timer.saga_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists {
+            return Ok(Fate::Skipped);
+        }
+        // No saga to lock: nothing else writes this timer but another parker.
+        let parked = parked::park(&mut tx, timer, &Error::NotFound(timer.saga_id)).await?;
+        tx.commit().await?;
+        return Ok(if parked { Fate::Parked } else { Fate::Skipped });
+    };
+
+    // Everything the timer does happens in a savepoint, so a failure can be
+    // undone and the timer parked in the same transaction, under the same lock.
+    let mut attempt = Connection::begin(&mut *tx).await?;
+    match take_and_apply(&mut attempt, definitions, timer, traceparent).await {
+        Ok(false) => Ok(Fate::Skipped),
+        Ok(true) => {
+            attempt.commit().await?;
+            tx.commit().await?;
+            Ok(Fate::Fired)
+        }
+        // A timer the saga no longer accepts is simply consumed.
+        Err(Error::Rejected(reason)) => {
+            tracing::debug!(saga_id = %timer.saga_id, %reason, "stale timer");
+            attempt.commit().await?;
+            tx.commit().await?;
+            Ok(Fate::Fired)
+        }
+        Err(err) if err.is_transient() => Err(err),
+        Err(err) => {
+            attempt.rollback().await?;
+            let parked = parked::park(&mut tx, timer, &err).await?;
+            tx.commit().await?;
+            Ok(if parked { Fate::Parked } else { Fate::Skipped })
+        }
+    }
+}
+
+/// Deletes the timer (false if a reply moved or cleared it since it was read)
+/// and applies it to its saga, whose row the caller has locked.
+async fn take_and_apply(
+    conn: &mut PgConnection,
+    definitions: &Definitions,
+    timer: &TimerKey,
+    traceparent: Option<String>,
+) -> Result<bool, Error> {
+    let taken = sqlx::query(
+        "DELETE FROM saga_timeouts
+         WHERE saga_id = $1 AND step = $2 AND phase = $3 AND attempt = $4
+           AND parked_at IS NULL AND fire_at <= now()",
+    )
+    .bind(timer.saga_id)
+    .bind(timer.step)
+    .bind(&timer.phase)
+    .bind(timer.attempt)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if taken == 0 {
+        return Ok(false);
+    }
+    let saga_id = timer.saga_id;
+    let phase = parse_phase(&timer.phase).ok_or_else(|| Error::Corrupt {
+        saga_id,
+        reason: format!("timer with phase {}", timer.phase),
+    })?;
+    let (Ok(step), Ok(attempt)) = (usize::try_from(timer.step), u32::try_from(timer.attempt))
+    else {
+        return Err(Error::Corrupt {
+            saga_id,
+            reason: format!("timer for step {} attempt {}", timer.step, timer.attempt),
+        });
+    };
+    let input = Input::Timeout {
+        step,
+        phase,
+        attempt,
+    };
+    // The timeout belongs to the saga's trace: its span is a child of the
+    // saga's start, and the commands it sends are children of the span.
+    let span = tracing::info_span!(
+        "timeout",
+        otel.name = "orchestrator timeout",
+        saga_id = %saga_id,
+        step,
+        attempt,
+    );
+    if let Some(parent) = traceparent.as_deref().and_then(TraceParent::parse) {
+        parent.adopt(&span);
+    }
+    apply(conn, definitions, saga_id, &input, None, Utc::now())
+        .instrument(span)
+        .await?;
+    Ok(true)
+}
+
+/// The earliest live (not parked) timer, to sleep until it.
 pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, Error> {
-    Ok(sqlx::query_scalar("SELECT min(fire_at) FROM saga_timeouts")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT min(fire_at) FROM saga_timeouts WHERE parked_at IS NULL")
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -198,7 +198,7 @@ async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
     let mut fired = 0;
     let mut resends = 0i64;
     for _ in 0..100 {
-        fired += timeouts::fire_due(&db.pool, &defs, 100).await?;
+        fired += timeouts::fire_due(&db.pool, &defs, 100).await?.fired;
         resends = sqlx::query_scalar(
             "SELECT count(*) FROM sagaflow_outbox WHERE message_type = 'ReserveInventory'",
         )

@@ -3,8 +3,11 @@
 //!
 //! Groups: HTTP (`GATEWAY_LISTEN`, `GATEWAY_MAX_BODY_BYTES`,
 //! `GATEWAY_IDEMPOTENCY_TTL_SECS`, `GATEWAY_CORS_ORIGINS`), authentication
-//! (`GATEWAY_JWT_*`), rate limits (`GATEWAY_RATE_LIMIT_*`, `GATEWAY_REDIS_URL`) and
-//! the backends the gateway forwards to (`GATEWAY_*_URL`). Secrets are [`Secret`]s,
+//! (`GATEWAY_JWT_*`), rate limits (`GATEWAY_RATE_LIMIT_*`, `GATEWAY_REDIS_URL`),
+//! server-sent event streams (`GATEWAY_SSE_*`: caps, lifetime, safety poll),
+//! housekeeping (`GATEWAY_HOUSEKEEPING_INTERVAL_SECS`, `GATEWAY_PRUNE_BATCH`,
+//! `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS`) and the backends the gateway
+//! forwards to (`GATEWAY_*_URL`). Secrets are [`Secret`]s,
 //! which never print.
 
 use std::fmt;
@@ -46,6 +49,20 @@ pub const DEFAULT_USER_PER_SEC: u32 = 20;
 pub const DEFAULT_USER_BURST: u32 = 40;
 /// Default `GATEWAY_RATE_LIMIT_GENERATIONS_PER_HOUR` (per user).
 pub const DEFAULT_GENERATIONS_PER_HOUR: u32 = 10;
+/// Default `GATEWAY_SSE_MAX_PER_USER`: a few tabs and devices of one person.
+pub const DEFAULT_SSE_MAX_PER_USER: u32 = 8;
+/// Default `GATEWAY_SSE_MAX_STREAMS` (per gateway process).
+pub const DEFAULT_SSE_MAX_STREAMS: u32 = 10_000;
+/// Default `GATEWAY_SSE_MAX_LIFETIME_SECS` (15 minutes).
+pub const DEFAULT_SSE_MAX_LIFETIME_SECS: u32 = 900;
+/// Default `GATEWAY_SSE_SAFETY_POLL_SECS`.
+pub const DEFAULT_SSE_SAFETY_POLL_SECS: u32 = 5;
+/// Default `GATEWAY_HOUSEKEEPING_INTERVAL_SECS`.
+pub const DEFAULT_HOUSEKEEPING_INTERVAL_SECS: u32 = 60;
+/// Default `GATEWAY_PRUNE_BATCH`.
+pub const DEFAULT_PRUNE_BATCH: u32 = 5_000;
+/// Default `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS` (7 days).
+pub const DEFAULT_ORPHAN_PROGRESS_RETENTION_SECS: u32 = 604_800;
 
 /// A secret setting: its value never appears in `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -282,6 +299,83 @@ pub struct Settings {
     )]
     pub rate_limit_max_keys: u32,
 
+    /// Most server-sent event streams one user (tenant and user) may hold open on
+    /// this gateway process; one more gets 429.
+    #[arg(
+        id = "gateway-sse-max-per-user", long = "gateway-sse-max-per-user",
+        env = "GATEWAY_SSE_MAX_PER_USER",
+        value_name = "GATEWAY_SSE_MAX_PER_USER",
+        default_value_t = DEFAULT_SSE_MAX_PER_USER,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub sse_max_per_user: u32,
+
+    /// Most server-sent event streams open on this gateway process; one more
+    /// gets 429.
+    #[arg(
+        id = "gateway-sse-max-streams", long = "gateway-sse-max-streams",
+        env = "GATEWAY_SSE_MAX_STREAMS",
+        value_name = "GATEWAY_SSE_MAX_STREAMS",
+        default_value_t = DEFAULT_SSE_MAX_STREAMS,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub sse_max_streams: u32,
+
+    /// Longest a server-sent event stream stays open; then it ends with a
+    /// `reconnect` event (the client reconnects with `Last-Event-ID`).
+    #[arg(
+        id = "gateway-sse-max-lifetime-secs", long = "gateway-sse-max-lifetime-secs",
+        env = "GATEWAY_SSE_MAX_LIFETIME_SECS",
+        value_name = "GATEWAY_SSE_MAX_LIFETIME_SECS",
+        default_value_t = DEFAULT_SSE_MAX_LIFETIME_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub sse_max_lifetime_secs: u32,
+
+    /// How often an open stream re-reads its saga although no change was
+    /// notified (a safety net for a lost `NOTIFY`).
+    #[arg(
+        id = "gateway-sse-safety-poll-secs", long = "gateway-sse-safety-poll-secs",
+        env = "GATEWAY_SSE_SAFETY_POLL_SECS",
+        value_name = "GATEWAY_SSE_SAFETY_POLL_SECS",
+        default_value_t = DEFAULT_SSE_SAFETY_POLL_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=3_600)
+    )]
+    pub sse_safety_poll_secs: u32,
+
+    /// How often the housekeeping task prunes the gateway's tables.
+    #[arg(
+        id = "gateway-housekeeping-interval-secs",
+        long = "gateway-housekeeping-interval-secs",
+        env = "GATEWAY_HOUSEKEEPING_INTERVAL_SECS",
+        value_name = "GATEWAY_HOUSEKEEPING_INTERVAL_SECS",
+        default_value_t = DEFAULT_HOUSEKEEPING_INTERVAL_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub housekeeping_interval_secs: u32,
+
+    /// Most rows of one table deleted by one housekeeping transaction.
+    #[arg(
+        id = "gateway-prune-batch", long = "gateway-prune-batch",
+        env = "GATEWAY_PRUNE_BATCH",
+        value_name = "GATEWAY_PRUNE_BATCH",
+        default_value_t = DEFAULT_PRUNE_BATCH,
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    pub prune_batch: u32,
+
+    /// How long progress of a saga the gateway has no checkout or generation for
+    /// is kept (its start may still arrive); then it is pruned.
+    #[arg(
+        id = "gateway-orphan-progress-retention-secs",
+        long = "gateway-orphan-progress-retention-secs",
+        env = "GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS",
+        value_name = "GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS",
+        default_value_t = DEFAULT_ORPHAN_PROGRESS_RETENTION_SECS,
+        value_parser = clap::value_parser!(u32).range(60..=31_536_000)
+    )]
+    pub orphan_progress_retention_secs: u32,
+
     /// `SAGAFLOW_INTERNAL_TOKEN_SECRET` (handed over by `sagaflow serve`): signs the
     /// token of every request forwarded to a backend ([`crate::proxy`]).
     #[arg(skip)]
@@ -310,6 +404,13 @@ impl Default for Settings {
             rate_limit_user_burst: DEFAULT_USER_BURST,
             rate_limit_generations_per_hour: DEFAULT_GENERATIONS_PER_HOUR,
             rate_limit_max_keys: crate::rate_limit::DEFAULT_MAX_KEYS,
+            sse_max_per_user: DEFAULT_SSE_MAX_PER_USER,
+            sse_max_streams: DEFAULT_SSE_MAX_STREAMS,
+            sse_max_lifetime_secs: DEFAULT_SSE_MAX_LIFETIME_SECS,
+            sse_safety_poll_secs: DEFAULT_SSE_SAFETY_POLL_SECS,
+            housekeeping_interval_secs: DEFAULT_HOUSEKEEPING_INTERVAL_SECS,
+            prune_batch: DEFAULT_PRUNE_BATCH,
+            orphan_progress_retention_secs: DEFAULT_ORPHAN_PROGRESS_RETENTION_SECS,
             internal_token_secret: None,
         }
     }
@@ -324,6 +425,26 @@ impl Settings {
     /// The body limit in bytes.
     pub fn max_body(&self) -> usize {
         usize::try_from(self.max_body_bytes).unwrap_or(usize::MAX)
+    }
+
+    /// The longest an event stream stays open.
+    pub fn sse_max_lifetime(&self) -> Duration {
+        Duration::from_secs(u64::from(self.sse_max_lifetime_secs))
+    }
+
+    /// How often an idle event stream re-reads its saga without a notification.
+    pub fn sse_safety_poll(&self) -> Duration {
+        Duration::from_secs(u64::from(self.sse_safety_poll_secs))
+    }
+
+    /// The pause between two housekeeping rounds.
+    pub fn housekeeping_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.housekeeping_interval_secs))
+    }
+
+    /// How long progress without a checkout or generation is kept.
+    pub fn orphan_progress_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.orphan_progress_retention_secs))
     }
 
     /// These settings with every rate limit off (tests that send many requests).
@@ -427,6 +548,20 @@ mod tests {
         );
         assert_eq!(cli.gateway.rate_limit_generations_per_hour, 10);
         assert!(cli.gateway.cors_origins.is_empty());
+        assert_eq!(cli.gateway.sse_max_per_user, 8);
+        assert_eq!(cli.gateway.sse_max_streams, 10_000);
+        assert_eq!(default.sse_max_lifetime(), Duration::from_secs(900));
+        assert_eq!(default.sse_safety_poll(), Duration::from_secs(5));
+        assert_eq!(
+            cli.gateway.sse_safety_poll_secs,
+            default.sse_safety_poll_secs
+        );
+        assert_eq!(default.housekeeping_interval(), Duration::from_secs(60));
+        assert_eq!(cli.gateway.prune_batch, 5_000);
+        assert_eq!(
+            cli.gateway.orphan_progress_retention_secs,
+            default.orphan_progress_retention_secs
+        );
     }
 
     #[test]
@@ -474,6 +609,33 @@ mod tests {
                 "--gateway-rate-limit-ip-per-sec",
                 "-3",
                 "GATEWAY_RATE_LIMIT_IP_PER_SEC",
+            ),
+            (
+                "--gateway-sse-max-per-user",
+                "0",
+                "GATEWAY_SSE_MAX_PER_USER",
+            ),
+            ("--gateway-sse-max-streams", "x", "GATEWAY_SSE_MAX_STREAMS"),
+            (
+                "--gateway-sse-max-lifetime-secs",
+                "0",
+                "GATEWAY_SSE_MAX_LIFETIME_SECS",
+            ),
+            (
+                "--gateway-sse-safety-poll-secs",
+                "99999",
+                "GATEWAY_SSE_SAFETY_POLL_SECS",
+            ),
+            (
+                "--gateway-housekeeping-interval-secs",
+                "0",
+                "GATEWAY_HOUSEKEEPING_INTERVAL_SECS",
+            ),
+            ("--gateway-prune-batch", "0", "GATEWAY_PRUNE_BATCH"),
+            (
+                "--gateway-orphan-progress-retention-secs",
+                "5",
+                "GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS",
             ),
         ] {
             let arg = format!("{flag}={value}");

@@ -4,7 +4,8 @@
 //!
 //! Internal errors (database, encoding, a panic) are logged with the request id and
 //! hidden from the client, who gets `code: "internal"` and the same `request_id` to
-//! quote. A 401 carries `WWW-Authenticate: Bearer`, a 429 `Retry-After`.
+//! quote. A 401 carries `WWW-Authenticate: Bearer`, a 429 and a 503 of a
+//! shutting-down gateway `Retry-After`.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,6 +14,25 @@ use serde_json::{Value, json};
 use tracing::error;
 
 use crate::request_id;
+
+/// The `Retry-After` of [`ApiError::TooManyStreams`].
+pub const STREAMS_RETRY_AFTER_SECS: u64 = 5;
+
+/// The message of [`ApiError::TooManyStreams`]: what the person can do.
+fn too_many_streams(per_user: bool, limit: u32) -> String {
+    if per_user {
+        format!(
+            "you already have {limit} live event streams open, the most one user may have; \
+             close one (another tab or device following a saga) and retry, or read \
+             GET /v1/sagas/{{id}}/events instead"
+        )
+    } else {
+        format!(
+            "this gateway is serving its maximum of {limit} live event streams; \
+             retry in a few seconds"
+        )
+    }
+}
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +56,13 @@ pub enum ApiError {
         scope: &'static str,
         retry_after_secs: u64,
     },
+    /// The caller (`per_user`) or this gateway as a whole already holds `limit`
+    /// open event streams (429).
+    #[error("{}", too_many_streams(*per_user, *limit))]
+    TooManyStreams { per_user: bool, limit: u32 },
+    /// This gateway is shutting down and takes no new event stream (503).
+    #[error("this gateway is shutting down; retry in a moment (another replica will answer)")]
+    ShuttingDown,
     /// A query parameter is unusable (400).
     #[error("{field}: {message}")]
     InvalidQuery {
@@ -111,7 +138,9 @@ impl ApiError {
             | ApiError::InvalidPath { .. }
             | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyStreams { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -121,7 +150,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::RequestInProgress | ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Contract(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -135,6 +164,8 @@ impl ApiError {
             ApiError::InvalidHeader { .. } => "invalid_header",
             ApiError::Unauthenticated { .. } => "unauthenticated",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooManyStreams { .. } => "too_many_streams",
+            ApiError::ShuttingDown => "shutting_down",
             ApiError::InvalidQuery { .. } => "invalid_query",
             ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -220,6 +251,15 @@ impl IntoResponse for ApiError {
                 retry_after_secs, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::TooManyStreams { .. } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(STREAMS_RETRY_AFTER_SECS),
+                );
+            }
+            ApiError::ShuttingDown => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             _ => {}
         }

@@ -13,7 +13,9 @@
 //!   `GET /v1/generations/{id}/stream` follows it as server-sent events and
 //!   `DELETE /v1/generations/{id}` asks for its cancellation.
 //! - `GET /v1/sagas` lists the caller's sagas (filters, pages);
-//!   `GET /v1/sagas/{id}/stream` follows any of them as server-sent events.
+//!   `GET /v1/sagas/{id}/stream` follows any of them as server-sent events,
+//!   woken by the projection's `NOTIFY`, capped per user and in all, ended at
+//!   their maximum lifetime and at shutdown ([`streams`]).
 //! - The orchestrator publishes `SagaProgressed` on `orchestrator.events` for every
 //!   saga log entry; the [`projection`] consumes them (inbox consumer [`NAME`]) into
 //!   the gateway's own tables, which the `GET` routes read. It also reads
@@ -40,7 +42,9 @@
 //!
 //! - [`config`]: [`Settings`] (`GATEWAY_LISTEN`, `GATEWAY_IDEMPOTENCY_TTL_SECS`,
 //!   `GATEWAY_MAX_BODY_BYTES`, `GATEWAY_JWT_*`, `GATEWAY_RATE_LIMIT_*`,
-//!   `GATEWAY_REDIS_URL`, `GATEWAY_CORS_ORIGINS`, `GATEWAY_*_URL`).
+//!   `GATEWAY_REDIS_URL`, `GATEWAY_CORS_ORIGINS`, `GATEWAY_SSE_*`,
+//!   `GATEWAY_HOUSEKEEPING_INTERVAL_SECS`, `GATEWAY_PRUNE_BATCH`,
+//!   `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS`, `GATEWAY_*_URL`).
 //! - [`auth`]: token verification, the [`Caller`] extractor, [`mint_hs256`].
 //! - [`rate_limit`]: token buckets in process or in Redis (a Lua script).
 //! - [`security`]: security headers, CORS, the URI limit, panics as 500 JSON.
@@ -55,6 +59,11 @@
 //! - [`proxy`]: forwarding to the backends.
 //! - [`openapi`]: the OpenAPI document and the `/docs` page.
 //! - [`idempotency`]: `Idempotency-Key` handling.
+//! - [`streams`]: the open event streams: caps, wake-ups (`streams::listener`:
+//!   the one `LISTEN` connection), lifetime and shutdown.
+//! - [`housekeeping`]: prunes expired idempotency keys, orphan progress and old
+//!   `erased_sagas` in bounded batches (which table is pruned by whom: the
+//!   [`projection`] docs).
 //! - [`projection`]: the `SagaProgressed` / `Initiate*` → read model handler
 //!   (`projection::initiated`: the rows of sagas started elsewhere;
 //!   `projection::catalog`: `ProductChanged` → `products`).
@@ -64,13 +73,15 @@
 //! - `migrations/`: `checkouts`, `idempotency_keys`, `saga_progress` (0001);
 //!   `generations`, `generation_cancellations`, and `saga_progress` no longer tied
 //!   to `checkouts` by a foreign key (0002); `source` (`gateway` | `assistant`) of
-//!   `checkouts` and `generations` (0003); `products` (0004). The outbox and
-//!   inbox tables come from `sagaflow-bus`.
+//!   `checkouts` and `generations` (0003); `products` (0004); `erased_sagas`
+//!   (0005); `saga_progress.owned` and the indexes housekeeping prunes by
+//!   (0006). The outbox and inbox tables come from `sagaflow-bus`.
 //! - This file: [`AppState`], [`migrate`], [`router`], [`serve`], [`run`].
 
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod housekeeping;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod openapi;
@@ -80,11 +91,13 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod security;
+pub mod streams;
 pub mod trace;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -95,7 +108,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 pub use auth::{Caller, mint_hs256};
 pub use config::Settings;
@@ -104,6 +117,10 @@ pub use projection::Projection;
 
 /// The service name: the inbox consumer name and consumer group of the projection.
 pub const NAME: &str = "gateway";
+
+/// The longest [`serve`] waits, once shut down, for the requests in flight
+/// (event streams end at once; this bounds a slow backend or client).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What every handler gets.
 #[derive(Clone)]
@@ -119,6 +136,8 @@ pub struct AppState {
     /// Signs the internal token of each forwarded request (`None` without
     /// `SAGAFLOW_INTERNAL_TOKEN_SECRET`: [`run`] refuses that).
     pub signer: Option<sagaflow_service_auth::InternalSigner>,
+    /// The open server-sent event streams (caps, wake-ups, shutdown).
+    pub streams: streams::Streams,
 }
 
 impl AppState {
@@ -132,8 +151,11 @@ impl AppState {
             None => None,
             secret => Some(sagaflow_service_auth::InternalSigner::new(secret.as_ref())?),
         };
+        let streams =
+            streams::Streams::new(pool.clone(), streams::Limits::from_settings(&settings));
         Ok(Self {
             signer,
+            streams,
             pool,
             settings,
             verifier: Arc::new(verifier),
@@ -186,26 +208,50 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`router`] on `listener` until `shutdown`, then finishes the requests in
-/// flight. Handlers see the peer address (`ConnectInfo`) for the per-address
-/// rate limit.
+/// Serves [`router`] on `listener` until `shutdown`, then ends the open event
+/// streams ([`streams::Streams::close`]) and finishes the requests in flight,
+/// for at most [`SHUTDOWN_GRACE`]. Handlers see the peer address
+/// (`ConnectInfo`) for the per-address rate limit.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let streams = state.streams.clone();
+    let signal = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            info!(
+                open_streams = streams.open_count(),
+                "gateway shutting down; ending event streams"
+            );
+            streams.close();
+        }
+    };
+    let server = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    .with_graceful_shutdown(signal)
+    .into_future();
+    let grace = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace => {
+            warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight after the shutdown grace; leaving them");
+            Ok(())
+        }
+    }
 }
 
 /// The whole gateway: binds `settings.listen` and runs the HTTP server, the outbox
 /// [`Relay`], the projection's [`InboxConsumer`] (topics `orchestrator.events`
-/// and `orchestrator.commands`) and the catalogue's (`catalog.events`,
-/// [`projection::catalog`]) until `shutdown`. If one of them fails, the others
+/// and `orchestrator.commands`), the catalogue's (`catalog.events`,
+/// [`projection::catalog`]) and the [`housekeeping`] until `shutdown`. If one of them fails, the others
 /// are stopped and the first
 /// error is returned. Refuses to start without a token key
 /// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`) or without
@@ -242,14 +288,20 @@ pub async fn run(
         kafka.clone(),
         projection::catalog::CatalogProjection,
     );
+    let policy = housekeeping::Policy::from_settings(&state.settings);
     let stop = shutdown.child_token();
-    let (http, relay, consumer, catalog) = tokio::join!(
+    let (http, relay, consumer, catalog, housekeeping) = tokio::join!(
         supervise("http server", &stop, serve(listener, state, stop.clone())),
         supervise("outbox relay", &stop, relay.run(stop.clone())),
         supervise("projection consumer", &stop, consumer.run(stop.clone())),
         supervise("catalogue consumer", &stop, catalog.run(stop.clone())),
+        supervise(
+            "housekeeping",
+            &stop,
+            housekeeping::run(pool.clone(), policy, stop.clone())
+        ),
     );
-    http.and(relay).and(consumer).and(catalog)
+    http.and(relay).and(consumer).and(catalog).and(housekeeping)
 }
 
 /// Runs one component; when it fails, cancels `stop` so the others wind down.

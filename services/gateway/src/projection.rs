@@ -26,6 +26,28 @@
 //! makes the two paths take turns, so neither misses the other's commit.
 //!
 //! Other message types on the topics (`CancelSaga`, ...) are ignored.
+//!
+//! Every progress row applied to a saga's row also notifies the event streams
+//! of that saga, on every gateway replica, when the transaction commits
+//! ([`crate::streams::listener::notify`]).
+//!
+//! ## Tables, their owners and their pruning
+//!
+//! - `checkouts`, `generations` (+ `generation_cancellations`): written by the
+//!   routes and by [`initiated`], kept as the user's history; a user's
+//!   generations go with `DELETE /v1/me`, checkouts are redacted (financial
+//!   records).
+//! - `saga_progress`: written here. `owned` says whether the saga had its row
+//!   when the entry was stored (or got it since, [`replay`]); entries that are
+//!   still not owned after `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS` (progress
+//!   of a saga whose start the gateway never saw, late progress of an erased
+//!   generation) are pruned by [`crate::housekeeping`].
+//! - `idempotency_keys` (the routes, [`crate::idempotency`]): pruned by
+//!   housekeeping once older than `GATEWAY_IDEMPOTENCY_TTL_SECS`.
+//! - `erased_sagas` (`DELETE /v1/me`): pruned by housekeeping after 30 days.
+//! - `products` ([`catalog`]): one row per SKU, bounded by the catalogue.
+//! - `sagaflow_outbox` / `sagaflow_inbox`: the bus's (`sagaflow-bus`); the relay
+//!   prunes published outbox rows.
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
@@ -189,9 +211,10 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
     } else {
         parse_detail(&event.detail)
     };
+    let owner = lock_owner(tx, event.saga_id).await?;
     let inserted = sqlx::query(
-        "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at, owned)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (saga_id, seq) DO NOTHING",
     )
     .bind(event.saga_id)
@@ -203,6 +226,7 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
     .bind(&event.status)
     .bind(&detail)
     .bind(at)
+    .bind(owner.is_some())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -210,7 +234,7 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress already projected");
         return Ok(false);
     }
-    let Some(owner) = lock_owner(tx, event.saga_id).await? else {
+    let Some(owner) = owner else {
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress of a saga without a row (yet); stored");
         return Ok(true);
     };
@@ -223,13 +247,20 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
         detail: &detail,
     };
     apply(tx, owner, &entry).await?;
+    // Wakes the event streams of this saga on every gateway when this commits.
+    crate::streams::listener::notify(tx, event.saga_id).await?;
     metrics::counter!("sagaflow_gateway_progress_projected_total").increment(1);
     Ok(true)
 }
 
 /// Applies the stored progress of saga `saga_id`, in `seq` order, to its just
-/// inserted row in `owner`'s table; returns how many entries there were.
+/// inserted row in `owner`'s table, and marks it owned (no longer a candidate
+/// for pruning); returns how many entries there were.
 pub async fn replay(tx: &mut PgConnection, owner: Owner, saga_id: Uuid) -> Result<usize, Failure> {
+    sqlx::query("UPDATE saga_progress SET owned = true WHERE saga_id = $1 AND NOT owned")
+        .bind(saga_id)
+        .execute(&mut *tx)
+        .await?;
     let rows: Vec<(i64, String, Option<String>, String, Value)> = sqlx::query_as(
         "SELECT seq, kind, step, status, detail FROM saga_progress
          WHERE saga_id = $1 ORDER BY seq",

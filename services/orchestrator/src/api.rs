@@ -1,6 +1,8 @@
 //! The operator API: find sagas by status and age, read a saga's log with its state
 //! after every entry, and act on a saga (pause, resume, retry the current step,
-//! abort = compensate).
+//! abort = compensate), and list and unpark parked timers (`GET /timers/parked`,
+//! `POST /sagas/{id}/timers/unpark`: a timer that could not fire, e.g. for a
+//! definition version this orchestrator lacks, waits there with its reason).
 //!
 //! Every route but `/healthz` and `/readyz` needs an operator token
 //! (`Authorization: Bearer`, HS256 with `SAGAFLOW_OPERATOR_JWT_SECRET`, `roles`
@@ -19,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use sagaflow_saga_engine::{Input, evolve};
-use sagaflow_saga_store::{Definitions, Error, apply, log, queries};
+use sagaflow_saga_store::{Definitions, Error, apply, log, queries, timeouts};
 use sagaflow_service_auth::{Operator, OperatorVerifier};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -46,6 +48,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/sagas/versions", get(versions))
         .route("/sagas/{id}", get(show))
         .route("/sagas/{id}/{action}", post(act))
+        .route("/timers/parked", get(parked))
+        .route("/sagas/{id}/timers/unpark", post(unpark))
         .route_layer(from_fn_with_state(state.clone(), require_operator));
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -261,4 +265,42 @@ async fn act(
     Ok(Json(
         json!({"saga_id": id, "status": applied.state.status, "paused": applied.state.paused, "appended": applied.appended}),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ParkedQuery {
+    limit: Option<i64>,
+}
+
+/// Parked timers with their reasons, oldest first (a tenant-limited token sees
+/// its tenant's only).
+async fn parked(
+    State(state): State<ApiState>,
+    Extension(operator): Extension<Operator>,
+    Query(q): Query<ParkedQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let parked = timeouts::list_parked(
+        &mut conn,
+        operator.tenant_id.as_deref(),
+        q.limit.unwrap_or(100),
+    )
+    .await?;
+    Ok(Json(json!({"parked": parked})))
+}
+
+/// Puts saga `id`'s parked timers back on the due list; the timer loop fires
+/// them on its next round.
+async fn unpark(
+    State(state): State<ApiState>,
+    Extension(operator): Extension<Operator>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    in_scope(&state.pool, &operator, id).await?;
+    let mut tx = state.pool.begin().await?;
+    let unparked = timeouts::unpark(&mut tx, id).await?;
+    tx.commit().await?;
+    tracing::info!(operator = %operator.subject, saga_id = %id, unparked, "operator unparked timers");
+    timeouts::report_parked(&state.pool).await?;
+    Ok(Json(json!({"saga_id": id, "unparked": unparked})))
 }

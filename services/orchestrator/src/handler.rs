@@ -45,7 +45,7 @@ fn classify(err: Error) -> Result<(), Failure> {
             warn!(%saga_id, "reply for an unknown saga ignored");
             Ok(())
         }
-        Error::Database(err) => Err(Failure::Transient(err.to_string())),
+        Error::Database(err) => Err(Failure::from(err)),
         Error::Conflict(saga_id) => Err(Failure::Transient(format!(
             "saga {saga_id} changed concurrently"
         ))),
@@ -104,7 +104,7 @@ async fn same_tenant(
             .bind(saga_id)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(|err| Failure::Transient(err.to_string()))?;
+            .map_err(Failure::from)?;
     match tenant {
         Some(tenant) if tenant != message.envelope.tenant_id => {
             warn!(

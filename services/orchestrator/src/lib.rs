@@ -4,14 +4,17 @@
 //! start sagas, `CancelSaga` aborts one of its own tenant's sagas)
 //! and every participant's events topic through the inbox; each message is one
 //! transaction that appends to the saga's log and writes the next commands to the
-//! outbox (see `sagaflow-saga-store`). Timers live in the database. Operators use
-//! the HTTP API in [`api`] (or `sagaflow saga ...`), with an operator token.
+//! outbox (see `sagaflow-saga-store`). Timers live in the database; one that cannot
+//! fire is parked and the others keep firing. Every definition version ever
+//! shipped stays registered ([`shipped`]), so in-flight sagas finish on the version
+//! they started with. Operators use the HTTP API in [`api`] (or `sagaflow saga ...`),
+//! with an operator token.
 //!
 //! # Layout
 //! - [`config`](mod@config): the orchestrator's [`Settings`].
 //! - [`handler`]: consumed message -> saga input.
 //! - [`erasure`]: a user's erasure redacts their saga log.
-//! - [`timers`]: the durable timer loop.
+//! - [`timers`]: the durable timer loop, stuck-saga and parked-timer gauges.
 //! - [`api`]: the operator API.
 
 pub mod api;
@@ -26,6 +29,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_saga_engine::Definition;
 use sagaflow_saga_store::Definitions;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -35,18 +39,29 @@ pub use handler::SagaHandler;
 
 pub const NAME: &str = "orchestrator";
 
-/// The definitions this orchestrator runs.
-pub fn definitions(settings: &Settings) -> Definitions {
+/// Every definition version this orchestrator ships: each saga's
+/// `all_versions()`, so a saga always finishes on the version it started with
+/// (new sagas start on the newest). With `settings.step_timeout_ms`, every
+/// step's timeout is overridden.
+pub fn shipped(settings: &Settings) -> Vec<Definition> {
     match settings.step_timeout_ms.map(Duration::from_millis) {
-        Some(timeout) => Definitions::new(vec![
-            sagaflow_checkout::definition_with_timeout(timeout),
-            sagaflow_generation_saga::definition_with_timeout(timeout),
-        ]),
-        None => Definitions::new(vec![
-            sagaflow_checkout::definition(),
-            sagaflow_generation_saga::definition(),
-        ]),
+        Some(timeout) => [
+            sagaflow_checkout::all_versions_with_timeout(timeout),
+            sagaflow_generation_saga::all_versions_with_timeout(timeout),
+        ]
+        .concat(),
+        None => [
+            sagaflow_checkout::all_versions(),
+            sagaflow_generation_saga::all_versions(),
+        ]
+        .concat(),
     }
+}
+
+/// The definitions this orchestrator runs: every [`shipped`] version. [`run`]
+/// registers them with [`Definitions::try_new`], which refuses duplicates.
+pub fn definitions(settings: &Settings) -> Definitions {
+    Definitions::new(shipped(settings))
 }
 
 /// `orchestrator.commands` plus the topic of every reply the definitions wait for.
@@ -80,19 +95,33 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sagaflow_saga_store::migrate(pool).await
 }
 
-/// Runs the relay, the consumer, the timer loop and the operator API until `shutdown`.
-/// Refuses to start without `settings.operator_jwt_secret`
-/// (`SAGAFLOW_OPERATOR_JWT_SECRET`, at least 32 bytes).
+/// Runs the relay, the consumer, the timer loop and the operator API until
+/// `shutdown`, with every [`shipped`] definition version (see [`run_with`]).
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let shipped = shipped(&settings);
+    run_with(pool, kafka, settings, shipped, shutdown).await
+}
+
+/// [`run`] with the given definitions. Refuses to start if two of them share a
+/// name and version, or without `settings.operator_jwt_secret`
+/// (`SAGAFLOW_OPERATOR_JWT_SECRET`, at least 32 bytes).
+pub async fn run_with(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    settings: Settings,
+    definitions: Vec<Definition>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let definitions =
+        Arc::new(Definitions::try_new(definitions).context("registering saga definitions")?);
     let operators =
         sagaflow_service_auth::OperatorVerifier::new(settings.operator_jwt_secret.as_ref())
             .context("the operator API")?;
-    let definitions = Arc::new(definitions(&settings));
     let topics = topics(&definitions);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     let relay = Relay::new(pool.clone(), &kafka)?;

@@ -1,7 +1,13 @@
 //! The timer loop: fires due saga timers from the database (they survive
-//! restarts; any replica may fire them), and every [`STUCK_EVERY`] refreshes the
-//! gauge `sagaflow_saga_stuck{definition}`: running sagas with a timer overdue by
-//! more than [`STUCK_AFTER_SECS`] (their timeout passed and nothing handled it).
+//! restarts; any replica may fire them). A timer that cannot fire (corrupt saga,
+//! undeployed definition version, ...) is parked by
+//! [`timeouts::fire_due`] and the others keep firing; a transient database error
+//! ends the round and the loop tries again after a pause. Every [`STUCK_EVERY`]
+//! it refreshes the gauges `sagaflow_saga_stuck{definition}` (running or
+//! compensating sagas with a command re-sent past its retry policy, `stuck` in
+//! their state, or with a live timer overdue by more than [`STUCK_AFTER_SECS`]:
+//! their timeout passed and nothing handled it) and `sagaflow_timers_parked` (parked timers, which an
+//! operator lists and unparks through the API).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +25,13 @@ pub const STUCK_AFTER_SECS: f64 = 60.0;
 /// Sets `sagaflow_saga_stuck` per definition (0 for definitions with none).
 pub async fn report_stuck(pool: &PgPool, definitions: &Definitions) -> Result<(), sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT s.definition, count(DISTINCT s.saga_id)
-           FROM sagas s JOIN saga_timeouts t ON t.saga_id = s.saga_id
-          WHERE s.status = 'running'
-            AND t.fire_at < now() - make_interval(secs => $1)
+        "SELECT s.definition, count(*)
+           FROM sagas s
+          WHERE s.status IN ('running', 'compensating')
+            AND (s.state ? 'stuck'
+                 OR EXISTS (SELECT 1 FROM saga_timeouts t
+                             WHERE t.saga_id = s.saga_id AND t.parked_at IS NULL
+                               AND t.fire_at < now() - make_interval(secs => $1)))
           GROUP BY s.definition",
     )
     .bind(STUCK_AFTER_SECS)
@@ -41,6 +50,7 @@ pub async fn report_stuck(pool: &PgPool, definitions: &Definitions) -> Result<()
     Ok(())
 }
 
+/// Fires due timers until `shutdown`, polling every `poll` when none was due.
 pub async fn run(
     pool: PgPool,
     definitions: Arc<Definitions>,
@@ -54,9 +64,12 @@ pub async fn run(
             if let Err(err) = report_stuck(&pool, &definitions).await {
                 warn!(error = %err, "counting stuck sagas");
             }
+            if let Err(err) = timeouts::report_parked(&pool).await {
+                warn!(error = %err, "counting parked timers");
+            }
         }
         let pause = match timeouts::fire_due(&pool, &definitions, 500).await {
-            Ok(n) if n > 0 => Duration::ZERO,
+            Ok(round) if round.handled() > 0 => Duration::ZERO,
             Ok(_) => poll,
             Err(err) => {
                 warn!(error = %err, "firing saga timers");

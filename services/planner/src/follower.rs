@@ -204,10 +204,8 @@ impl Follower {
 /// How a planner error affects the message.
 fn classify(err: Error) -> Failure {
     match err {
-        Error::Database(err) => Failure::Transient(format!("database: {err}")),
-        Error::Store(sagaflow_saga_store::Error::Database(err)) => {
-            Failure::Transient(format!("database: {err}"))
-        }
+        Error::Database(err) => Failure::from(err),
+        Error::Store(sagaflow_saga_store::Error::Database(err)) => Failure::from(err),
         Error::Store(err @ sagaflow_saga_store::Error::Conflict(_))
         | Error::Store(err @ sagaflow_saga_store::Error::UnknownDefinition { .. }) => {
             Failure::Transient(err.to_string())

@@ -6,6 +6,8 @@
 //! - [`broker`]: [`Broker`]: librdkafka's in-process mock cluster, a Tansu process
 //!   the test owns (can be killed and restarted), or an external cluster.
 //! - [`tansu`]: starting and stopping a Tansu broker process.
+//! - [`proxy`]: [`TcpProxy`], a TCP forwarder a test can cut and restore (a
+//!   database outage).
 //! - [`topics`]: unique topic names, explicit creation, reading a topic back.
 //! - [`wait`]: [`eventually`], waiting for a condition with a deadline.
 //! - [`service_auth`]: test secrets and the internal / operator tokens they sign.
@@ -16,6 +18,7 @@
 
 pub mod broker;
 pub mod pg;
+pub mod proxy;
 pub mod service_auth;
 pub mod tansu;
 pub mod topics;
@@ -23,6 +26,7 @@ pub mod wait;
 
 pub use broker::Broker;
 pub use pg::TestDb;
+pub use proxy::TcpProxy;
 pub use tansu::Tansu;
 pub use topics::{TopicReader, unique_topic};
 pub use wait::eventually;

@@ -76,3 +76,249 @@ pub fn message(topic: &str, saga_id: Uuid) -> Outgoing {
     out.topic = topic.to_owned();
     out
 }
+
+/// A `ReleaseInventory` for `topic` with partition key `key` (several messages of
+/// one key, to test per-key order).
+pub fn keyed(topic: &str, key: &str) -> Outgoing {
+    let mut out = message(topic, Uuid::now_v7());
+    out.key = key.to_owned();
+    out
+}
+
+/// The outbox id of the row carrying `message`.
+pub async fn outbox_id(pool: &PgPool, message: &Outgoing) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM sagaflow_outbox WHERE message_id = $1")
+            .bind(message.envelope.message_id)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// A metrics recorder that keeps counters and gauges in memory, for asserting on
+/// what the code reports. Install it on the test's thread with
+/// `metrics::set_default_local_recorder` (single-threaded runtime).
+#[derive(Default)]
+pub struct TestRecorder {
+    values: std::sync::Mutex<std::collections::HashMap<String, Arc<std::sync::atomic::AtomicU64>>>,
+}
+
+impl TestRecorder {
+    /// `name{label=value,...}` with labels in the order they were given.
+    fn id(key: &metrics::Key) -> String {
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        format!("{}{{{}}}", key.name(), labels.join(","))
+    }
+
+    fn cell(&self, key: &metrics::Key) -> Arc<std::sync::atomic::AtomicU64> {
+        self.values
+            .lock()
+            .expect("not poisoned")
+            .entry(Self::id(key))
+            .or_default()
+            .clone()
+    }
+
+    /// A counter's value (0 if never incremented); `id` as `name{label=value}`.
+    pub fn counter(&self, id: &str) -> u64 {
+        self.values
+            .lock()
+            .expect("not poisoned")
+            .get(id)
+            .map_or(0, |v| v.load(Ordering::SeqCst))
+    }
+
+    /// A gauge's value, if it was ever set.
+    pub fn gauge(&self, id: &str) -> Option<f64> {
+        self.values
+            .lock()
+            .expect("not poisoned")
+            .get(id)
+            .map(|v| f64::from_bits(v.load(Ordering::SeqCst)))
+    }
+}
+
+impl metrics::Recorder for TestRecorder {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(self.cell(key))
+    }
+
+    fn register_gauge(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::from_arc(self.cell(key))
+    }
+
+    fn register_histogram(
+        &self,
+        _: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// A producer that sends at once (for tests that write records straight to Kafka).
+pub fn producer(bootstrap: &str) -> anyhow::Result<rdkafka::producer::FutureProducer> {
+    Ok(rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "1")
+        .create()?)
+}
+
+/// Produces `out` (its envelope as headers, with `edit` applied to them) to
+/// `partition` of its topic.
+pub async fn produce_to(
+    producer: &rdkafka::producer::FutureProducer,
+    out: &Outgoing,
+    partition: i32,
+    edit: impl Fn(&str, &[u8]) -> Vec<u8>,
+) -> anyhow::Result<()> {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let mut headers = OwnedHeaders::new();
+    for (name, value) in &out.envelope.to_headers() {
+        let value = edit(name, value.as_bytes());
+        headers = headers.insert(Header {
+            key: name,
+            value: Some(&value),
+        });
+    }
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(&out.topic)
+                .partition(partition)
+                .key(&out.key)
+                .payload(&out.payload)
+                .headers(headers),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
+    Ok(())
+}
+
+/// Leaves header values as they are.
+pub fn unchanged(_: &str, value: &[u8]) -> Vec<u8> {
+    value.to_vec()
+}
+
+/// A `ReleaseInventory` for `topic` with `reason` as its body's reason.
+pub fn message_with_reason(topic: &str, saga_id: Uuid, reason: &str) -> Outgoing {
+    let body = ReleaseInventory {
+        saga_id,
+        reason: reason.into(),
+    };
+    let mut out =
+        Outgoing::new("tenant-a", Some(saga_id), saga_id.to_string(), &body).expect("encodes");
+    out.topic = topic.to_owned();
+    out
+}
+
+/// Creates a `handled` table: one row per handled message with its partition and
+/// offset, in handling order (`id`).
+pub async fn prepare_handled(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query(
+        "CREATE TABLE handled (id BIGSERIAL PRIMARY KEY, message_id UUID NOT NULL, \
+         kafka_partition INT NOT NULL, kafka_offset BIGINT NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Rows of `handled` for `partition`, in handling order: its offsets.
+pub async fn handled_offsets(pool: &PgPool, partition: i32) -> anyhow::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT kafka_offset FROM handled WHERE kafka_partition = $1 ORDER BY id",
+    )
+    .bind(partition)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Records each message in `handled`; messages of `blocked_partition` wait until
+/// `gate` turns true (a handler stuck on one partition).
+#[derive(Clone)]
+pub struct GatedHandler {
+    pub blocked_partition: i32,
+    pub gate: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Handler for GatedHandler {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
+        if message.partition == self.blocked_partition {
+            let mut gate = self.gate.clone();
+            let _ = gate.wait_for(|open| *open).await;
+        }
+        sqlx::query(
+            "INSERT INTO handled (message_id, kafka_partition, kafka_offset) VALUES ($1, $2, $3)",
+        )
+        .bind(message.envelope.message_id)
+        .bind(message.partition)
+        .bind(message.offset)
+        .execute(&mut *tx)
+        .await?;
+        Ok(Vec::new())
+    }
+}
+
+/// Like [`EffectHandler`], but a message whose reason is `collide` inserts the
+/// effect row with the fixed id -1: the second such message violates the primary
+/// key (SQLSTATE 23505) and the handler does not catch it.
+#[derive(Clone, Default)]
+pub struct CollidingHandler {
+    pub colliding_calls: Arc<AtomicUsize>,
+}
+
+impl Handler for CollidingHandler {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
+        let body: ReleaseInventory = message.decode()?;
+        let id: Option<i64> = if body.reason == "collide" {
+            self.colliding_calls.fetch_add(1, Ordering::SeqCst);
+            Some(-1)
+        } else {
+            None
+        };
+        sqlx::query(
+            "INSERT INTO effects (id, message_id, saga_id) \
+             VALUES (COALESCE($1, nextval('effects_id_seq')), $2, $3)",
+        )
+        .bind(id)
+        .bind(message.envelope.message_id)
+        .bind(body.saga_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(Vec::new())
+    }
+}

@@ -43,7 +43,7 @@ pub const OPERATION: &str = "POST /v1/generations";
 /// Status of a generation before the first saga progress event.
 pub const PENDING: &str = "pending";
 
-pub use super::progress::{STREAM_POLL, TERMINAL, is_terminal};
+pub use super::progress::{TERMINAL, is_terminal};
 
 /// The links of generation `id`.
 pub fn links(id: Uuid) -> Value {
@@ -312,8 +312,10 @@ pub async fn cancel(
         ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq"),
     ),
     responses(
-        (status = 200, description = "Server-sent events: one per progress row, then `end`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: one per progress row, then `end` (or `reconnect` at the stream's lifetime or the gateway's shutdown)", content_type = "text/event-stream", body = String),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many open streams (per user or in all)", body = ErrorBody),
+        (status = 503, description = "The gateway is shutting down", body = ErrorBody),
     )
 )]
 pub async fn stream(
@@ -335,9 +337,12 @@ pub async fn stream(
     if !owned {
         return Err(ApiError::NotFound);
     }
+    let subscription = state
+        .streams
+        .open(&caller.tenant_id, &caller.user_id, generation_id)?;
     Ok(progress::stream(
         state.pool.clone(),
-        generation_id,
+        subscription,
         Owner::Generation,
         progress::last_event_id(&headers),
         |generation_id, status, document_id| json!({ "generation_id": generation_id, "status": status, "document_id": document_id }),

@@ -11,6 +11,9 @@
 //!   consumes (cart, applications, notification, planner, generation, the
 //!   orchestrator's saga log). The saga timelines of the caller's checkouts keep
 //!   their steps and times; their details (which hold the request) are redacted.
+//!
+//! The sagas are remembered in `erased_sagas` (so late messages bring nothing
+//! back) for 30 days; [`crate::housekeeping`] prunes them after that.
 
 use axum::Json;
 use axum::extract::State;
@@ -113,9 +116,6 @@ pub async fn erase(
     // What the gateway published for those sagas (the e-mail, the CV text) goes
     // once sent; rows still unsent are pruned by the relay's retention.
     outbox::forget_sent(&mut tx, &caller.tenant_id, &sagas).await?;
-    sqlx::query("DELETE FROM erased_sagas WHERE erased_at < now() - INTERVAL '30 days'")
-        .execute(&mut *tx)
-        .await?;
     let generations = sqlx::query("DELETE FROM generations WHERE tenant_id = $1 AND user_id = $2")
         .bind(&caller.tenant_id)
         .bind(&caller.user_id)

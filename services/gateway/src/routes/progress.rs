@@ -3,10 +3,18 @@
 //!
 //! One event per `saga_progress` row (event name = the row's `kind`, id = its
 //! `seq`, data = the row as in `GET /v1/sagas/{id}/events`), in `seq` order as the
-//! rows appear (polled every [`STREAM_POLL`]); then an `end` event once the saga's
-//! row in `checkouts` / `generations` is terminal, and the stream closes. A
-//! reconnecting client's `Last-Event-ID` resumes after that `seq`. Ownership is
-//! checked by the routes before the stream starts.
+//! rows appear; then an `end` event once the saga's row in `checkouts` /
+//! `generations` is terminal, and the stream closes. A reconnecting client's
+//! `Last-Event-ID` resumes after that `seq`. Ownership is checked, and the stream
+//! admitted ([`crate::streams::Streams::open`]: caps per user and in all), by the
+//! routes before the stream starts.
+//!
+//! The stream reads the read model when it starts, when the projection notifies
+//! a change of its saga, and on the safety poll ([`Subscription::wait`]); never
+//! on a fixed short timer. It ends early with a `reconnect` event
+//! (`{"reason": "lifetime" | "shutdown", "last_event_id"}`, SSE `retry:`
+//! [`RECONNECT_RETRY`]) at its maximum lifetime or when the gateway shuts down;
+//! in between, a keep-alive comment every [`KEEP_ALIVE`].
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -22,9 +30,14 @@ use uuid::Uuid;
 
 use super::sagas::Event;
 use crate::projection::Owner;
+use crate::streams::{Subscription, Wake};
 
-/// How often a stream polls the read model for new progress.
-pub const STREAM_POLL: Duration = Duration::from_millis(200);
+/// The keep-alive comment interval (proxies drop silent connections).
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The `retry:` of the `reconnect` event: how long the client waits before it
+/// reconnects.
+pub const RECONNECT_RETRY: Duration = Duration::from_secs(2);
 
 /// Most progress rows read per poll.
 const STREAM_BATCH: i64 = 100;
@@ -52,17 +65,19 @@ pub fn last_event_id(headers: &HeaderMap) -> i64 {
         .unwrap_or(0)
 }
 
-/// The event stream of saga `saga_id`, whose row is in `owner`'s table.
+/// The event stream of the saga of `subscription`, whose row is in `owner`'s
+/// table.
 pub fn stream(
     pool: PgPool,
-    saga_id: Uuid,
+    subscription: Subscription,
     owner: Owner,
     last_seq: i64,
     end: EndEvent,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let tail = Tail {
         pool,
-        saga_id,
+        saga_id: subscription.saga_id(),
+        subscription,
         owner,
         end,
         last_seq,
@@ -78,8 +93,19 @@ pub fn stream(
             if tail.done {
                 return None;
             }
-            if tail.idle {
-                tokio::time::sleep(STREAM_POLL).await;
+            let wake = if tail.idle {
+                tail.subscription.wait().await
+            } else {
+                tail.subscription.ending().unwrap_or(Wake::Changed)
+            };
+            if let Some(reason) = match wake {
+                Wake::Changed | Wake::Poll => None,
+                Wake::Lifetime => Some("lifetime"),
+                Wake::Shutdown => Some("shutdown"),
+            } {
+                tail.queue.push_back(reconnect(reason, tail.last_seq));
+                tail.done = true;
+                continue;
             }
             if let Err(err) = tail.poll().await {
                 warn!(saga_id = %tail.saga_id, error = %err, "progress stream failed; closing it");
@@ -92,12 +118,28 @@ pub fn stream(
             }
         }
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+/// The last event of a stream ended by its lifetime or the gateway's shutdown:
+/// reconnect (with `Last-Event-ID`) after [`RECONNECT_RETRY`].
+fn reconnect(reason: &str, last_seq: i64) -> SseEvent {
+    let event = SseEvent::default()
+        .event("reconnect")
+        .retry(RECONNECT_RETRY)
+        .data(json!({ "reason": reason, "last_event_id": last_seq }).to_string());
+    if last_seq > 0 {
+        event.id(last_seq.to_string())
+    } else {
+        event
+    }
 }
 
 /// The state of one stream.
 struct Tail {
     pool: PgPool,
+    /// Its place in the caps and its wake-ups.
+    subscription: Subscription,
     saga_id: Uuid,
     owner: Owner,
     end: EndEvent,
@@ -105,17 +147,18 @@ struct Tail {
     last_seq: i64,
     /// Events read but not sent yet.
     queue: VecDeque<SseEvent>,
-    /// The last poll found nothing new: wait before the next.
+    /// The last read found nothing new: wait for a reason to read again.
     idle: bool,
     /// Nothing follows the queued events.
     done: bool,
 }
 
 impl Tail {
-    /// Reads the rows after `last_seq` into the queue, or the `end` event when
-    /// there are none and the saga is terminal. The status is read first: the
-    /// projection commits a terminal status with its row, so when a status read
-    /// before the rows is terminal, the rows read after include every row.
+    /// Reads the rows after `last_seq` into the queue, then the `end` event when
+    /// that was the last of them and the saga is terminal. The status is read
+    /// first: the projection commits a terminal status with its row, so when a
+    /// status read before the rows is terminal, the rows read after include
+    /// every row.
     async fn poll(&mut self) -> Result<(), sqlx::Error> {
         // Table and column names are constants of `Owner`, never input.
         let sql = format!(
@@ -139,7 +182,9 @@ impl Tail {
         .bind(STREAM_BATCH)
         .fetch_all(&self.pool)
         .await?;
-        self.idle = rows.is_empty();
+        // A short batch is everything there is: wait for the next change.
+        let caught_up = i64::try_from(rows.len()).unwrap_or(i64::MAX) < STREAM_BATCH;
+        self.idle = caught_up;
         for row in &rows {
             let event = Event {
                 seq: row.try_get("seq")?,
@@ -164,7 +209,7 @@ impl Tail {
                     .data(data),
             );
         }
-        if rows.is_empty() && is_terminal(&status) {
+        if caught_up && is_terminal(&status) {
             let data = (self.end)(self.saga_id, &status, result_id);
             self.queue
                 .push_back(SseEvent::default().event("end").data(data.to_string()));

@@ -155,9 +155,11 @@ async fn owned(state: &AppState, caller: &Caller, saga_id: Uuid) -> Result<Owner
         ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq"),
     ),
     responses(
-        (status = 200, description = "Server-sent events: one per progress row, then `end`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: one per progress row, then `end` (or `reconnect` at the stream's lifetime or the gateway's shutdown)", content_type = "text/event-stream", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many open streams (per user or in all)", body = ErrorBody),
+        (status = 503, description = "The gateway is shutting down", body = ErrorBody),
     )
 )]
 pub async fn stream(
@@ -176,9 +178,12 @@ pub async fn stream(
             |saga_id, status, document_id| json!({ "saga_id": saga_id, "definition": "generation", "status": status, "document_id": document_id })
         }
     };
+    let subscription = state
+        .streams
+        .open(&caller.tenant_id, &caller.user_id, saga_id)?;
     Ok(progress::stream(
         state.pool.clone(),
-        saga_id,
+        subscription,
         owner,
         progress::last_event_id(&headers),
         end,

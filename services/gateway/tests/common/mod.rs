@@ -61,6 +61,8 @@ pub fn settings() -> Settings {
 pub struct Gateway {
     pub db: TestDb,
     pub app: Router,
+    /// The state the router was built from (its event streams, its settings).
+    pub state: AppState,
 }
 
 impl Gateway {
@@ -73,8 +75,9 @@ impl Gateway {
         let db = TestDb::create("gw").await?;
         sagaflow_gateway::migrate(&db.pool).await?;
         seed_products(&db.pool).await?;
-        let app = router(AppState::new(db.pool.clone(), settings).await?);
-        Ok(Self { db, app })
+        let state = AppState::new(db.pool.clone(), settings).await?;
+        let app = router(state.clone());
+        Ok(Self { db, app, state })
     }
 
     pub fn pool(&self) -> &PgPool {

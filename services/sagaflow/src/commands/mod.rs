@@ -1,6 +1,8 @@
 //! The CLI: one subcommand per file.
 
+pub mod broker;
 pub mod demo;
+pub mod dlq;
 pub mod migrate;
 pub mod relay;
 pub mod saga;
@@ -41,6 +43,10 @@ pub enum Command {
     Demo(demo::Args),
     /// Print a development bearer token for the gateway.
     Token(token::Args),
+    /// Check that the broker stores and serves messages.
+    Broker(broker::Args),
+    /// Inspect, replay and purge dead letters (`<topic>.dlq`).
+    Dlq(dlq::Args),
 }
 
 impl Command {
@@ -64,6 +70,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Stock(args) => stock::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Dlq(args) => dlq::run(args).await,
+        Command::Broker(args) => broker::run(args).await,
     }
 }
 

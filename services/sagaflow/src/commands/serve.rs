@@ -63,6 +63,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             (args.kafka.clone(), args.settings.clone(), shutdown.clone());
         tasks.spawn(async move { platform::run(service, pool, kafka, settings, shutdown).await });
     }
+    // The process's broker probe: the `sagaflow_broker_up` gauge and its alert.
+    let probe = (args.kafka.clone(), shutdown.clone());
+    tasks.spawn(async move {
+        let every = std::time::Duration::from_secs(15);
+        sagaflow_bus::probe::watch(probe.0, every, Default::default(), probe.1).await;
+        Ok(())
+    });
     // One service failing stops the others: a half-running platform hides faults.
     while let Some(result) = tasks.join_next().await {
         let outcome = result.context("service task panicked").and_then(|r| r);

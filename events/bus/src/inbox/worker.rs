@@ -1,0 +1,423 @@
+//! Handling records: one transaction per message (or per batch of queued messages),
+//! the retry loop that applies the failure classes of [`crate::failure`], dead
+//! letters, and storing offsets after commit.
+//!
+//! [`settle`] is the retry loop: poison is returned at once; transient failures are
+//! retried per the bounded [`Backoff`]; unavailability is waited out per the
+//! unavailable schedule without a bound. Every wait (a backoff, a concurrency
+//! permit, a dead-letter publish) gives way to the lane's stop token, so a shutdown
+//! or a revoked partition never waits on an outage.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::FutureProducer;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info_span, warn};
+
+use super::record::Record;
+use super::{Handler, Outcome};
+use crate::dead_letter;
+use crate::failure::{self, Backoff, Class, Failure};
+use crate::lag::LagContext;
+use crate::message::Incoming;
+use crate::outbox;
+
+/// How [`settle`] retries.
+#[derive(Clone, Copy)]
+pub(super) struct Policy<'a> {
+    /// Bounded retries of transient failures.
+    pub backoff: Backoff,
+    /// Unbounded retries while the database is unavailable.
+    pub unavailable: Backoff,
+    /// Stops every wait.
+    pub stop: &'a CancellationToken,
+    /// Transactions open at once, when bounded.
+    pub permits: Option<&'a Semaphore>,
+}
+
+/// What the lanes share: the handler, the database, the producer for dead letters.
+pub(super) struct Worker<H> {
+    pub name: String,
+    pub pool: PgPool,
+    pub handler: Arc<H>,
+    pub backoff: Backoff,
+    pub unavailable: Backoff,
+    pub producer: FutureProducer,
+    pub consumer: Arc<StreamConsumer<LagContext>>,
+    pub permits: Semaphore,
+}
+
+impl<H: Handler> Worker<H> {
+    fn policy<'a>(&'a self, stop: &'a CancellationToken) -> Policy<'a> {
+        Policy {
+            backoff: self.backoff,
+            unavailable: self.unavailable,
+            stop,
+            permits: Some(&self.permits),
+        }
+    }
+
+    /// Handles queued messages of one partition in one transaction (one commit
+    /// instead of many under load). Any failure, or any record that is not a
+    /// well-formed message, rolls the batch back and handles its messages one by one,
+    /// with the usual retries and dead letters. False when `stop` fired before every
+    /// record was settled (the rest are left for redelivery).
+    pub async fn consume_batch(&self, records: Vec<Record>, stop: &CancellationToken) -> bool {
+        if records.len() > 1 {
+            let incoming: Option<Vec<Incoming>> =
+                records.iter().map(|r| r.incoming().ok()).collect();
+            if let Some(incoming) = incoming {
+                let started = Instant::now();
+                let Some(_permit) = acquire(Some(&self.permits), stop).await else {
+                    return false;
+                };
+                match try_batch(&self.pool, self.handler.as_ref(), &self.name, &incoming).await {
+                    Ok(()) => {
+                        metrics::histogram!("sagaflow_handler_seconds", "consumer" => self.name.clone())
+                            .record(started.elapsed().as_secs_f64() / incoming.len() as f64);
+                        metrics::histogram!("sagaflow_inbox_batch_size", "consumer" => self.name.clone())
+                            .record(incoming.len() as f64);
+                        for record in &records {
+                            self.store_offset(record);
+                        }
+                        return true;
+                    }
+                    Err(failure) => {
+                        tracing::debug!(%failure, "batch rolled back; handling one by one")
+                    }
+                }
+            }
+        }
+        for record in records {
+            if !self.consume(record, stop).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn store_offset(&self, record: &Record) {
+        if let Err(err) = self
+            .consumer
+            .store_offset(&record.topic, record.partition, record.offset)
+        {
+            // The partition was revoked meanwhile: its new owner sees the message
+            // again and the inbox skips it.
+            warn!(error = %err, "could not store offset");
+        }
+    }
+
+    async fn consume(&self, record: Record, stop: &CancellationToken) -> bool {
+        let incoming = record.incoming();
+        let span = match &incoming {
+            Ok(incoming) => consume_span(&self.name, incoming),
+            Err(_) => info_span!(
+                "consume",
+                otel.name = %format_args!("{} undecodable", self.name),
+                otel.kind = "consumer",
+                consumer = %self.name,
+                topic = %record.topic,
+                partition = record.partition,
+                offset = record.offset,
+            ),
+        };
+        async {
+            let outcome = match &incoming {
+                Ok(incoming) => {
+                    let outcome = settle(
+                        &self.pool,
+                        self.handler.as_ref(),
+                        &self.name,
+                        incoming,
+                        self.policy(stop),
+                    )
+                    .await;
+                    let Some(outcome) = outcome else {
+                        return false;
+                    };
+                    outcome
+                }
+                Err(reason) => Outcome::Poison(reason.clone()),
+            };
+            if let Outcome::Poison(reason) = &outcome {
+                warn!(%reason, "dead-lettering poison message");
+                if !self.dead_letter(&record, reason, stop).await {
+                    return false;
+                }
+            }
+            self.store_offset(&record);
+            true
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Keeps trying until the dead letter is acknowledged (the offset must not move
+    /// past a message that is neither handled nor dead-lettered), or until `stop`.
+    /// Needs no database.
+    async fn dead_letter(&self, record: &Record, reason: &str, stop: &CancellationToken) -> bool {
+        let raw = record.raw();
+        let mut attempt = 0;
+        loop {
+            let sent = tokio::select! {
+                _ = stop.cancelled() => return false,
+                sent = dead_letter::publish(&self.producer, &self.name, &raw, reason) => sent,
+            };
+            match sent {
+                Ok(()) => return true,
+                Err(err) => {
+                    attempt += 1;
+                    warn!(error = %err, attempt, "dead-letter publish failed; retrying");
+                    if !sleep(self.backoff.delay(attempt.min(10)), stop).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps `delay` unless `stop` fires first (then false).
+async fn sleep(delay: std::time::Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(delay) => true,
+    }
+}
+
+/// A permit when `permits` bounds concurrency (`Some(None)` when it does not);
+/// `None` when `stop` fired first.
+async fn acquire<'a>(
+    permits: Option<&'a Semaphore>,
+    stop: &CancellationToken,
+) -> Option<Option<SemaphorePermit<'a>>> {
+    let Some(permits) = permits else {
+        return Some(None);
+    };
+    tokio::select! {
+        _ = stop.cancelled() => None,
+        permit = permits.acquire() => permit.ok().map(Some),
+    }
+}
+
+/// Handles one message until it is settled (handled, a duplicate, or poison), per
+/// `policy`; `None` when `policy.stop` fired first.
+pub(super) async fn settle<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    incoming: &Incoming,
+    policy: Policy<'_>,
+) -> Option<Outcome> {
+    let mut attempt: u32 = 0;
+    let mut outage: u32 = 0;
+    loop {
+        let permit = acquire(policy.permits, policy.stop).await?;
+        let started = Instant::now();
+        let result = try_once(pool, handler, consumer, incoming).await;
+        drop(permit);
+        metrics::histogram!("sagaflow_handler_seconds", "consumer" => consumer.to_owned())
+            .record(started.elapsed().as_secs_f64());
+        let failure = match result {
+            Ok(true) => return Some(Outcome::Handled),
+            Ok(false) => {
+                metrics::counter!("sagaflow_messages_duplicate_total", "consumer" => consumer.to_owned())
+                    .increment(1);
+                return Some(Outcome::Duplicate);
+            }
+            Err(failure) => failure,
+        };
+        let class = failure.class();
+        let delay = match class {
+            Class::Poison => return Some(Outcome::Poison(failure.reason().to_owned())),
+            Class::Transient => {
+                attempt += 1;
+                if attempt >= policy.backoff.max_attempts {
+                    return Some(Outcome::Poison(format!(
+                        "still failing after {attempt} attempts: {}",
+                        failure.reason()
+                    )));
+                }
+                warn!(
+                    reason = failure.reason(),
+                    attempt, "transient failure; retrying"
+                );
+                policy.backoff.delay(attempt)
+            }
+            Class::Unavailable => {
+                outage = outage.saturating_add(1);
+                warn!(
+                    reason = failure.reason(),
+                    attempt = outage,
+                    "database unavailable; retrying"
+                );
+                policy.unavailable.delay(outage)
+            }
+        };
+        metrics::counter!("sagaflow_consumer_retries_total", "consumer" => consumer.to_owned(), "class" => class.label())
+            .increment(1);
+        metrics::counter!("sagaflow_handler_retries_total", "consumer" => consumer.to_owned())
+            .increment(1);
+        if !sleep(delay, policy.stop).await {
+            return None;
+        }
+    }
+}
+
+/// The span of one delivery attempt of `incoming`: a child of the message's
+/// `traceparent`, named `<consumer> <message type>` in traces.
+fn consume_span(consumer: &str, incoming: &Incoming) -> tracing::Span {
+    let span = info_span!(
+        "consume",
+        otel.name = %format_args!("{} {}", consumer, incoming.envelope.message_type),
+        otel.kind = "consumer",
+        consumer = %consumer,
+        topic = %incoming.topic,
+        partition = incoming.partition,
+        offset = incoming.offset,
+        message_type = %incoming.envelope.message_type,
+        saga_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    if let Some(saga) = incoming.envelope.saga_id {
+        span.record("saga_id", tracing::field::display(saga));
+    }
+    if let Some(parent) = incoming
+        .envelope
+        .traceparent
+        .as_deref()
+        .and_then(crate::traceparent::TraceParent::parse)
+    {
+        span.record("trace_id", parent.trace_id_hex());
+        parent.adopt(&span);
+    }
+    span
+}
+
+/// Several messages in one transaction; any failure rolls all of them back.
+async fn try_batch<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    batch: &[Incoming],
+) -> Result<(), Failure> {
+    for incoming in batch.iter().filter(|_| H::PREPARES) {
+        if !already_handled(pool, consumer, incoming)
+            .await
+            .map_err(|e| failure::from_database("inbox read", &e))?
+        {
+            handler
+                .prepare(pool, incoming)
+                .instrument(consume_span(consumer, incoming))
+                .await?;
+        }
+    }
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| failure::from_database("begin", &e))?;
+    let mut outgoing = Vec::new();
+    for incoming in batch {
+        let inserted = insert_inbox(&mut tx, consumer, incoming)
+            .await
+            .map_err(|e| failure::from_database("inbox write", &e))?;
+        if !inserted {
+            metrics::counter!("sagaflow_messages_duplicate_total", "consumer" => consumer.to_owned())
+                .increment(1);
+            continue;
+        }
+        outgoing.extend(
+            handler
+                .handle(&mut tx, incoming)
+                .instrument(consume_span(consumer, incoming))
+                .await?,
+        );
+    }
+    outbox::enqueue(&mut tx, &outgoing)
+        .await
+        .map_err(|e| failure::from_database("outbox write", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| failure::from_database("commit", &e))
+}
+
+/// Whether `(consumer, message_id)` is in the inbox already (read outside any
+/// transaction: only to skip a needless [`Handler::prepare`]).
+async fn already_handled(
+    pool: &PgPool,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sagaflow_inbox WHERE consumer = $1 AND message_id = $2)",
+    )
+    .bind(consumer)
+    .bind(incoming.envelope.message_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Records `(consumer, message_id)`; false when it was there already.
+async fn insert_inbox(
+    conn: &mut PgConnection,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO sagaflow_inbox (consumer, message_id, message_type, topic, kafka_partition, kafka_offset)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(incoming.envelope.message_id)
+    .bind(&incoming.envelope.message_type)
+    .bind(&incoming.topic)
+    .bind(incoming.partition)
+    .bind(incoming.offset)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The handler's [`Handler::prepare`] unless the message was handled before, then
+/// one transaction: inbox row, handler, outbox rows, commit. `Ok(false)` when the
+/// message was handled before. Errors of the inbox's own writes are classified like
+/// the handler's (see [`failure::classify`]).
+async fn try_once<H: Handler>(
+    pool: &PgPool,
+    handler: &H,
+    consumer: &str,
+    incoming: &Incoming,
+) -> Result<bool, Failure> {
+    if H::PREPARES {
+        if already_handled(pool, consumer, incoming)
+            .await
+            .map_err(|e| failure::from_database("inbox read", &e))?
+        {
+            return Ok(false);
+        }
+        handler.prepare(pool, incoming).await?;
+    }
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| failure::from_database("begin", &e))?;
+    if !insert_inbox(&mut tx, consumer, incoming)
+        .await
+        .map_err(|e| failure::from_database("inbox write", &e))?
+    {
+        return Ok(false);
+    }
+    let outgoing = handler.handle(&mut tx, incoming).await?;
+    outbox::enqueue(&mut tx, &outgoing)
+        .await
+        .map_err(|e| failure::from_database("outbox write", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| failure::from_database("commit", &e))?;
+    Ok(true)
+}

@@ -1,0 +1,153 @@
+//! A broker health check that proves the broker stores and serves messages, not
+//! only that its port is open: produce one record to [`PROBE_TOPIC`] and read
+//! that record back from the offset the broker acknowledged.
+//!
+//! Used by `sagaflow broker probe` (the bring-up scripts wait on it) and by the
+//! services' readiness (`/readyz` answers 503 while the last probe failed). A
+//! broker that accepts connections but errors on every request (seen with Tansu
+//! 0.6's SQLite storage after a restart) fails it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::config::KafkaConfig;
+use crate::error::Error;
+
+/// The topic probes write to (one partition; created on first use).
+pub const PROBE_TOPIC: &str = "sagaflow.probe";
+
+/// Produces a record and consumes it back within `timeout`; returns how long
+/// the round trip took.
+pub async fn round_trip(kafka: &KafkaConfig, timeout: Duration) -> Result<Duration, Error> {
+    match tokio::time::timeout(timeout, attempt(kafka, timeout)).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Probe(format!(
+            "no round trip through {PROBE_TOPIC} within {timeout:?}"
+        ))),
+    }
+}
+
+async fn attempt(kafka: &KafkaConfig, timeout: Duration) -> Result<Duration, Error> {
+    let started = Instant::now();
+    let mut single = kafka.clone();
+    single.partitions = 1;
+    // A broker that cannot create topics (or one where the topic exists) may
+    // still serve it: the round trip below is the test.
+    if let Err(err) = crate::admin::ensure_topics(&single, &[PROBE_TOPIC.to_owned()]).await {
+        tracing::debug!(error = %err, "creating the probe topic");
+    }
+    let producer: FutureProducer = kafka
+        .producer()
+        .set("message.timeout.ms", timeout.as_millis().max(1).to_string())
+        .create()?;
+    let marker = Uuid::now_v7().to_string();
+    let delivery = producer
+        .send(
+            FutureRecord::to(PROBE_TOPIC).key(&marker).payload(&marker),
+            timeout,
+        )
+        .await
+        .map_err(|(err, _)| Error::Probe(format!("produce to {PROBE_TOPIC}: {err}")))?;
+    let consumer: StreamConsumer = kafka
+        .consumer("sagaflow-probe")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(
+        PROBE_TOPIC,
+        delivery.partition,
+        Offset::Offset(delivery.offset),
+    )?;
+    consumer.assign(&assignment)?;
+    loop {
+        let message = consumer
+            .recv()
+            .await
+            .map_err(|err| Error::Probe(format!("fetch from {PROBE_TOPIC}: {err}")))?;
+        if message.payload() == Some(marker.as_bytes()) {
+            return Ok(started.elapsed());
+        }
+    }
+}
+
+/// Whether the last probe of this process passed (a cloneable handle for
+/// readiness checks). Starts as passing: readiness also checks the database, and
+/// a service that has not probed yet is not known to be cut off.
+#[derive(Debug, Clone)]
+pub struct BrokerHealth(Arc<AtomicBool>);
+
+impl Default for BrokerHealth {
+    fn default() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+}
+
+impl BrokerHealth {
+    pub fn is_serving(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, serving: bool) -> bool {
+        self.0.swap(serving, Ordering::Relaxed)
+    }
+}
+
+/// Probes every `every` until `shutdown`: sets the gauge `sagaflow_broker_up`
+/// (1 or 0; the `BrokerNotServing` alert fires on it), records
+/// `sagaflow_broker_probe_seconds`, updates `health`, and logs each change.
+pub async fn watch(
+    kafka: KafkaConfig,
+    every: Duration,
+    health: BrokerHealth,
+    shutdown: CancellationToken,
+) {
+    let attempt = every.clamp(Duration::from_secs(1), Duration::from_secs(10));
+    loop {
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            result = round_trip(&kafka, attempt) => result,
+        };
+        match result {
+            Ok(took) => {
+                metrics::gauge!("sagaflow_broker_up").set(1.0);
+                metrics::histogram!("sagaflow_broker_probe_seconds").record(took.as_secs_f64());
+                if !health.set(true) {
+                    info!(broker = %kafka.bootstrap_servers, "the broker serves messages again");
+                }
+            }
+            Err(err) => {
+                metrics::gauge!("sagaflow_broker_up").set(0.0);
+                if health.set(false) {
+                    warn!(broker = %kafka.bootstrap_servers, error = %err, "the broker does not serve messages");
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_broker_that_is_not_there_fails_within_the_timeout() {
+        let kafka = KafkaConfig::new("127.0.0.1:1");
+        let started = Instant::now();
+        let result = round_trip(&kafka, Duration::from_millis(1500)).await;
+        assert!(result.is_err(), "{result:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

@@ -11,7 +11,8 @@
 //! - [`definitions`]: the saga definitions a process runs, by name and version.
 //! - [`log`]: load, append and replay a saga's log.
 //! - [`driver`]: decide + persist + execute actions, one transaction.
-//! - [`timeouts`]: durable timers: store, and claim the due ones.
+//! - [`timeouts`]: durable timers: store, fire the due ones, park the ones that cannot
+//!   fire; the lock order every path follows (the saga row first, then its timers).
 //! - [`queries`]: operator reads: list by status and age, a saga's log, versions.
 //! - [`erase`](mod@erase): redact a user's personal data from the log.
 //! - [`error`](mod@error): the store's [`Error`].

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops what up.sh started (the platform and, if the scripts started it, Tansu).
+# Stops what up.sh started (the platform and, if the scripts started it, the broker).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 pidfile="$SAGAFLOW_DATA_DIR/platform.pid"
@@ -7,4 +7,4 @@ if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   stop_pid "$(cat "$pidfile")" && log "platform stopped"
 fi
 rm -f "$pidfile"
-"$SAGAFLOW_ROOT/infra/dev/tansu.sh" stop
+"$SAGAFLOW_ROOT/infra/dev/broker.sh" stop

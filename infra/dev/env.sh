@@ -4,7 +4,7 @@
 #   DATABASE_URL / SAGAFLOW_PG_URL  PostgreSQL server (admin database) to use;
 #                                   default: the local server on 127.0.0.1:5432.
 #   KAFKA_BOOTSTRAP_SERVERS         an existing Kafka cluster; when unset the scripts
-#                                   start the pinned Tansu broker on 127.0.0.1:9092.
+#                                   start the pinned Nisshi broker on 127.0.0.1:9092.
 #   SAGAFLOW_TOOLS_DIR              where pinned tools are installed (default .tools/).
 
 SAGAFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -12,9 +12,10 @@ export SAGAFLOW_ROOT
 export SAGAFLOW_TOOLS_DIR="${SAGAFLOW_TOOLS_DIR:-$SAGAFLOW_ROOT/.tools}"
 export SAGAFLOW_DATA_DIR="${SAGAFLOW_DATA_DIR:-$SAGAFLOW_ROOT/.data}"
 export SAGAFLOW_PG_URL="${SAGAFLOW_PG_URL:-${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-export SAGAFLOW_TANSU_VERSION="0.6.0"
-export SAGAFLOW_TANSU_BIN="${SAGAFLOW_TANSU_BIN:-$SAGAFLOW_TOOLS_DIR/bin/tansu}"
-export SAGAFLOW_TANSU_PORT="${SAGAFLOW_TANSU_PORT:-9092}"
+# The local broker: Nisshi (formerly Tansu), built from crates.io by broker.sh.
+export SAGAFLOW_BROKER_VERSION="0.8.1"
+export SAGAFLOW_BROKER_BIN="${SAGAFLOW_BROKER_BIN:-$SAGAFLOW_TOOLS_DIR/bin/nisshi}"
+export SAGAFLOW_BROKER_PORT="${SAGAFLOW_BROKER_PORT:-9092}"
 
 # Development JWT signing secret (HS256). The gateway accepts tokens signed with it;
 # `sagaflow token`, the demo, the load tests and the browser test mint tokens with it.

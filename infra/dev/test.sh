@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test against real components, installing whatever is missing first:
 #   1. `cargo test --workspace`: PostgreSQL (local or DATABASE_URL), the in-process
-#      mock Kafka cluster, Tansu broker processes the tests start themselves, Redis.
+#      mock Kafka cluster, local broker (Nisshi) processes the tests start themselves, Redis.
 #   2. Static checks of what operators deploy: dashboards and alert rules (promtool),
 #      the Helm chart, Terraform and the GitHub workflows (infra/checks/).
 #   3. Checks on the running platform (infra/dev/platform-checks.sh): Prometheus
 #      scraping it, k6 and locust smoke runs, the web page in headless Chromium.
-# Extra arguments go to `cargo test`. SAGAFLOW_TEST_ONLY=cargo|static|platform runs
-# one part.
+#   4. A bounded chaos run (infra/dev/chaos.sh): 300 checkouts through the gateway,
+#      10 SIGKILLs, two replicas of every checkout service; fails on any violation.
+# Extra arguments go to `cargo test`. SAGAFLOW_TEST_ONLY=cargo|static|platform|chaos
+# runs one part.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$SAGAFLOW_ROOT"
@@ -21,7 +23,7 @@ if [[ -z "$only" || "$only" == cargo ]]; then
   fi
   "$SAGAFLOW_ROOT/infra/dev/postgres.sh" server
   "$SAGAFLOW_ROOT/infra/dev/postgres.sh" drop-test-databases
-  "$SAGAFLOW_ROOT/infra/dev/tansu.sh" install
+  "$SAGAFLOW_ROOT/infra/dev/broker.sh" install
   "$SAGAFLOW_ROOT/infra/dev/redis.sh" ensure
   export SAGAFLOW_TEST_PG_URL="$SAGAFLOW_PG_URL"
   log "cargo test --workspace --no-fail-fast"
@@ -37,5 +39,8 @@ if [[ -z "$only" || "$only" == static ]]; then
 fi
 if [[ -z "$only" || "$only" == platform ]]; then
   "$SAGAFLOW_ROOT/infra/dev/platform-checks.sh"
+fi
+if [[ -z "$only" || "$only" == chaos ]]; then
+  "$SAGAFLOW_ROOT/infra/dev/chaos.sh"
 fi
 log "all tests passed"

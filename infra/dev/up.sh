@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings the whole platform up on this machine and runs its main job:
-#   PostgreSQL (a database per service), the Kafka broker (Tansu, unless
+#   PostgreSQL (a database per service), the Kafka broker (Nisshi, unless
 #   KAFKA_BOOTSTRAP_SERVERS names one), topics, migrations, every service, and then
 #   `sagaflow demo`: a checkout that completes and one that is compensated,
 #   end to end through the gateway. The platform keeps running; stop it with
@@ -11,10 +11,8 @@ cd "$SAGAFLOW_ROOT"
 
 "$SAGAFLOW_ROOT/infra/dev/postgres.sh" ensure
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
-  "$SAGAFLOW_ROOT/infra/dev/tansu.sh" start
-  export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SAGAFLOW_TANSU_PORT"
-  # Tansu keeps a killed consumer as its group's leader; members rejoin by themselves.
-  export KAFKA_REJOIN_IDLE_MS="${KAFKA_REJOIN_IDLE_MS:-15000}"
+  "$SAGAFLOW_ROOT/infra/dev/broker.sh" start
+  export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SAGAFLOW_BROKER_PORT"
 fi
 
 profile="${SAGAFLOW_PROFILE:-release}"

@@ -6,15 +6,26 @@
 //! show its value, [`Properties`]' `Debug` shows keys only, and a malformed entry
 //! is reported by its position, never its text.
 
+use std::time::Duration;
+
 use rdkafka::ClientConfig;
+
+use crate::failure::Backoff;
 
 /// Default `INBOX_RETENTION_SECS`: 7 days, Kafka's default topic retention.
 pub const DEFAULT_INBOX_RETENTION_SECS: u64 = 7 * 86_400;
 
+/// Default `INBOX_LANE_LIMIT`: records queued per partition before it is paused.
+pub const DEFAULT_INBOX_LANE_LIMIT: u32 = 256;
+
+/// Default `INBOX_UNAVAILABLE_BACKOFF_MS`: the first wait of an unavailable
+/// database (as [`crate::Backoff::UNAVAILABLE`]).
+pub const DEFAULT_INBOX_UNAVAILABLE_BACKOFF_MS: u64 = 100;
+
 /// Connection and tuning settings shared by producers and consumers.
 #[derive(clap::Args, Debug, Clone)]
 pub struct KafkaConfig {
-    /// Comma-separated `host:port` list of Kafka brokers (Apache Kafka, MSK, Strimzi, Tansu).
+    /// Comma-separated `host:port` list of Kafka brokers (Apache Kafka, MSK, Strimzi, Redpanda, Nisshi).
     #[arg(
         long = "kafka-bootstrap-servers",
         env = "KAFKA_BOOTSTRAP_SERVERS",
@@ -23,7 +34,7 @@ pub struct KafkaConfig {
     )]
     pub bootstrap_servers: String,
 
-    /// Longest time a fetch waits for data. Tansu and the mock cluster do not answer a
+    /// Longest time a fetch waits for data. Nisshi and the mock cluster do not answer a
     /// waiting fetch when data arrives, so keep this small for low latency.
     #[arg(
         long = "kafka-fetch-wait-max-ms",
@@ -74,15 +85,39 @@ pub struct KafkaConfig {
     /// the relay deletes it. Must be longer than the broker's retention of every
     /// topic this service consumes (and than any replay you might do): a message
     /// redelivered after its inbox row is gone is handled a second time. Default 7
-    /// days (Kafka's default `retention.ms`); at least one hour.
+    /// days (Kafka's default `retention.ms`); at least five minutes.
     #[arg(
         long = "inbox-retention-secs",
         env = "INBOX_RETENTION_SECS",
         value_name = "INBOX_RETENTION_SECS",
         default_value_t = DEFAULT_INBOX_RETENTION_SECS,
-        value_parser = clap::value_parser!(u64).range(3_600..=3_650 * 86_400)
+        value_parser = clap::value_parser!(u64).range(300..=3_650 * 86_400)
     )]
     pub inbox_retention_secs: u64,
+
+    /// Records the inbox consumer queues per partition before it pauses that
+    /// partition on the consumer (a slow or stuck partition holds at most this many
+    /// in memory; the others flow on).
+    #[arg(
+        long = "inbox-lane-limit",
+        env = "INBOX_LANE_LIMIT",
+        value_name = "INBOX_LANE_LIMIT",
+        default_value_t = DEFAULT_INBOX_LANE_LIMIT,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub inbox_lane_limit: u32,
+
+    /// First wait (milliseconds) before the inbox consumer tries an unavailable
+    /// database again; the wait doubles up to 5 s (or this value, if larger), and
+    /// an outage is waited out without a bound.
+    #[arg(
+        long = "inbox-unavailable-backoff-ms",
+        env = "INBOX_UNAVAILABLE_BACKOFF_MS",
+        value_name = "INBOX_UNAVAILABLE_BACKOFF_MS",
+        default_value_t = DEFAULT_INBOX_UNAVAILABLE_BACKOFF_MS,
+        value_parser = clap::value_parser!(u64).range(1..=60_000)
+    )]
+    pub inbox_unavailable_backoff_ms: u64,
 
     /// Consumer group session timeout.
     #[arg(
@@ -95,7 +130,7 @@ pub struct KafkaConfig {
     pub session_timeout_ms: u32,
 
     /// Rejoin the consumer group after this long with no partitions assigned (0: never).
-    /// A workaround for brokers that keep a killed member as group leader (Tansu 0.6):
+    /// A workaround for brokers that keep a killed member as group leader (Tansu 0.6 did):
     /// leave it 0 on Apache Kafka, where an idle member is normal when a group has
     /// more members than partitions.
     #[arg(
@@ -260,6 +295,8 @@ impl KafkaConfig {
             outbox_retention_secs: 3_600,
             outbox_max_attempts: 5,
             inbox_retention_secs: DEFAULT_INBOX_RETENTION_SECS,
+            inbox_lane_limit: DEFAULT_INBOX_LANE_LIMIT,
+            inbox_unavailable_backoff_ms: DEFAULT_INBOX_UNAVAILABLE_BACKOFF_MS,
             session_timeout_ms: 10_000,
             rejoin_idle_ms: 0,
             partitions: 4,
@@ -310,6 +347,18 @@ impl KafkaConfig {
     /// Admin client settings.
     pub fn admin(&self) -> ClientConfig {
         self.base()
+    }
+
+    /// The inbox consumer's schedule for waiting out an unavailable database:
+    /// `INBOX_UNAVAILABLE_BACKOFF_MS` doubling to 5 s (or to that value, if
+    /// larger), without a bound on attempts.
+    pub fn inbox_unavailable_backoff(&self) -> Backoff {
+        let initial = Duration::from_millis(self.inbox_unavailable_backoff_ms);
+        Backoff {
+            initial,
+            max: initial.max(Backoff::UNAVAILABLE.max),
+            ..Backoff::UNAVAILABLE
+        }
     }
 }
 
@@ -371,6 +420,68 @@ mod tests {
         ] {
             let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1", flag, value])
                 .expect_err("out of range");
+            assert!(err.to_string().contains(key), "{flag} {value}: {err}");
+        }
+    }
+
+    #[test]
+    fn inbox_lane_limit_and_unavailable_backoff_parse_and_refuse_bad_values_by_key() {
+        let cli = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1"]).expect("valid");
+        assert_eq!(cli.kafka.inbox_lane_limit, 256);
+        assert_eq!(cli.kafka.inbox_unavailable_backoff_ms, 100);
+        let defaults = KafkaConfig::new("a:1");
+        assert_eq!(defaults.inbox_lane_limit, 256);
+        assert_eq!(
+            defaults.inbox_unavailable_backoff().initial,
+            Backoff::UNAVAILABLE.initial
+        );
+        assert_eq!(
+            defaults.inbox_unavailable_backoff().max,
+            Duration::from_secs(5)
+        );
+
+        let cli = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1",
+            "--inbox-lane-limit",
+            "32",
+            "--inbox-unavailable-backoff-ms",
+            "250",
+        ])
+        .expect("valid");
+        assert_eq!(cli.kafka.inbox_lane_limit, 32);
+        let backoff = cli.kafka.inbox_unavailable_backoff();
+        assert_eq!(backoff.initial, Duration::from_millis(250));
+        assert_eq!(backoff.max, Duration::from_secs(5));
+        assert_eq!(backoff.max_attempts, u32::MAX, "an outage is waited out");
+        // A first wait longer than the usual ceiling is the ceiling.
+        let slow = KafkaConfig {
+            inbox_unavailable_backoff_ms: 10_000,
+            ..KafkaConfig::new("a:1")
+        };
+        assert_eq!(
+            slow.inbox_unavailable_backoff().max,
+            Duration::from_secs(10)
+        );
+
+        for (flag, value, key) in [
+            ("--inbox-lane-limit", "0", "INBOX_LANE_LIMIT"),
+            ("--inbox-lane-limit", "lots", "INBOX_LANE_LIMIT"),
+            ("--inbox-lane-limit", "2.5", "INBOX_LANE_LIMIT"),
+            (
+                "--inbox-unavailable-backoff-ms",
+                "0",
+                "INBOX_UNAVAILABLE_BACKOFF_MS",
+            ),
+            (
+                "--inbox-unavailable-backoff-ms",
+                "1s",
+                "INBOX_UNAVAILABLE_BACKOFF_MS",
+            ),
+        ] {
+            let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1", flag, value])
+                .expect_err("invalid");
             assert!(err.to_string().contains(key), "{flag} {value}: {err}");
         }
     }

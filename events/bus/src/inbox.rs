@@ -109,18 +109,21 @@ pub struct InboxConsumer<H> {
 
 impl<H: Handler> InboxConsumer<H> {
     /// `name` is both the consumer group id and the inbox's consumer name.
+    /// The lane limit and the unavailable-database schedule come from `kafka`
+    /// (`INBOX_LANE_LIMIT`, `INBOX_UNAVAILABLE_BACKOFF_MS`); the builders below
+    /// override them.
     pub fn new(name: &str, topics: &[&str], pool: PgPool, kafka: KafkaConfig, handler: H) -> Self {
         Self {
             name: name.to_owned(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
             pool,
+            unavailable: kafka.inbox_unavailable_backoff(),
+            lane_limit: (kafka.inbox_lane_limit as usize).max(1),
             kafka,
             handler: Arc::new(handler),
             workers: 4,
             backoff: Backoff::default(),
-            unavailable: Backoff::UNAVAILABLE,
             max_batch: 32,
-            lane_limit: 256,
         }
     }
 
@@ -145,15 +148,16 @@ impl<H: Handler> InboxConsumer<H> {
     }
 
     /// The schedule for waiting out an unavailable database (default
-    /// [`Backoff::UNAVAILABLE`]: 100 ms doubling to 5 s); its `max_attempts` is
-    /// ignored, an outage is waited out without a bound.
+    /// [`KafkaConfig::inbox_unavailable_backoff`]: `INBOX_UNAVAILABLE_BACKOFF_MS`,
+    /// 100 ms, doubling to 5 s); its `max_attempts` is ignored, an outage is
+    /// waited out without a bound.
     pub fn with_unavailable_backoff(mut self, backoff: Backoff) -> Self {
         self.unavailable = backoff;
         self
     }
 
     /// Records queued per partition before the partition is paused on the consumer
-    /// (default 256).
+    /// (default `INBOX_LANE_LIMIT`, 256).
     pub fn with_lane_limit(mut self, limit: usize) -> Self {
         self.lane_limit = limit.max(1);
         self
@@ -291,5 +295,40 @@ pub async fn process<H: Handler>(
     match worker::settle(pool, handler, consumer, incoming, policy).await {
         Some(outcome) => outcome,
         None => unreachable!("the stop token of process is never cancelled"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    impl Handler for Nothing {
+        async fn handle(
+            &self,
+            _tx: &mut PgConnection,
+            _message: &Incoming,
+        ) -> Result<Vec<Outgoing>, Failure> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lane_limit_and_the_outage_schedule_come_from_the_settings() {
+        let pool = PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").expect("lazy pool");
+        let kafka = KafkaConfig {
+            inbox_lane_limit: 17,
+            inbox_unavailable_backoff_ms: 40,
+            ..KafkaConfig::new("a:1")
+        };
+        let consumer = InboxConsumer::new("c", &["t"], pool, kafka, Nothing);
+        assert_eq!(consumer.lane_limit, 17);
+        assert_eq!(consumer.unavailable.initial, Duration::from_millis(40));
+        let consumer = consumer
+            .with_lane_limit(5)
+            .with_unavailable_backoff(Backoff::UNAVAILABLE);
+        assert_eq!(consumer.lane_limit, 5, "the builder overrides the setting");
+        assert_eq!(consumer.unavailable.initial, Backoff::UNAVAILABLE.initial);
     }
 }

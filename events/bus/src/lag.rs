@@ -9,7 +9,7 @@
 //!   ([`LagContext::take_rebalances`]); a revoked partition is resumed first, so a
 //!   pause the loop put on it never outlives the assignment.
 //! - [`Stall`]: the decision to rejoin the group when this member holds partitions
-//!   with data waiting that it has not received for a while (seen on Tansu after a
+//!   with data waiting that it has not received for a while (seen on Tansu 0.6 after a
 //!   restart).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,8 +2,10 @@
 //! only that its port is open: produce one record to [`PROBE_TOPIC`] and read
 //! that record back from the offset the broker acknowledged.
 //!
-//! Used by `sagaflow broker probe` (the bring-up scripts wait on it) and by the
-//! services' readiness (`/readyz` answers 503 while the last probe failed). A
+//! Used by `sagaflow broker probe` (the bring-up scripts wait on it) and by
+//! `sagaflow serve`, whose [`watch`] updates one [`BrokerHealth`] that the
+//! gateway's and the orchestrator's readiness read (`/readyz` answers 503 naming
+//! the broker while the last probe failed). A
 //! broker that accepts connections but errors on every request (seen with Tansu
 //! 0.6's SQLite storage after a restart) fails it.
 
@@ -102,7 +104,9 @@ impl BrokerHealth {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn set(&self, serving: bool) -> bool {
+    /// Records the outcome of a probe; returns the previous one. [`watch`] calls
+    /// it; tests use it to take the broker down and up again.
+    pub fn set(&self, serving: bool) -> bool {
         self.0.swap(serving, Ordering::Relaxed)
     }
 }
@@ -147,6 +151,17 @@ pub async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_health_that_never_probed_serves_and_clones_share_it() {
+        let health = BrokerHealth::default();
+        assert!(health.is_serving());
+        let reader = health.clone();
+        assert!(health.set(false), "was serving");
+        assert!(!reader.is_serving());
+        assert!(!health.set(true), "was not serving");
+        assert!(reader.is_serving());
+    }
 
     #[tokio::test]
     async fn a_broker_that_is_not_there_fails_within_the_timeout() {

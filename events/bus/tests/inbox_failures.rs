@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use common::{
-    CollidingHandler, EffectHandler, effects_for, message, message_with_reason, prepare,
+    CollidingHandler, EffectHandler, committed, effects_for, message, message_with_reason, prepare,
     produce_to, producer, total_effects, unchanged,
 };
 
@@ -47,8 +47,9 @@ async fn postgres_unreachable_for_3s_under_load_loses_and_dead_letters_nothing()
     broker.create_topics(&[&topic, &dlq], 4).await?;
 
     let shutdown = CancellationToken::new();
+    let group = format!("outage-{}", Uuid::new_v4());
     let consumer = InboxConsumer::new(
-        &format!("outage-{}", Uuid::new_v4()),
+        &group,
         &[&topic],
         proxied,
         KafkaConfig::new(broker.bootstrap()),
@@ -92,8 +93,14 @@ async fn postgres_unreachable_for_3s_under_load_loses_and_dead_letters_nothing()
         Ok(total_effects(&db.pool).await? >= 200)
     })
     .await?;
-    // Give a duplicate effect time to show.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every message is done with (its offset committed: handled, or found a
+    // duplicate), so none is in flight or waiting to retry: a second effect of one
+    // would show now.
+    eventually("every offset committed", WAIT, || async {
+        let offsets = committed(&broker.bootstrap(), &group, &topic, 4).await?;
+        Ok(offsets == [50; 4])
+    })
+    .await?;
     assert_eq!(
         total_effects(&db.pool).await?,
         200,

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use common::{
-    GatedHandler, handled_offsets, message, prepare, prepare_handled, produce_to, producer,
-    unchanged,
+    GatedHandler, committed, handled_offsets, message, prepare, prepare_handled, produce_to,
+    producer, unchanged,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -33,8 +33,9 @@ async fn a_blocked_partition_does_not_hold_back_the_others() -> anyhow::Result<(
     let shutdown = CancellationToken::new();
     // 2 workers for 4 partitions, and a lane limit well below partition 0's backlog:
     // partition 0 fills its lane and is paused.
+    let group = format!("stuck-{}", Uuid::new_v4());
     let consumer = InboxConsumer::new(
-        &format!("stuck-{}", Uuid::new_v4()),
+        &group,
         &[&topic],
         db.pool.clone(),
         KafkaConfig::new(broker.bootstrap()),
@@ -93,7 +94,13 @@ async fn a_blocked_partition_does_not_hold_back_the_others() -> anyhow::Result<(
         Ok(handled_offsets(&db.pool, 0).await?.len() >= 100)
     })
     .await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Partition 0's offsets are committed to its end: nothing of it is in flight,
+    // so a message handled twice would show now.
+    eventually("partition 0's offsets committed", WAIT, || async {
+        let offsets = committed(&broker.bootstrap(), &group, &topic, 4).await?;
+        Ok(offsets == [100, 20, 20, 20])
+    })
+    .await?;
     assert_eq!(
         handled_offsets(&db.pool, 0).await?,
         (0..100).collect::<Vec<i64>>(),

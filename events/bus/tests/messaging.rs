@@ -1,5 +1,5 @@
 //! Outbox, relay, inbox and dead letters against a real broker (mock cluster and
-//! Tansu) and a real PostgreSQL.
+//! the local Nisshi broker) and a real PostgreSQL.
 
 mod common;
 
@@ -77,8 +77,8 @@ async fn outbox_exactly_once_on_mock_cluster() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outbox_exactly_once_on_tansu() -> anyhow::Result<()> {
-    outbox_publishes_committed_exactly_once_and_never_rolled_back(Broker::tansu()?).await
+async fn outbox_exactly_once_on_nisshi() -> anyhow::Result<()> {
+    outbox_publishes_committed_exactly_once_and_never_rolled_back(Broker::local()?).await
 }
 
 /// Produces a record carrying `outgoing`'s envelope and payload straight to Kafka.
@@ -179,8 +179,8 @@ async fn dedup_100_deliveries_on_mock_cluster() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dedup_100_deliveries_on_tansu() -> anyhow::Result<()> {
-    same_message_100_times_has_one_effect(Broker::tansu()?).await
+async fn dedup_100_deliveries_on_nisshi() -> anyhow::Result<()> {
+    same_message_100_times_has_one_effect(Broker::local()?).await
 }
 
 async fn poison_is_dead_lettered_and_partition_flows(broker: Broker) -> anyhow::Result<()> {
@@ -276,8 +276,8 @@ async fn poison_to_dead_letters_on_mock_cluster() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poison_to_dead_letters_on_tansu() -> anyhow::Result<()> {
-    poison_is_dead_lettered_and_partition_flows(Broker::tansu()?).await
+async fn poison_to_dead_letters_on_nisshi() -> anyhow::Result<()> {
+    poison_is_dead_lettered_and_partition_flows(Broker::local()?).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,7 +329,7 @@ async fn transient_failures_are_retried_then_dead_lettered_past_the_bound() -> a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_mid_stream_loses_no_committed_message() -> anyhow::Result<()> {
-    let mut broker = Broker::tansu()?;
+    let mut broker = Broker::local()?;
     let db = TestDb::create("restart").await?;
     prepare(&db.pool).await?;
     let topic = unique_topic("restart");
@@ -347,7 +347,7 @@ async fn broker_restart_mid_stream_loses_no_committed_message() -> anyhow::Resul
         outbox::enqueue(&mut tx, &[out]).await?;
         tx.commit().await?;
         if i == 100 {
-            broker.tansu_mut().expect("tansu").restart()?;
+            broker.local_mut().expect("a local broker").restart()?;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

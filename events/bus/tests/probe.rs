@@ -24,15 +24,15 @@ async fn a_round_trip_through_the_mock_cluster() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_tansu_fails_the_probe_and_a_restarted_one_passes_it() -> anyhow::Result<()> {
-    let mut broker = Broker::tansu()?;
+async fn a_killed_broker_fails_the_probe_and_a_restarted_one_passes_it() -> anyhow::Result<()> {
+    let mut broker = Broker::local()?;
     let kafka = KafkaConfig::new(broker.bootstrap());
     round_trip(&kafka, Duration::from_secs(30)).await?;
-    let tansu = broker.tansu_mut().expect("a tansu broker");
-    tansu.kill();
+    let local = broker.local_mut().expect("a local broker");
+    local.kill();
     let down = round_trip(&kafka, Duration::from_secs(3)).await;
     assert!(down.is_err(), "a dead broker passed the probe");
-    tansu.restart()?;
+    local.restart()?;
     let mut last = None;
     for _ in 0..10 {
         match round_trip(&kafka, Duration::from_secs(5)).await {

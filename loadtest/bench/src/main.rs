@@ -1,5 +1,5 @@
 //! `sagaflow-bench`: brings the whole platform up in this process on a chosen broker
-//! (the in-process mock cluster, a Tansu process it starts, or an external cluster)
+//! (the in-process mock cluster, the local Nisshi broker as a process it starts, or an external cluster)
 //! with a fresh database per service, measures the floor (one broker hop, one
 //! Postgres step transaction), then drives checkouts through the gateway's HTTP API
 //! at a fixed rate (open loop: requests go out on schedule whatever the latency;
@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use sagaflow::platform::{self, Service, Settings};
 use sagaflow_bus::KafkaConfig;
-use sagaflow_test_support::tansu::free_port;
+use sagaflow_test_support::free_port;
 use sagaflow_test_support::{Broker, TestDb};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -32,8 +32,8 @@ use stats::{Samples, ms};
 
 #[derive(Parser, Debug)]
 struct Args {
-    /// `mock`, `tansu` or `external` (KAFKA_BOOTSTRAP_SERVERS).
-    #[arg(long, default_value = "mock", value_parser = ["mock", "tansu", "external"])]
+    /// `mock`, `local` (Nisshi) or `external` (KAFKA_BOOTSTRAP_SERVERS).
+    #[arg(long, default_value = "mock", value_parser = ["mock", "local", "external"])]
     broker: String,
     /// Checkouts to run.
     #[arg(long, default_value_t = 1000)]
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let broker = match args.broker.as_str() {
         "mock" => Broker::mock()?,
-        "tansu" => Broker::tansu()?,
+        "local" => Broker::local()?,
         _ => Broker::external().context("--broker external needs KAFKA_BOOTSTRAP_SERVERS")?,
     };
     let mut topics = sagaflow_bus::admin::platform_topics();

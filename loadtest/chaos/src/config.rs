@@ -89,10 +89,11 @@ pub struct RunArgs {
     #[arg(long, env = "CHAOS_SAGAFLOW_BIN")]
     pub sagaflow_bin: Option<PathBuf>,
 
-    /// The Tansu broker binary (local mode). Default: `.tools/bin/tansu`, looked
-    /// up from the current directory upwards (`infra/dev/tansu.sh install` puts it there).
-    #[arg(long, env = "SAGAFLOW_TANSU_BIN")]
-    pub tansu_bin: Option<PathBuf>,
+    /// The local broker binary, Nisshi (local mode). Default: `.tools/bin/nisshi`,
+    /// looked up from the current directory upwards (`infra/dev/broker.sh install`
+    /// puts it there).
+    #[arg(long, env = "SAGAFLOW_BROKER_BIN")]
+    pub broker_bin: Option<PathBuf>,
 
     /// Where process logs, the broker's data and the report go. Default:
     /// `.data/chaos/<run id>` under the current directory.
@@ -118,13 +119,13 @@ pub struct RunArgs {
     #[arg(long, env = "CHAOS_KEEP_DATABASES")]
     pub keep_databases: bool,
 
-    /// Use this Kafka cluster instead of starting a Tansu broker (then the broker
+    /// Use this Kafka cluster instead of starting the local broker (then the broker
     /// is never killed). Its platform topics are created if missing.
     #[arg(long, env = "CHAOS_KAFKA_BOOTSTRAP")]
     pub kafka_bootstrap: Option<String>,
 
-    /// Host librdkafka's mock cluster in this process instead of starting Tansu
-    /// (for machines without Tansu). It speaks the real protocol over TCP but
+    /// Host librdkafka's mock cluster in this process instead of starting the local
+    /// broker (for machines without it). It speaks the real protocol over TCP but
     /// cannot be killed, so broker kills are skipped.
     #[arg(long, env = "CHAOS_MOCK_BROKER", conflicts_with = "kafka_bootstrap")]
     pub mock_broker: bool,
@@ -189,9 +190,29 @@ pub struct RunArgs {
     #[arg(long, env = "GATEWAY_JWT_HS256_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// Soak mode: every this many seconds during the load, sample the size of the
+    /// tables that must stay flat and the p50/p99 of the sagas that ended in the
+    /// window; the report prints the series and its trend (0: off).
+    #[arg(long, env = "CHAOS_SAMPLE_SECS", default_value_t = 0)]
+    pub sample_secs: u64,
+
+    /// A setting for every service process, `KEY=VALUE` (repeatable; comma-separated
+    /// in the environment key), e.g. `INBOX_RETENTION_SECS=3600` for a soak.
+    #[arg(long = "service-env", env = "CHAOS_SERVICE_ENV", value_delimiter = ',', value_parser = parse_setting)]
+    pub service_env: Vec<(String, String)>,
+
     /// Write the report as JSON to this file too.
     #[arg(long, env = "CHAOS_JSON_REPORT")]
     pub json_report: Option<PathBuf>,
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && !key.contains(char::is_whitespace) => {
+            Ok((key.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }
 
 impl RunArgs {

@@ -11,7 +11,7 @@
 //! # Layout
 //! - [`config`]: the CLI (`run` and its flags, each with an environment key).
 //! - [`run`] (this file): one run from start to report; the duration limit; teardown.
-//! - [`platform`]: bringing a local platform up: Tansu, databases, topics, one
+//! - [`platform`]: bringing a local platform up: the broker, databases, topics, one
 //!   `sagaflow serve <service> --no-setup` process per replica, readiness, stock.
 //! - [`databases`]: the run's databases (`<prefix>_<service>`), pools for the checks.
 //! - [`sagaflow_cli`]: the `sagaflow` binary's one-shot commands (migrate, topics,
@@ -25,6 +25,7 @@
 //! - [`messages`]: duplicate and poison records on the broker; reading dead letters.
 //! - [`settle`]: waiting for sagas to end and the plumbing to drain.
 //! - [`invariants`]: the checks, one [`report::Row`] each.
+//! - [`samples`]: soak mode's time series of table sizes and saga latency.
 //! - [`report`]: the table, the summary and the JSON report.
 //! - `main.rs`: parses the CLI, runs, prints, sets the exit code.
 
@@ -40,6 +41,7 @@ pub mod platform;
 pub mod process;
 pub mod report;
 pub mod sagaflow_cli;
+pub mod samples;
 pub mod settle;
 
 use std::collections::BTreeMap;
@@ -247,14 +249,27 @@ async fn body(
         seed,
         "load starts"
     );
-    let (outcome, injected) = tokio::join!(
-        load::run(
+    let (stop_sampling, sampling) = tokio::sync::oneshot::channel();
+    let sampler = async {
+        match args.sample_secs {
+            0 => Vec::new(),
+            secs => samples::run(dbs, Duration::from_secs(secs), sampling).await,
+        }
+    };
+    let load = async {
+        let outcome = load::run(
             &client,
             args.checkouts,
             args.rate,
             seed,
-            args.decline_percent
-        ),
+            args.decline_percent,
+        )
+        .await;
+        let _ = stop_sampling.send(());
+        outcome
+    };
+    let (outcome, injected, samples) = tokio::join!(
+        load,
         injector.run(
             seed,
             load_started,
@@ -263,6 +278,7 @@ async fn body(
             args.duplicates,
             args.poison
         ),
+        sampler,
     );
     notes.extend(fleet.revive_exited().await);
     tracing::info!(accepted = outcome.accepted.len(), "load done; settling");
@@ -358,5 +374,9 @@ async fn body(
         elapsed_secs: 0.0,
         notes,
     };
-    Ok(Report { rows, summary })
+    Ok(Report {
+        rows,
+        summary,
+        samples,
+    })
 }

@@ -1,5 +1,5 @@
 //! Bringing a whole platform up locally, every service as its own process: the
-//! Tansu broker (a process the run can SIGKILL and restart; or `--kafka-bootstrap`),
+//! local Nisshi broker (a process the run can SIGKILL and restart; or `--kafka-bootstrap`),
 //! fresh databases with their migrations, the topics, then `sagaflow serve
 //! <service> --no-setup` per replica, each on its own free ports, with fresh
 //! development secrets. Gateway replica *i* forwards cart calls to cart replica *i*.
@@ -89,7 +89,7 @@ pub async fn start(
 ) -> Result<Local> {
     let (bootstrap, broker_managed) = match &args.kafka_bootstrap {
         Some(bootstrap) => (bootstrap.clone(), false),
-        None => (start_tansu(args, run_dir, fleet).await?, true),
+        None => (start_broker(args, run_dir, fleet).await?, true),
     };
     for service in SERVICES {
         sagaflow.migrate(service, &dbs.urls[service]).await?;
@@ -113,11 +113,8 @@ pub async fn start(
         ("GATEWAY_RATE_LIMIT_IP_PER_SEC".into(), "0".into()),
     ];
     let mut common = common;
-    if broker_managed {
-        // Tansu 0.6 keeps a SIGKILLed member as its group's leader (README, "Known
-        // broker limits"); up.sh sets the same.
-        common.push(("KAFKA_REJOIN_IDLE_MS".into(), "15000".into()));
-    }
+    // `--service-env` last: it overrides the run's own settings.
+    common.extend(args.service_env.iter().cloned());
 
     // Ports first: gateways need the cart replicas' addresses.
     let mut plan: Vec<(String, &str, usize, BTreeMap<&str, u16>)> = Vec::new();
@@ -200,29 +197,29 @@ pub async fn start(
     Ok(local)
 }
 
-/// The Tansu binary: `--tansu-bin`, else `.tools/bin/tansu` upwards of the cwd.
-fn tansu_bin(args: &RunArgs) -> Result<PathBuf> {
+/// The broker binary: `--broker-bin`, else `.tools/bin/nisshi` upwards of the cwd.
+fn broker_bin(args: &RunArgs) -> Result<PathBuf> {
     let path = args
-        .tansu_bin
+        .broker_bin
         .clone()
-        .or_else(|| find_upwards(".tools/bin/tansu"))
-        .unwrap_or_else(|| PathBuf::from(".tools/bin/tansu"));
+        .or_else(|| find_upwards(".tools/bin/nisshi"))
+        .unwrap_or_else(|| PathBuf::from(".tools/bin/nisshi"));
     if !path.is_file() {
         return Err(Error::MissingBinary {
-            what: "the Tansu broker",
+            what: "the local broker (Nisshi)",
             path,
-            hint: "run infra/dev/tansu.sh install, pass --tansu-bin, or use --kafka-bootstrap",
+            hint: "run infra/dev/broker.sh install, pass --broker-bin, or use --kafka-bootstrap",
         });
     }
     Ok(path)
 }
 
-/// Starts a Tansu broker on a free port with SQLite storage in the run directory
-/// (the command line of `infra/dev/tansu.sh`); its bootstrap address.
-async fn start_tansu(args: &RunArgs, run_dir: &Path, fleet: &Fleet) -> Result<String> {
-    let bin = tansu_bin(args)?;
+/// Starts the local broker on a free port with SQLite storage in the run directory
+/// (the command line of `infra/dev/broker.sh`); its bootstrap address.
+async fn start_broker(args: &RunArgs, run_dir: &Path, fleet: &Fleet) -> Result<String> {
+    let bin = broker_bin(args)?;
     let port = free_port()?;
-    let data = run_dir.join("tansu");
+    let data = run_dir.join("broker");
     std::fs::create_dir_all(&data)?;
     let url = format!("tcp://127.0.0.1:{port}");
     let spec = Spec {
@@ -236,8 +233,8 @@ async fn start_tansu(args: &RunArgs, run_dir: &Path, fleet: &Fleet) -> Result<St
             "--advertised-listener-url".into(),
             url,
             "--storage-engine".into(),
-            // Tansu resolves a sqlite:// path against its working directory.
-            "sqlite://tansu.db".into(),
+            // The broker resolves a sqlite:// path against its working directory.
+            "sqlite://broker.db".into(),
         ],
         env: vec![("RUST_LOG".into(), "warn".into())],
         cwd: Some(data),

@@ -89,6 +89,9 @@ pub struct Summary {
 pub struct Report {
     pub rows: Vec<Row>,
     pub summary: Summary,
+    /// Soak mode's series (`--sample-secs`); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<crate::samples::Sample>,
 }
 
 impl Report {
@@ -176,6 +179,10 @@ impl Report {
         for note in &s.notes {
             let _ = writeln!(out, "note: {note}");
         }
+        if !self.samples.is_empty() {
+            let _ = writeln!(out, "\nsoak samples (rows are summed over the services):");
+            out.push_str(&crate::samples::render(&self.samples));
+        }
         let _ = writeln!(
             out,
             "{}",
@@ -208,6 +215,7 @@ mod tests {
         let report = Report {
             rows: vec![failing, info, Row::skipped("c", "no broker")],
             summary: Summary::default(),
+            samples: Vec::new(),
         };
         assert_eq!(report.violations(), 8);
         let text = report.render();

@@ -6,7 +6,7 @@
 //!
 //! Needs `target/debug/sagaflow` (`cargo build -p sagaflow --locked`) and the
 //! PostgreSQL server of `SAGAFLOW_TEST_PG_URL` (default the local one). The broker
-//! is Tansu when `.tools/bin/tansu` (or `SAGAFLOW_TANSU_BIN`) exists, else
+//! is the local broker (Nisshi) when `.tools/bin/nisshi` (or `SAGAFLOW_BROKER_BIN`) exists, else
 //! librdkafka's mock cluster in this process (real Kafka protocol over TCP; it
 //! cannot be killed, and kills target participants anyway).
 
@@ -23,10 +23,10 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn tansu() -> Option<PathBuf> {
-    std::env::var_os("SAGAFLOW_TANSU_BIN")
+fn local_broker() -> Option<PathBuf> {
+    std::env::var_os("SAGAFLOW_BROKER_BIN")
         .map(PathBuf::from)
-        .or_else(|| Some(workspace().join(".tools/bin/tansu")))
+        .or_else(|| Some(workspace().join(".tools/bin/nisshi")))
         .filter(|p| p.is_file())
 }
 
@@ -56,10 +56,10 @@ async fn a_small_run_with_participant_kills_violates_nothing() {
     args.settle_timeout_secs = 90;
     args.duration_limit_secs = 170;
     args.run_dir = Some(workspace().join(".data/chaos-test").join(&unique[..10]));
-    match tansu() {
-        Some(path) => args.tansu_bin = Some(path),
+    match local_broker() {
+        Some(path) => args.broker_bin = Some(path),
         None => {
-            eprintln!("no Tansu binary: running on librdkafka's mock cluster");
+            eprintln!("no local broker binary: running on librdkafka's mock cluster");
             args.mock_broker = true;
         }
     }

@@ -57,6 +57,7 @@
 //! - [`error`]: `BuildError`, `Rejected`.
 //! - [`check`](mod@check): static validation of a definition.
 //! - [`diagram`]: Mermaid rendering of a definition.
+//! - [`versions`]: `Versions`, every shipped version of a definition, oldest first.
 
 pub mod check;
 pub mod data;
@@ -68,6 +69,7 @@ pub mod event;
 pub mod ids;
 pub mod retry;
 pub mod state;
+pub mod versions;
 
 pub use check::{CheckError, check};
 pub use data::SagaData;
@@ -79,3 +81,4 @@ pub use event::SagaEvent;
 pub use ids::command_id;
 pub use retry::{RetryPolicy, STUCK_MAX_BACKOFF};
 pub use state::{InFlight, Phase, SagaState, Status, Stuck, evolve, replay};
+pub use versions::{Version, Versions, VersionsError};

@@ -15,7 +15,7 @@
 //!
 //! # Layout
 //! - [`definition`](mod@definition): `definition()`, `definition_with_timeout()`, timing policies.
-//! - [`versions`]: every version ever shipped (`all_versions()`), all registered by the orchestrator.
+//! - [`versions`]: every version ever shipped ([`VERSIONS`]), all registered by the orchestrator.
 //! - [`steps`]: step names and topics.
 //! - [`build`]: one payload builder per command.
 //! - [`input`]: typed views of the saga input and step results.
@@ -27,4 +27,4 @@ pub mod steps;
 pub mod versions;
 
 pub use definition::{definition, definition_with_timeout};
-pub use versions::{all_versions, all_versions_with_timeout};
+pub use versions::VERSIONS;

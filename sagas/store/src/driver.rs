@@ -4,6 +4,8 @@
 //! snapshot, writes commands and progress events to the outbox and stores timers,
 //! all on the caller's connection, inside the caller's transaction (in the
 //! orchestrator that is the inbox transaction of the message that caused it).
+//! [`Applied`] tells the caller what that was, the commands sent included, so
+//! no caller reads them back from the bus's outbox.
 //!
 //! Lock order (the same on every path, so replies, timers and operators cannot
 //! deadlock each other): [`apply`] and [`start`] lock the saga's `sagas` row
@@ -43,6 +45,10 @@ pub struct Applied {
     pub state: SagaState,
     /// Events appended (0 for a duplicate or stale input).
     pub appended: usize,
+    /// The commands it sent, in the order decided, exactly as written to the
+    /// outbox (message id, topic, key, encoded payload); not the
+    /// `SagaProgressed` events that go with them.
+    pub sent: Vec<Outgoing>,
 }
 
 /// Starts a saga on `def`. Starting an existing saga is a no-op (`None`).
@@ -110,7 +116,11 @@ async fn persist(
             saga_id: Uuid::nil(),
             reason: "a new saga decided nothing".into(),
         })?;
-        return Ok(Applied { state, appended: 0 });
+        return Ok(Applied {
+            state,
+            appended: 0,
+            sent: Vec::new(),
+        });
     }
 
     let mut outgoing = Vec::with_capacity(decision.events.len() + decision.actions.len());
@@ -127,6 +137,8 @@ async fn persist(
             reason: "a decision with events folded to no state".into(),
         });
     };
+    // The progress events go first, then the commands, as they always have.
+    let progressed = outgoing.len();
     log::append(conn, context, before, &decision.events, &after).await?;
     if before.is_some() {
         timeouts::clear_stale(conn, after.saga_id, after.current.as_ref()).await?;
@@ -176,6 +188,7 @@ async fn persist(
     Ok(Applied {
         appended: decision.events.len(),
         state: after,
+        sent: outgoing.split_off(progressed),
     })
 }
 

@@ -3,16 +3,18 @@
 //! Each saga is an append-only log (`saga_events`, unique `(saga_id, seq)`) plus a
 //! `sagas` row holding the folded state for fast loads and queries (replaying the
 //! log always reproduces it). [`driver::apply`] runs one input through
-//! [`sagaflow_saga_engine::decide`] and, in the caller's transaction, appends the
+//! [`sagaflow_saga_engine::decide()`] and, in the caller's transaction, appends the
 //! events, updates the snapshot, writes the commands to the outbox, stores the
-//! timers and publishes a `SagaProgressed` event per log entry.
+//! timers and publishes a `SagaProgressed` event per log entry; its [`Applied`]
+//! says what it appended and which commands it sent.
 //!
 //! # Layout
 //! - [`definitions`]: the saga definitions a process runs, by name and version.
 //! - [`log`]: load, append and replay a saga's log.
 //! - [`driver`]: decide + persist + execute actions, one transaction.
-//! - [`timeouts`]: durable timers: store, fire the due ones, park the ones that cannot
-//!   fire; the lock order every path follows (the saga row first, then its timers).
+//! - [`timeouts`]: durable timers: store, fire the due ones (with the driver, or
+//!   with the caller's own step: `fire_due_with`), park the ones that cannot fire;
+//!   the lock order every path follows (the saga row first, then its timers).
 //! - [`queries`]: operator reads: list by status and age, a saga's log, versions.
 //! - [`erase`](mod@erase): redact a user's personal data from the log.
 //! - [`error`](mod@error): the store's [`Error`].

@@ -1,6 +1,6 @@
 //! Durable timers: a saga's deadlines and retry backoffs are rows of
-//! `saga_timeouts`, so they survive restarts and any orchestrator replica may
-//! fire a due one ([`fire_due`]).
+//! `saga_timeouts`, so they survive restarts and any replica may fire a due one
+//! ([`fire_due`] in the orchestrator, [`fire_due_with`] in the planner).
 //!
 //! # Lock order
 //! Every path that touches a saga and its timers locks the saga's `sagas` row
@@ -9,10 +9,14 @@
 //! - replies, operator inputs and starts ([`crate::driver`]):
 //!   [`crate::log::load_for_update`] (`FOR UPDATE`), then [`clear_stale`] and
 //!   [`schedule`];
-//! - [`fire_due`]: reads due timers *without* locking them, locks the saga row
-//!   (`FOR UPDATE SKIP LOCKED`: a saga busy with a reply is simply left for the
-//!   next round), then deletes the timer (if a reply has not moved it meanwhile)
-//!   and applies it;
+//! - [`fire_due`] (and [`fire_due_with`], the same claim step with the caller's
+//!   own way of applying the timer): reads due timers *without* locking them,
+//!   locks the saga row (`FOR UPDATE SKIP LOCKED`: a saga busy with a reply is
+//!   simply left for the next round), then deletes the timer (if a reply has not
+//!   moved it meanwhile) and applies it. A row of the caller's own that
+//!   [`fire_due_with`]'s step locks comes after the saga row, so where other
+//!   paths lock it first the step must only try it (`SKIP LOCKED`) and leave
+//!   the timer for later when it is busy (the planner's plan rows);
 //! - [`unpark`]: the saga row, then its parked timers.
 //!
 //! # One bad timer blocks nothing
@@ -32,6 +36,9 @@
 //! - [`parked`]: park, list, unpark, and the `sagaflow_timers_parked` gauge.
 
 pub mod parked;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::traceparent::TraceParent;
@@ -153,14 +160,52 @@ enum Fate {
     Skipped,
 }
 
-/// Fires up to `limit` due timers, oldest first, each in its own transaction. A
-/// timer that cannot fire is parked and the round goes on; a transient error
-/// ends the round with `Err` (what fired before it stays fired).
+/// Fires up to `limit` due timers, oldest first, each in its own transaction:
+/// [`apply`] with the saga's [`Definitions`]. A timer that cannot fire is parked
+/// and the round goes on; a transient error ends the round with `Err` (what
+/// fired before it stays fired).
 pub async fn fire_due(
     pool: &PgPool,
     definitions: &Definitions,
     limit: usize,
 ) -> Result<Round, Error> {
+    fire_due_with(
+        pool,
+        limit,
+        definitions,
+        |conn, definitions, saga_id, input| {
+            Box::pin(async move {
+                apply(conn, definitions, saga_id, input, None, Utc::now()).await?;
+                Ok(true)
+            })
+        },
+    )
+    .await
+}
+
+/// The future of [`fire_due_with`]'s step: boxed and `Send`, so a timer loop
+/// can run in a spawned task.
+pub type Firing<'c> = Pin<Box<dyn Future<Output = Result<bool, Error>> + Send + 'c>>;
+
+/// [`fire_due`] for a service whose sagas carry rows of its own that every input
+/// must update in the same transaction (the planner's plans): `fire` applies the
+/// timer's input to its saga instead of [`apply`], given `context` (what it
+/// needs besides the connection: definitions, say). It runs in the timer's
+/// transaction, after the saga row is locked and the timer taken, so whatever
+/// else it locks comes after the saga row; it returns `Ok(false)` to leave the
+/// timer due for a later round (a row it must lock is busy elsewhere). Its
+/// errors count as [`apply`]'s: a rejection consumes the timer, a transient
+/// error ends the round, and any other parks the timer with its reason.
+pub async fn fire_due_with<C, F>(
+    pool: &PgPool,
+    limit: usize,
+    context: &C,
+    fire: F,
+) -> Result<Round, Error>
+where
+    C: Sync + ?Sized,
+    F: for<'c> Fn(&'c mut PgConnection, &'c C, Uuid, &'c Input) -> Firing<'c>,
+{
     let mut round = Round::default();
     while round.handled() < limit {
         let due = due_timers(pool, (limit - round.handled()).min(BATCH)).await?;
@@ -169,7 +214,7 @@ pub async fn fire_due(
         }
         let before = round.handled();
         for timer in &due {
-            match fire_one(pool, definitions, timer).await? {
+            match fire_one(pool, context, &fire, timer).await? {
                 Fate::Fired => round.fired += 1,
                 Fate::Parked => round.parked += 1,
                 Fate::Skipped => {}
@@ -210,11 +255,16 @@ async fn due_timers(pool: &PgPool, limit: usize) -> Result<Vec<TimerKey>, Error>
 
 /// Locks the timer's saga, then takes the timer and applies it; parks it if that
 /// fails for good. See the module docs for the lock order.
-async fn fire_one(
+async fn fire_one<C, F>(
     pool: &PgPool,
-    definitions: &Definitions,
+    context: &C,
+    fire: &F,
     timer: &TimerKey,
-) -> Result<Fate, Error> {
+) -> Result<Fate, Error>
+where
+    C: Sync + ?Sized,
+    F: for<'c> Fn(&'c mut PgConnection, &'c C, Uuid, &'c Input) -> Firing<'c>,
+{
     let mut tx = pool.begin().await?;
     let locked: Option<Option<String>> = sqlx::query_scalar(
         "SELECT traceparent FROM sagas WHERE saga_id = $1 FOR UPDATE SKIP LOCKED",
@@ -240,7 +290,8 @@ async fn fire_one(
     // Everything the timer does happens in a savepoint, so a failure can be
     // undone and the timer parked in the same transaction, under the same lock.
     let mut attempt = Connection::begin(&mut *tx).await?;
-    match take_and_apply(&mut attempt, definitions, timer, traceparent).await {
+    match take_and_fire(&mut attempt, context, fire, timer, traceparent).await {
+        // Dropping the savepoint and the transaction puts the timer back.
         Ok(false) => Ok(Fate::Skipped),
         Ok(true) => {
             attempt.commit().await?;
@@ -264,14 +315,20 @@ async fn fire_one(
     }
 }
 
-/// Deletes the timer (false if a reply moved or cleared it since it was read)
-/// and applies it to its saga, whose row the caller has locked.
-async fn take_and_apply(
+/// Deletes the timer and fires it at its saga, whose row the caller has locked;
+/// false if a reply moved or cleared the timer since it was read, or `fire` left
+/// it for later.
+async fn take_and_fire<C, F>(
     conn: &mut PgConnection,
-    definitions: &Definitions,
+    context: &C,
+    fire: &F,
     timer: &TimerKey,
     traceparent: Option<String>,
-) -> Result<bool, Error> {
+) -> Result<bool, Error>
+where
+    C: Sync + ?Sized,
+    F: for<'c> Fn(&'c mut PgConnection, &'c C, Uuid, &'c Input) -> Firing<'c>,
+{
     let taken = sqlx::query(
         "DELETE FROM saga_timeouts
          WHERE saga_id = $1 AND step = $2 AND phase = $3 AND attempt = $4
@@ -308,7 +365,7 @@ async fn take_and_apply(
     // saga's start, and the commands it sends are children of the span.
     let span = tracing::info_span!(
         "timeout",
-        otel.name = "orchestrator timeout",
+        otel.name = "saga timeout",
         saga_id = %saga_id,
         step,
         attempt,
@@ -316,10 +373,7 @@ async fn take_and_apply(
     if let Some(parent) = traceparent.as_deref().and_then(TraceParent::parse) {
         parent.adopt(&span);
     }
-    apply(conn, definitions, saga_id, &input, None, Utc::now())
-        .instrument(span)
-        .await?;
-    Ok(true)
+    fire(conn, context, saga_id, &input).instrument(span).await
 }
 
 /// The earliest live (not parked) timer, to sleep until it.

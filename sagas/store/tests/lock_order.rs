@@ -14,8 +14,8 @@ use chrono::{Duration as Delta, Utc};
 use common::{reserved, start_at};
 use sagaflow_saga_engine::{Phase, SagaState};
 use sagaflow_saga_store::{Definitions, Error, apply, log, timeouts};
-use sagaflow_test_support::TestDb;
-use sqlx::postgres::PgPoolOptions;
+use sagaflow_test_support::{TestDb, eventually};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::types::Json;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -71,9 +71,15 @@ async fn replies_racing_due_timers_never_deadlock() -> anyhow::Result<()> {
     assert_eq!(due, SAGAS as i64, "every saga has a due deadline");
 
     let before = deadlocks(&db.url, &db.name).await?;
+    // Named, so that the test can see when the race's backends have gone.
+    let race_name = format!("lock_order_race_{}", Uuid::new_v4().simple());
     let race = PgPoolOptions::new()
         .max_connections((REPLY_TASKS + TIMER_TASKS + 2) as u32)
-        .connect(&db.url)
+        .connect_with(
+            db.url
+                .parse::<PgConnectOptions>()?
+                .application_name(&race_name),
+        )
         .await?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut timers = JoinSet::new();
@@ -123,9 +129,26 @@ async fn replies_racing_due_timers_never_deadlock() -> anyhow::Result<()> {
     while let Some(done) = timers.join_next().await {
         fired += done??;
     }
-    // Backends report their statistics when they end.
+    // A backend reports its pending statistics (its deadlocks among them) as it
+    // exits, before it leaves pg_stat_activity (PostgreSQL 15: the stats flush is a
+    // before_shmem_exit hook, the activity slot is cleared on_shmem_exit). So once
+    // none of the race's backends is listed, the deadlock count is complete.
+    // (`pg_stat_force_next_flush()` flushes only the calling session's.)
     race.close().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(
+        "the race's backends to exit",
+        Duration::from_secs(30),
+        || async {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            )
+            .bind(&race_name)
+            .fetch_one(&db.pool)
+            .await?;
+            Ok(left == 0)
+        },
+    )
+    .await?;
     let after = deadlocks(&db.url, &db.name).await?;
     assert_eq!(after, before, "PostgreSQL detected deadlocks");
     assert_eq!(applied, SAGAS, "every saga took its reply once ({applied})");

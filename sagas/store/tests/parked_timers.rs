@@ -2,7 +2,8 @@
 //! is corrupt, runs an undeployed definition version, or is gone is parked with
 //! its reason while every healthy due timer fires in the same round; parked
 //! timers stay parked until an operator unparks them; a transient database error
-//! parks nothing.
+//! parks nothing; `fire_due_with` fires, defers and parks as its caller's step
+//! answers.
 
 mod common;
 
@@ -200,5 +201,82 @@ async fn a_rescheduled_parked_timer_is_live_again() -> anyhow::Result<()> {
     let mut conn = db.pool.acquire().await?;
     assert!(timeouts::list_parked(&mut conn, None, 10).await?.is_empty());
     assert_eq!(timeouts::fire_due(&db.pool, &defs, 10).await?.fired, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn fire_due_with_fires_with_the_callers_step_defers_and_parks_as_it_answers()
+-> anyhow::Result<()> {
+    let db = TestDb::create("parked_with").await?;
+    sagaflow_saga_store::migrate(&db.pool).await?;
+    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+        Duration::from_millis(1),
+    )]);
+    let def = defs.latest("checkout").expect("checkout");
+    let past = Utc::now() - Delta::seconds(5);
+    let fires = start_at(&db.pool, def, past).await?;
+    let deferred = start_at(&db.pool, def, past).await?;
+    let fails = start_at(&db.pool, def, past).await?;
+
+    // The caller's step: applies one saga's timer (with the saga's row locked:
+    // another connection cannot take it), leaves one for later, and fails for
+    // good on the third.
+    let context = (db.pool.clone(), defs, deferred, fails);
+    let round =
+        timeouts::fire_due_with(&db.pool, 100, &context, |conn, context, saga_id, input| {
+            Box::pin(async move {
+                let (pool, defs, deferred, fails) = context;
+                let free: Option<i32> = sqlx::query_scalar(
+                    "SELECT 1 FROM sagas WHERE saga_id = $1 FOR UPDATE SKIP LOCKED",
+                )
+                .bind(saga_id)
+                .fetch_optional(pool)
+                .await?;
+                assert_eq!(free, None, "the claim step holds the saga's row");
+                if saga_id == *deferred {
+                    return Ok(false);
+                }
+                if saga_id == *fails {
+                    return Err(Error::Corrupt {
+                        saga_id,
+                        reason: "the caller's own rows are missing".into(),
+                    });
+                }
+                sagaflow_saga_store::apply(conn, defs, saga_id, input, None, Utc::now()).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    assert_eq!(
+        round,
+        Round {
+            fired: 1,
+            parked: 1
+        }
+    );
+    assert_eq!(count_kind(&db.pool, fires, "step_timed_out").await?, 1);
+
+    // The deferred timer is still due and live; the failed one parked with the
+    // caller's reason.
+    let live: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT saga_id FROM saga_timeouts WHERE parked_at IS NULL AND fire_at <= now()",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    assert_eq!(live, [deferred]);
+    let mut conn = db.pool.acquire().await?;
+    let parked = timeouts::list_parked(&mut conn, None, 10).await?;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].saga_id, fails);
+    assert_eq!(parked[0].reason_kind, "corrupt");
+    assert!(
+        parked[0].reason.contains("own rows are missing"),
+        "{parked:?}"
+    );
+
+    // Once the caller takes it, the deferred timer fires like any other.
+    let defs = &context.1;
+    assert_eq!(timeouts::fire_due(&db.pool, defs, 10).await?.fired, 1);
+    assert_eq!(count_kind(&db.pool, deferred, "step_timed_out").await?, 1);
     Ok(())
 }

@@ -81,7 +81,7 @@ async fn status_events_and_attach_commands_over_kafka() -> anyhow::Result<()> {
             2,
         )
         .await?;
-    let port = sagaflow_test_support::tansu::free_port()?;
+    let port = sagaflow_test_support::free_port()?;
     let settings = sagaflow_applications::Settings {
         listen: ([127, 0, 0, 1], port).into(),
         internal_token_secret: Some(sagaflow_test_support::service_auth::Secret::new(

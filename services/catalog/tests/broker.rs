@@ -62,7 +62,7 @@ async fn catalogue_changes_reach_pricing_over_kafka() -> anyhow::Result<()> {
     broker.create_topics(&all, 2).await?;
 
     let secret = Some(Secret::new(OPERATOR_JWT_SECRET));
-    let catalog_port = sagaflow_test_support::tansu::free_port()?;
+    let catalog_port = sagaflow_test_support::free_port()?;
     let shutdown = CancellationToken::new();
     let catalog = tokio::spawn(sagaflow_catalog::run(
         catalog_db.pool.clone(),
@@ -78,7 +78,7 @@ async fn catalogue_changes_reach_pricing_over_kafka() -> anyhow::Result<()> {
         pricing_db.pool.clone(),
         KafkaConfig::new(broker.bootstrap()),
         sagaflow_pricing::Settings {
-            listen: ([127, 0, 0, 1], sagaflow_test_support::tansu::free_port()?).into(),
+            listen: ([127, 0, 0, 1], sagaflow_test_support::free_port()?).into(),
             operator_jwt_secret: secret,
             ..Default::default()
         },

@@ -380,6 +380,12 @@ pub struct Settings {
     /// token of every request forwarded to a backend ([`crate::proxy`]).
     #[arg(skip)]
     pub internal_token_secret: Option<sagaflow_service_auth::Secret>,
+
+    /// The process's broker probe (`sagaflow serve` runs it and hands the handle
+    /// over): `/readyz` answers 503 while its last probe failed. The default has
+    /// never probed and counts as serving.
+    #[arg(skip)]
+    pub broker_health: sagaflow_bus::probe::BrokerHealth,
 }
 
 impl Default for Settings {
@@ -412,6 +418,7 @@ impl Default for Settings {
             prune_batch: DEFAULT_PRUNE_BATCH,
             orphan_progress_retention_secs: DEFAULT_ORPHAN_PROGRESS_RETENTION_SECS,
             internal_token_secret: None,
+            broker_health: sagaflow_bus::probe::BrokerHealth::default(),
         }
     }
 }

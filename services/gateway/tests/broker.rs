@@ -95,8 +95,7 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         .await?;
     let db = TestDb::create("gw").await?;
     sagaflow_gateway::migrate(&db.pool).await?;
-    let addr: SocketAddr =
-        format!("127.0.0.1:{}", sagaflow_test_support::tansu::free_port()?).parse()?;
+    let addr: SocketAddr = format!("127.0.0.1:{}", sagaflow_test_support::free_port()?).parse()?;
     let settings = Settings {
         listen: addr,
         ..common::settings()
@@ -243,8 +242,7 @@ async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::R
         .await?;
     let db = TestDb::create("gw").await?;
     sagaflow_gateway::migrate(&db.pool).await?;
-    let addr: SocketAddr =
-        format!("127.0.0.1:{}", sagaflow_test_support::tansu::free_port()?).parse()?;
+    let addr: SocketAddr = format!("127.0.0.1:{}", sagaflow_test_support::free_port()?).parse()?;
     let shutdown = CancellationToken::new();
     let gateway = tokio::spawn(sagaflow_gateway::run(
         db.pool.clone(),

@@ -669,7 +669,7 @@ async fn a_checkout_by_cart_id_buys_the_carts_lines() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_cart_service_that_is_down_is_503_and_starts_nothing() -> anyhow::Result<()> {
     // A port nobody listens on.
-    let port = sagaflow_test_support::tansu::free_port()?;
+    let port = sagaflow_test_support::free_port()?;
     let gw = Gateway::with_settings(Settings {
         cart_url: format!("http://127.0.0.1:{port}"),
         ..common::settings()

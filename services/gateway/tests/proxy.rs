@@ -378,7 +378,7 @@ async fn backend_failures_map_to_json_errors() -> anyhow::Result<()> {
     );
 
     // A backend that is down: 503 JSON naming it.
-    let port = sagaflow_test_support::tansu::free_port()?;
+    let port = sagaflow_test_support::free_port()?;
     let down = gateway(&format!("http://127.0.0.1:{port}")).await?;
     for uri in [
         "/v1/carts/c1",

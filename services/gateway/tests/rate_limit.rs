@@ -339,7 +339,7 @@ async fn the_redis_script_is_a_token_bucket() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn an_unreachable_redis_is_refused_at_start_naming_its_key() -> anyhow::Result<()> {
-    let port = sagaflow_test_support::tansu::free_port()?;
+    let port = sagaflow_test_support::free_port()?;
     let limits = Limits {
         ip: None,
         user: None,

@@ -4,6 +4,9 @@
 //! `POST /sagas/{id}/timers/unpark`: a timer that could not fire, e.g. for a
 //! definition version this orchestrator lacks, waits there with its reason).
 //!
+//! `/readyz` answers 503 while the process's broker probe last failed
+//! ([`ApiState::broker_health`]) or the database does not answer.
+//!
 //! Every route but `/healthz` and `/readyz` needs an operator token
 //! (`Authorization: Bearer`, HS256 with `SAGAFLOW_OPERATOR_JWT_SECRET`, `roles`
 //! containing `operator`; see `sagaflow-service-auth`): none or an invalid one is
@@ -20,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use sagaflow_bus::probe::BrokerHealth;
 use sagaflow_saga_engine::{Input, evolve};
 use sagaflow_saga_store::{Definitions, Error, apply, log, queries, timeouts};
 use sagaflow_service_auth::{Operator, OperatorVerifier};
@@ -34,6 +38,27 @@ pub struct ApiState {
     pub definitions: Arc<Definitions>,
     /// Checks operator tokens.
     pub operators: OperatorVerifier,
+    /// The broker probe's last outcome: `/readyz` is 503 while it failed.
+    pub broker_health: BrokerHealth,
+}
+
+impl ApiState {
+    /// The state with a broker that counts as serving until told otherwise
+    /// ([`ApiState::with_broker_health`]).
+    pub fn new(pool: PgPool, definitions: Arc<Definitions>, operators: OperatorVerifier) -> Self {
+        Self {
+            pool,
+            definitions,
+            operators,
+            broker_health: BrokerHealth::default(),
+        }
+    }
+
+    /// Readiness follows `health` (the process's broker probe).
+    pub fn with_broker_health(mut self, health: BrokerHealth) -> Self {
+        self.broker_health = health;
+        self
+    }
 }
 
 impl FromRef<ApiState> for OperatorVerifier {
@@ -135,7 +160,15 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// 503 while the broker's last probe failed or the database does not answer.
 async fn ready(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    if !state.broker_health.is_serving() {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "broker: the last probe could not produce and consume a record".into(),
+        ));
+    }
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use sagaflow_bus::probe::BrokerHealth;
 use sagaflow_service_auth::Secret;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -36,6 +37,12 @@ pub struct Settings {
     /// it once for every service): the operator API refuses to start without it.
     #[arg(skip)]
     pub operator_jwt_secret: Option<Secret>,
+
+    /// The process's broker probe (`sagaflow serve` runs it and hands the handle
+    /// over): `/readyz` answers 503 while its last probe failed. The default has
+    /// never probed and counts as serving.
+    #[arg(skip)]
+    pub broker_health: BrokerHealth,
 }
 
 impl Default for Settings {
@@ -46,6 +53,7 @@ impl Default for Settings {
             timer_poll_ms: 100,
             workers: 4,
             operator_jwt_secret: None,
+            broker_health: BrokerHealth::default(),
         }
     }
 }

@@ -40,10 +40,20 @@ impl Handler for ErasureHandler {
             Some(request.erasure_id),
         )
         .await
-        .map_err(|err| Failure::Transient(err.to_string()))?;
+        .map_err(failure)?;
         tracing::info!(%tenant_id, erasure_id = %request.erasure_id, sagas = erased.sagas.len(),
             events = erased.events, "saga log redacted");
         Ok(Vec::new())
+    }
+}
+
+/// A store error as the inbox's failure: a database error by its SQLSTATE (a lock
+/// timeout or a lost connection is waited out, a constraint violation is
+/// dead-lettered; see [`Failure::from`]), anything else retried.
+fn failure(err: sagaflow_saga_store::Error) -> Failure {
+    match err {
+        sagaflow_saga_store::Error::Database(err) => Failure::from(err),
+        other => Failure::Transient(other.to_string()),
     }
 }
 
@@ -126,6 +136,42 @@ mod tests {
         };
         assert_eq!(email(sagas[0]).await?.as_deref(), Some("[erased]"));
         assert_eq!(email(sagas[1]).await?.as_deref(), Some("ada@example.com"));
+        Ok(())
+    }
+
+    /// A database error keeps its SQLSTATE's class: an erasure that cannot take
+    /// the user's lock in time (55P03, another transaction holds it) is waited out
+    /// as unavailable, not counted against the transient retry budget.
+    #[tokio::test]
+    async fn a_lock_timeout_is_waited_out_not_retried_as_transient() -> anyhow::Result<()> {
+        let db = TestDb::create("orch_erase_lock").await?;
+        sagaflow_saga_store::migrate(&db.pool).await?;
+        let mut holder = db.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(sagaflow_erasure_lock_key($1, $2))")
+            .bind("tenant-a")
+            .bind("ada")
+            .execute(&mut *holder)
+            .await?;
+        let request = UserErasureRequested {
+            erasure_id: Uuid::now_v7(),
+            user_id: "ada".into(),
+            requested_at_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        let mut message = testing::incoming(None, &request);
+        message.envelope.tenant_id = "tenant-a".into();
+        let mut tx = db.pool.begin().await?;
+        sqlx::query("SET LOCAL lock_timeout = '50ms'")
+            .execute(&mut *tx)
+            .await?;
+        let result = ErasureHandler.handle(&mut tx, &message).await;
+        match result {
+            Err(Failure::Unavailable(reason)) => {
+                assert!(reason.contains("55P03"), "{reason}");
+            }
+            other => panic!("expected an unavailable failure, got {other:?}"),
+        }
+        drop(tx);
+        holder.rollback().await?;
         Ok(())
     }
 }

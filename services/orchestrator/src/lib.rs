@@ -39,23 +39,19 @@ pub use handler::SagaHandler;
 
 pub const NAME: &str = "orchestrator";
 
-/// Every definition version this orchestrator ships: each saga's
-/// `all_versions()`, so a saga always finishes on the version it started with
-/// (new sagas start on the newest). With `settings.step_timeout_ms`, every
-/// step's timeout is overridden.
+/// Every definition version this orchestrator ships: each saga's `VERSIONS`,
+/// so a saga always finishes on the version it started with (new sagas start on
+/// the newest). With `settings.step_timeout_ms`, every step's timeout is
+/// overridden.
 pub fn shipped(settings: &Settings) -> Vec<Definition> {
-    match settings.step_timeout_ms.map(Duration::from_millis) {
-        Some(timeout) => [
-            sagaflow_checkout::all_versions_with_timeout(timeout),
-            sagaflow_generation_saga::all_versions_with_timeout(timeout),
-        ]
-        .concat(),
-        None => [
-            sagaflow_checkout::all_versions(),
-            sagaflow_generation_saga::all_versions(),
-        ]
-        .concat(),
-    }
+    let step_timeout = settings.step_timeout_ms.map(Duration::from_millis);
+    [
+        sagaflow_checkout::VERSIONS,
+        sagaflow_generation_saga::VERSIONS,
+    ]
+    .iter()
+    .flat_map(|versions| versions.build(step_timeout))
+    .collect()
 }
 
 /// The definitions this orchestrator runs: every [`shipped`] version. [`run`]
@@ -137,11 +133,10 @@ pub async fn run_with(
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding the operator API on {}", settings.listen))?;
-    let app = api::router(api::ApiState {
-        pool: pool.clone(),
-        definitions: definitions.clone(),
-        operators,
-    });
+    let app = api::router(
+        api::ApiState::new(pool.clone(), definitions.clone(), operators)
+            .with_broker_health(settings.broker_health.clone()),
+    );
     let http_shutdown = shutdown.clone();
     let http = async move {
         axum::serve(listener, app)

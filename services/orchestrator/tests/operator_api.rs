@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use http_body_util::BodyExt;
+use sagaflow_bus::probe::BrokerHealth;
 use sagaflow_orchestrator::api::{ApiState, router};
 use sagaflow_orchestrator::{Settings, definitions};
 use sagaflow_saga_store::{SagaContext, start};
@@ -92,11 +93,7 @@ async fn operators_find_inspect_and_steer_sagas() -> anyhow::Result<()> {
     )
     .await?;
     tx.commit().await?;
-    let app = router(ApiState {
-        pool: db.pool.clone(),
-        definitions: defs,
-        operators: operator_verifier(),
-    });
+    let app = router(ApiState::new(db.pool.clone(), defs, operator_verifier()));
 
     let (status, listed) = call(&app, "GET", "/sagas?status=running").await;
     assert_eq!(status, StatusCode::OK);
@@ -187,11 +184,11 @@ async fn the_operator_api_needs_an_operator_token() -> anyhow::Result<()> {
     let db = TestDb::create("operator_auth").await?;
     sagaflow_orchestrator::migrate(&db.pool).await?;
     let saga = started(&db, "acme").await?;
-    let app = router(ApiState {
-        pool: db.pool.clone(),
-        definitions: Arc::new(definitions(&Settings::default())),
-        operators: operator_verifier(),
-    });
+    let app = router(ApiState::new(
+        db.pool.clone(),
+        Arc::new(definitions(&Settings::default())),
+        operator_verifier(),
+    ));
     let show = format!("/sagas/{saga}");
     let abort = format!("/sagas/{saga}/abort");
 
@@ -277,5 +274,46 @@ async fn the_operator_api_needs_an_operator_token() -> anyhow::Result<()> {
     let (status, listed) = call_as(&app, Some(&other), "GET", "/sagas").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["sagas"], json!([]), "{listed}");
+    Ok(())
+}
+
+/// `/readyz` follows the broker probe's handle: 503 naming the broker while the
+/// last probe failed, 200 again once one passes. No token needed.
+#[tokio::test]
+async fn readiness_follows_the_broker_probe() -> anyhow::Result<()> {
+    let db = TestDb::create("orch_ready").await?;
+    sagaflow_orchestrator::migrate(&db.pool).await?;
+    let health = BrokerHealth::default();
+    let app = router(
+        ApiState::new(
+            db.pool.clone(),
+            Arc::new(definitions(&Settings::default())),
+            operator_verifier(),
+        )
+        .with_broker_health(health.clone()),
+    );
+    assert_eq!(
+        call_as(&app, None, "GET", "/readyz").await,
+        (StatusCode::OK, json!({"status": "ready"})),
+        "a health that has not probed yet counts as serving"
+    );
+
+    health.set(false);
+    let (status, body) = call_as(&app, None, "GET", "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("broker"), "{message}");
+    assert_eq!(
+        call_as(&app, None, "GET", "/healthz").await.0,
+        StatusCode::OK,
+        "liveness does not depend on the broker"
+    );
+
+    health.set(true);
+    assert_eq!(
+        call_as(&app, None, "GET", "/readyz").await.0,
+        StatusCode::OK
+    );
     Ok(())
 }

@@ -97,11 +97,11 @@ async fn operators_list_and_unpark_parked_timers() -> anyhow::Result<()> {
         1
     );
 
-    let app = router(ApiState {
-        pool: db.pool.clone(),
-        definitions: Arc::new(Definitions::try_new(vec![v1])?),
-        operators: operator_verifier(),
-    });
+    let app = router(ApiState::new(
+        db.pool.clone(),
+        Arc::new(Definitions::try_new(vec![v1])?),
+        operator_verifier(),
+    ));
     let ops = operator_bearer("ops", &["operator"]);
     let unpark = format!("/sagas/{saga}/timers/unpark");
 

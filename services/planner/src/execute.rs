@@ -2,7 +2,7 @@
 //! saga store (`start` / `apply`) in the caller's transaction, which also holds
 //! the plan's row lock. After every decision the new saga events are mirrored
 //! into the audit log (a `command_sent` becomes `command_emitted` with the topic
-//! and payload read back from the outbox row the driver wrote), the plan's status
+//! and payload of the command the driver sent, from [`Applied::sent`]), the plan's status
 //! follows the saga's, and a step waiting on a child saga that has already
 //! settled is settled at once (a compensation `CancelSaga` sent to a finished
 //! generation gets no further progress event).
@@ -14,7 +14,7 @@ use chrono::Utc;
 use sagaflow_saga_engine::{Input, Phase, SagaEvent};
 use sagaflow_saga_store::{Applied, Definitions, SagaContext};
 use serde_json::{Value, json};
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use tracing::debug;
 use uuid::Uuid;
 
@@ -92,9 +92,19 @@ pub async fn apply(
     let Some(plan) = store::lock(conn, plan_id).await? else {
         return Ok(false);
     };
-    match decide(conn, definitions, plan_id, input).await? {
+    apply_locked(conn, definitions, &plan, input).await
+}
+
+/// [`apply`] to a plan whose row the caller has locked.
+pub(crate) async fn apply_locked(
+    conn: &mut PgConnection,
+    definitions: &Definitions,
+    plan: &Plan,
+    input: &Input,
+) -> Result<bool, Error> {
+    match decide(conn, definitions, plan.plan_id, input).await? {
         Some(applied) => {
-            after(conn, definitions, &plan, applied).await?;
+            after(conn, definitions, plan, applied).await?;
             Ok(true)
         }
         None => Ok(false),
@@ -165,20 +175,18 @@ async fn mirror(conn: &mut PgConnection, plan: &Plan, applied: &Applied) -> Resu
                 message_type,
                 ..
             } => {
-                let row =
-                    sqlx::query("SELECT topic, payload FROM sagaflow_outbox WHERE message_id = $1")
-                        .bind(command_id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                        .ok_or_else(|| {
-                            Error::corrupt(
-                                plan.plan_id,
-                                format!("command {command_id} is not in the outbox"),
-                            )
-                        })?;
-                let topic: String = row.try_get("topic")?;
-                let bytes: Vec<u8> = row.try_get("payload")?;
-                let (_, payload) = sagaflow_events::decode_json(&bytes)?;
+                let sent = applied
+                    .sent
+                    .iter()
+                    .find(|sent| sent.envelope.message_id == *command_id)
+                    .ok_or_else(|| {
+                        Error::corrupt(
+                            plan.plan_id,
+                            format!("command {command_id} was logged but not sent"),
+                        )
+                    })?;
+                let topic = &sent.topic;
+                let (_, payload) = sagaflow_events::decode_json(&sent.payload)?;
                 let starts = match phase {
                     Phase::Forward => plan.steps.get(*step).and_then(|s| s.starts_saga.clone()),
                     Phase::Compensation => None,

@@ -144,6 +144,18 @@ pub async fn lock(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>
     row.as_ref().map(from_row).transpose()
 }
 
+/// [`lock`] without waiting: `None` when the plan is missing *or* its row is
+/// locked by another transaction (tell them apart with [`get`]).
+pub async fn try_lock(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(plan_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Loads a plan.
 pub async fn get(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM plans WHERE plan_id = $1"))

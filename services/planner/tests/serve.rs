@@ -31,7 +31,7 @@ async fn run_serves_until_shutdown_and_refuses_bad_settings() -> anyhow::Result<
     let broker = Broker::mock()?;
     let db = TestDb::create("planner_serve").await?;
     sagaflow_planner::migrate(&db.pool).await?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], sagaflow_test_support::tansu::free_port()?));
+    let addr = SocketAddr::from(([127, 0, 0, 1], sagaflow_test_support::free_port()?));
     let settings = Settings {
         listen: addr,
         sweep_ms: 50,

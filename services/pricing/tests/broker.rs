@@ -41,7 +41,7 @@ async fn prices_from_catalogue_events_over_kafka() -> anyhow::Result<()> {
         )
         .await?;
     let settings = sagaflow_pricing::Settings {
-        listen: ([127, 0, 0, 1], sagaflow_test_support::tansu::free_port()?).into(),
+        listen: ([127, 0, 0, 1], sagaflow_test_support::free_port()?).into(),
         operator_jwt_secret: Some(Secret::new(OPERATOR_JWT_SECRET)),
         ..Default::default()
     };

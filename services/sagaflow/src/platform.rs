@@ -97,6 +97,11 @@ pub struct Settings {
     /// and handed to the services that sign or verify them ([`run`]).
     #[command(flatten)]
     pub auth: sagaflow_service_auth::Settings,
+    /// The process's broker probe (`sagaflow serve` runs it), handed to the
+    /// services whose `/readyz` follows it (gateway, orchestrator) by [`run`].
+    /// The default has never probed and counts as serving.
+    #[arg(skip)]
+    pub broker_health: sagaflow_bus::probe::BrokerHealth,
     /// Address of the cart service's HTTP API.
     #[arg(
         long = "cart-listen",
@@ -121,6 +126,22 @@ pub struct Settings {
         default_value = "127.0.0.1:8085"
     )]
     pub generation_listen: Option<SocketAddr>,
+}
+
+impl Settings {
+    /// Hands what the process reads or runs once to the services that use it:
+    /// the token secrets and the broker probe's health.
+    fn hand_over(&mut self) {
+        let auth = &self.auth;
+        self.gateway.internal_token_secret = auth.internal_token_secret.clone();
+        self.orchestrator.operator_jwt_secret = auth.operator_jwt_secret.clone();
+        self.pricing.operator_jwt_secret = auth.operator_jwt_secret.clone();
+        self.catalog.operator_jwt_secret = auth.operator_jwt_secret.clone();
+        self.planner.internal_token_secret = auth.internal_token_secret.clone();
+        self.applications.internal_token_secret = auth.internal_token_secret.clone();
+        self.gateway.broker_health = self.broker_health.clone();
+        self.orchestrator.broker_health = self.broker_health.clone();
+    }
 }
 
 /// Applies a service's migrations (and the messaging core's).
@@ -164,13 +185,8 @@ pub async fn run(
     mut settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    settings.hand_over();
     let auth = settings.auth.clone();
-    settings.gateway.internal_token_secret = auth.internal_token_secret.clone();
-    settings.orchestrator.operator_jwt_secret = auth.operator_jwt_secret.clone();
-    settings.pricing.operator_jwt_secret = auth.operator_jwt_secret.clone();
-    settings.catalog.operator_jwt_secret = auth.operator_jwt_secret.clone();
-    settings.planner.internal_token_secret = auth.internal_token_secret.clone();
-    settings.applications.internal_token_secret = auth.internal_token_secret.clone();
     match service {
         Service::Gateway => sagaflow_gateway::run(pool, kafka, settings.gateway, shutdown).await,
         Service::Orchestrator => {
@@ -322,5 +338,22 @@ pub fn redact(url: &str) -> String {
             shown.to_string()
         }
         Err(_) => "<unparsable url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_and_the_orchestrator_read_the_process_broker_probe() {
+        let mut settings = Settings::default();
+        settings.hand_over();
+        settings.broker_health.set(false);
+        assert!(!settings.gateway.broker_health.is_serving());
+        assert!(!settings.orchestrator.broker_health.is_serving());
+        settings.broker_health.set(true);
+        assert!(settings.gateway.broker_health.is_serving());
+        assert!(settings.orchestrator.broker_health.is_serving());
     }
 }

@@ -1,5 +1,5 @@
 //! The checkout saga end to end through the gateway: every service, its own
-//! database, a real broker (the mock cluster, and Tansu for the happy path).
+//! database, a real broker (the mock cluster, and the local Nisshi broker for the happy path).
 
 mod common;
 
@@ -127,8 +127,8 @@ async fn checkout_completes_on_mock_cluster() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkout_completes_on_tansu() -> anyhow::Result<()> {
-    happy_path(Broker::tansu()?).await
+async fn checkout_completes_on_nisshi() -> anyhow::Result<()> {
+    happy_path(Broker::local()?).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! Crash tests: services as separate `sagaflow` processes on a Tansu broker,
+//! Crash tests: services as separate `sagaflow` processes on the local (Nisshi) broker,
 //! killed with SIGKILL at chosen moments, then restarted.
 
 mod common;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies_once()
 -> anyhow::Result<()> {
-    let broker = Broker::tansu()?;
+    let broker = Broker::local()?;
     create_platform_topics(&broker).await?;
     let sender = TestDb::create("sender").await?;
     sagaflow_bus::migrate::run(&sender.pool, None).await?;
@@ -149,18 +149,15 @@ async fn relay_killed_between_ack_and_mark_sent_redelivers_and_the_inbox_applies
 async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow::Result<()> {
     let _serial = exclusive().await;
     sagaflow_test_support::init_tracing();
-    let broker = Broker::tansu()?;
+    let broker = Broker::local()?;
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;
     sagaflow_inventory::set_stock(dbs.pool(Service::Inventory), "MUG", 1000).await?;
-    // Restarted consumers rejoin by themselves (KAFKA_REJOIN_IDLE_MS): Tansu keeps
-    // a killed member as group leader until its session times out.
+    // Restarted consumers get their partitions back once the killed members'
+    // sessions end; no rejoin workaround.
     let mut processes = Processes::new(
         broker.bootstrap(),
-        vec![
-            ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
-            ("KAFKA_REJOIN_IDLE_MS".into(), "3000".into()),
-        ],
+        vec![("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into())],
     )?;
     for service in Service::ALL {
         processes.start(service, &dbs)?;
@@ -249,7 +246,7 @@ async fn killing_the_orchestrator_and_payment_mid_run_loses_nothing() -> anyhow:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> anyhow::Result<()> {
     let _serial = exclusive().await;
-    let broker = Broker::tansu()?;
+    let broker = Broker::local()?;
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;
     sagaflow_inventory::set_stock(dbs.pool(Service::Inventory), "MUG", 10).await?;
@@ -258,7 +255,6 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
         vec![
             ("ORCHESTRATOR_STEP_TIMEOUT_MS".into(), "2000".into()),
             ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
-            ("KAFKA_REJOIN_IDLE_MS".into(), "3000".into()),
         ],
     )?;
     // Payment is down: take_payment cannot complete.
@@ -340,18 +336,15 @@ async fn a_step_timeout_compensates_even_across_an_orchestrator_restart() -> any
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> anyhow::Result<()> {
+async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_nisshi() -> anyhow::Result<()> {
     let _serial = exclusive().await;
-    let broker = Broker::tansu()?;
+    let broker = Broker::local()?;
     create_platform_topics(&broker).await?;
     let dbs = Databases::create().await?;
     sagaflow_inventory::set_stock(dbs.pool(Service::Inventory), "MUG", 10).await?;
     let mut processes = Processes::new(
         broker.bootstrap(),
-        vec![
-            ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
-            ("KAFKA_REJOIN_IDLE_MS".into(), "3000".into()),
-        ],
+        vec![("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into())],
     )?;
     for service in Service::ALL {
         processes.start(service, &dbs)?;
@@ -374,13 +367,13 @@ async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_tansu() -> a
         "completed"
     );
 
-    // Killed and back within the session timeout: Tansu still counts the dead
-    // member as the group's leader, so the new one gets no partitions until it
-    // rejoins by itself (KAFKA_REJOIN_IDLE_MS).
+    // Killed and back within the session timeout, while the broker still counts
+    // the dead member: the new member must get to work without the rejoin
+    // workaround (KAFKA_REJOIN_IDLE_MS stays 0). Tansu 0.6 gave it no partitions.
     processes.kill(Service::Orchestrator);
-    // Not a condition but the window that triggers Tansu's bug: a replacement that
-    // joins ~3 s after the kill (earlier, it simply takes over; after the session
-    // timeout, the dead member is gone) is given no partitions.
+    // Not a condition but the window that triggered Tansu 0.6's bug: a replacement
+    // that joins ~3 s after the kill (earlier, it simply takes over; after the
+    // session timeout, the dead member is gone) was given no partitions.
     tokio::time::sleep(Duration::from_secs(3)).await;
     processes.start(Service::Orchestrator, &dbs)?;
     let second = start_checkout(

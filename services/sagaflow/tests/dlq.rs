@@ -1,6 +1,6 @@
 //! `sagaflow dlq`: dead letters made by a real inbox consumer (the inventory
 //! service) are listed, filtered, shown, replayed once through the consumer's
-//! inbox, and purged; on the mock cluster through the library, and on a Tansu
+//! inbox, and purged; on the mock cluster through the library, and on the local
 //! broker through the `sagaflow` binary.
 
 mod common;
@@ -449,17 +449,17 @@ fn json_lines(stdout: &str) -> anyhow::Result<Vec<Value>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_lists_shows_replays_and_purges_on_tansu() -> anyhow::Result<()> {
+async fn the_cli_lists_shows_replays_and_purges_on_nisshi() -> anyhow::Result<()> {
     sagaflow_test_support::init_tracing();
-    let broker = Broker::tansu().context("starting tansu")?;
+    let broker = Broker::local().context("starting the local broker")?;
     create_platform_topics(&broker)
         .await
-        .context("creating topics on tansu")?;
+        .context("creating topics on the local broker")?;
     let bootstrap = broker.bootstrap();
     let kafka = KafkaConfig::new(&bootstrap);
     let (out, saga) = dead_letter_valid_reserve(&kafka)
         .await
-        .context("dead-lettering on tansu")?;
+        .context("dead-lettering on the local broker")?;
     let message_id = out.envelope.message_id.to_string();
 
     let (ok, stdout, stderr) = cli(&bootstrap, &["list", "--json"])?;

@@ -3,9 +3,9 @@
 //! `payment.after_charge`), then restarted: the provider's ledger holds one charge
 //! for the saga, and the one reply carries that charge.
 //!
-//! Broker: Tansu when its binary is built (`.tools/bin/tansu`), else librdkafka's
-//! mock cluster (over TCP, so the child process reaches it);
-//! `SAGAFLOW_TEST_BROKER=mock|tansu|external` chooses.
+//! Broker: the local broker (Nisshi) when its binary is built (`.tools/bin/nisshi`),
+//! else librdkafka's mock cluster (over TCP, so the child process reaches it);
+//! `SAGAFLOW_TEST_BROKER=mock|local|external` chooses.
 
 mod common;
 
@@ -30,8 +30,8 @@ use sagaflow_test_support::{Broker, TestDb, TopicReader, eventually};
 use uuid::Uuid;
 
 fn broker() -> anyhow::Result<Broker> {
-    let default = if sagaflow_test_support::tansu::binary().exists() {
-        "tansu"
+    let default = if sagaflow_test_support::local_broker::binary().exists() {
+        "local"
     } else {
         "mock"
     };
@@ -52,17 +52,12 @@ async fn payment_killed_between_the_charge_and_its_record_charges_once() -> anyh
     platform::migrate(Service::Payment, &payment_db.pool).await?;
     let pool = payment_db.pool.clone();
     let dbs = Databases(BTreeMap::from([(Service::Payment.name(), payment_db)]));
-    let mut env = vec![
+    let env = vec![
         ("SAGAFLOW_FAILPOINTS".to_owned(), AFTER_CHARGE.to_owned()),
         // The restarted member takes the partitions over once the killed one's
         // session ends.
         ("KAFKA_SESSION_TIMEOUT_MS".to_owned(), "6000".to_owned()),
     ];
-    if broker.kind() == "tansu" {
-        // Tansu keeps a killed member as the group's leader: rejoin by itself. Not
-        // on the mock cluster, whose first join alone takes 3 s.
-        env.push(("KAFKA_REJOIN_IDLE_MS".to_owned(), "3000".to_owned()));
-    }
     let mut processes = Processes::new(broker.bootstrap(), env)?;
     processes.start(Service::Payment, &dbs)?;
 

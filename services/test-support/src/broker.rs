@@ -3,14 +3,14 @@
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use crate::tansu::Tansu;
+use crate::local_broker::LocalBroker;
 
 /// A broker for one test.
 pub enum Broker {
     /// librdkafka's in-process mock cluster: the real wire protocol over TCP, in memory.
     Mock(MockCluster<'static, DefaultProducerContext>),
-    /// A Tansu process with SQLite storage that this test owns.
-    Tansu(Tansu),
+    /// A local broker process (Nisshi) with SQLite storage that this test owns.
+    Local(LocalBroker),
     /// A cluster someone else runs (`KAFKA_BOOTSTRAP_SERVERS`).
     External(String),
 }
@@ -20,8 +20,8 @@ impl Broker {
         Ok(Broker::Mock(MockCluster::new(1)?))
     }
 
-    pub fn tansu() -> anyhow::Result<Self> {
-        Ok(Broker::Tansu(Tansu::start()?))
+    pub fn local() -> anyhow::Result<Self> {
+        Ok(Broker::Local(LocalBroker::start()?))
     }
 
     /// The cluster named by `KAFKA_BOOTSTRAP_SERVERS`, if set.
@@ -32,18 +32,18 @@ impl Broker {
             .map(Broker::External)
     }
 
-    /// The broker named by `SAGAFLOW_TEST_BROKER` (`mock`, `tansu` or `external`),
+    /// The broker named by `SAGAFLOW_TEST_BROKER` (`mock`, `local` or `external`),
     /// else `default`.
     pub fn from_env_or(default: &str) -> anyhow::Result<Self> {
         let kind = std::env::var("SAGAFLOW_TEST_BROKER").unwrap_or_else(|_| default.to_owned());
         match kind.as_str() {
             "mock" => Self::mock(),
-            "tansu" => Self::tansu(),
+            "local" => Self::local(),
             "external" => Self::external().ok_or_else(|| {
                 anyhow::anyhow!("SAGAFLOW_TEST_BROKER=external needs KAFKA_BOOTSTRAP_SERVERS")
             }),
             other => {
-                anyhow::bail!("SAGAFLOW_TEST_BROKER={other}: expected mock, tansu or external")
+                anyhow::bail!("SAGAFLOW_TEST_BROKER={other}: expected mock, local or external")
             }
         }
     }
@@ -51,7 +51,7 @@ impl Broker {
     pub fn bootstrap(&self) -> String {
         match self {
             Broker::Mock(cluster) => cluster.bootstrap_servers(),
-            Broker::Tansu(tansu) => tansu.bootstrap(),
+            Broker::Local(local) => local.bootstrap(),
             Broker::External(servers) => servers.clone(),
         }
     }
@@ -59,7 +59,7 @@ impl Broker {
     pub fn kind(&self) -> &'static str {
         match self {
             Broker::Mock(_) => "mock",
-            Broker::Tansu(_) => "tansu",
+            Broker::Local(_) => "local",
             Broker::External(_) => "external",
         }
     }
@@ -78,10 +78,10 @@ impl Broker {
         }
     }
 
-    /// The Tansu process, for tests that kill and restart the broker.
-    pub fn tansu_mut(&mut self) -> Option<&mut Tansu> {
+    /// The local broker process, for tests that kill and restart the broker.
+    pub fn local_mut(&mut self) -> Option<&mut LocalBroker> {
         match self {
-            Broker::Tansu(tansu) => Some(tansu),
+            Broker::Local(local) => Some(local),
             _ => None,
         }
     }

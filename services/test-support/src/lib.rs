@@ -3,9 +3,9 @@
 //!
 //! # Layout
 //! - [`pg`]: [`TestDb`], a fresh database on the local (or `DATABASE_URL`) server.
-//! - [`broker`]: [`Broker`]: librdkafka's in-process mock cluster, a Tansu process
-//!   the test owns (can be killed and restarted), or an external cluster.
-//! - [`tansu`]: starting and stopping a Tansu broker process.
+//! - [`broker`]: [`Broker`]: librdkafka's in-process mock cluster, a local broker
+//!   process the test owns (can be killed and restarted), or an external cluster.
+//! - [`local_broker`]: starting and stopping the local broker (Nisshi); [`free_port`].
 //! - [`proxy`]: [`TcpProxy`], a TCP forwarder a test can cut and restore (a
 //!   database outage).
 //! - [`topics`]: unique topic names, explicit creation, reading a topic back.
@@ -13,21 +13,21 @@
 //! - [`service_auth`]: test secrets and the internal / operator tokens they sign.
 //!
 //! Environment: `SAGAFLOW_TEST_PG_URL` (or `DATABASE_URL`; default
-//! `postgres://postgres@127.0.0.1:5432/postgres`), `SAGAFLOW_TANSU_BIN` (default
-//! `<workspace>/.tools/bin/tansu`), `KAFKA_BOOTSTRAP_SERVERS` for [`Broker::external`].
+//! `postgres://postgres@127.0.0.1:5432/postgres`), `SAGAFLOW_BROKER_BIN` (default
+//! `<workspace>/.tools/bin/nisshi`), `KAFKA_BOOTSTRAP_SERVERS` for [`Broker::external`].
 
 pub mod broker;
+pub mod local_broker;
 pub mod pg;
 pub mod proxy;
 pub mod service_auth;
-pub mod tansu;
 pub mod topics;
 pub mod wait;
 
 pub use broker::Broker;
+pub use local_broker::{LocalBroker, free_port};
 pub use pg::TestDb;
 pub use proxy::TcpProxy;
-pub use tansu::Tansu;
 pub use topics::{TopicReader, unique_topic};
 pub use wait::eventually;
 

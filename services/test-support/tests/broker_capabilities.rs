@@ -1,5 +1,5 @@
 //! What the platform needs from a Kafka-protocol broker, checked through rdkafka on
-//! every broker the default test run covers (the mock cluster and Tansu), so a
+//! every broker the default test run covers (the mock cluster and the local Nisshi broker), so a
 //! broker upgrade that breaks one shows up here first.
 
 use std::time::{Duration, Instant};
@@ -154,15 +154,15 @@ async fn mock_cluster_supports_what_the_platform_uses() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tansu_supports_what_the_platform_uses() -> anyhow::Result<()> {
-    let broker = Broker::tansu()?;
+async fn nisshi_supports_what_the_platform_uses() -> anyhow::Result<()> {
+    let broker = Broker::local()?;
     produce_consume_store_commit(&broker).await?;
     group_rebalances(&broker).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tansu_keeps_data_and_committed_offsets_across_a_kill() -> anyhow::Result<()> {
-    let mut broker = Broker::tansu()?;
+async fn nisshi_keeps_data_and_committed_offsets_across_a_kill() -> anyhow::Result<()> {
+    let mut broker = Broker::local()?;
     let topic = unique_topic("durable");
     broker.create_topics(&[&topic], 1).await?;
     produce_numbered(&broker.bootstrap(), &topic, 3).await?;
@@ -174,7 +174,7 @@ async fn tansu_keeps_data_and_committed_offsets_across_a_kill() -> anyhow::Resul
         c.store_offset(&topic, 0, m.offset())?;
         c.commit_consumer_state(CommitMode::Sync)?;
     }
-    broker.tansu_mut().expect("tansu").restart()?;
+    broker.local_mut().expect("a local broker").restart()?;
     let c = consumer(&broker.bootstrap(), &group)?;
     c.subscribe(&[&topic])?;
     let m = poll_one(&c, Duration::from_secs(30)).expect("after restart");

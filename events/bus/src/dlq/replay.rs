@@ -33,6 +33,16 @@ pub struct Replayed {
     pub message_id: Option<String>,
 }
 
+/// Creates [`REPLAYS_TOPIC`] with one partition (an existing one is kept):
+/// `sagaflow topics create` makes it with the platform's topics, and
+/// [`Replayer::new`] when it is missing.
+pub async fn create_replays_topic(kafka: &KafkaConfig) -> Result<(), Error> {
+    let mut single = kafka.clone();
+    single.partitions = 1;
+    crate::admin::ensure_topics(&single, &[REPLAYS_TOPIC.to_owned()]).await?;
+    Ok(())
+}
+
 /// Produces replays and their markers.
 pub struct Replayer {
     producer: FutureProducer,
@@ -47,9 +57,7 @@ impl Replayer {
         let exists =
             super::blocking(move || Scanner::new(&probe, timeout)?.exists(REPLAYS_TOPIC)).await?;
         if !exists {
-            let mut single = kafka.clone();
-            single.partitions = 1;
-            crate::admin::ensure_topics(&single, &[REPLAYS_TOPIC.to_owned()]).await?;
+            create_replays_topic(kafka).await?;
         }
         let producer = kafka
             .producer()

@@ -220,6 +220,45 @@ pub async fn produce_to(
     Ok(())
 }
 
+/// The offset `group` has committed on each of `partitions` of `topic` (-1 when
+/// none), read without joining the group. A consumer stores an offset only after
+/// its message's transaction committed (or it was found a duplicate, or
+/// dead-lettered), so an offset at the end of a partition means nothing of it is
+/// still in flight or waiting for a retry.
+pub async fn committed(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> anyhow::Result<Vec<i64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut list = rdkafka::TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition(topic, partition);
+    }
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let committed = consumer.committed_offsets(list, std::time::Duration::from_secs(5))?;
+        Ok((0..partitions)
+            .map(
+                |partition| match committed.find_partition(&topic, partition) {
+                    Some(element) => match element.offset() {
+                        rdkafka::Offset::Offset(offset) => offset,
+                        _ => -1,
+                    },
+                    None => -1,
+                },
+            )
+            .collect())
+    })
+    .await?
+}
+
 /// Leaves header values as they are.
 pub fn unchanged(_: &str, value: &[u8]) -> Vec<u8> {
     value.to_vec()

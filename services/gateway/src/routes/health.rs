@@ -1,5 +1,6 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the
-//! database answers `SELECT 1` within a second).
+//! broker's last probe passed, see `Settings::broker_health`, and the database
+//! answers `SELECT 1` within a second).
 
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: 200 `{"status":"ok"}` or 503 when the database does not answer.
+/// `GET /readyz`: 200 `{"status":"ok"}`, or 503 when the broker's last probe
+/// failed or the database does not answer (the message names which).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -31,6 +33,9 @@ pub async fn healthz() -> Json<Value> {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if !state.settings.broker_health.is_serving() {
+        return Err(ApiError::Unavailable("broker"));
+    }
     let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
     match tokio::time::timeout(READY_TIMEOUT, probe).await {
         Ok(Ok(_)) => Ok(Json(json!({ "status": "ok" }))),

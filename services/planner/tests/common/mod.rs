@@ -308,7 +308,7 @@ impl Platform {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let kafka = || KafkaConfig::new(broker.bootstrap());
-        let port = sagaflow_test_support::tansu::free_port()?;
+        let port = sagaflow_test_support::free_port()?;
         let orchestrator_settings = sagaflow_orchestrator::Settings {
             listen: ([127, 0, 0, 1], port).into(),
             operator_jwt_secret: Some(sagaflow_test_support::service_auth::Secret::new(

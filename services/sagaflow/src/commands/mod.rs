@@ -29,7 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a service (or `all` of them in this process) until SIGINT/SIGTERM.
     Serve(Box<serve::Args>),
-    /// Create (or list) the platform's topics and their dead-letter topics.
+    /// Create (or list) the platform's topics, their dead-letter topics and the
+    /// dead-letter replay marker topic.
     Topics(topics::Args),
     /// Apply a service's database migrations.
     Migrate(migrate::Args),

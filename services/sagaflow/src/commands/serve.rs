@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 use sagaflow_bus::KafkaConfig;
+use sagaflow_bus::probe::BrokerHealth;
 use tracing::info;
 
 use crate::commands::{Database, shutdown_on_signal};
@@ -38,7 +39,7 @@ fn services(name: &str) -> anyhow::Result<Vec<Service>> {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(mut args: Args) -> anyhow::Result<()> {
     let services = services(&args.service)?;
     if services.len() > 1 && args.database.database_url.is_some() {
         bail!(
@@ -51,6 +52,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .context("creating topics")?;
     }
     let shutdown = shutdown_on_signal();
+    // One probe per process; the services' readiness reads its outcome.
+    let broker_health = BrokerHealth::default();
+    args.settings.broker_health = broker_health.clone();
     let mut tasks = tokio::task::JoinSet::new();
     for service in services {
         let url = args.database.url_for(service).await?;
@@ -63,11 +67,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             (args.kafka.clone(), args.settings.clone(), shutdown.clone());
         tasks.spawn(async move { platform::run(service, pool, kafka, settings, shutdown).await });
     }
-    // The process's broker probe: the `sagaflow_broker_up` gauge and its alert.
+    // The process's broker probe: the `sagaflow_broker_up` gauge and its alert,
+    // and the gateway's and orchestrator's `/readyz` (503 while it fails).
     let probe = (args.kafka.clone(), shutdown.clone());
     tasks.spawn(async move {
         let every = std::time::Duration::from_secs(15);
-        sagaflow_bus::probe::watch(probe.0, every, Default::default(), probe.1).await;
+        sagaflow_bus::probe::watch(probe.0, every, broker_health, probe.1).await;
         Ok(())
     });
     // One service failing stops the others: a half-running platform hides faults.

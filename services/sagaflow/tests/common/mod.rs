@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sagaflow::platform::{self, Service, Settings};
 use sagaflow_bus::KafkaConfig;
-use sagaflow_test_support::tansu::free_port;
+use sagaflow_test_support::free_port;
 use sagaflow_test_support::{Broker, TestDb};
 use serde_json::{Value, json};
 use sqlx::PgPool;

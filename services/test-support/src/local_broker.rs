@@ -1,4 +1,5 @@
-//! A Tansu broker process owned by a test: its own port and SQLite file, so a test
+//! The local broker (Nisshi, the Kafka-compatible broker `infra/dev/broker.sh`
+//! installs) as a process owned by a test: its own port and SQLite file, so a test
 //! can `kill -9` and restart it without disturbing others.
 
 use std::net::TcpListener;
@@ -8,18 +9,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// A running (or killed) Tansu broker.
-pub struct Tansu {
+/// A running (or killed) local broker process.
+pub struct LocalBroker {
     child: Option<Child>,
     port: u16,
     data_dir: PathBuf,
 }
 
-/// Where the pinned Tansu binary is.
+/// Where the pinned broker binary is (`SAGAFLOW_BROKER_BIN`).
 pub fn binary() -> PathBuf {
-    std::env::var_os("SAGAFLOW_TANSU_BIN")
+    std::env::var_os("SAGAFLOW_BROKER_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join(".tools/bin/tansu"))
+        .unwrap_or_else(|| crate::workspace_root().join(".tools/bin/nisshi"))
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -27,11 +28,11 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-impl Tansu {
+impl LocalBroker {
     /// Starts a broker on a free port with SQLite storage in a fresh directory.
     pub fn start() -> anyhow::Result<Self> {
         let data_dir = crate::workspace_root()
-            .join(".data/test-tansu")
+            .join(".data/test-broker")
             .join(uuid::Uuid::new_v4().simple().to_string());
         std::fs::create_dir_all(&data_dir)?;
         let mut broker = Self {
@@ -51,12 +52,12 @@ impl Tansu {
         let bin = binary();
         if !bin.exists() {
             bail!(
-                "Tansu is not installed at {}: run infra/dev/tansu.sh install (or set SAGAFLOW_TANSU_BIN)",
+                "the local broker is not installed at {}: run infra/dev/broker.sh install (or set SAGAFLOW_BROKER_BIN)",
                 bin.display()
             );
         }
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let log = std::fs::File::create(self.data_dir.join("tansu.log"))?;
+        let log = std::fs::File::create(self.data_dir.join("broker.log"))?;
         let child = Command::new(&bin)
             .arg("broker")
             .arg("--listener-url")
@@ -64,8 +65,8 @@ impl Tansu {
             .arg("--advertised-listener-url")
             .arg(&url)
             .arg("--storage-engine")
-            // Tansu resolves a sqlite:// path against its working directory.
-            .arg("sqlite://tansu.db")
+            // The broker resolves a sqlite:// path against its working directory.
+            .arg("sqlite://broker.db")
             .current_dir(&self.data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -85,7 +86,7 @@ impl Tansu {
             std::thread::sleep(Duration::from_millis(20));
         }
         bail!(
-            "Tansu did not listen on port {} within {timeout:?}",
+            "the local broker did not listen on port {} within {timeout:?}",
             self.port
         )
     }
@@ -105,7 +106,7 @@ impl Tansu {
     }
 }
 
-impl Drop for Tansu {
+impl Drop for LocalBroker {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.data_dir);

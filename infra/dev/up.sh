@@ -13,6 +13,10 @@ cd "$SAGAFLOW_ROOT"
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
   "$SAGAFLOW_ROOT/infra/dev/broker.sh" start
   export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SAGAFLOW_BROKER_PORT"
+  # Nisshi does not wake a waiting fetch, so an empty fetch returns at once: at 5 ms
+  # every consumer polls it 200 times a second and it saturates a core (README,
+  # "The local broker"). 50 ms bounds that at a cost of up to 50 ms a hop.
+  export KAFKA_FETCH_WAIT_MAX_MS="${KAFKA_FETCH_WAIT_MAX_MS:-50}"
 fi
 
 profile="${SAGAFLOW_PROFILE:-release}"

@@ -129,10 +129,11 @@ pub struct KafkaConfig {
     )]
     pub session_timeout_ms: u32,
 
-    /// Rejoin the consumer group after this long with no partitions assigned (0: never).
-    /// A workaround for brokers that keep a killed member as group leader (Tansu 0.6 did):
-    /// leave it 0 on Apache Kafka, where an idle member is normal when a group has
-    /// more members than partitions.
+    /// Rejoin the consumer group after this long with no partitions assigned, and
+    /// judge assigned partitions stalled after this long (0: rejoin an unassigned
+    /// member only when its group leaves data unconsumed for 30 s, and judge stalls
+    /// over 30 s). Leave it 0 on Apache Kafka, where an idle member is normal when a
+    /// group has more members than partitions.
     #[arg(
         id = "kafka-rejoin-idle-ms",
         long = "kafka-rejoin-idle-ms",

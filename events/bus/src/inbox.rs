@@ -24,8 +24,15 @@
 //! then reads the recorded outcome. A redelivery, a batch replayed one by one, or a
 //! crash between the two reuses the outcome instead of calling again.
 //!
+//! A member never waits on its group for ever: when partitions it holds have data
+//! waiting and stop moving ([`crate::lag::Stall`]), or partitions it does not hold
+//! keep data that nobody consumes ([`crate::group_stall`]), it leaves and rejoins
+//! the group, which hands out the partitions again (a broker that keeps a killed
+//! member in the group needs this; on Kafka it does not fire).
+//!
 //! # Layout
-//! - this file: [`Handler`], [`InboxConsumer`] and its consumer loop, [`process`].
+//! - this file: [`Handler`], [`InboxConsumer`] and its consumer loop and watchdog,
+//!   [`process`].
 //! - [`lanes`]: one queue and task per partition; pause and resume; revokes.
 //! - `worker`: the transaction, the retry loop by failure class, dead letters,
 //!   offsets.
@@ -50,6 +57,7 @@ use tracing::{debug, info, warn};
 use crate::config::KafkaConfig;
 use crate::error::Error;
 use crate::failure::{Backoff, Failure};
+use crate::group_stall::{GroupOffset, GroupStall, group_offsets};
 use crate::lag::{LagContext, PartitionKey, RebalanceEvent, STATS_INTERVAL_MS, Stall};
 use crate::message::{Incoming, Outgoing};
 use lanes::Lanes;
@@ -193,11 +201,22 @@ impl<H: Handler> InboxConsumer<H> {
             shutdown.clone(),
         );
         info!(consumer = %self.name, topics = ?self.topics, "consumer started");
+        // KAFKA_REJOIN_IDLE_MS: rejoin after that long without partitions, and judge
+        // a stall over it; 0 (the default) rejoins an unassigned member only when its
+        // group leaves data unconsumed, and judges stalls over STALL_IDLE.
         let rejoin_idle = Duration::from_millis(u64::from(self.kafka.rejoin_idle_ms));
+        let stall_idle = if rejoin_idle.is_zero() {
+            STALL_IDLE
+        } else {
+            rejoin_idle
+        };
         // Positions come from statistics every STATS_INTERVAL_MS: judge a stall over
         // at least two reports.
         let mut stall =
-            Stall::new(rejoin_idle.max(Duration::from_millis(2 * u64::from(STATS_INTERVAL_MS))));
+            Stall::new(stall_idle.max(Duration::from_millis(2 * u64::from(STATS_INTERVAL_MS))));
+        let mut group_stall = GroupStall::new(stall_idle);
+        let mut group_query: Option<GroupQuery> = None;
+        let mut group_asked = Instant::now();
         let mut watchdog = tokio::time::interval(Duration::from_secs(1));
         let mut assigned_at = Instant::now();
         loop {
@@ -211,14 +230,11 @@ impl<H: Handler> InboxConsumer<H> {
                 _ = watchdog.tick() => {
                     apply_rebalances(&consumer, &mut lanes);
                     lanes.wake_all();
-                    if rejoin_idle.is_zero() {
-                        continue;
-                    }
                     let assignment: BTreeSet<PartitionKey> = consumer
                         .assignment()
                         .map(|a| a.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect())
                         .unwrap_or_default();
-                    let rejoin = if !assignment.is_empty() {
+                    let mut rejoin = if !assignment.is_empty() {
                         assigned_at = Instant::now();
                         let mut progress = consumer.context().progress();
                         progress.retain(|key, _| assignment.contains(key));
@@ -227,16 +243,43 @@ impl<H: Handler> InboxConsumer<H> {
                             warn!(consumer = %self.name, "assigned partitions have data waiting but have not moved; rejoining the group");
                         }
                         stalled
-                    } else if assigned_at.elapsed() >= rejoin_idle {
+                    } else if !rejoin_idle.is_zero() && assigned_at.elapsed() >= rejoin_idle {
                         warn!(consumer = %self.name, "no partitions assigned for {rejoin_idle:?}; rejoining the group");
                         true
                     } else {
                         false
                     };
+                    // The partitions this member does not hold: ask the broker where
+                    // the group stands, off the runtime, every GROUP_QUERY_EVERY.
+                    match group_query.as_mut().map(|q| q.try_take()) {
+                        Some(Some(answer)) => {
+                            group_query = None;
+                            match answer {
+                                Ok(mut offsets) => {
+                                    offsets.retain(|key, _| !assignment.contains(key));
+                                    if !rejoin && group_stall.observe(Instant::now(), &offsets) {
+                                        warn!(consumer = %self.name, held = assignment.len(), "partitions nobody consumes have data waiting; rejoining the group");
+                                        rejoin = true;
+                                    }
+                                }
+                                Err(err) => {
+                                    debug!(consumer = %self.name, error = %err, "reading the group's offsets");
+                                }
+                            }
+                        }
+                        Some(None) => {}
+                        None => {
+                            if group_asked.elapsed() >= GROUP_QUERY_EVERY {
+                                group_asked = Instant::now();
+                                group_query = Some(GroupQuery::start(consumer.clone(), self.topics.clone()));
+                            }
+                        }
+                    }
                     if rejoin {
                         consumer.unsubscribe();
                         consumer.subscribe(&topics)?;
                         assigned_at = Instant::now();
+                        group_stall.reset();
                     }
                     continue;
                 }
@@ -259,6 +302,36 @@ impl<H: Handler> InboxConsumer<H> {
         }
         info!(consumer = %self.name, "consumer stopped");
         Ok(())
+    }
+}
+
+/// How long assigned partitions with data may stand still, and how long a
+/// partition nobody consumes may hold data, before the member rejoins (when
+/// `KAFKA_REJOIN_IDLE_MS` is 0).
+pub const STALL_IDLE: Duration = Duration::from_secs(30);
+
+/// How often a member asks where its group stands.
+const GROUP_QUERY_EVERY: Duration = Duration::from_secs(10);
+
+type GroupAnswer =
+    Result<std::collections::BTreeMap<PartitionKey, GroupOffset>, rdkafka::error::KafkaError>;
+
+/// One [`group_offsets`] query running on the blocking pool.
+struct GroupQuery(tokio::task::JoinHandle<GroupAnswer>);
+
+impl GroupQuery {
+    fn start(consumer: Arc<StreamConsumer<LagContext>>, topics: Vec<String>) -> Self {
+        Self(tokio::task::spawn_blocking(move || {
+            group_offsets(&consumer, &topics, Duration::from_secs(5))
+        }))
+    }
+
+    /// The answer once the query has finished (a query that panicked reads as
+    /// cancelled).
+    fn try_take(&mut self) -> Option<GroupAnswer> {
+        use futures::FutureExt;
+        let joined = (&mut self.0).now_or_never()?;
+        Some(joined.unwrap_or(Err(rdkafka::error::KafkaError::Canceled)))
     }
 }
 

@@ -19,7 +19,9 @@
 //! - [`migrate`]: the outbox and inbox tables.
 //! - [`traceparent`]: W3C trace context carried in Kafka headers, bridged to
 //!   OpenTelemetry spans (one span per consumed message).
-//! - [`lag`]: consumer lag from librdkafka statistics, as a gauge.
+//! - [`lag`]: consumer lag from librdkafka statistics, as a gauge; the stall of
+//!   assigned partitions.
+//! - [`group_stall`]: an unassigned member whose group leaves data unconsumed.
 //! - [`failpoint`]: named crash points for kill -9 tests.
 //! - [`erasure`]: what every service's erasure consumer shares (tombstone subject,
 //!   saga start times, the per-user lock).
@@ -33,6 +35,7 @@ pub mod erasure;
 pub mod error;
 pub mod failpoint;
 pub mod failure;
+pub mod group_stall;
 pub mod inbox;
 pub mod lag;
 pub mod message;

@@ -113,6 +113,10 @@ pub async fn start(
         ("GATEWAY_RATE_LIMIT_IP_PER_SEC".into(), "0".into()),
     ];
     let mut common = common;
+    if broker_managed {
+        // As up.sh sets for the local broker (README, "The local broker").
+        common.push(("KAFKA_FETCH_WAIT_MAX_MS".into(), "50".into()));
+    }
     // `--service-env` last: it overrides the run's own settings.
     common.extend(args.service_env.iter().cloned());
 

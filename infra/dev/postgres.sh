@@ -51,6 +51,22 @@ ensure_connections() {
   die "PostgreSQL did not come back at $SAGAFLOW_PG_URL after the restart"
 }
 
+ensure_autovacuum() {
+  # The outbox and inbox churn (an insert, an update and a delete per message): with
+  # autovacuum off their dead rows pile up and the relay's claim query slows from
+  # milliseconds to seconds within minutes (a soak at 5 checkouts/s saw p50 go from
+  # 0.3 s to 13 s). Some CI images turn it off; the local server gets it back.
+  local current
+  current="$(psql "$SAGAFLOW_PG_URL" -Atqc 'SHOW autovacuum')"
+  [[ "$current" == "on" ]] && return 0
+  if [[ -n "${DATABASE_URL:-}" || "$SAGAFLOW_PG_URL" != *"@127.0.0.1:5432/"* ]]; then
+    log "warning: autovacuum is off on $SAGAFLOW_PG_URL; the outbox and inbox tables will bloat"
+    return 0
+  fi
+  log "turning autovacuum on (it was off on the local server)"
+  psql "$SAGAFLOW_PG_URL" -qc "ALTER SYSTEM SET autovacuum = on" -qc "SELECT pg_reload_conf()" >/dev/null
+}
+
 ensure_databases() {
   local sync
   sync="$(psql "$SAGAFLOW_PG_URL" -Atqc 'SHOW synchronous_commit')"
@@ -73,8 +89,8 @@ drop_test_databases() {
 }
 
 case "${1:-ensure}" in
-  ensure) ensure_server; ensure_connections; ensure_databases ;;
-  server) ensure_server; ensure_connections ;;
+  ensure) ensure_server; ensure_connections; ensure_autovacuum; ensure_databases ;;
+  server) ensure_server; ensure_connections; ensure_autovacuum ;;
   drop-test-databases) ensure_server; drop_test_databases ;;
   *) die "usage: $0 [ensure|server|drop-test-databases]" ;;
 esac

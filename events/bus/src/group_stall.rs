@@ -1,9 +1,8 @@
 //! Self-healing for partitions of a member's topics that nobody consumes. A broker
 //! may keep a SIGKILLed member in the group and go on assigning it partitions (seen
-//! on Tansu 0.6, and on Nisshi 0.8.1 when the replacement joins inside the dead
-//! member's session timeout: a restarted single-member group consumed some of its
-//! topics and never got the partitions of another): the partitions sit with data
-//! nobody reads, and the live members wait forever. Kafka itself expires the dead
+//! on Tansu 0.6 when the replacement joined inside the dead member's session
+//! timeout): the partitions sit with data nobody reads, and the live members wait
+//! forever. Kafka itself expires the dead
 //! member, so this does not fire there unless something else is wrong.
 //!
 //! [`GroupStall`] decides from the group's committed offsets and the partitions'

@@ -66,6 +66,12 @@ pub const PRUNE_BATCH: i64 = 10_000;
 /// How often [`Relay::run`] does its housekeeping.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a batch in flight at shutdown may still finish. A broker that is down
+/// would hold it for `message.timeout.ms` (30 s); after the grace the batch is
+/// dropped: its transaction rolls back, its rows stay unsent and the next relay
+/// publishes them again (consumers' inboxes drop any that did arrive).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Publishes a database's outbox.
 #[derive(Clone)]
 pub struct Relay {
@@ -424,13 +430,34 @@ impl Relay {
         let database: String = sqlx::query_scalar("SELECT current_database()")
             .fetch_one(&self.pool)
             .await?;
+        let autovacuum: String = sqlx::query_scalar("SHOW autovacuum")
+            .fetch_one(&self.pool)
+            .await?;
+        if autovacuum != "on" {
+            warn!(
+                %database,
+                "autovacuum is off on this PostgreSQL server: the outbox and inbox leave a dead row per message and the relay slows down as they pile up; turn it on"
+            );
+        }
         let mut failures = 0u32;
         let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY * 2;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            match self.publish_batch().await {
+            let batch = self.publish_batch();
+            tokio::pin!(batch);
+            let result = tokio::select! {
+                result = &mut batch => result,
+                _ = shutdown.cancelled() => match tokio::time::timeout(SHUTDOWN_GRACE, &mut batch).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        warn!("shutting down with a batch in flight; its rows stay unsent and are published again later");
+                        return Ok(());
+                    }
+                },
+            };
+            match result {
                 Ok(n) if n as i64 >= self.batch_size => {
                     failures = 0;
                     continue;

@@ -135,20 +135,22 @@ fn from_row(row: &sqlx::postgres::PgRow) -> Result<Plan, Error> {
 
 /// Loads a plan and locks its row until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>, Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 FOR UPDATE"
-    ))
-    .bind(plan_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    select_locked(conn, plan_id, "FOR UPDATE").await
 }
 
 /// [`lock`] without waiting: `None` when the plan is missing *or* its row is
 /// locked by another transaction (tell them apart with [`get`]).
 pub async fn try_lock(conn: &mut PgConnection, plan_id: Uuid) -> Result<Option<Plan>, Error> {
+    select_locked(conn, plan_id, "FOR UPDATE SKIP LOCKED").await
+}
+
+async fn select_locked(
+    conn: &mut PgConnection,
+    plan_id: Uuid,
+    locking: &str,
+) -> Result<Option<Plan>, Error> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 FOR UPDATE SKIP LOCKED"
+        "SELECT {COLUMNS} FROM plans WHERE plan_id = $1 {locking}"
     ))
     .bind(plan_id)
     .fetch_optional(conn)

@@ -53,6 +53,7 @@ catalog! {
     InitiateGeneration => ORCHESTRATOR_COMMANDS,
     CancelSaga => ORCHESTRATOR_COMMANDS,
     SagaProgressed => ORCHESTRATOR_EVENTS,
+    SagaFinished => ORCHESTRATOR_EVENTS,
     ReserveInventory => INVENTORY_COMMANDS,
     ReleaseInventory => INVENTORY_COMMANDS,
     InventoryReserved => INVENTORY_EVENTS,

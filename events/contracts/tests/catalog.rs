@@ -76,11 +76,11 @@ fn schema_ids_are_unique_and_lookups_agree() {
         assert_eq!(same.id, entry.id);
     }
     // InventoryReservationFailed, InitiateCheckout, PriceOrder, OrderPriced,
-    // ClearCart, AddCartItem and SendNotification have two versions.
+    // ClearCart, AddCartItem, SendNotification and SagaProgressed have two versions.
     assert_eq!(
         ids.len(),
-        CONTRACTS.len() + 7,
-        "seven types have two versions"
+        CONTRACTS.len() + 8,
+        "eight types have two versions"
     );
 }
 

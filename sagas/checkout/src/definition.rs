@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
-use sagaflow_saga_engine::{CommandSpec, Compensation, Definition, RetryPolicy, Step};
+use sagaflow_saga_engine::{
+    CommandSpec, Compensation, Definition, ResultSpec, RetryPolicy, SagaData, Step,
+};
+use uuid::Uuid;
 
 use crate::build;
+use crate::input::{self, Created};
 use crate::steps::*;
 
 /// Per-attempt timeout of every step by default.
@@ -43,7 +47,7 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
         retry: STEP_RETRY,
     };
     Definition {
-        name: "checkout",
+        name: NAME,
         version: 1,
         steps: vec![
             step(
@@ -134,5 +138,23 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
             ),
         ],
         compensation_retry: COMPENSATION_RETRY,
+        result: Some(RESULT),
+        user: Some(user),
     }
+}
+
+/// What a checkout produces: the order `create_order` made.
+pub const RESULT: ResultSpec = ResultSpec {
+    name: RESULT_ORDER_ID,
+    read: order_id,
+};
+
+fn order_id(data: &SagaData) -> Option<Uuid> {
+    input::result::<Created>(data, CREATE_ORDER)
+        .ok()
+        .map(|created| created.order_id)
+}
+
+fn user(data: &SagaData) -> Option<String> {
+    input::input(data).ok().map(|input| input.user_id)
 }

@@ -133,3 +133,15 @@ fn committed_diagram_is_up_to_date() {
         path.display()
     );
 }
+
+#[test]
+fn the_result_is_the_order_once_create_order_completed() {
+    use sagaflow_checkout::steps::{CREATE_ORDER, RESULT_ORDER_ID};
+    let def = definition();
+    let mut data = common::sample_data();
+    let order = uuid::Uuid::parse_str(common::ORDER).unwrap();
+    assert_eq!(def.result_of(&data), Some((RESULT_ORDER_ID, order)));
+    assert_eq!(def.user_of(&data).as_deref(), Some(common::USER));
+    data.results.remove(CREATE_ORDER);
+    assert_eq!(def.result_of(&data), None);
+}

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use uuid::Uuid;
+
 use crate::data::SagaData;
 use crate::error::BuildError;
 use crate::retry::RetryPolicy;
@@ -16,6 +18,22 @@ pub struct Definition {
     pub steps: Vec<Step>,
     /// How a compensation command that times out is re-sent.
     pub compensation_retry: RetryPolicy,
+    /// What the saga produces (the order of a checkout, the document of a
+    /// generation), reported with its progress; `None` when nothing.
+    pub result: Option<ResultSpec>,
+    /// The user the saga acts for, read from its input; reported when it
+    /// finishes. `None` when the definition has no user.
+    pub user: Option<fn(&SagaData) -> Option<String>>,
+}
+
+/// A saga's result: an id read from its data once the step that makes it has
+/// completed.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultSpec {
+    /// The result's name on the wire (`order_id`, `document_id`).
+    pub name: &'static str,
+    /// The id, once known (`None` before).
+    pub read: fn(&SagaData) -> Option<Uuid>,
 }
 
 /// One step of a saga.
@@ -76,6 +94,17 @@ impl Definition {
     /// saga `Failed` for an operator (false: the step is after the pivot).
     pub fn compensates_on_failure(&self, step: usize) -> bool {
         self.pivot().is_none_or(|p| step <= p)
+    }
+
+    /// The saga's result as far as `data` knows it: `(name, id)`.
+    pub fn result_of(&self, data: &SagaData) -> Option<(&'static str, Uuid)> {
+        let spec = self.result?;
+        (spec.read)(data).map(|id| (spec.name, id))
+    }
+
+    /// The user the saga acts for, if the definition names one.
+    pub fn user_of(&self, data: &SagaData) -> Option<String> {
+        self.user.and_then(|read| read(data))
     }
 
     /// The compensation command of `step`, if it has one.

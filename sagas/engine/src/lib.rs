@@ -47,7 +47,8 @@
 //! reply (forward on success, compensation on a `fails_on` reply).
 //!
 //! # Layout
-//! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`.
+//! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`,
+//!   `ResultSpec` (what a saga produces).
 //! - [`retry`]: `RetryPolicy` and its deterministic backoff.
 //! - [`data`]: `SagaData`, what commands are built from.
 //! - [`event`]: `SagaEvent`, the log.
@@ -74,7 +75,7 @@ pub mod versions;
 pub use check::{CheckError, check};
 pub use data::SagaData;
 pub use decide::{Action, Decision, Input, decide};
-pub use definition::{CommandSpec, Compensation, Definition, Step};
+pub use definition::{CommandSpec, Compensation, Definition, ResultSpec, Step};
 pub use diagram::mermaid;
 pub use error::{BuildError, Rejected};
 pub use event::SagaEvent;

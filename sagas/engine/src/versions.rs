@@ -98,6 +98,8 @@ mod tests {
                 multiplier: 1,
                 max_backoff: timeout,
             },
+            result: None,
+            user: None,
         }
     }
 

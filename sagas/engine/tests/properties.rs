@@ -87,6 +87,8 @@ fn definition(compensable: &[bool], pivot: Option<usize>, attempts: u32) -> Defi
         version: 1,
         steps,
         compensation_retry: policy(attempts),
+        result: None,
+        user: None,
     }
 }
 

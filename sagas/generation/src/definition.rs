@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use sagaflow_saga_engine::{
-    BuildError, CommandSpec, Compensation, Definition, RetryPolicy, SagaData, Step,
+    BuildError, CommandSpec, Compensation, Definition, ResultSpec, RetryPolicy, SagaData, Step,
 };
+use uuid::Uuid;
 
 use crate::build;
+use crate::input::{self, Exported, Validated};
 use crate::steps::*;
 
 /// Per-attempt timeout of the quick steps (analyse, compile, export).
@@ -82,7 +84,7 @@ fn build_definition(quick: Duration, llm: Duration) -> Definition {
         retry: LLM_STEP_RETRY,
     };
     Definition {
-        name: "generation",
+        name: NAME,
         version: 1,
         steps: vec![
             quick_step(
@@ -132,5 +134,25 @@ fn build_definition(quick: Duration, llm: Duration) -> Definition {
             ),
         ],
         compensation_retry: COMPENSATION_RETRY,
+        result: Some(RESULT),
+        user: Some(user),
     }
+}
+
+/// What a generation produces: the exported document, and until the export
+/// completes the validated draft.
+pub const RESULT: ResultSpec = ResultSpec {
+    name: RESULT_DOCUMENT_ID,
+    read: document_id,
+};
+
+fn document_id(data: &SagaData) -> Option<Uuid> {
+    input::result::<Exported>(data, EXPORT)
+        .map(|exported| exported.document_id)
+        .or_else(|_| input::result::<Validated>(data, VALIDATE).map(|v| v.document_id))
+        .ok()
+}
+
+fn user(data: &SagaData) -> Option<String> {
+    input::input(data).ok().map(|input| input.user_id)
 }

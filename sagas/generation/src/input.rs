@@ -50,6 +50,12 @@ pub struct Validated {
     pub document_id: Uuid,
 }
 
+/// The part of `DocumentExported` the saga reports as its result.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Exported {
+    pub document_id: Uuid,
+}
+
 /// The saga input, typed.
 pub fn input(data: &SagaData) -> Result<GenerationInput, BuildError> {
     GenerationInput::deserialize(&data.input).map_err(|e| BuildError::InvalidInput(e.to_string()))

@@ -181,3 +181,22 @@ fn committed_diagram_is_up_to_date() {
         path.display()
     );
 }
+
+#[test]
+fn the_result_is_the_validated_draft_until_the_export_names_the_document() {
+    use sagaflow_generation_saga::steps::{EXPORT, RESULT_DOCUMENT_ID, VALIDATE};
+    let def = definition();
+    let mut data = common::sample_data();
+    let exported = uuid::Uuid::now_v7();
+    let validated = uuid::Uuid::parse_str(common::FINAL).unwrap();
+    assert_eq!(def.result_of(&data), Some((RESULT_DOCUMENT_ID, validated)));
+    data.results.insert(
+        EXPORT.to_owned(),
+        serde_json::json!({ "saga_id": common::SAGA, "document_id": exported, "formats": [], "size_bytes": 1 }),
+    );
+    assert_eq!(def.result_of(&data), Some((RESULT_DOCUMENT_ID, exported)));
+    data.results.remove(EXPORT);
+    data.results.remove(VALIDATE);
+    assert_eq!(def.result_of(&data), None);
+    assert_eq!(def.user_of(&data).as_deref(), Some(common::USER));
+}

@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use sagaflow_bus::Outgoing;
 use sagaflow_bus::message::child_trace;
 use sagaflow_events::Envelope;
-use sagaflow_events::messages::SagaProgressed;
 use sagaflow_saga_engine::{
     Action, Decision, Definition, Input, SagaEvent, SagaState, Status, decide, evolve,
 };
@@ -27,7 +26,8 @@ use uuid::Uuid;
 
 use crate::definitions::Definitions;
 use crate::error::Error;
-use crate::log::{self, kind, status_text};
+use crate::log;
+use crate::progress;
 use crate::timeouts;
 
 /// Who a saga acts for, and the trace it belongs to; stored with the saga and
@@ -47,7 +47,7 @@ pub struct Applied {
     pub appended: usize,
     /// The commands it sent, in the order decided, exactly as written to the
     /// outbox (message id, topic, key, encoded payload); not the
-    /// `SagaProgressed` events that go with them.
+    /// `SagaProgressed` / `SagaFinished` events that go with them.
     pub sent: Vec<Outgoing>,
 }
 
@@ -123,12 +123,12 @@ async fn persist(
         });
     }
 
-    let mut outgoing = Vec::with_capacity(decision.events.len() + decision.actions.len());
+    let mut entries = Vec::with_capacity(decision.events.len());
     let mut state = before.cloned();
     for event in &decision.events {
         record_step(def, state.as_ref(), event);
         let next = evolve(state.take(), event);
-        outgoing.push(progress(context, def, &next, event)?);
+        entries.push(progress::entry(def, event, &next));
         state = Some(next);
     }
     let Some(after) = state else {
@@ -137,7 +137,17 @@ async fn persist(
             reason: "a decision with events folded to no state".into(),
         });
     };
-    // The progress events go first, then the commands, as they always have.
+    // What readers are told goes first (the decision's progress, then whether it
+    // ended the saga), then the commands, as it always has.
+    let mut outgoing = Vec::with_capacity(2 + decision.actions.len());
+    outgoing.push(progress::progressed(context, def, &after, entries)?);
+    if decision
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Finished { .. }))
+    {
+        outgoing.push(progress::finished(context, def, &after)?);
+    }
     let progressed = outgoing.len();
     log::append(conn, context, before, &decision.events, &after).await?;
     if before.is_some() {
@@ -189,54 +199,6 @@ async fn persist(
         appended: decision.events.len(),
         state: after,
         sent: outgoing.split_off(progressed),
-    })
-}
-
-/// The `SagaProgressed` event that tells readers (the gateway) about one log entry.
-fn progress(
-    context: &SagaContext,
-    def: &Definition,
-    after: &SagaState,
-    event: &SagaEvent,
-) -> Result<Outgoing, Error> {
-    let step = match event {
-        SagaEvent::CommandSent { step_name, .. }
-        | SagaEvent::StepCompleted { step_name, .. }
-        | SagaEvent::StepFailed { step_name, .. }
-        | SagaEvent::StepTimedOut { step_name, .. }
-        | SagaEvent::StepCompensated { step_name, .. }
-        | SagaEvent::StepAbandoned { step_name, .. }
-        | SagaEvent::StepStuck { step_name, .. }
-        | SagaEvent::Reconciled { step_name, .. } => Some(step_name.clone()),
-        SagaEvent::CompensationFailed { step, .. } => {
-            def.steps.get(*step).map(|s| s.name.to_owned())
-        }
-        _ => None,
-    };
-    let body = SagaProgressed {
-        saga_id: after.saga_id,
-        definition: after.definition.clone(),
-        definition_version: after.version as i32,
-        seq: after.seq as i64,
-        status: status_text(after),
-        step,
-        kind: kind(event),
-        detail: serde_json::to_string(event).unwrap_or_default(),
-        at_ms: event.at().timestamp_millis(),
-    };
-    let bytes = sagaflow_events::encode(&body).map_err(|source| Error::Encode {
-        message_type: "SagaProgressed".into(),
-        source,
-    })?;
-    let mut envelope = Envelope::new("SagaProgressed", &context.tenant_id);
-    envelope.saga_id = Some(after.saga_id);
-    envelope.correlation_id = context.correlation_id;
-    envelope.traceparent = Some(child_trace(context.traceparent.as_deref()).to_string());
-    Ok(Outgoing {
-        envelope,
-        topic: sagaflow_events::topics::ORCHESTRATOR_EVENTS.to_owned(),
-        key: after.saga_id.to_string(),
-        payload: bytes,
     })
 }
 

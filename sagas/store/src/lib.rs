@@ -5,13 +5,15 @@
 //! log always reproduces it). [`driver::apply`] runs one input through
 //! [`sagaflow_saga_engine::decide()`] and, in the caller's transaction, appends the
 //! events, updates the snapshot, writes the commands to the outbox, stores the
-//! timers and publishes a `SagaProgressed` event per log entry; its [`Applied`]
-//! says what it appended and which commands it sent.
+//! timers and publishes one `SagaProgressed` per decision (its entries typed) and a
+//! `SagaFinished` when the saga ends; its [`Applied`] says what it appended and
+//! which commands it sent.
 //!
 //! # Layout
 //! - [`definitions`]: the saga definitions a process runs, by name and version.
 //! - [`log`]: load, append and replay a saga's log.
 //! - [`driver`]: decide + persist + execute actions, one transaction.
+//! - [`progress`]: what readers are told (`SagaProgressed`, `SagaFinished`).
 //! - [`timeouts`]: durable timers: store, fire the due ones (with the driver, or
 //!   with the caller's own step: `fire_due_with`), park the ones that cannot fire;
 //!   the lock order every path follows (the saga row first, then its timers).
@@ -24,6 +26,7 @@ pub mod driver;
 pub mod erase;
 pub mod error;
 pub mod log;
+pub mod progress;
 pub mod queries;
 pub mod timeouts;
 

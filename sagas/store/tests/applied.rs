@@ -1,6 +1,6 @@
 //! What `start` and `apply` return: [`Applied::sent`] holds exactly the commands
 //! the input wrote to the outbox (same message ids, topics, keys and payload
-//! bytes), and none of the `SagaProgressed` events beside them, so a caller
+//! bytes), and none of the `SagaProgressed` / `SagaFinished` events beside them, so a caller
 //! never has to read the bus's outbox back.
 
 mod common;
@@ -19,7 +19,7 @@ async fn commands_since(
 ) -> anyhow::Result<Vec<(Uuid, String, String, Vec<u8>)>> {
     Ok(sqlx::query_as(
         "SELECT message_id, topic, partition_key, payload FROM sagaflow_outbox
-         WHERE id > $1 AND message_type <> 'SagaProgressed' ORDER BY id",
+         WHERE id > $1 AND message_type NOT IN ('SagaProgressed', 'SagaFinished') ORDER BY id",
     )
     .bind(after_id)
     .fetch_all(pool)

@@ -75,7 +75,9 @@
 //!   to `checkouts` by a foreign key (0002); `source` (`gateway` | `assistant`) of
 //!   `checkouts` and `generations` (0003); `products` (0004); `erased_sagas`
 //!   (0005); `saga_progress.owned` and the indexes housekeeping prunes by
-//!   (0006). The outbox and inbox tables come from `sagaflow-bus`.
+//!   (0006); `saga_progress.result_id`, the result a decision reported, and the
+//!   `result_seq` of checkouts and generations (0007). The outbox and inbox
+//!   tables come from `sagaflow-bus`.
 //! - This file: [`AppState`], [`migrate`], [`router`], [`serve`], [`run`].
 
 pub mod auth;

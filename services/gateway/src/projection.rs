@@ -1,19 +1,23 @@
 //! The read model: [`Projection`] consumes `orchestrator.events` and
 //! `orchestrator.commands` (inbox consumer [`crate::NAME`]).
 //!
-//! `SagaProgressed` (`orchestrator.events`) goes into `saga_progress` (one row per
-//! `(saga_id, seq)`; a repeat is ignored) for every saga, and is applied to the
-//! saga's row in `checkouts` or `generations` (whichever holds the saga id):
+//! `SagaProgressed` (`orchestrator.events`, one per decision of the orchestrator)
+//! goes into `saga_progress`, one row per typed entry (`(saga_id, seq)`; a repeat
+//! is ignored), for every saga, and is applied to the saga's row in `checkouts` or
+//! `generations` (whichever holds the saga id). Only typed fields are read:
 //!
-//! - `status`: the saga status after the newest event (`seq` above `last_seq`);
-//! - checkouts, `order_id`: from the `detail` of `step_completed` of step
-//!   `create_order`, looked up defensively (the reply payload may be the detail
-//!   itself or nested);
-//! - generations, `document_id`: from the `detail` of `step_completed` of step
-//!   `export`, else (until export completes) of step `validate`, looked up the same
-//!   way;
-//! - `failure`: the first failure event (`step_failed`, `step_timed_out`, `failed`,
-//!   `compensation_failed`) with its step and detail.
+//! - `status`: the saga status after the newest entry (`seq` above `last_seq`);
+//! - `order_id` / `document_id`: the message's `result` (what the saga's
+//!   definition declares it produces) unless a result with a higher seq is stored
+//!   (`result_seq`), so a late message never replaces a newer result (a validated
+//!   draft never replaces the exported document); it is kept on the decision's
+//!   last row (`result_id`) for [`replay`];
+//! - `failure`: the first entry whose kind is a failure
+//!   ([`ProgressKind::is_failure`]) with its step, seq and typed detail (phase,
+//!   attempt, message type, reason).
+//!
+//! A v1 message (one entry, untyped detail) reads the same way through
+//! [`SagaProgressed::typed_entries`] and [`SagaProgressed::result`].
 //!
 //! `InitiateCheckout` / `InitiateGeneration` (`orchestrator.commands`) of sagas
 //! started by another producer (the planner, for the assistant) get their row
@@ -25,7 +29,7 @@
 //! ([`replay`]). A transaction-scoped advisory lock per saga ([`lock_saga`])
 //! makes the two paths take turns, so neither misses the other's commit.
 //!
-//! Other message types on the topics (`CancelSaga`, ...) are ignored.
+//! Other message types on the topics (`SagaFinished`, `CancelSaga`, ...) are ignored.
 //!
 //! Every progress row applied to a saga's row also notifies the event streams
 //! of that saga, on every gateway replica, when the transaction commits
@@ -52,35 +56,16 @@
 use chrono::{DateTime, Utc};
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
-use sagaflow_events::messages::{InitiateCheckout, InitiateGeneration, SagaProgressed};
-use serde_json::{Value, json};
+use sagaflow_events::messages::{
+    InitiateCheckout, InitiateGeneration, ProgressEntry, ProgressKind, SagaProgressed,
+};
+use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
-use tracing::{debug, warn};
+use tracing::debug;
 use uuid::Uuid;
 
 pub mod catalog;
 pub mod initiated;
-
-/// Kinds that describe why a saga did not complete.
-pub const FAILURE_KINDS: &[&str] = &[
-    "step_failed",
-    "step_timed_out",
-    "failed",
-    "compensation_failed",
-];
-
-/// The step whose completion carries the order id.
-pub const ORDER_STEP: &str = "create_order";
-
-/// The generation step whose completion carries the final document id.
-pub const EXPORT_STEP: &str = "export";
-
-/// The generation step whose completion carries the validated document id (used
-/// until `export` completes).
-pub const VALIDATE_STEP: &str = "validate";
-
-/// How deep [`find_uuid`] looks into the detail.
-const MAX_DEPTH: usize = 4;
 
 /// First key of the two-key advisory lock space of [`lock_saga`] (distinct from
 /// the idempotency keys' class and the relay's single-key lock).
@@ -152,8 +137,8 @@ impl Owner {
     /// The saga definition's name (`checkout`, `generation`).
     pub fn definition(self) -> &'static str {
         match self {
-            Owner::Checkout => "checkout",
-            Owner::Generation => "generation",
+            Owner::Checkout => sagaflow_checkout::steps::NAME,
+            Owner::Generation => sagaflow_generation_saga::steps::NAME,
         }
     }
 }
@@ -199,38 +184,65 @@ pub async fn erased(tx: &mut PgConnection, saga_id: Uuid) -> Result<bool, sqlx::
         .await
 }
 
-/// Stores one event and applies it to the saga's row if there is one yet;
-/// `Ok(false)` when its `seq` was already stored.
+/// Stores the entries of one message and applies them to the saga's row if there
+/// is one yet; `Ok(false)` when every entry was already stored.
 pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bool, Failure> {
-    let at = DateTime::<Utc>::from_timestamp_millis(event.at_ms)
-        .ok_or_else(|| Failure::Poison(format!("at_ms {} is not a valid time", event.at_ms)))?;
+    let entries = event.typed_entries();
+    if entries
+        .iter()
+        .any(|e| DateTime::<Utc>::from_timestamp_millis(e.at_ms).is_none())
+    {
+        return Err(Failure::Poison(format!(
+            "an entry of saga {} has an invalid time",
+            event.saga_id
+        )));
+    }
     lock_saga(tx, event.saga_id).await?;
     // A late event of an erased user's saga keeps its step and time, not its detail.
-    let detail = if erased(tx, event.saga_id).await? {
-        serde_json::Value::String("[erased]".to_owned())
-    } else {
-        parse_detail(&event.detail)
-    };
+    let erased = erased(tx, event.saga_id).await?;
     let owner = lock_owner(tx, event.saga_id).await?;
-    let inserted = sqlx::query(
-        "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step, status, detail, at, owned)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (saga_id, seq) DO NOTHING",
-    )
-    .bind(event.saga_id)
-    .bind(event.seq)
-    .bind(&event.definition)
-    .bind(event.definition_version)
-    .bind(&event.kind)
-    .bind(&event.step)
-    .bind(&event.status)
-    .bind(&detail)
-    .bind(at)
-    .bind(owner.is_some())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    let result_id = event.result().map(|r| r.id);
+    let last = entries.len().saturating_sub(1);
+    let mut stored = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let row = Row {
+            seq: entry.seq,
+            kind: entry.kind.as_str().to_owned(),
+            step: entry.step.clone(),
+            status: entry.status.as_str().to_owned(),
+            detail: if erased {
+                Value::String("[erased]".to_owned())
+            } else {
+                detail(entry)
+            },
+            result_id: if i == last { result_id } else { None },
+        };
+        let at = DateTime::<Utc>::from_timestamp_millis(entry.at_ms).unwrap_or_default();
+        let inserted = sqlx::query(
+            "INSERT INTO saga_progress (saga_id, seq, definition, definition_version, kind, step,
+                                        status, detail, at, owned, result_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (saga_id, seq) DO NOTHING",
+        )
+        .bind(event.saga_id)
+        .bind(row.seq)
+        .bind(&event.definition)
+        .bind(event.definition_version)
+        .bind(&row.kind)
+        .bind(&row.step)
+        .bind(&row.status)
+        .bind(&row.detail)
+        .bind(at)
+        .bind(owner.is_some())
+        .bind(row.result_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            stored.push(row);
+        }
+    }
+    if stored.is_empty() {
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress already projected");
         return Ok(false);
     }
@@ -238,19 +250,32 @@ pub async fn project(tx: &mut PgConnection, event: &SagaProgressed) -> Result<bo
         debug!(saga_id = %event.saga_id, seq = event.seq, "progress of a saga without a row (yet); stored");
         return Ok(true);
     };
-    let entry = Entry {
-        saga_id: event.saga_id,
-        seq: event.seq,
-        kind: &event.kind,
-        step: event.step.as_deref(),
-        status: &event.status,
-        detail: &detail,
-    };
-    apply(tx, owner, &entry).await?;
+    for row in &stored {
+        apply(tx, owner, event.saga_id, row).await?;
+    }
     // Wakes the event streams of this saga on every gateway when this commits.
     crate::streams::listener::notify(tx, event.saga_id).await?;
-    metrics::counter!("sagaflow_gateway_progress_projected_total").increment(1);
+    metrics::counter!("sagaflow_gateway_progress_projected_total").increment(stored.len() as u64);
     Ok(true)
+}
+
+/// What a timeline shows of an entry besides its kind, step and status: its
+/// phase, attempt, message type and reason, the ones it has.
+pub fn detail(entry: &ProgressEntry) -> Value {
+    let mut detail = Map::new();
+    if let Some(phase) = entry.phase {
+        detail.insert("phase".into(), json!(phase.as_str()));
+    }
+    if let Some(attempt) = entry.attempt {
+        detail.insert("attempt".into(), json!(attempt));
+    }
+    if let Some(message_type) = &entry.message_type {
+        detail.insert("message_type".into(), json!(message_type));
+    }
+    if let Some(reason) = &entry.reason {
+        detail.insert("reason".into(), json!(reason));
+    }
+    Value::Object(detail)
 }
 
 /// Applies the stored progress of saga `saga_id`, in `seq` order, to its just
@@ -261,80 +286,73 @@ pub async fn replay(tx: &mut PgConnection, owner: Owner, saga_id: Uuid) -> Resul
         .bind(saga_id)
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<(i64, String, Option<String>, String, Value)> = sqlx::query_as(
-        "SELECT seq, kind, step, status, detail FROM saga_progress
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, kind, step, status, detail, result_id FROM saga_progress
          WHERE saga_id = $1 ORDER BY seq",
     )
     .bind(saga_id)
     .fetch_all(&mut *tx)
     .await?;
-    for (seq, kind, step, status, detail) in &rows {
-        let entry = Entry {
-            saga_id,
-            seq: *seq,
-            kind,
-            step: step.as_deref(),
-            status,
-            detail,
-        };
-        apply(tx, owner, &entry).await?;
+    for row in &rows {
+        apply(tx, owner, saga_id, row).await?;
     }
     Ok(rows.len())
 }
 
-/// One saga log entry as [`apply`] needs it: from a `SagaProgressed` or a
-/// `saga_progress` row.
-#[derive(Debug, Clone, Copy)]
-struct Entry<'a> {
-    saga_id: Uuid,
+/// One stored entry as [`apply`] needs it: from a message or a `saga_progress` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
     seq: i64,
-    kind: &'a str,
-    step: Option<&'a str>,
-    status: &'a str,
-    detail: &'a Value,
+    kind: String,
+    step: Option<String>,
+    status: String,
+    detail: Value,
+    /// The saga's result reported with the entry's decision (on its last entry).
+    result_id: Option<Uuid>,
 }
 
-/// Applies one stored entry to the saga's row in `owner`'s table (status, result
-/// id, failure; see the module docs).
-async fn apply(tx: &mut PgConnection, owner: Owner, entry: &Entry<'_>) -> Result<(), Failure> {
-    let (table, id_column) = (owner.table(), owner.id_column());
+/// Applies one stored entry to the saga's row in `owner`'s table (status and
+/// result, each unless a newer one was applied; the first failure; see the module
+/// docs).
+async fn apply(
+    tx: &mut PgConnection,
+    owner: Owner,
+    saga_id: Uuid,
+    row: &Row,
+) -> Result<(), Failure> {
+    let (table, id_column, result) = (owner.table(), owner.id_column(), owner.result_column());
     sqlx::query(&format!(
         "UPDATE {table} SET status = $2, last_seq = $3, updated_at = now()
          WHERE {id_column} = $1 AND (last_seq IS NULL OR last_seq < $3)"
     ))
-    .bind(entry.saga_id)
-    .bind(entry.status)
-    .bind(entry.seq)
+    .bind(saga_id)
+    .bind(&row.status)
+    .bind(row.seq)
     .execute(&mut *tx)
     .await?;
-    if entry.kind == "step_completed" {
-        match (owner, entry.step) {
-            (Owner::Checkout, Some(ORDER_STEP)) => {
-                set_result_id(tx, owner, entry, "order_id", "").await?
-            }
-            // The exported document wins; the validated one stands in until then
-            // (and never replaces it when redelivered late).
-            (Owner::Generation, Some(EXPORT_STEP)) => {
-                set_result_id(tx, owner, entry, "document_id", "").await?
-            }
-            (Owner::Generation, Some(VALIDATE_STEP)) => {
-                set_result_id(tx, owner, entry, "document_id", "AND document_id IS NULL").await?
-            }
-            _ => {}
-        }
+    if let Some(result_id) = row.result_id {
+        sqlx::query(&format!(
+            "UPDATE {table} SET {result} = $2, result_seq = $3, updated_at = now()
+             WHERE {id_column} = $1 AND (result_seq IS NULL OR result_seq < $3)"
+        ))
+        .bind(saga_id)
+        .bind(result_id)
+        .bind(row.seq)
+        .execute(&mut *tx)
+        .await?;
     }
-    if FAILURE_KINDS.contains(&entry.kind) {
+    if ProgressKind::parse(&row.kind).is_failure() {
         let failure = json!({
-            "kind": entry.kind,
-            "step": entry.step,
-            "seq": entry.seq,
-            "detail": entry.detail,
+            "kind": row.kind,
+            "step": row.step,
+            "seq": row.seq,
+            "detail": row.detail,
         });
         sqlx::query(&format!(
             "UPDATE {table} SET failure = $2, updated_at = now()
              WHERE {id_column} = $1 AND failure IS NULL"
         ))
-        .bind(entry.saga_id)
+        .bind(saga_id)
         .bind(&failure)
         .execute(&mut *tx)
         .await?;
@@ -342,113 +360,36 @@ async fn apply(tx: &mut PgConnection, owner: Owner, entry: &Entry<'_>) -> Result
     Ok(())
 }
 
-/// Copies the id `field` (`order_id` / `document_id`) found in a completed step's
-/// detail into the same-named column of the saga's `owner` row; `condition`
-/// narrows the update. `field` and `condition` are constants, never input.
-async fn set_result_id(
-    tx: &mut PgConnection,
-    owner: Owner,
-    entry: &Entry<'_>,
-    field: &'static str,
-    condition: &'static str,
-) -> Result<(), Failure> {
-    let Some(id) = find_uuid(entry.detail, field, MAX_DEPTH) else {
-        warn!(saga_id = %entry.saga_id, seq = entry.seq, step = ?entry.step, "step completed without a readable {field}");
-        return Ok(());
-    };
-    let (table, id_column) = (owner.table(), owner.id_column());
-    sqlx::query(&format!(
-        "UPDATE {table} SET {field} = $2, updated_at = now() WHERE {id_column} = $1 {condition}"
-    ))
-    .bind(entry.saga_id)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// The detail as JSON; text that is not JSON is kept as a JSON string.
-pub fn parse_detail(detail: &str) -> Value {
-    serde_json::from_str(detail).unwrap_or_else(|_| Value::String(detail.to_owned()))
-}
-
-/// The first `order_id` holding a UUID (see [`find_uuid`]).
-pub fn find_order_id(value: &Value, depth: usize) -> Option<Uuid> {
-    find_uuid(value, "order_id", depth)
-}
-
-/// The first `field` holding a UUID, searched breadth-first through objects,
-/// arrays and JSON-encoded strings up to `depth` levels.
-pub fn find_uuid(value: &Value, field: &str, depth: usize) -> Option<Uuid> {
-    let mut level = vec![value.clone()];
-    for _ in 0..=depth {
-        let mut next = Vec::new();
-        for value in level {
-            match value {
-                Value::Object(map) => {
-                    if let Some(id) = map
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .and_then(|s| Uuid::parse_str(s).ok())
-                    {
-                        return Some(id);
-                    }
-                    next.extend(map.into_iter().map(|(_, v)| v));
-                }
-                Value::Array(values) => next.extend(values),
-                Value::String(text) if text.trim_start().starts_with(['{', '[']) => {
-                    if let Ok(inner) = serde_json::from_str::<Value>(&text) {
-                        next.push(inner);
-                    }
-                }
-                _ => {}
-            }
-        }
-        if next.is_empty() {
-            break;
-        }
-        level = next;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
+    use sagaflow_events::messages::{SagaStatus, StepPhase};
+
     use super::*;
 
-    const ID: &str = "0191d2a8-6a4e-7b6b-9a57-3c1d2e3f4a5b";
-
     #[test]
-    fn order_id_is_found_where_it_may_be() {
-        let expected = Uuid::parse_str(ID).ok();
-        for detail in [
-            json!({ "order_id": ID }),
-            json!({ "reply": { "order_id": ID } }),
-            json!({ "reply": { "type": "OrderCreated", "payload": { "saga_id": "x", "order_id": ID } } }),
-            json!({ "payload": json!({ "order_id": ID }).to_string() }),
-            json!([{ "order_id": ID }]),
-        ] {
-            assert_eq!(find_order_id(&detail, MAX_DEPTH), expected, "{detail}");
-        }
-    }
-
-    #[test]
-    fn missing_or_bad_order_id_is_none() {
-        for detail in [
-            json!({}),
-            json!({ "order_id": "not-a-uuid" }),
-            json!({ "order_id": 42 }),
-            json!("plain text"),
-            json!(null),
-            json!({ "a": { "b": { "c": { "d": { "e": { "f": { "order_id": ID } } } } } } }),
-        ] {
-            assert_eq!(find_order_id(&detail, MAX_DEPTH), None, "{detail}");
-        }
-    }
-
-    #[test]
-    fn detail_that_is_not_json_is_kept_as_text() {
-        assert_eq!(parse_detail("{\"a\":1}"), json!({ "a": 1 }));
-        assert_eq!(parse_detail("oops"), json!("oops"));
+    fn detail_holds_the_typed_fields_an_entry_has() {
+        let entry = ProgressEntry {
+            seq: 3,
+            kind: ProgressKind::CommandSent,
+            step: Some("take_payment".into()),
+            phase: Some(StepPhase::Compensation),
+            attempt: Some(2),
+            message_type: Some("CompensatePayment".into()),
+            reason: None,
+            status: SagaStatus::Compensating,
+            at_ms: 0,
+        };
+        assert_eq!(
+            detail(&entry),
+            json!({ "phase": "compensation", "attempt": 2, "message_type": "CompensatePayment" })
+        );
+        let bare = ProgressEntry {
+            phase: None,
+            attempt: None,
+            message_type: None,
+            reason: Some("card declined".into()),
+            ..entry
+        };
+        assert_eq!(detail(&bare), json!({ "reason": "card declined" }));
     }
 }

@@ -185,6 +185,8 @@ async fn post_reaches_the_orchestrator_and_progress_comes_back() -> anyhow::Resu
         kind: "started".into(),
         detail: json!({}).to_string(),
         at_ms: 1_767_225_600_000,
+        entries: Vec::new(),
+        result: None,
     };
     publish(
         &broker,
@@ -267,6 +269,8 @@ async fn a_checkout_started_by_another_producer_reaches_its_owner() -> anyhow::R
         kind: "started".into(),
         detail: json!({}).to_string(),
         at_ms: 1_767_225_600_000,
+        entries: Vec::new(),
+        result: None,
     };
     let start = InitiateCheckout {
         checkout_id,

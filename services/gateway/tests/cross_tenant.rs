@@ -78,7 +78,7 @@ async fn tenant_a(gw: &Gateway) -> anyhow::Result<Owned> {
             "step_completed",
             Some("export"),
             "running",
-            json!({ "document_id": document }),
+            json!({ "reply": { "document_id": document } }),
         ),
         (3, "completed", None, "completed", json!({})),
     ] {

@@ -37,6 +37,8 @@ fn progress(
         kind: kind.into(),
         detail: detail.to_string(),
         at_ms: AT_MS + seq * 1000,
+        entries: Vec::new(),
+        result: None,
     }
 }
 
@@ -309,7 +311,7 @@ async fn progress_shows_status_steps_and_the_final_document() -> anyhow::Result<
             "step_completed",
             Some("export"),
             "running",
-            json!({ "reply": { "type": "DocumentExported", "payload": json!({ "document_id": exported }).to_string() } }),
+            json!({ "reply_type": "DocumentExported", "reply": { "document_id": exported } }),
         ),
     )
     .await?;
@@ -426,7 +428,7 @@ async fn stream_sends_progress_as_it_appears_then_end() -> anyhow::Result<()> {
             "command_sent",
             Some("analyse_job"),
             "running",
-            json!({ "command": "AnalyseJob" }),
+            json!({ "type": "command_sent", "message_type": "AnalyseJob" }),
         ),
     )
     .await?;
@@ -459,7 +461,10 @@ async fn stream_sends_progress_as_it_appears_then_end() -> anyhow::Result<()> {
     assert_eq!(name, "command_sent");
     assert_eq!(
         (&data["step"], &data["detail"]),
-        (&json!("analyse_job"), &json!({ "command": "AnalyseJob" }))
+        (
+            &json!("analyse_job"),
+            &json!({ "message_type": "AnalyseJob" })
+        )
     );
 
     // Rows that appear while the client is connected follow.

@@ -1,12 +1,16 @@
 //! The read model: `SagaProgressed` fed through the inbox (`sagaflow_bus::inbox::
 //! process`) and read back through `GET /v1/checkouts/{id}` and
-//! `GET /v1/sagas/{id}/events`.
+//! `GET /v1/sagas/{id}/events`: v2 messages (one per decision, typed entries and
+//! result) and v1 ones (one entry, JSON detail), which are still read.
 
 mod common;
 
 use axum::http::StatusCode;
 use sagaflow_bus::{Backoff, Outcome, inbox};
-use sagaflow_events::messages::SagaProgressed;
+use sagaflow_checkout::steps as checkout;
+use sagaflow_events::messages::{
+    ProgressEntry, ProgressKind, SagaProgressed, SagaResult, SagaStatus, StepPhase,
+};
 use sagaflow_gateway::{NAME, Projection};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -33,6 +37,8 @@ fn progress(
         kind: kind.into(),
         detail: detail.to_string(),
         at_ms: AT_MS + seq * 1000,
+        entries: Vec::new(),
+        result: None,
     }
 }
 
@@ -42,7 +48,7 @@ async fn feed(gw: &Gateway, event: &SagaProgressed) -> anyhow::Result<Outcome> {
 }
 
 #[tokio::test]
-async fn progress_shows_status_steps_and_order_id() -> anyhow::Result<()> {
+async fn v1_progress_shows_status_steps_and_order_id() -> anyhow::Result<()> {
     let gw = Gateway::start().await?;
     let id = gw.checkout(TENANT, USER).await?;
     let order_id = Uuid::now_v7();
@@ -78,7 +84,8 @@ async fn progress_shows_status_steps_and_order_id() -> anyhow::Result<()> {
             "step_completed",
             Some("create_order"),
             "running",
-            json!({ "reply": { "type": "OrderCreated", "payload": { "saga_id": id, "order_id": order_id } } }),
+            json!({ "type": "step_completed", "step_name": "create_order", "reply_type": "OrderCreated",
+                    "reply": { "saga_id": id, "order_id": order_id } }),
         ),
     ];
     for event in &events {
@@ -130,20 +137,17 @@ async fn progress_shows_status_steps_and_order_id() -> anyhow::Result<()> {
     assert_eq!(view["steps"].as_array().map(Vec::len), Some(6));
     assert_eq!(view["steps"][5]["kind"], "completed");
 
-    // The saga log with parsed details.
+    // The saga log, with the typed detail lifted from each v1 entry.
     let (status, log) = gw
         .get(TENANT, USER, &format!("/v1/sagas/{id}/events"))
         .await?;
     assert_eq!(status, StatusCode::OK, "{log}");
     assert_eq!(log["saga_id"], json!(id));
     assert_eq!(log["events"].as_array().map(Vec::len), Some(6));
+    assert_eq!(log["events"][2]["detail"], json!({}));
     assert_eq!(
-        log["events"][2]["detail"],
-        json!({ "reply": { "reservation_id": "r-1" } })
-    );
-    assert_eq!(
-        log["events"][4]["detail"]["reply"]["payload"]["order_id"],
-        json!(order_id)
+        log["events"][4]["detail"],
+        json!({ "message_type": "OrderCreated" })
     );
     assert_eq!(log["events"][0]["step"], Value::Null);
     Ok(())
@@ -197,7 +201,7 @@ async fn other_callers_get_404() -> anyhow::Result<()> {
 async fn failure_is_reported_and_status_never_goes_back() -> anyhow::Result<()> {
     let gw = Gateway::start().await?;
     let id = gw.checkout(TENANT, USER).await?;
-    let declined = json!({ "reply": { "reason": "card declined" } });
+    let declined = json!({ "type": "step_failed", "reason": "card declined" });
     for event in [
         progress(id, 1, "started", None, "running", json!({})),
         progress(
@@ -234,7 +238,8 @@ async fn failure_is_reported_and_status_never_goes_back() -> anyhow::Result<()> 
     assert_eq!(view["order_id"], Value::Null);
     assert_eq!(
         view["failure"],
-        json!({ "kind": "step_failed", "step": "authorize_payment", "seq": 3, "detail": declined })
+        json!({ "kind": "step_failed", "step": "authorize_payment", "seq": 3,
+                "detail": { "reason": "card declined" } })
     );
     let kinds: Vec<&str> = view["steps"]
         .as_array()
@@ -295,6 +300,153 @@ async fn progress_of_unknown_sagas_and_bad_details_do_not_break() -> anyhow::Res
     let (_, log) = gw
         .get(TENANT, USER, &format!("/v1/sagas/{id}/events"))
         .await?;
-    assert_eq!(log["events"][0]["detail"], json!("not json"));
+    assert_eq!(log["events"][0]["detail"], json!({}));
+    Ok(())
+}
+
+/// A v2 message of `id`: the decision's `entries` (kind, step, status) and its result.
+fn decision(
+    id: Uuid,
+    entries: &[(i64, ProgressKind, Option<&str>, SagaStatus)],
+    result: Option<Uuid>,
+) -> SagaProgressed {
+    let entries: Vec<ProgressEntry> = entries
+        .iter()
+        .map(|(seq, kind, step, status)| ProgressEntry {
+            seq: *seq,
+            kind: *kind,
+            step: step.map(str::to_owned),
+            phase: step.map(|_| StepPhase::Forward),
+            attempt: None,
+            message_type: None,
+            reason: (*kind == ProgressKind::StepFailed).then(|| "card declined".to_owned()),
+            status: *status,
+            at_ms: AT_MS + seq * 1000,
+        })
+        .collect();
+    let last = entries.last().cloned().expect("a decision has entries");
+    SagaProgressed {
+        saga_id: id,
+        definition: checkout::NAME.into(),
+        definition_version: 1,
+        seq: last.seq,
+        status: last.status.as_str().into(),
+        step: last.step.clone(),
+        kind: last.kind.as_str().into(),
+        detail: String::new(),
+        at_ms: last.at_ms,
+        entries,
+        result: result.map(|id| SagaResult {
+            name: checkout::RESULT_ORDER_ID.into(),
+            id,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn v2_decisions_project_each_entry_the_result_and_the_first_failure() -> anyhow::Result<()> {
+    use ProgressKind as K;
+    use SagaStatus as S;
+    let gw = Gateway::start().await?;
+    let id = gw.checkout(TENANT, USER).await?;
+    let order_id = Uuid::now_v7();
+    let started = decision(
+        id,
+        &[
+            (1, K::Started, None, S::Running),
+            (
+                2,
+                K::CommandSent,
+                Some(checkout::RESERVE_INVENTORY),
+                S::Running,
+            ),
+        ],
+        None,
+    );
+    let ordered = decision(
+        id,
+        &[
+            (
+                3,
+                K::StepCompleted,
+                Some(checkout::CREATE_ORDER),
+                S::Running,
+            ),
+            (4, K::CommandSent, Some(checkout::CLEAR_CART), S::Running),
+        ],
+        Some(order_id),
+    );
+    // A later decision that no longer carries the result keeps it.
+    let finished = decision(
+        id,
+        &[
+            (5, K::StepCompleted, Some(checkout::CLEAR_CART), S::Running),
+            (6, K::Completed, None, S::Completed),
+        ],
+        None,
+    );
+    for event in [&started, &ordered, &finished] {
+        assert_eq!(feed(&gw, event).await?, Outcome::Handled);
+    }
+    // A redelivered older decision (a new message id) changes nothing.
+    assert_eq!(feed(&gw, &started).await?, Outcome::Handled);
+
+    let (status, view) = gw.get(TENANT, USER, &format!("/v1/checkouts/{id}")).await?;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "completed");
+    assert_eq!(view["order_id"], json!(order_id));
+    assert_eq!(view["failure"], Value::Null);
+    assert_eq!(view["steps"].as_array().map(Vec::len), Some(6));
+    assert_eq!(count(gw.pool(), "saga_progress").await?, 6);
+    let (_, log) = gw
+        .get(TENANT, USER, &format!("/v1/sagas/{id}/events"))
+        .await?;
+    assert_eq!(log["events"][1]["kind"], "command_sent");
+    assert_eq!(log["events"][1]["step"], checkout::RESERVE_INVENTORY);
+    assert_eq!(log["events"][1]["detail"], json!({ "phase": "forward" }));
+
+    // Progress that arrives before the saga's row is replayed onto it, result included.
+    let early = Uuid::now_v7();
+    let failed = decision(
+        early,
+        &[
+            (1, K::Started, None, S::Running),
+            (
+                2,
+                K::StepFailed,
+                Some(checkout::TAKE_PAYMENT),
+                S::Compensating,
+            ),
+            (3, K::Compensated, None, S::Compensated),
+        ],
+        None,
+    );
+    assert_eq!(feed(&gw, &failed).await?, Outcome::Handled);
+    let start = sagaflow_events::messages::InitiateCheckout {
+        checkout_id: early,
+        user_id: USER.into(),
+        cart_id: Uuid::now_v7(),
+        items: Vec::new(),
+        currency: "EUR".into(),
+        payment_method: "card".into(),
+        customer_email: "a@example.com".into(),
+        discount_code: None,
+        shipping_country: None,
+    };
+    let message = incoming(TENANT, early, &start);
+    assert_eq!(
+        inbox::process(gw.pool(), &Projection, NAME, &message, Backoff::default()).await,
+        Outcome::Handled
+    );
+    let (status, view) = gw
+        .get(TENANT, USER, &format!("/v1/checkouts/{early}"))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "compensated");
+    assert_eq!(
+        view["failure"],
+        json!({ "kind": "step_failed", "step": checkout::TAKE_PAYMENT, "seq": 2,
+                "detail": { "phase": "forward", "reason": "card declined" } })
+    );
     Ok(())
 }

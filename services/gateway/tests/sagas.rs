@@ -30,7 +30,7 @@ async fn complete_checkout(gw: &Gateway, id: Uuid, order: Uuid) -> anyhow::Resul
             "step_completed",
             Some("create_order"),
             "running",
-            json!({ "order_id": order }),
+            json!({ "reply": { "order_id": order } }),
         ),
     )
     .await?;
@@ -178,7 +178,7 @@ async fn a_saga_stream_follows_a_checkout_to_its_end() -> anyhow::Result<()> {
             "step_completed",
             Some("create_order"),
             "running",
-            json!({ "order_id": order }),
+            json!({ "reply": { "order_id": order } }),
         ),
     )
     .await?;
@@ -216,7 +216,7 @@ async fn a_saga_stream_serves_generations_and_only_their_owner() -> anyhow::Resu
             "step_completed",
             Some("export"),
             "running",
-            json!({ "document_id": document }),
+            json!({ "reply": { "document_id": document } }),
         ),
         (3, "completed", None, "completed", json!({})),
     ] {

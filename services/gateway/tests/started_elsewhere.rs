@@ -238,7 +238,7 @@ async fn progress_before_the_start_is_applied_when_it_arrives() -> anyhow::Resul
             "step_completed",
             Some("create_order"),
             "running",
-            json!({ "reply": { "payload": { "order_id": order } } }),
+            json!({ "reply": { "order_id": order } }),
         ),
     ] {
         feed_event(&gw, TENANT, &event).await?;
@@ -271,14 +271,14 @@ async fn progress_before_the_start_is_applied_when_it_arrives() -> anyhow::Resul
     // follows after the start as usual.
     let generation = Uuid::now_v7();
     let document = Uuid::now_v7();
-    let refused = json!({ "reply": { "reason": "token budget exceeded" } });
+    let refused = json!({ "reason": "token budget exceeded" });
     for (seq, kind, step, status, detail) in [
         (
             1,
             "step_completed",
             Some("validate"),
             "running",
-            json!({ "document_id": document }),
+            json!({ "reply": { "document_id": document } }),
         ),
         (
             2,

@@ -388,12 +388,12 @@
       case 'step_completed':
         category = 'forward';
         text = `${step} completed`;
-        if (d.reply_type) text += ` (${d.reply_type})`;
+        if (d.message_type || d.reply_type) text += ` (${d.message_type || d.reply_type})`;
         break;
       case 'step_compensated':
         category = 'compensation';
         text = `${step} compensated`;
-        if (d.reply_type) text += ` (${d.reply_type})`;
+        if (d.message_type || d.reply_type) text += ` (${d.message_type || d.reply_type})`;
         break;
       case 'compensated':
         category = 'compensation';

@@ -1,11 +1,11 @@
 //! The sagas a plan starts (`plan_children`): registered when the plan is made
 //! (their ids are in the stored commands), marked requested when the start
-//! command is emitted, and followed through their `SagaProgressed` events. A
-//! child's outcome becomes an input of the plan saga (see `crate::shapes` for the
-//! reply names).
+//! command is emitted, and followed through their `SagaFinished` events (typed:
+//! status, reason, result). A child's outcome becomes an input of the plan saga
+//! (see `crate::shapes` for the reply names).
 
 use chrono::{DateTime, Utc};
-use sagaflow_events::messages::SagaProgressed;
+use sagaflow_events::messages::SagaFinished;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, Row};
@@ -13,9 +13,6 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::shapes::{CHILD_COMPENSATED, CHILD_COMPLETED, CHILD_NEEDS_OPERATOR, PlannedStep};
-
-/// The generation step whose completion names the final document.
-const EXPORT_STEP: &str = "export";
 
 /// A child saga of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,11 +153,11 @@ pub async fn plan_of(conn: &mut PgConnection, saga_id: Uuid) -> Result<Option<Uu
         .await
 }
 
-/// Applies a progress event to the child it is about. Returns the child when its
-/// status changed (events older than the last one seen are skipped).
+/// Applies a child's `SagaFinished` to it. Returns the child when its status
+/// changed (a finish older than the last one seen is skipped).
 pub async fn observe(
     conn: &mut PgConnection,
-    event: &SagaProgressed,
+    event: &SagaFinished,
 ) -> Result<Option<(Child, Option<String>)>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, last_seq FROM plan_children WHERE saga_id = $1 FOR UPDATE"
@@ -171,30 +168,20 @@ pub async fn observe(
     let Some(row) = row else { return Ok(None) };
     let mut child = from_row(&row)?;
     let last_seq: i64 = row.try_get("last_seq")?;
-    let detail: Value = serde_json::from_str(&event.detail).unwrap_or(Value::Null);
-    if event.kind == "step_completed" && event.step.as_deref() == Some(EXPORT_STEP) {
-        child.document_id = detail
-            .pointer("/reply/document_id")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .or(child.document_id);
-    }
-    if matches!(
-        event.kind.as_str(),
-        "step_failed" | "failed" | "compensation_failed" | "abort_requested"
-    ) && child.failure.is_none()
-    {
-        child.failure = detail
-            .get("reason")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+    if event.seq <= last_seq {
+        return Ok(None);
     }
     let before = child.status.clone();
-    if event.seq > last_seq {
-        child.status = Some(event.status.clone());
-    }
+    child.status = Some(event.status.as_str().to_owned());
+    child.failure = event.reason.clone().or(child.failure);
+    child.document_id = event
+        .result
+        .as_ref()
+        .filter(|r| r.name == sagaflow_generation_saga::steps::RESULT_DOCUMENT_ID)
+        .map(|r| r.id)
+        .or(child.document_id);
     sqlx::query(
-        "UPDATE plan_children SET status = $2, last_seq = greatest(last_seq, $3), failure = $4,
+        "UPDATE plan_children SET status = $2, last_seq = $3, failure = $4,
                                   document_id = $5, updated_at = now()
          WHERE saga_id = $1",
     )

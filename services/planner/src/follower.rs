@@ -1,12 +1,13 @@
 //! The planner's consumer: it follows what its plans caused, through the inbox
 //! (one transaction per message), on [`topics`]:
 //!
-//! - `orchestrator.events` — `SagaProgressed`: a `started` checkout or generation
-//!   records who owns it (tenant from the envelope, user from the input); a child
-//!   saga of a plan updates `plan_children`, and its settled status (`completed`,
-//!   `compensated`, or stopped for an operator) becomes an input of the plan saga.
-//!   Progress of the plan sagas themselves (the saga store publishes it there too)
-//!   and of sagas no plan started is only used for ownership.
+//! - `orchestrator.events` — `SagaFinished` only (typed; `SagaProgressed` is
+//!   skipped): a finished checkout or generation records who owns it (tenant from
+//!   the envelope, user from the message), which is all validation needs (a plan
+//!   can only attach a generation that has finished); a child saga of a plan
+//!   updates `plan_children`, and its final status (`completed`, `compensated`,
+//!   or stopped for an operator) becomes an input of the plan saga. Plan sagas'
+//!   own messages (the saga store publishes them there too) are skipped.
 //! - `cart.events`, `applications.events`, `notification.events` — replies to plan
 //!   commands (their `saga-id` header is the plan id) are applied to the plan saga;
 //!   anything else there (e.g. a checkout's `CartCleared`) is ignored.
@@ -22,12 +23,12 @@ use std::sync::Arc;
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
-    ApplicationStatusChanged, ProductChanged, SagaProgressed, UserErasureRequested,
+    ApplicationStatusChanged, ProductChanged, SagaFinished, SagaProgressed, UserErasureRequested,
 };
 use sagaflow_events::topics as t;
 use sagaflow_saga_engine::Input;
 use sagaflow_saga_store::Definitions;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 use tracing::{debug, warn};
 
@@ -51,7 +52,10 @@ pub fn topics() -> [&'static str; 6] {
 }
 
 /// Definitions whose sagas' owners are recorded.
-const OWNED_DEFINITIONS: &[&str] = &["checkout", "generation"];
+const OWNED_DEFINITIONS: &[&str] = &[
+    sagaflow_checkout::steps::NAME,
+    sagaflow_generation_saga::steps::NAME,
+];
 
 /// The planner's message handler.
 #[derive(Clone)]
@@ -64,20 +68,19 @@ impl Follower {
         Self { definitions }
     }
 
-    async fn progress(&self, tx: &mut PgConnection, message: &Incoming) -> Result<(), Failure> {
-        let event: SagaProgressed = message.decode()?;
+    async fn finished(&self, tx: &mut PgConnection, message: &Incoming) -> Result<(), Failure> {
+        let event: SagaFinished = message.decode()?;
         if event.definition.starts_with("plan.") {
             return Ok(());
         }
-        if event.kind == "started" && OWNED_DEFINITIONS.contains(&event.definition.as_str()) {
-            let detail: Value = serde_json::from_str(&event.detail).unwrap_or(Value::Null);
-            match detail.pointer("/input/user_id").and_then(Value::as_str) {
+        if OWNED_DEFINITIONS.contains(&event.definition.as_str()) {
+            match event.user_id.as_deref() {
                 Some(user)
                     if erasure::erased_after(
                         tx,
                         &message.envelope.tenant_id,
                         user,
-                        event.at_ms,
+                        event.started_at_ms,
                     )
                     .await? =>
                 {
@@ -93,7 +96,7 @@ impl Follower {
                     )
                     .await?
                 }
-                None => warn!(saga_id = %event.saga_id, "started event without a user id"),
+                None => warn!(saga_id = %event.saga_id, "finished saga without a user id"),
             }
         }
         // Lock order everywhere: the plan's row, then its children and its saga.
@@ -221,7 +224,9 @@ impl Handler for Follower {
         message: &Incoming,
     ) -> Result<Vec<Outgoing>, Failure> {
         match message.message_type() {
-            SagaProgressed::MESSAGE_TYPE => self.progress(tx, message).await?,
+            SagaFinished::MESSAGE_TYPE => self.finished(tx, message).await?,
+            // Every step of every saga: the planner needs only how they finish.
+            SagaProgressed::MESSAGE_TYPE => {}
             ApplicationStatusChanged::MESSAGE_TYPE => self.application(tx, message).await?,
             ProductChanged::MESSAGE_TYPE => self.product(tx, message).await?,
             UserErasureRequested::MESSAGE_TYPE => self.erase(tx, message).await?,

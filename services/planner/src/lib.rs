@@ -4,7 +4,7 @@
 //! and attach it to application …") into a plan of typed commands, validates it,
 //! and runs it as a saga whose steps emit those commands on Kafka through the
 //! planner's outbox. It never calls another service's API: it learns what
-//! happened from events (replies, and `SagaProgressed` for the checkouts and
+//! happened from events (replies, and `SagaFinished` for the checkouts and
 //! generations it starts).
 //!
 //! ```text

@@ -25,7 +25,7 @@
 //! Steps that start another saga (`checkout`, `generate`) complete on that saga's
 //! outcome, which the planner follows on `orchestrator.events`
 //! (`crate::follower`): these are not wire messages but the names of the inputs
-//! it derives from `SagaProgressed` ([`CHILD_COMPLETED`], [`CHILD_COMPENSATED`],
+//! it derives from `SagaFinished` ([`CHILD_COMPLETED`], [`CHILD_COMPENSATED`],
 //! [`CHILD_NEEDS_OPERATOR`]). A child that needs an operator (`failed`,
 //! `compensation_failed`) does not settle its step: the step waits, and times out.
 
@@ -217,6 +217,8 @@ pub fn definition(shape: Shape, timing: Timing) -> Definition {
         version: 1,
         steps,
         compensation_retry: COMPENSATION_RETRY,
+        result: None,
+        user: None,
     }
 }
 

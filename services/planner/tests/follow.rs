@@ -1,6 +1,7 @@
 //! The plan follows what it caused, through its consumer (the real inbox
 //! transaction, messages crafted as the other services publish them): a child
-//! generation saga's progress settles the `generate` step, a failed attachment
+//! generation saga's finish (`SagaFinished`; its progress is skipped) settles the
+//! `generate` step, a failed attachment
 //! compensates the generation (a `CancelSaga`, settled at once because the
 //! generation had already finished), and step timers retry a silent participant.
 
@@ -9,9 +10,10 @@ mod common;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{CV, JOB, Planner, TENANT, eventually, incoming_as, progressed};
-use sagaflow_events::messages::{DocumentAttachFailed, NotificationSent};
-use serde_json::{Value, json};
+use common::{CV, JOB, Planner, TENANT, eventually, finished, incoming_as};
+use sagaflow_events::messages::{DocumentAttachFailed, NotificationSent, SagaResult, SagaStatus};
+use sagaflow_generation_saga::steps::NAME as GENERATION;
+use serde_json::Value;
 use uuid::Uuid;
 
 fn id(value: &Value) -> Uuid {
@@ -48,38 +50,36 @@ async fn a_failed_attachment_compensates_the_generation() -> anyhow::Result<()> 
 
     // The orchestrator runs the generation; the planner follows it.
     let document = Uuid::now_v7();
-    let events = [
-        progressed(
-            generation,
-            "generation",
-            1,
-            "running",
-            None,
-            json!({
-            "type": "started", "saga_id": generation, "definition": "generation", "version": 1,
-            "input": {"generation_id": generation, "user_id": common::USER}, "at": "2024-01-01T00:00:00Z"}),
-        ),
-        progressed(
-            generation,
-            "generation",
-            9,
-            "running",
-            Some("export"),
-            json!({
-            "type": "step_completed", "step": 4, "step_name": "export", "reply_type": "DocumentExported",
-            "reply": {"saga_id": generation, "document_id": document, "formats": ["pdf"], "size_bytes": 10},
-            "at": "2024-01-01T00:00:01Z"}),
-        ),
-        progressed(
-            generation,
-            "generation",
-            10,
-            "completed",
-            None,
-            json!({
-            "type": "completed", "at": "2024-01-01T00:00:02Z"}),
-        ),
-    ];
+    // Its progress is skipped; how it finished is what the planner follows.
+    let skipped = sagaflow_events::messages::SagaProgressed {
+        saga_id: generation,
+        definition: GENERATION.into(),
+        definition_version: 1,
+        seq: 9,
+        status: "running".into(),
+        step: Some(sagaflow_generation_saga::steps::EXPORT.into()),
+        kind: "step_completed".into(),
+        detail: String::new(),
+        at_ms: 0,
+        entries: Vec::new(),
+        result: None,
+    };
+    planner
+        .consume(&incoming_as(TENANT, Some(generation), None, &skipped))
+        .await?;
+    let view = planner.plan(&plan_id.to_string()).await?;
+    assert_eq!(view["steps"][0]["status"], "running", "{view:#}");
+    let result = SagaResult {
+        name: sagaflow_generation_saga::steps::RESULT_DOCUMENT_ID.into(),
+        id: document,
+    };
+    let events = [finished(
+        generation,
+        GENERATION,
+        10,
+        SagaStatus::Completed,
+        Some(result),
+    )];
     for event in &events {
         planner
             .consume(&incoming_as(TENANT, Some(generation), None, event))

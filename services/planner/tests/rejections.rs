@@ -93,9 +93,9 @@ async fn plans_over_budget_are_rejected_with_reasons() -> anyhow::Result<()> {
 async fn other_tenants_and_users_resources_are_refused() -> anyhow::Result<()> {
     let planner = Planner::start(|_| {}).await?;
     let (theirs, bobs, mine) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    planner.generation_started("globex", USER, theirs).await?;
-    planner.generation_started(TENANT, "bob", bobs).await?;
-    planner.generation_started(TENANT, USER, mine).await?;
+    planner.generation_finished("globex", USER, theirs).await?;
+    planner.generation_finished(TENANT, "bob", bobs).await?;
+    planner.generation_finished(TENANT, USER, mine).await?;
     let (my_app, their_app, unknown_app) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     planner.application_created(TENANT, USER, my_app).await?;
     planner

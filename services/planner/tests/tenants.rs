@@ -125,7 +125,7 @@ async fn erasure_removes_one_tenants_user_and_keeps_them_erased() -> anyhow::Res
     let application = Uuid::now_v7();
     for tenant in [TENANT, OTHER] {
         planner
-            .generation_started(tenant, USER, Uuid::now_v7())
+            .generation_finished(tenant, USER, Uuid::now_v7())
             .await?;
         planner
             .application_created(tenant, USER, Uuid::now_v7())
@@ -202,7 +202,9 @@ async fn erasure_removes_one_tenants_user_and_keeps_them_erased() -> anyhow::Res
     assert_eq!(tombstone, (USER.to_owned(), 2));
 
     // Late messages about acme's ada (from before the request) write nothing back.
-    planner.generation_started(TENANT, USER, generation).await?;
+    planner
+        .generation_finished(TENANT, USER, generation)
+        .await?;
     planner
         .application_created(TENANT, USER, application)
         .await?;

@@ -19,6 +19,7 @@ mod order;
 mod payment;
 mod planner;
 mod pricing;
+mod progress;
 pub mod uuid_serde;
 
 pub use applications::*;
@@ -34,3 +35,4 @@ pub use order::*;
 pub use payment::*;
 pub use planner::*;
 pub use pricing::*;
+pub use progress::*;

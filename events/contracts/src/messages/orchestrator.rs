@@ -1,4 +1,5 @@
-//! Saga starts (`orchestrator.commands`) and saga progress (`orchestrator.events`).
+//! Saga starts and cancellations (`orchestrator.commands`); what sagas report
+//! back is in `progress.rs`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,22 +51,4 @@ pub struct CancelSaga {
     #[serde(with = "uuid_serde::id")]
     pub saga_id: Uuid,
     pub reason: String,
-}
-
-/// A saga instance changed state (one per journal entry). Topic: `orchestrator.events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SagaProgressed {
-    /// Saga instance id; with the step, the idempotency key.
-    #[serde(with = "uuid_serde::id")]
-    pub saga_id: Uuid,
-    pub definition: String,
-    pub definition_version: i32,
-    pub seq: i64,
-    pub status: String,
-    #[serde(default)]
-    pub step: Option<String>,
-    pub kind: String,
-    /// JSON text.
-    pub detail: String,
-    pub at_ms: i64,
 }

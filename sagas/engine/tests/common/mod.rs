@@ -140,6 +140,8 @@ pub fn fixture() -> Definition {
             ),
         ],
         compensation_retry: retry(),
+        result: None,
+        user: None,
     }
 }
 

@@ -413,7 +413,8 @@ pub fn incoming<T: sagaflow_events::Contract>(tenant: &str, saga_id: Uuid, body:
 /// 2026-01-01T00:00:00Z.
 pub const AT_MS: i64 = 1_767_225_600_000;
 
-/// A `SagaProgressed` of saga `saga_id` of `definition`.
+/// A v1 `SagaProgressed` (one entry, its detail as JSON) of saga `saga_id` of
+/// `definition`; the projection still reads v1.
 pub fn progress_of(
     definition: &str,
     saga_id: Uuid,
@@ -433,6 +434,8 @@ pub fn progress_of(
         kind: kind.into(),
         detail: detail.to_string(),
         at_ms: AT_MS + seq * 1000,
+        entries: Vec::new(),
+        result: None,
     }
 }
 

@@ -192,7 +192,7 @@ impl Planner {
             .outbox()
             .await?
             .into_iter()
-            .filter(|r| r.topic != "planner.events" && r.message_type != "SagaProgressed")
+            .filter(|r| r.topic != "planner.events" && r.topic != "orchestrator.events")
             .collect())
     }
 }
@@ -427,25 +427,25 @@ pub fn incoming_as<T: sagaflow_events::Contract>(
     }
 }
 
-/// A `SagaProgressed` as the orchestrator publishes it.
-pub fn progressed(
+/// A `SagaFinished` as the orchestrator publishes it, for a saga of `user`.
+pub fn finished(
     saga_id: Uuid,
     definition: &str,
     seq: i64,
-    status: &str,
-    step: Option<&str>,
-    detail: Value,
-) -> sagaflow_events::messages::SagaProgressed {
-    sagaflow_events::messages::SagaProgressed {
+    status: sagaflow_events::messages::SagaStatus,
+    result: Option<sagaflow_events::messages::SagaResult>,
+) -> sagaflow_events::messages::SagaFinished {
+    sagaflow_events::messages::SagaFinished {
         saga_id,
         definition: definition.to_owned(),
         definition_version: 1,
         seq,
-        status: status.to_owned(),
-        step: step.map(str::to_owned),
-        kind: detail["type"].as_str().unwrap_or_default().to_owned(),
-        detail: detail.to_string(),
-        at_ms: 0,
+        status,
+        reason: None,
+        result,
+        user_id: Some(USER.to_owned()),
+        started_at_ms: 0,
+        finished_at_ms: 0,
     }
 }
 
@@ -465,19 +465,22 @@ impl Planner {
         Ok(())
     }
 
-    /// Tells the planner (as the orchestrator would) that `user` of `tenant`
-    /// started generation `saga_id`.
-    pub async fn generation_started(
+    /// Tells the planner (as the orchestrator would) that generation `saga_id`
+    /// of `user` of `tenant` finished.
+    pub async fn generation_finished(
         &self,
         tenant: &str,
         user: &str,
         saga_id: Uuid,
     ) -> anyhow::Result<()> {
-        let detail = json!({
-            "type": "started", "saga_id": saga_id, "definition": "generation", "version": 1,
-            "input": {"generation_id": saga_id, "user_id": user}, "at": "2024-01-01T00:00:00Z",
-        });
-        let event = progressed(saga_id, "generation", 1, "running", None, detail);
+        let mut event = finished(
+            saga_id,
+            sagaflow_generation_saga::steps::NAME,
+            12,
+            sagaflow_events::messages::SagaStatus::Completed,
+            None,
+        );
+        event.user_id = Some(user.to_owned());
         self.consume(&incoming_as(tenant, Some(saga_id), None, &event))
             .await
     }

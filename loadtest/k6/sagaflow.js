@@ -6,7 +6,7 @@
 // lib/profiles.js). Each VU is its own user with its own JWT, minted here with
 // GATEWAY_JWT_HS256_SECRET.
 //
-//   LOADTEST_PROFILE=smoke|short|full   (default smoke; see lib/profiles.js)
+//   LOADTEST_PROFILE=smoke|short|reads|full   (default smoke; see lib/profiles.js)
 //   GATEWAY_URL                   (default http://127.0.0.1:8080)
 //   GATEWAY_JWT_HS256_SECRET      required (infra/dev/env.sh exports the dev one)
 //   LOADTEST_SKUS                 SKUs to buy, with stock (default: the catalogue's
@@ -23,7 +23,7 @@
 // Run: loadtest/k6/smoke.sh, or k6 run -e LOADTEST_PROFILE=short loadtest/k6/sagaflow.js
 import http from 'k6/http';
 import exec from 'k6/execution';
-import { sleep } from 'k6';
+import { check, sleep } from 'k6';
 import { Tokens } from './lib/jwt.js';
 import { uuidv4 } from './lib/uuid.js';
 import { scenarios, thresholds } from './lib/profiles.js';
@@ -50,8 +50,11 @@ export const options = {
 const tokens = new Tokens(__ENV.GATEWAY_JWT_HS256_SECRET || '', __ENV.LOADTEST_TENANT || 'loadtest');
 
 /**
- * @typedef {{ runId: string, cart: boolean, skus: string[] }} Data
+ * @typedef {{ runId: string, cart: boolean, skus: string[], readers: string[] }} Data
  */
+
+/** Users of the `reads` profile, each with a checkout of their own to read. */
+const READERS = Number(__ENV.LOADTEST_READERS || 100);
 
 /** @returns {Data} */
 export function setup() {
@@ -77,7 +80,15 @@ export function setup() {
   }
   const cart = __ENV.LOADTEST_CART === '0' ? false : cartRoutesExist(probe, skus[0]);
   if (!cart) console.warn('no /v1/carts routes at the gateway (or LOADTEST_CART=0): checkouts skip the cart');
-  return { runId, cart, skus };
+  /** @type {string[]} */
+  const readers = [];
+  if (PROFILE === 'reads') {
+    for (let i = 0; i < READERS; i++) {
+      const ctx = { auth: tokens.bearer(`${runId}-reader${i}`), cart: false, skus };
+      readers.push(startCheckout(ctx, uuidv4(), [{ sku: skus[0], quantity: 1 }]));
+    }
+  }
+  return { runId, cart, skus, readers };
 }
 
 /** @param {number} secs */
@@ -132,6 +143,34 @@ export function generate(data) {
   const ctx = { auth: tokens.bearer(`${user(data)}-g${n}`), cart: data.cart, skus: data.skus };
   generationFlow(ctx, GENERATION_DEADLINE_SECS);
   think(THINK_SECS * 3);
+}
+
+/**
+ * @param {{ auth: string }} ctx
+ * @param {string} name
+ */
+function readParams(ctx, name) {
+  return { headers: { Authorization: ctx.auth }, tags: { kind: 'read', name } };
+}
+
+/**
+ * Scenario `reads` (profile `reads`): one read per iteration, alternately the
+ * catalogue's first page and a reader's own checkout, spread over the readers so
+ * none reaches the per-user rate limit.
+ * @param {Data} data
+ */
+export function reads(data) {
+  const n = exec.scenario.iterationInTest;
+  const i = n % data.readers.length;
+  const ctx = { auth: tokens.bearer(`${data.runId}-reader${i}`), cart: false, skus: data.skus };
+  if (n % 2 === 0) {
+    const res = http.get(`${baseUrl}/v1/products?limit=20`, readParams(ctx, 'GET /v1/products'));
+    check(res, { 'GET products 200': (r) => r.status === 200 });
+  } else {
+    const res = http.get(`${baseUrl}/v1/checkouts/${data.readers[i]}`,
+      readParams(ctx, 'GET /v1/checkouts/{id}'));
+    check(res, { 'GET checkout 200': (r) => r.status === 200 });
+  }
 }
 
 export default browse;

@@ -9,7 +9,7 @@
 #      (`sagaflow stock set`, when the binary is built), then runs k6 with LOADTEST_PROFILE (default `smoke`: 5 VUs for 30 s).
 # Exits non-zero when a threshold (the SLOs) or a check fails (k6 exits 99).
 #
-#   GATEWAY_URL (http://127.0.0.1:8080), LOADTEST_PROFILE (smoke|short|full),
+#   GATEWAY_URL (http://127.0.0.1:8080), LOADTEST_PROFILE (smoke|short|reads|full),
 #   LOADTEST_DURATION, LOADTEST_MAX_VUS, LOADTEST_SKUS: see sagaflow.js. Extra arguments go to k6.
 #   LOADTEST_SUMMARY: where the JSON summary goes (.data/loadtest/k6-<profile>.json).
 set -euo pipefail

@@ -5,8 +5,12 @@
 //   full   the capacity run: stages from 100 to 5,000 VUs (about 20 minutes); needs
 //          a platform on its own hosts and a load generator with the file
 //          descriptors for it (ulimit -n 65536).
-// Every profile runs three scenarios, splitting the VUs: browse (reads), checkout
-// (cart, checkout, polling to the end) and generate (cover letters).
+//   reads  the gateway's reads alone at a fixed arrival rate (LOADTEST_RATE, 1000/s,
+//          for LOADTEST_DURATION, 60s): GET /v1/products and GET /v1/checkouts/{id}
+//          of LOADTEST_READERS (100) users' own checkouts; p99 must stay under 10 ms.
+//          Raise the gateway's per-address limit for it (GATEWAY_RATE_LIMIT_IP_PER_SEC).
+// smoke, short and full run three scenarios, splitting the VUs: browse (reads),
+// checkout (cart, checkout, polling to the end) and generate (cover letters).
 
 /** Share of the VUs per scenario. */
 const SHARES = { browse: 0.6, checkout: 0.35, generate: 0.05 };
@@ -70,6 +74,20 @@ export function scenarios(name) {
       generate: ramp('generate', steps),
     };
   }
+  if (name === 'reads') {
+    return {
+      reads: {
+        executor: 'constant-arrival-rate',
+        exec: 'reads',
+        rate: Number(__ENV.LOADTEST_RATE || 1000),
+        timeUnit: '1s',
+        duration: __ENV.LOADTEST_DURATION || '60s',
+        preAllocatedVUs: 100,
+        maxVUs: 400,
+        tags: { scenario_kind: 'reads' },
+      },
+    };
+  }
   if (name === 'full') {
     /** @type {Array<[string, number]>} */
     const steps = [
@@ -82,7 +100,7 @@ export function scenarios(name) {
       generate: ramp('generate', steps),
     };
   }
-  throw new Error(`LOADTEST_PROFILE must be smoke, short or full, got ${name}`);
+  throw new Error(`LOADTEST_PROFILE must be smoke, short, reads or full, got ${name}`);
 }
 
 /**
@@ -95,6 +113,13 @@ export function scenarios(name) {
  * @returns {Record<string, string[]>}
  */
 export function thresholds(profile) {
+  if (profile === 'reads') {
+    return {
+      checks: ['rate>0.99'],
+      http_req_failed: ['rate<0.01'],
+      'http_req_duration{kind:read}': ['p(99)<10'],
+    };
+  }
   /** @type {Record<string, string[]>} */
   const slos = {
     checks: ['rate>0.99'],

@@ -8,7 +8,10 @@
 #      scraping it, k6 and locust smoke runs, the web page in headless Chromium.
 #   4. A bounded chaos run (infra/dev/chaos.sh): 300 checkouts through the gateway,
 #      10 SIGKILLs, two replicas of every checkout service; fails on any violation.
-# Extra arguments go to `cargo test`. SAGAFLOW_TEST_ONLY=cargo|static|platform|chaos
+#   5. The bench gate (infra/dev/bench-gate.sh): 600 checkouts at 20/s on the mock
+#      cluster against the bounds of loadtest/bench/gate.json (throughput, latency
+#      over the measured floor, rows and CPU per saga).
+# Extra arguments go to `cargo test`. SAGAFLOW_TEST_ONLY=cargo|static|platform|chaos|bench
 # runs one part.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -42,5 +45,8 @@ if [[ -z "$only" || "$only" == platform ]]; then
 fi
 if [[ -z "$only" || "$only" == chaos ]]; then
   "$SAGAFLOW_ROOT/infra/dev/chaos.sh"
+fi
+if [[ -z "$only" || "$only" == bench ]]; then
+  "$SAGAFLOW_ROOT/infra/dev/bench-gate.sh"
 fi
 log "all tests passed"

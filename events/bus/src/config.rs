@@ -57,6 +57,8 @@ pub struct KafkaConfig {
 
     /// Seconds a published outbox row is kept before the relay deletes it (the
     /// table would otherwise grow forever, and an erased user's payloads with it).
+    /// 0 deletes a row on the broker's ack, in the statement that would mark it
+    /// sent: the least work per message, with nothing kept for inspection.
     #[arg(
         long = "outbox-retention-secs",
         env = "OUTBOX_RETENTION_SECS",

@@ -9,8 +9,10 @@
 //! parallel, and a partition whose handler is stuck or retrying only pauses itself:
 //! the consumer loop never waits on a lane. At most `workers` transactions are open
 //! at once. Messages that queue up on a lane are handled in one transaction (one
-//! commit for many under load); any failure in such a batch rolls it back and its
-//! messages are handled one by one, with the usual retries and dead letters.
+//! commit, and one inbox statement, for many under load); any failure in such a
+//! batch rolls it back and its messages are handled one by one, with the usual
+//! retries and dead letters. Dead letters go out through the process's shared
+//! producer ([`crate::producer`]).
 //!
 //! Failures follow the classes of [`crate::failure`], for the handler's errors and
 //! the inbox's own writes alike: an unavailable database is waited out without a
@@ -48,7 +50,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::producer::FutureProducer;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -60,6 +61,7 @@ use crate::failure::{Backoff, Failure};
 use crate::group_stall::{GroupOffset, GroupStall, group_offsets};
 use crate::lag::{LagContext, PartitionKey, RebalanceEvent, STATS_INTERVAL_MS, Stall};
 use crate::message::{Incoming, Outgoing};
+use crate::producer::SharedProducer;
 use lanes::Lanes;
 use record::Record;
 use worker::{Policy, Worker};
@@ -86,6 +88,16 @@ pub trait Handler: Send + Sync + 'static {
         std::future::ready(Ok(()))
     }
 
+    /// Whether the handler wants `message` at all, judged from its envelope (type,
+    /// tenant, saga) before any database work. A message it does not want is
+    /// skipped: no transaction, no inbox row, its offset moves on
+    /// ([`Outcome::Skipped`], `sagaflow_inbox_skipped_total`). For consumers of a
+    /// shared topic that need few of its messages. The default wants everything.
+    fn wants(&self, message: &Incoming) -> bool {
+        let _ = message;
+        true
+    }
+
     fn handle<'a>(
         &'a self,
         tx: &'a mut PgConnection,
@@ -98,6 +110,8 @@ pub trait Handler: Send + Sync + 'static {
 pub enum Outcome {
     Handled,
     Duplicate,
+    /// The handler does not want it ([`Handler::wants`]); nothing was written.
+    Skipped,
     Poison(String),
 }
 
@@ -182,7 +196,7 @@ impl<H: Handler> InboxConsumer<H> {
         );
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
-        let producer: FutureProducer = self.kafka.producer().create()?;
+        let producer = SharedProducer::new(&self.kafka.producer())?;
         let worker = Arc::new(Worker {
             name: self.name.clone(),
             pool: self.pool.clone(),

@@ -7,6 +7,9 @@
 //! - [`outbox`]: write outgoing messages in the caller's transaction.
 //! - [`relay`]: publish committed outbox rows; mark sent after the broker's ack;
 //!   park rows that cannot be published; prune old outbox and inbox rows.
+//! - [`producer`]: one Kafka producer per process for each set of settings (dead
+//!   letters, the probe); each relay has its own.
+//! - [`postgres`]: PostgreSQL connection options (no TLS on loopback unless asked).
 //! - [`publish_failure`]: what a failed send means for an outbox row (park, count
 //!   an attempt, or wait).
 //! - [`inbox`]: the consumer loop; dedup by `(consumer, message_id)`; offsets stored
@@ -41,7 +44,9 @@ pub mod lag;
 pub mod message;
 pub mod migrate;
 pub mod outbox;
+pub mod postgres;
 pub mod probe;
+pub mod producer;
 pub mod publish_failure;
 pub mod relay;
 #[cfg(feature = "testing")]

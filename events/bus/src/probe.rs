@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::config::KafkaConfig;
 use crate::error::Error;
+use crate::producer::SharedProducer;
 
 /// The topic probes write to (one partition; created on first use).
 pub const PROBE_TOPIC: &str = "sagaflow.probe";
@@ -53,10 +54,9 @@ async fn attempt(kafka: &KafkaConfig, timeout: Duration) -> Result<Duration, Err
         Ok(Err(err)) => tracing::debug!(error = %err, "creating the probe topic"),
         Err(_) => tracing::debug!("creating the probe topic timed out"),
     }
-    let producer: FutureProducer = kafka
-        .producer()
-        .set("message.timeout.ms", timeout.as_millis().max(1).to_string())
-        .create()?;
+    // The process's producer (the relays' and dead letters'): a probe every 15 s
+    // starts no librdkafka instance of its own; `round_trip` bounds the wait.
+    let producer = SharedProducer::new(&kafka.producer())?.get();
     let marker = Uuid::now_v7().to_string();
     let delivery = producer
         .send(

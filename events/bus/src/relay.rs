@@ -4,10 +4,19 @@
 //!
 //! Wake-up is `LISTEN sagaflow_outbox` (a trigger notifies on insert; unparking and
 //! purging notify too) plus polling as a safety net. One relay publishes at a time
-//! per database (a transaction-scoped advisory lock). A crash between the broker's
-//! ack and the `UPDATE ... sent_at` commit (failpoint `relay.after_ack`) publishes
-//! the row again on restart: delivery is at least once, and consumers' inboxes make
-//! the effect exactly once.
+//! per database: the leader holds a session advisory lock on a connection of its
+//! own, on which it runs its batches (a relay that loses that connection loses the
+//! lock with it, and another takes over). A batch holds no transaction while it
+//! waits for the broker: it reads the rows (one statement), publishes them, then
+//! marks what happened in one statement (sent rows, charged attempts, parked rows).
+//! A crash between the broker's ack and that statement (failpoint
+//! `relay.after_ack`) publishes the rows again on restart: delivery is at least
+//! once, and consumers' inboxes make the effect exactly once.
+//!
+//! A published row gets `sent_at` and is kept `OUTBOX_RETENTION_SECS` (for
+//! inspection; erasure forgets a user's published rows at once, see
+//! [`crate::outbox::forget_sent`]). With `OUTBOX_RETENTION_SECS=0` it is deleted on
+//! the ack instead, in the same statement: no update and no later prune per row.
 //!
 //! # Order and bad rows
 //! Order is kept per (topic, partition key), the unit Kafka orders by: within a key,
@@ -32,6 +41,11 @@
 //! gauges `sagaflow_outbox_backlog` and `sagaflow_outbox_parked` are set per
 //! database.
 //!
+//! # Producer
+//! The relay sends with a producer of its own ([`SharedProducer::private`]: relays
+//! sharing one queued behind each other's requests in flight); when librdkafka
+//! declares it fatally broken, the relay replaces it.
+//!
 //! # Metrics
 //! `sagaflow_outbox_published_total`, `sagaflow_outbox_publish_seconds`,
 //! `sagaflow_outbox_publish_failures_total` (failed sends of any kind),
@@ -39,36 +53,43 @@
 //! `sagaflow_inbox_pruned_total`, and the two gauges above.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use crate::config::KafkaConfig;
 use crate::error::Error;
 use crate::failpoint;
+use crate::producer::SharedProducer;
 use crate::publish_failure::{self, Verdict};
 
-/// Arbitrary constant naming the relay's advisory lock.
+/// Arbitrary constant naming the relay's advisory lock (a session lock now; relays
+/// of earlier versions took it per transaction, and the two exclude each other).
 const RELAY_LOCK: i64 = 0x5a6a_f10e;
 
 /// Rows deleted per table per housekeeping round.
 pub const PRUNE_BATCH: i64 = 10_000;
+
+/// How long [`Relay::run`] waits for a notification after a batch that published
+/// nothing before it looks anyway (the safety net; rows written in a transaction
+/// notify the relay when they commit). After a batch that published rows it looks
+/// again within the poll interval (250 ms).
+const IDLE_POLL: Duration = Duration::from_secs(2);
 
 /// How often [`Relay::run`] does its housekeeping.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 
 /// How long a batch in flight at shutdown may still finish. A broker that is down
 /// would hold it for `message.timeout.ms` (30 s); after the grace the batch is
-/// dropped: its transaction rolls back, its rows stay unsent and the next relay
+/// dropped before it marks anything: its rows stay unsent and the next relay
 /// publishes them again (consumers' inboxes drop any that did arrive).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -76,14 +97,23 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Relay {
     pool: PgPool,
-    /// Replaced when librdkafka reports the producer fatally broken.
-    producer: Arc<Mutex<FutureProducer>>,
-    producer_config: ClientConfig,
+    /// The process's producer for these settings; replaced for every holder when
+    /// librdkafka reports it fatally broken.
+    producer: SharedProducer,
+    /// The connection that holds (or tries for) the relay's lock and runs its
+    /// batches; `None` until the first batch, and after an error.
+    leader: Arc<tokio::sync::Mutex<Option<Leader>>>,
     batch_size: i64,
     max_attempts: u32,
     poll_interval: Duration,
     retention: Duration,
     inbox_retention: Duration,
+}
+
+/// The relay's own connection, and whether it holds the relay lock on it.
+struct Leader {
+    conn: PgConnection,
+    leading: bool,
 }
 
 /// One unsent outbox row as the relay reads it.
@@ -162,12 +192,10 @@ impl BatchOutcome {
 
 impl Relay {
     pub fn new(pool: PgPool, kafka: &KafkaConfig) -> Result<Self, Error> {
-        let producer_config = kafka.producer();
-        let producer: FutureProducer = producer_config.create()?;
         Ok(Self {
             pool,
-            producer: Arc::new(Mutex::new(producer)),
-            producer_config,
+            producer: SharedProducer::private(&kafka.producer())?,
+            leader: Arc::new(tokio::sync::Mutex::new(None)),
             batch_size: 500,
             max_attempts: kafka.outbox_max_attempts.max(1),
             poll_interval: Duration::from_millis(250),
@@ -186,13 +214,6 @@ impl Relay {
     pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
         self.max_attempts = max_attempts.max(1);
         self
-    }
-
-    fn producer(&self) -> FutureProducer {
-        self.producer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     /// Deletes up to 10,000 rows published more than the retention ago
@@ -261,18 +282,51 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch of unsent rows and returns how many were acknowledged.
-    /// Parked rows and the rows held behind them are not read; see the module docs
-    /// for what happens to a row that fails.
+    /// Publishes one batch of unsent rows and returns how many were acknowledged
+    /// (0 when another relay leads). Parked rows and the rows held behind them are
+    /// not read; see the module docs for what happens to a row that fails.
     pub async fn publish_batch(&self) -> Result<usize, Error> {
-        let mut tx = self.pool.begin().await?;
-        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !leader {
-            return Ok(0);
+        let mut leader = self.leader.lock().await;
+        let result = self.publish_as_leader(&mut leader).await;
+        if result.is_err() {
+            // The connection may be broken: drop it, and the lock with it (the
+            // server releases a session's locks when it ends); the next batch
+            // connects again.
+            *leader = None;
         }
+        result
+    }
+
+    /// The relay's connection, when it holds the relay lock (connects and tries
+    /// for the lock as needed).
+    async fn lead<'a>(
+        &self,
+        leader: &'a mut Option<Leader>,
+    ) -> Result<Option<&'a mut PgConnection>, Error> {
+        if leader.is_none() {
+            let options = self.pool.connect_options();
+            let conn = PgConnection::connect_with(&options).await?;
+            *leader = Some(Leader {
+                conn,
+                leading: false,
+            });
+        }
+        let Some(leader) = leader.as_mut() else {
+            return Ok(None);
+        };
+        if !leader.leading {
+            leader.leading = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(RELAY_LOCK)
+                .fetch_one(&mut leader.conn)
+                .await?;
+        }
+        Ok(leader.leading.then_some(&mut leader.conn))
+    }
+
+    async fn publish_as_leader(&self, leader: &mut Option<Leader>) -> Result<usize, Error> {
+        let Some(conn) = self.lead(leader).await? else {
+            return Ok(0);
+        };
         let rows = sqlx::query(
             "SELECT o.id, o.topic, o.partition_key, o.headers, o.payload, o.attempts
              FROM sagaflow_outbox o
@@ -282,45 +336,22 @@ impl Relay {
                    WHERE p.parked_at IS NOT NULL AND p.sent_at IS NULL
                      AND p.topic = o.topic AND p.partition_key = o.partition_key
                      AND p.id < o.id)
-             ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
+             ORDER BY o.id LIMIT $1",
         )
         .bind(self.batch_size)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(0);
         }
         let started = Instant::now();
         let (lanes, unreadable) = lanes(rows)?;
-        let mut outcome = self.send_pipelined(&lanes).await;
+        let producer = self.producer.get();
+        let mut outcome = self.send_pipelined(&producer, &lanes).await;
         outcome.failed.extend(unreadable);
 
         failpoint::hit("relay.after_ack").await;
-        sqlx::query("UPDATE sagaflow_outbox SET sent_at = now() WHERE id = ANY($1)")
-            .bind(&outcome.acked)
-            .execute(&mut *tx)
-            .await?;
-        if !outcome.failed.is_empty() {
-            let ids: Vec<i64> = outcome.failed.iter().map(|f| f.id).collect();
-            let attempts: Vec<i32> = outcome.failed.iter().map(|f| f.attempts).collect();
-            let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
-            let park: Vec<bool> = outcome.failed.iter().map(|f| f.park).collect();
-            sqlx::query(
-                "UPDATE sagaflow_outbox o
-                 SET attempts = u.attempts, last_error = u.reason,
-                     parked_at = CASE WHEN u.park THEN now() END
-                 FROM UNNEST($1::bigint[], $2::int[], $3::text[], $4::bool[])
-                      AS u(id, attempts, reason, park)
-                 WHERE o.id = u.id",
-            )
-            .bind(&ids)
-            .bind(&attempts)
-            .bind(&reasons)
-            .bind(&park)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        self.mark(conn, &outcome).await?;
 
         let elapsed = started.elapsed().as_secs_f64();
         metrics::histogram!("sagaflow_outbox_publish_seconds").record(elapsed);
@@ -353,7 +384,8 @@ impl Relay {
             }
         }
         if outcome.fatal {
-            self.replace_producer()?;
+            error!("the outbox relay's producer hit a fatal error; creating a new one");
+            self.producer.replace(&producer)?;
         }
         debug!(count = outcome.acked.len(), "outbox batch published");
         Ok(outcome.acked.len())
@@ -368,8 +400,11 @@ impl Relay {
     /// them; they are the one case where a key's order can break, and only
     /// around a row that failed). A row refused by the local producer stops its
     /// key for this batch before the rest of the key is sent.
-    async fn send_pipelined(&self, lanes: &[VecDeque<OutboxRow>]) -> BatchOutcome {
-        let producer = self.producer();
+    async fn send_pipelined(
+        &self,
+        producer: &FutureProducer,
+        lanes: &[VecDeque<OutboxRow>],
+    ) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let mut in_flight = Vec::new();
         let mut failed_lanes: HashSet<usize> = HashSet::new();
@@ -413,16 +448,47 @@ impl Relay {
         outcome
     }
 
-    /// Creates the producer again after librdkafka declared it fatally broken.
-    fn replace_producer(&self) -> Result<(), Error> {
-        error!("the outbox relay's producer hit a fatal error; creating a new one");
-        let producer: FutureProducer = self.producer_config.create()?;
-        *self.producer.lock().unwrap_or_else(PoisonError::into_inner) = producer;
+    /// Writes what a batch did in one statement (one round trip, one commit):
+    /// acked rows marked sent (or deleted, when `OUTBOX_RETENTION_SECS` is 0),
+    /// failed rows charged or parked.
+    async fn mark(&self, conn: &mut PgConnection, outcome: &BatchOutcome) -> Result<(), Error> {
+        if outcome.acked.is_empty() && outcome.failed.is_empty() {
+            return Ok(());
+        }
+        let sent = if self.retention.is_zero() {
+            "DELETE FROM sagaflow_outbox WHERE id = ANY($1)"
+        } else {
+            "UPDATE sagaflow_outbox SET sent_at = now() WHERE id = ANY($1)"
+        };
+        let ids: Vec<i64> = outcome.failed.iter().map(|f| f.id).collect();
+        let attempts: Vec<i32> = outcome.failed.iter().map(|f| f.attempts).collect();
+        let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
+        let park: Vec<bool> = outcome.failed.iter().map(|f| f.park).collect();
+        sqlx::query(&format!(
+            "WITH sent AS ({sent}),
+             failed AS (
+                 UPDATE sagaflow_outbox o
+                 SET attempts = u.attempts, last_error = u.reason,
+                     parked_at = CASE WHEN u.park THEN now() END
+                 FROM UNNEST($2::bigint[], $3::int[], $4::text[], $5::bool[])
+                      AS u(id, attempts, reason, park)
+                 WHERE o.id = u.id)
+             SELECT 1"
+        ))
+        .bind(&outcome.acked)
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&reasons)
+        .bind(&park)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
-    /// Runs until `shutdown`: publishes whenever notified or every poll interval,
-    /// and does its housekeeping every 5 s ([`Relay::housekeeping`]).
+    /// Runs until `shutdown`: publishes whenever notified, within 250 ms after a
+    /// batch that published rows, and every 2 s otherwise (a safety net; a relay
+    /// that does not lead checks on the leader as often); does its housekeeping
+    /// every 5 s ([`Relay::housekeeping`]).
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen("sagaflow_outbox").await?;
@@ -457,12 +523,19 @@ impl Relay {
                     }
                 },
             };
-            match result {
+            let wait = match result {
                 Ok(n) if n as i64 >= self.batch_size => {
                     failures = 0;
                     continue;
                 }
-                Ok(_) => failures = 0,
+                Ok(0) => {
+                    failures = 0;
+                    IDLE_POLL
+                }
+                Ok(_) => {
+                    failures = 0;
+                    self.poll_interval
+                }
                 Err(err) => {
                     failures = failures.saturating_add(1);
                     warn!(error = %err, failures, "outbox relay batch failed");
@@ -472,7 +545,7 @@ impl Relay {
                         _ = tokio::time::sleep(pause) => continue,
                     }
                 }
-            }
+            };
             if last_housekeeping.elapsed() > HOUSEKEEPING_EVERY {
                 last_housekeeping = Instant::now();
                 self.housekeeping(&database).await;
@@ -485,7 +558,7 @@ impl Relay {
                         tokio::time::sleep(self.poll_interval).await;
                     }
                 }
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -1,9 +1,16 @@
 //! The floor a saga cannot beat on this machine: one broker hop (produce to
-//! consume, same client settings as the services) and one Postgres step
-//! transaction (inbox row + state update + outbox row + durable commit).
+//! consume) and one Postgres step transaction (inbox row + state update + outbox
+//! row + durable commit).
+//!
+//! The hop is measured twice: with the [`physical`] settings (no batching wait on
+//! either side, no idempotence) it is what the broker and the network cost; with
+//! the platform's own settings ([`platform`]: `linger.ms`, `fetch.wait.max.ms`, an
+//! idempotent `acks=all` producer) it is what the services can expect. The gap
+//! between the two floors is the price of those settings.
 
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -13,17 +20,43 @@ use sqlx::PgPool;
 
 use crate::stats::Samples;
 
-/// Produce-to-consume latency of `count` messages sent `interval` apart.
+/// A producer's and a consumer's settings for a hop.
+pub struct HopSettings {
+    pub producer: ClientConfig,
+    pub consumer: ClientConfig,
+}
+
+/// The services' own client settings.
+pub fn platform(kafka: &KafkaConfig) -> HopSettings {
+    HopSettings {
+        producer: kafka.producer(),
+        consumer: kafka.consumer(&format!("floor-{}", uuid::Uuid::new_v4())),
+    }
+}
+
+/// The least a hop can cost on this broker: `linger.ms=0`, no idempotence,
+/// `acks=1`, and a consumer that waits at most 1 ms for data in a fetch.
+pub fn physical(kafka: &KafkaConfig) -> HopSettings {
+    let mut producer = kafka.producer();
+    producer
+        .set("linger.ms", "0")
+        .set("enable.idempotence", "false")
+        .set("acks", "1");
+    let mut consumer = kafka.consumer(&format!("floor-{}", uuid::Uuid::new_v4()));
+    consumer.set("fetch.wait.max.ms", "1");
+    HopSettings { producer, consumer }
+}
+
+/// Produce-to-consume latency of `count` messages sent `interval` apart, on a
+/// topic of its own (a consumer starts from its earliest offset).
 pub async fn broker_hop(
-    kafka: &KafkaConfig,
+    settings: &HopSettings,
     topic: &str,
     count: usize,
     interval: Duration,
 ) -> anyhow::Result<Samples> {
-    let producer: FutureProducer = kafka.producer().create()?;
-    let consumer: StreamConsumer = kafka
-        .consumer(&format!("floor-{}", uuid::Uuid::new_v4()))
-        .create()?;
+    let producer: FutureProducer = settings.producer.create()?;
+    let consumer: StreamConsumer = settings.consumer.create()?;
     consumer.subscribe(&[topic])?;
     // Wait for the assignment, with a warm-up message.
     let origin = Instant::now();
@@ -49,7 +82,7 @@ pub async fn broker_hop(
             let message = consumer.recv().await?;
             let now = origin.elapsed().as_nanos();
             let sent: u128 = std::str::from_utf8(message.payload().unwrap_or_default())?.parse()?;
-            samples.push(Duration::from_nanos((now - sent) as u64));
+            samples.push(Duration::from_nanos(now.saturating_sub(sent) as u64));
         }
         anyhow::Ok(samples)
     };

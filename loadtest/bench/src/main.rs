@@ -1,34 +1,56 @@
 //! `sagaflow-bench`: brings the whole platform up in this process on a chosen broker
 //! (the in-process mock cluster, the local Nisshi broker as a process it starts, or an external cluster)
-//! with a fresh database per service, measures the floor (one broker hop, one
+//! with a fresh database per service, measures the floor (one broker hop with the
+//! physical minimum of client settings and one with the platform's own, one
 //! Postgres step transaction), then drives checkouts through the gateway's HTTP API
 //! at a fixed rate (open loop: requests go out on schedule whatever the latency;
-//! each buys 1 × [`SKU`] of the catalogue's demo products, seeded by the catalogue
+//! each buys 1 × [`load::SKU`] of the catalogue's demo products, seeded by the catalogue
 //! service, with no price: the pricing step takes it from the catalogue)
 //! and reports sagas/s and end-to-end latency (request sent to saga completed in
-//! the orchestrator's log) against `hops x hop + transactions x step`.
+//! the orchestrator's log) against `hops x hop + transactions x step`, where the
+//! work went (commits, rows and WAL per saga; CPU of this process, PostgreSQL and
+//! the broker), optionally as JSON (`--json`) and checked against a gate (`--gate`).
 //!
 //! `cargo run --release -p sagaflow-bench -- --broker mock --count 2000 --rate 200`
+//!
+//! # Layout
+//! - `main.rs`: arguments and the run's phases (start, warm-up, floor, load, settle, idle).
+//! - [`load`]: the open-loop load and waiting for the sagas' ends.
+//! - [`floor`]: the broker hop (physical and platform settings) and the step transaction.
+//! - [`probe`]: CPU and PostgreSQL counters read around the load; [`cpu`] parses
+//!   `/proc/<pid>/stat`; [`work`] turns counters into figures per saga.
+//! - [`report`]: the floors, ratios and printed / JSON report; [`gate`]: the bounds.
+//! - [`stats`], percentiles.
 
+mod cpu;
 mod floor;
+mod gate;
+mod load;
+mod probe;
+mod report;
 mod stats;
+mod work;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use clap::Parser;
 use sagaflow::platform::{self, Service, Settings};
 use sagaflow_bus::KafkaConfig;
 use sagaflow_test_support::free_port;
 use sagaflow_test_support::{Broker, TestDb};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use stats::{Samples, ms};
+use gate::Gate;
+use load::{SKU, run_load, wait_for_product, wait_ready};
+use probe::Probe;
+use report::{Floor, Pcts, Report};
+use stats::Samples;
+use work::Window;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -59,21 +81,44 @@ struct Args {
     /// Give up waiting for completion after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
+    /// Seconds to wait after the load before reading PostgreSQL's counters (an idle
+    /// backend flushes its statistics within 10 s).
+    #[arg(long, default_value_t = 11)]
+    settle_secs: u64,
+    /// Seconds of idle platform after the settle, to measure the background (relay
+    /// polls, timers) the net per-saga figures take out; 0 skips it.
+    #[arg(long, default_value_t = 10)]
+    idle_secs: u64,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Check the run against the bounds in this file (e.g. loadtest/bench/gate.json);
+    /// exits non-zero naming each bound that failed.
+    #[arg(long)]
+    gate: Option<PathBuf>,
 }
 
 /// Simulated users; requests go round-robin, so each user stays far below the
 /// gateway's per-user rate limit.
 const USERS: usize = 100;
 
-/// Kafka hops of one checkout: the start command, then a command and a reply per step.
-const HOPS: u32 = 1 + 2 * 6;
-/// Transactions of one checkout: the gateway's, the orchestrator's start and one per
-/// reply, and one per participant command.
-const TRANSACTIONS: u32 = 1 + 1 + 6 + 6;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Read the gate first: a bad gate file or a run it does not apply to fails now,
+    // not after minutes of load.
+    let gate = args
+        .gate
+        .as_ref()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the gate {}", path.display()))?;
+            let gate =
+                Gate::parse(&text).with_context(|| format!("the gate {}", path.display()))?;
+            gate.check_run(&args.broker, args.rate, args.count)?;
+            anyhow::Ok(gate)
+        })
+        .transpose()?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -87,7 +132,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut topics = sagaflow_bus::admin::platform_topics();
     let floor_topic = format!("bench.floor.{}", &Uuid::new_v4().simple().to_string()[..8]);
-    topics.push(floor_topic.clone());
+    let (physical_topic, platform_topic) = (
+        format!("{floor_topic}.physical"),
+        format!("{floor_topic}.platform"),
+    );
+    topics.push(physical_topic.clone());
+    topics.push(platform_topic.clone());
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     broker.create_topics(&refs, args.partitions).await?;
     let mut kafka = KafkaConfig::new(broker.bootstrap());
@@ -95,10 +145,15 @@ async fn main() -> anyhow::Result<()> {
     kafka.linger_ms = args.linger_ms;
 
     let mut pools = HashMap::new();
+    let mut databases = Vec::new();
     for service in Service::ALL {
         let db = TestDb::create(&format!("bench_{}", service.name())).await?;
-        platform::migrate(service, &db.pool).await?;
-        pools.insert(service.name(), db.pool);
+        // Connected as the platform connects (no TLS on loopback, see
+        // `sagaflow_bus::postgres`), not as the test kit does.
+        let pool = platform::connect(&db.url, 10).await?;
+        platform::migrate(service, &pool).await?;
+        pools.insert(service.name(), pool);
+        databases.push(db.name);
     }
     let floor_db = TestDb::create("bench_floor").await?;
     sagaflow_bus::migrate::run(&floor_db.pool, None).await?;
@@ -197,23 +252,50 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     println!("warm-up: {} sagas", warm.latencies.len());
+    let warm_ended = Instant::now();
 
-    let hop = floor::broker_hop(
-        &kafka,
-        &floor_topic,
+    let pcts = |s: &Samples| Pcts {
+        p50: s.pct(50.0),
+        p99: s.pct(99.0),
+    };
+    let interval = Duration::from_millis(5);
+    let physical_hop = floor::broker_hop(
+        &floor::physical(&kafka),
+        &physical_topic,
         args.floor_samples,
-        Duration::from_millis(5),
+        interval,
+    )
+    .await?;
+    let platform_hop = floor::broker_hop(
+        &floor::platform(&kafka),
+        &platform_topic,
+        args.floor_samples,
+        interval,
     )
     .await?;
     let step = floor::pg_step(&floor_db.pool, args.floor_samples).await?;
-    println!(
-        "floor: broker hop p50 {} p99 {} | pg step tx p50 {} p99 {}",
-        ms(hop.pct(50.0)),
-        ms(hop.pct(99.0)),
-        ms(step.pct(50.0)),
-        ms(step.pct(99.0))
-    );
+    let floor = Floor {
+        physical_hop: pcts(&physical_hop),
+        platform_hop: pcts(&platform_hop),
+        step: pcts(&step),
+    };
 
+    let broker_pid = match &broker {
+        Broker::Local(_) => cpu::child_with_arg(&format!("tcp://{}", broker.bootstrap())),
+        _ => None,
+    };
+    let mut probe = Probe::connect(
+        &sagaflow_test_support::pg::server_url(),
+        databases,
+        broker_pid,
+    )
+    .await?;
+    // The warm-up's statistics must be flushed before the load's first reading.
+    let settle = Duration::from_secs(args.settle_secs);
+    tokio::time::sleep(settle.saturating_sub(warm_ended.elapsed())).await;
+    let before = probe.counters().await?;
+    let load_started = Instant::now();
+    let mark = probe.mark().await?;
     let run = run_load(
         &http,
         &gateway,
@@ -224,34 +306,86 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(args.timeout_secs),
     )
     .await?;
-    let latency = Samples::new(run.latencies.clone());
-    let floor_p50 = hop.pct(50.0) * HOPS + step.pct(50.0) * TRANSACTIONS;
-    let floor_p99 = hop.pct(99.0) * HOPS + step.pct(99.0) * TRANSACTIONS;
-    println!(
-        "checkouts: {} completed, {} other terminal, {} rejected, {} unfinished",
-        run.completed, run.other_terminal, run.rejected, run.unfinished
-    );
-    println!(
-        "throughput: {:.1} sagas/s sustained (offered {:.1}/s)",
-        run.throughput, args.rate
-    );
-    println!(
-        "end-to-end: p50 {} p95 {} p99 {} max {}",
-        ms(latency.pct(50.0)),
-        ms(latency.pct(95.0)),
-        ms(latency.pct(99.0)),
-        ms(latency.pct(100.0))
-    );
-    println!(
-        "floor ({HOPS} hops + {TRANSACTIONS} transactions): p50 {} p99 {} => ratio p50 {:.2}x p99 {:.2}x",
-        ms(floor_p50),
-        ms(floor_p99),
-        latency.pct(50.0).as_secs_f64() / floor_p50.as_secs_f64(),
-        latency.pct(99.0).as_secs_f64() / floor_p99.as_secs_f64()
-    );
+    let cpu = probe.cpu_since(&mark).await?;
+    // Statistics lag: wait for idle backends to flush theirs, then measure the
+    // idle background over a window of its own.
+    tokio::time::sleep(settle).await;
+    let after = probe.counters().await?;
+    let load_window = Window {
+        delta: after - before,
+        secs: load_started.elapsed().as_secs_f64(),
+    };
+    let idle = if args.idle_secs > 0 {
+        let idle_started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
+        let end = probe.counters().await?;
+        Some(Window {
+            delta: end - after,
+            secs: idle_started.elapsed().as_secs_f64(),
+        })
+    } else {
+        None
+    };
     shutdown.cancel();
     while services.join_next().await.is_some() {}
-    Ok(())
+
+    let latency = Samples::new(run.latencies.clone());
+    let report = Report {
+        broker: broker.kind().into(),
+        count: args.count,
+        offered: args.rate,
+        sustained: run.throughput,
+        completed: run.completed,
+        other_terminal: run.other_terminal,
+        rejected: run.rejected,
+        unfinished: run.unfinished,
+        p50: latency.pct(50.0),
+        p95: latency.pct(95.0),
+        p99: latency.pct(99.0),
+        max: latency.pct(100.0),
+        floor,
+        work: work::per_saga(load_window, run.queries, idle, run.completed),
+        work_secs: load_window.secs,
+        idle_secs: idle.map_or(0.0, |i| i.secs),
+        bench_queries: run.queries,
+        cpu,
+    };
+    report.print();
+    let mut json = report.json();
+    let failures = gate.as_ref().map(|g| g.evaluate(&report.measured()));
+    if let (Some(path), Some(failures)) = (&args.gate, &failures) {
+        json["gate"] = serde_json::json!({
+            "file": path.display().to_string(),
+            "passed": failures.is_empty(),
+            "failures": failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("figures written to {}", path.display());
+    }
+    match failures {
+        Some(failures) if !failures.is_empty() => {
+            for failure in &failures {
+                eprintln!("gate failed: {failure}");
+            }
+            eprintln!(
+                "{} bound(s) of the gate {} failed",
+                failures.len(),
+                args.gate
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string())
+            );
+            // Not an error of the bench (no backtrace): the run measured what it should.
+            std::process::exit(1)
+        }
+        Some(_) => {
+            println!("gate passed");
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 fn os() -> String {
@@ -263,157 +397,4 @@ fn os() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
         })
         .unwrap_or_else(|| "unknown cpu".into())
-}
-
-/// The catalogue product every checkout buys.
-const SKU: &str = "MUG-BLUE";
-
-/// Waits until the gateway's catalogue read model has [`SKU`] (the catalogue
-/// publishes its seed on `catalog.events`); a checkout of it is refused before.
-async fn wait_for_product(http: &reqwest::Client, gateway: &str) -> anyhow::Result<()> {
-    for _ in 0..600 {
-        if http
-            .get(format!("{gateway}/v1/products/{SKU}"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("{SKU} never reached the gateway's catalogue")
-}
-
-async fn wait_ready(http: &reqwest::Client, gateway: &str) -> anyhow::Result<()> {
-    for _ in 0..200 {
-        if http
-            .get(format!("{gateway}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("the gateway did not come up")
-}
-
-struct Run {
-    latencies: Vec<Duration>,
-    completed: usize,
-    other_terminal: usize,
-    rejected: usize,
-    unfinished: usize,
-    throughput: f64,
-}
-
-async fn run_load(
-    http: &reqwest::Client,
-    gateway: &str,
-    tokens: &Arc<Vec<String>>,
-    orchestrator: &sqlx::PgPool,
-    count: usize,
-    rate: f64,
-    timeout: Duration,
-) -> anyhow::Result<Run> {
-    let sent: Arc<Mutex<HashMap<Uuid, SystemTime>>> = Arc::default();
-    let rejected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let first_send = SystemTime::now();
-    let mut requests = tokio::task::JoinSet::new();
-    for i in 0..count {
-        let due = started + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let (http, gateway, sent, rejected) = (
-            http.clone(),
-            gateway.to_owned(),
-            sent.clone(),
-            rejected.clone(),
-        );
-        let authorization = tokens[i % tokens.len()].clone();
-        requests.spawn(async move {
-            let at = SystemTime::now();
-            let response = http
-                .post(format!("{gateway}/v1/checkouts"))
-                .header("Idempotency-Key", Uuid::new_v4().to_string())
-                .header("Authorization", authorization)
-                .json(&json!({
-                    "cart_id": Uuid::now_v7(),
-                    "items": [{"sku": SKU, "quantity": 1}],
-                    "currency": "EUR", "shipping_country": "DE",
-                    "payment_method": "card", "customer_email": "bench@example.com"
-                }))
-                .send()
-                .await;
-            let id = match response {
-                Ok(r) if r.status().as_u16() == 202 => {
-                    r.json::<serde_json::Value>().await.ok().and_then(|v| {
-                        v["checkout_id"]
-                            .as_str()
-                            .and_then(|s| s.parse::<Uuid>().ok())
-                    })
-                }
-                _ => None,
-            };
-            match id {
-                Some(id) => {
-                    if let Ok(mut sent) = sent.lock() {
-                        sent.insert(id, at);
-                    }
-                }
-                None => {
-                    rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-        });
-    }
-    while requests.join_next().await.is_some() {}
-    let ids: HashMap<Uuid, SystemTime> = sent.lock().map(|s| s.clone()).unwrap_or_default();
-    let deadline = Instant::now() + timeout;
-    let mut done: HashMap<Uuid, (String, DateTime<Utc>)> = HashMap::new();
-    while done.len() < ids.len() && Instant::now() < deadline {
-        let since: DateTime<Utc> = first_send.into();
-        let rows: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT saga_id, status, updated_at FROM sagas
-             WHERE status IN ('completed', 'compensated', 'failed', 'compensation_failed') AND created_at >= $1",
-        )
-        .bind(since)
-        .fetch_all(orchestrator)
-        .await?;
-        for (id, status, at) in rows {
-            if ids.contains_key(&id) {
-                done.insert(id, (status, at));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut latencies = Vec::new();
-    let mut completed = 0;
-    let mut last = first_send;
-    for (id, (status, at)) in &done {
-        let finished: SystemTime = (*at).into();
-        last = last.max(finished);
-        if status == "completed" {
-            completed += 1;
-            latencies.push(finished.duration_since(ids[id]).unwrap_or_default());
-        }
-    }
-    let elapsed = last
-        .duration_since(first_send)
-        .unwrap_or_default()
-        .as_secs_f64();
-    Ok(Run {
-        throughput: if elapsed > 0.0 {
-            done.len() as f64 / elapsed
-        } else {
-            0.0
-        },
-        other_terminal: done.len() - completed,
-        unfinished: ids.len() - done.len(),
-        rejected: rejected.load(std::sync::atomic::Ordering::Relaxed),
-        completed,
-        latencies,
-    })
 }

@@ -47,8 +47,9 @@ impl Databases {
                 "--db-prefix `{prefix}` must be lowercase letters, digits and `_`"
             )));
         }
-        let server: PgConnectOptions = server_url
-            .parse()
+        // As the platform connects (no TLS on loopback unless the URL asks): the
+        // URLs handed to the services carry the mode chosen here.
+        let server: PgConnectOptions = sagaflow_bus::postgres::connect_options(server_url)
             .map_err(|_| Error::Config("--pg-url is not a PostgreSQL URL".into()))?;
         let mut urls = BTreeMap::new();
         if create {

@@ -2,7 +2,7 @@
 //! (one transaction per message), on [`topics`]:
 //!
 //! - `orchestrator.events` — `SagaFinished` only (typed; `SagaProgressed` is
-//!   skipped): a finished checkout or generation records who owns it (tenant from
+//!   skipped before any database work, [`Handler::wants`]): a finished checkout or generation records who owns it (tenant from
 //!   the envelope, user from the message), which is all validation needs (a plan
 //!   can only attach a generation that has finished); a child saga of a plan
 //!   updates `plan_children`, and its final status (`completed`, `compensated`,
@@ -218,6 +218,12 @@ fn classify(err: Error) -> Failure {
 }
 
 impl Handler for Follower {
+    /// Every step of every saga (`SagaProgressed`) is skipped before any database
+    /// work: the planner needs only how sagas finish.
+    fn wants(&self, message: &Incoming) -> bool {
+        message.message_type() != SagaProgressed::MESSAGE_TYPE
+    }
+
     async fn handle(
         &self,
         tx: &mut PgConnection,
@@ -225,7 +231,7 @@ impl Handler for Follower {
     ) -> Result<Vec<Outgoing>, Failure> {
         match message.message_type() {
             SagaFinished::MESSAGE_TYPE => self.finished(tx, message).await?,
-            // Every step of every saga: the planner needs only how they finish.
+            // Not wanted (see `wants`); a direct call changes nothing either.
             SagaProgressed::MESSAGE_TYPE => {}
             ApplicationStatusChanged::MESSAGE_TYPE => self.application(tx, message).await?,
             ProductChanged::MESSAGE_TYPE => self.product(tx, message).await?,

@@ -64,9 +64,16 @@ async fn a_failed_attachment_compensates_the_generation() -> anyhow::Result<()> 
         entries: Vec::new(),
         result: None,
     };
-    planner
-        .consume(&incoming_as(TENANT, Some(generation), None, &skipped))
-        .await?;
+    let outcome = planner
+        .consume_outcome(&incoming_as(TENANT, Some(generation), None, &skipped))
+        .await;
+    assert_eq!(outcome, sagaflow_bus::Outcome::Skipped);
+    let inbox: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sagaflow_inbox WHERE message_type = 'SagaProgressed'",
+    )
+    .fetch_one(planner.pool())
+    .await?;
+    assert_eq!(inbox, 0, "a skipped message leaves no inbox row");
     let view = planner.plan(&plan_id.to_string()).await?;
     assert_eq!(view["steps"][0]["status"], "running", "{view:#}");
     let result = SagaResult {

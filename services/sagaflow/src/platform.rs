@@ -276,9 +276,10 @@ pub async fn run(
 }
 
 /// Connects a pool (durable commits are required: outbox, inbox and saga logs).
+/// A server on this machine is reached without TLS unless the URL names an
+/// `sslmode` ([`sagaflow_bus::postgres::connect_options`]).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = url
-        .parse()
+    let options = sagaflow_bus::postgres::connect_options(url)
         .with_context(|| "DATABASE_URL is not a PostgreSQL URL")?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
@@ -297,10 +298,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
 }
 
 /// The URL of `database` on the server of `server_url`; creates the database if
-/// it does not exist.
+/// it does not exist. The URL carries the server URL's TLS mode, or `disable` for
+/// a server on this machine whose URL names none.
 pub async fn ensure_database(server_url: &str, database: &str) -> anyhow::Result<String> {
-    let options: PgConnectOptions = server_url
-        .parse()
+    let options = sagaflow_bus::postgres::connect_options(server_url)
         .with_context(|| "SAGAFLOW_PG_URL is not a PostgreSQL URL")?;
     let mut admin = PgConnection::connect_with(&options)
         .await

@@ -8,11 +8,11 @@
 //! permit, a dead-letter publish) gives way to the lane's stop token, so a shutdown
 //! or a revoked partition never waits on an outage.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::FutureProducer;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
@@ -21,10 +21,13 @@ use tracing::{Instrument, info_span, warn};
 use super::record::Record;
 use super::{Handler, Outcome};
 use crate::dead_letter;
+use crate::error::Error;
 use crate::failure::{self, Backoff, Class, Failure};
 use crate::lag::LagContext;
 use crate::message::Incoming;
 use crate::outbox;
+use crate::producer::SharedProducer;
+use crate::publish_failure;
 
 /// How [`settle`] retries.
 #[derive(Clone, Copy)]
@@ -39,14 +42,15 @@ pub(super) struct Policy<'a> {
     pub permits: Option<&'a Semaphore>,
 }
 
-/// What the lanes share: the handler, the database, the producer for dead letters.
+/// What the lanes share: the handler, the database, the producer for dead letters
+/// (the process's shared one).
 pub(super) struct Worker<H> {
     pub name: String,
     pub pool: PgPool,
     pub handler: Arc<H>,
     pub backoff: Backoff,
     pub unavailable: Backoff,
-    pub producer: FutureProducer,
+    pub producer: SharedProducer,
     pub consumer: Arc<StreamConsumer<LagContext>>,
     pub permits: Semaphore,
 }
@@ -70,7 +74,20 @@ impl<H: Handler> Worker<H> {
         if records.len() > 1 {
             let incoming: Option<Vec<Incoming>> =
                 records.iter().map(|r| r.incoming().ok()).collect();
-            if let Some(incoming) = incoming {
+            // Messages the handler does not want take no part in the transaction;
+            // every offset is stored, in order, once the batch commits. (Should the
+            // batch fail, the one-by-one path below skips them again, in order.)
+            let wanted: Option<Vec<Incoming>> =
+                incoming.map(|all| all.into_iter().filter(|m| self.handler.wants(m)).collect());
+            if wanted.as_ref().is_some_and(Vec::is_empty) {
+                metrics::counter!("sagaflow_inbox_skipped_total", "consumer" => self.name.clone())
+                    .increment(records.len() as u64);
+                for record in &records {
+                    self.store_offset(record);
+                }
+                return true;
+            }
+            if let Some(incoming) = wanted.filter(|wanted| wanted.len() > 1) {
                 let started = Instant::now();
                 let Some(_permit) = acquire(Some(&self.permits), stop).await else {
                     return false;
@@ -81,6 +98,8 @@ impl<H: Handler> Worker<H> {
                             .record(started.elapsed().as_secs_f64() / incoming.len() as f64);
                         metrics::histogram!("sagaflow_inbox_batch_size", "consumer" => self.name.clone())
                             .record(incoming.len() as f64);
+                        metrics::counter!("sagaflow_inbox_skipped_total", "consumer" => self.name.clone())
+                            .increment((records.len() - incoming.len()) as u64);
                         for record in &records {
                             self.store_offset(record);
                         }
@@ -163,13 +182,20 @@ impl<H: Handler> Worker<H> {
         let raw = record.raw();
         let mut attempt = 0;
         loop {
+            let producer = self.producer.get();
             let sent = tokio::select! {
                 _ = stop.cancelled() => return false,
-                sent = dead_letter::publish(&self.producer, &self.name, &raw, reason) => sent,
+                sent = dead_letter::publish(&producer, &self.name, &raw, reason) => sent,
             };
             match sent {
                 Ok(()) => return true,
                 Err(err) => {
+                    if let Error::Kafka(kafka) = &err
+                        && publish_failure::is_fatal(kafka)
+                        && let Err(err) = self.producer.replace(&producer)
+                    {
+                        warn!(error = %err, "creating a new producer failed");
+                    }
                     attempt += 1;
                     warn!(error = %err, attempt, "dead-letter publish failed; retrying");
                     if !sleep(self.backoff.delay(attempt.min(10)), stop).await {
@@ -213,6 +239,11 @@ pub(super) async fn settle<H: Handler>(
     incoming: &Incoming,
     policy: Policy<'_>,
 ) -> Option<Outcome> {
+    if !handler.wants(incoming) {
+        metrics::counter!("sagaflow_inbox_skipped_total", "consumer" => consumer.to_owned())
+            .increment(1);
+        return Some(Outcome::Skipped);
+    }
     let mut attempt: u32 = 0;
     let mut outage: u32 = 0;
     loop {
@@ -298,17 +329,22 @@ fn consume_span(consumer: &str, incoming: &Incoming) -> tracing::Span {
     span
 }
 
-/// Several messages in one transaction; any failure rolls all of them back.
+/// Several messages in one transaction; any failure rolls all of them back. The
+/// inbox rows of the whole batch are one statement (and, for a handler that
+/// prepares, so is the look-up of those handled before).
 async fn try_batch<H: Handler>(
     pool: &PgPool,
     handler: &H,
     consumer: &str,
     batch: &[Incoming],
 ) -> Result<(), Failure> {
-    for incoming in batch.iter().filter(|_| H::PREPARES) {
-        if !already_handled(pool, consumer, incoming)
+    if H::PREPARES {
+        let handled = handled_of(pool, consumer, batch)
             .await
-            .map_err(|e| failure::from_database("inbox read", &e))?
+            .map_err(|e| failure::from_database("inbox read", &e))?;
+        for incoming in batch
+            .iter()
+            .filter(|m| !handled.contains(&m.envelope.message_id))
         {
             handler
                 .prepare(pool, incoming)
@@ -320,12 +356,13 @@ async fn try_batch<H: Handler>(
         .begin()
         .await
         .map_err(|e| failure::from_database("begin", &e))?;
+    let mut fresh = insert_inbox_batch(&mut tx, consumer, batch)
+        .await
+        .map_err(|e| failure::from_database("inbox write", &e))?;
     let mut outgoing = Vec::new();
     for incoming in batch {
-        let inserted = insert_inbox(&mut tx, consumer, incoming)
-            .await
-            .map_err(|e| failure::from_database("inbox write", &e))?;
-        if !inserted {
+        // A message id twice in one batch is handled at its first place only.
+        if !fresh.remove(&incoming.envelope.message_id) {
             metrics::counter!("sagaflow_messages_duplicate_total", "consumer" => consumer.to_owned())
                 .increment(1);
             continue;
@@ -343,6 +380,55 @@ async fn try_batch<H: Handler>(
     tx.commit()
         .await
         .map_err(|e| failure::from_database("commit", &e))
+}
+
+/// The message ids of `batch` already in the inbox of `consumer` (read outside any
+/// transaction: only to skip needless [`Handler::prepare`] calls).
+async fn handled_of(
+    pool: &PgPool,
+    consumer: &str,
+    batch: &[Incoming],
+) -> Result<HashSet<uuid::Uuid>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = batch.iter().map(|m| m.envelope.message_id).collect();
+    let handled: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT message_id FROM sagaflow_inbox WHERE consumer = $1 AND message_id = ANY($2)",
+    )
+    .bind(consumer)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(handled.into_iter().collect())
+}
+
+/// Records `(consumer, message_id)` for every message of `batch` in one statement;
+/// returns the ids that were not there yet.
+async fn insert_inbox_batch(
+    conn: &mut PgConnection,
+    consumer: &str,
+    batch: &[Incoming],
+) -> Result<HashSet<uuid::Uuid>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = batch.iter().map(|m| m.envelope.message_id).collect();
+    let types: Vec<&str> = batch
+        .iter()
+        .map(|m| m.envelope.message_type.as_str())
+        .collect();
+    let topics: Vec<&str> = batch.iter().map(|m| m.topic.as_str()).collect();
+    let partitions: Vec<i32> = batch.iter().map(|m| m.partition).collect();
+    let offsets: Vec<i64> = batch.iter().map(|m| m.offset).collect();
+    let inserted: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "INSERT INTO sagaflow_inbox (consumer, message_id, message_type, topic, kafka_partition, kafka_offset)
+         SELECT $1, * FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+         ON CONFLICT DO NOTHING RETURNING message_id",
+    )
+    .bind(consumer)
+    .bind(&ids)
+    .bind(&types)
+    .bind(&topics)
+    .bind(&partitions)
+    .bind(&offsets)
+    .fetch_all(conn)
+    .await?;
+    Ok(inserted.into_iter().collect())
 }
 
 /// Whether `(consumer, message_id)` is in the inbox already (read outside any

@@ -452,17 +452,22 @@ pub fn finished(
 impl Planner {
     /// Handles one message through the planner's consumer (inbox transaction).
     pub async fn consume(&self, message: &sagaflow_bus::Incoming) -> anyhow::Result<()> {
+        let outcome = self.consume_outcome(message).await;
+        anyhow::ensure!(outcome == sagaflow_bus::Outcome::Handled, "{outcome:?}");
+        Ok(())
+    }
+
+    /// What the planner's consumer made of `message`.
+    pub async fn consume_outcome(&self, message: &sagaflow_bus::Incoming) -> sagaflow_bus::Outcome {
         let follower = sagaflow_planner::Follower::new(self.state.definitions.clone());
-        let outcome = sagaflow_bus::inbox::process(
+        sagaflow_bus::inbox::process(
             self.pool(),
             &follower,
             sagaflow_planner::NAME,
             message,
             sagaflow_bus::Backoff::default(),
         )
-        .await;
-        anyhow::ensure!(outcome == sagaflow_bus::Outcome::Handled, "{outcome:?}");
-        Ok(())
+        .await
     }
 
     /// Tells the planner (as the orchestrator would) that generation `saga_id`

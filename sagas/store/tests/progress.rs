@@ -30,6 +30,30 @@ fn reply<T: Contract>(body: &T) -> Input {
     }
 }
 
+fn reserved(saga: Uuid) -> Input {
+    reply(&InventoryReserved {
+        saga_id: saga,
+        reservation_id: Uuid::now_v7(),
+    })
+}
+
+/// Two mugs at 15.00 EUR.
+fn priced(saga: Uuid) -> Input {
+    reply(&OrderPriced {
+        saga_id: saga,
+        subtotal_minor: 3000,
+        discount_minor: 0,
+        tax_minor: 0,
+        total_minor: 3000,
+        currency: "EUR".into(),
+        lines: vec![CheckoutItem {
+            sku: "MUG".into(),
+            quantity: 2,
+            unit_price_minor: 1500,
+        }],
+    })
+}
+
 /// The `orchestrator.events` messages of `saga` in the outbox, in order.
 async fn published(
     pool: &PgPool,
@@ -83,23 +107,8 @@ async fn a_completed_checkout_reports_typed_entries_its_order_and_its_end() -> a
     sagaflow_saga_store::migrate(&db.pool).await?;
     let (saga, order_id) = (Uuid::now_v7(), Uuid::now_v7());
     let replies = [
-        reply(&InventoryReserved {
-            saga_id: saga,
-            reservation_id: Uuid::now_v7(),
-        }),
-        reply(&OrderPriced {
-            saga_id: saga,
-            subtotal_minor: 3000,
-            discount_minor: 0,
-            tax_minor: 0,
-            total_minor: 3000,
-            currency: "EUR".into(),
-            lines: vec![CheckoutItem {
-                sku: "MUG".into(),
-                quantity: 2,
-                unit_price_minor: 1500,
-            }],
-        }),
+        reserved(saga),
+        priced(saga),
         reply(&PaymentProcessed {
             saga_id: saga,
             payment_id: Uuid::now_v7(),
@@ -205,19 +214,8 @@ async fn a_declined_payment_reports_why_and_finishes_compensated() -> anyhow::Re
     sagaflow_saga_store::migrate(&db.pool).await?;
     let saga = Uuid::now_v7();
     let replies = [
-        reply(&InventoryReserved {
-            saga_id: saga,
-            reservation_id: Uuid::now_v7(),
-        }),
-        reply(&OrderPriced {
-            saga_id: saga,
-            subtotal_minor: 3000,
-            discount_minor: 0,
-            tax_minor: 0,
-            total_minor: 3000,
-            currency: "EUR".into(),
-            lines: Vec::new(),
-        }),
+        reserved(saga),
+        priced(saga),
         reply(&PaymentFailed {
             saga_id: saga,
             reason: "card declined".into(),

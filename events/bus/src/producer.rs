@@ -1,8 +1,9 @@
 //! One Kafka producer per process for each set of producer settings: the inboxes'
 //! dead letters and the broker probe share it instead of each starting its own
 //! librdkafka instance (its threads poll even when idle). Each relay keeps a
-//! producer of its own ([`SharedProducer::private`]). rdkafka producers are thread-safe; a [`SharedProducer`]
-//! is a cloneable handle to the one of its settings.
+//! producer of its own ([`SharedProducer::private`]). rdkafka producers are
+//! thread-safe; a [`SharedProducer`] is a cloneable handle to the one of its
+//! settings.
 //!
 //! A producer librdkafka declares fatally broken is replaced for every holder at
 //! once ([`SharedProducer::replace`]); the next [`SharedProducer::get`] of any

@@ -2,9 +2,10 @@
 //! (one transaction per message), on [`topics`]:
 //!
 //! - `orchestrator.events` — `SagaFinished` only (typed; `SagaProgressed` is
-//!   skipped before any database work, [`Handler::wants`]): a finished checkout or generation records who owns it (tenant from
-//!   the envelope, user from the message), which is all validation needs (a plan
-//!   can only attach a generation that has finished); a child saga of a plan
+//!   skipped before any database work, [`Handler::wants`]): a finished checkout
+//!   or generation records who owns it (tenant from the envelope, user from the
+//!   message), which is all validation needs (a plan can only attach a
+//!   generation that has finished); a child saga of a plan
 //!   updates `plan_children`, and its final status (`completed`, `compensated`,
 //!   or stopped for an operator) becomes an input of the plan saga. Plan sagas'
 //!   own messages (the saga store publishes them there too) are skipped.

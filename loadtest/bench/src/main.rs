@@ -89,6 +89,10 @@ struct Args {
     /// polls, timers) the net per-saga figures take out; 0 skips it.
     #[arg(long, default_value_t = 10)]
     idle_secs: u64,
+    /// Keep the databases the run created (by default they are dropped at the end:
+    /// hundreds of leftover databases slow the server down, see loadtest/README.md).
+    #[arg(long)]
+    keep_databases: bool,
     /// Write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -284,6 +288,11 @@ async fn main() -> anyhow::Result<()> {
         Broker::Local(_) => cpu::child_with_arg(&format!("tcp://{}", broker.bootstrap())),
         _ => None,
     };
+    let created: Vec<String> = databases
+        .iter()
+        .cloned()
+        .chain([floor_db.name.clone()])
+        .collect();
     let mut probe = Probe::connect(
         &sagaflow_test_support::pg::server_url(),
         databases,
@@ -328,6 +337,13 @@ async fn main() -> anyhow::Result<()> {
     };
     shutdown.cancel();
     while services.join_next().await.is_some() {}
+    if !args.keep_databases {
+        for pool in pools.values() {
+            pool.close().await;
+        }
+        floor_db.pool.close().await;
+        drop_databases(&created).await?;
+    }
 
     let latency = Samples::new(run.latencies.clone());
     let report = Report {
@@ -397,4 +413,20 @@ fn os() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
         })
         .unwrap_or_else(|| "unknown cpu".into())
+}
+
+/// Drops the databases this run created (`WITH (FORCE)`: a connection the platform
+/// left open does not keep one alive).
+async fn drop_databases(names: &[String]) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let url = sagaflow_test_support::pg::server_url();
+    let mut admin = sqlx::PgConnection::connect(&url).await?;
+    for name in names {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("dropping {name}"))?;
+    }
+    admin.close().await?;
+    Ok(())
 }

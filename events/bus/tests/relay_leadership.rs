@@ -13,7 +13,7 @@ use sagaflow_test_support::{Broker, TestDb, TopicReader, eventually, free_port, 
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use common::{message, prepare};
+use common::{message, prepare, relay_sending};
 
 async fn enqueue(pool: &PgPool, topic: &str, count: usize) -> anyhow::Result<()> {
     let rows: Vec<_> = (0..count).map(|_| message(topic, Uuid::now_v7())).collect();
@@ -46,21 +46,11 @@ async fn a_batch_waiting_for_the_broker_holds_no_transaction_and_hands_over_when
     let batch = tokio::spawn(async move { stuck.publish_batch().await });
     let database = db.name.clone();
     eventually(
-        "the stuck relay to take the lock",
+        "the stuck relay to lead and wait on the broker",
         Duration::from_secs(10),
-        || async {
-            let locked: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                 WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1",
-            )
-            .bind(&database)
-            .fetch_one(&db.pool)
-            .await?;
-            Ok(locked == 1)
-        },
+        || relay_sending(&db.pool, &database),
     )
     .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
 
     // No session of this database sits in a transaction, and every row can be
     // locked by someone else right now.

@@ -8,11 +8,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use sagaflow_bus::{KafkaConfig, Relay, outbox};
-use sagaflow_test_support::{TestDb, free_port};
+use sagaflow_test_support::{TestDb, eventually, free_port};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use common::{message, prepare};
+use common::{message, prepare, relay_sending};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_stuck_on_a_dead_broker_stops_within_the_grace() -> anyhow::Result<()> {
@@ -30,8 +30,12 @@ async fn a_relay_stuck_on_a_dead_broker_stops_within_the_grace() -> anyhow::Resu
     let relay = Relay::new(db.pool.clone(), &KafkaConfig::new(dead))?;
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(relay.run(shutdown.clone()));
-    // Let the relay take its batch and start sending.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    eventually(
+        "the relay to take its batch and wait on the broker",
+        Duration::from_secs(10),
+        || relay_sending(&db.pool, &db.name),
+    )
+    .await?;
     let signalled = Instant::now();
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(10), task)

@@ -361,3 +361,19 @@ impl Handler for CollidingHandler {
         Ok(Vec::new())
     }
 }
+
+/// Whether a relay of `database` leads (holds the advisory lock) and has read its
+/// batch: the lock holder's last statement read the outbox and it is idle, i.e. the
+/// relay waits on the broker.
+pub async fn relay_sending(pool: &PgPool, database: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM pg_locks l
+             JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND a.datname = $1
+               AND a.state = 'idle' AND a.query LIKE '%FROM sagaflow_outbox o%')",
+    )
+    .bind(database)
+    .fetch_one(pool)
+    .await?)
+}

@@ -57,14 +57,23 @@ async fn postgres_unreachable_for_3s_under_load_loses_and_dead_letters_nothing()
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
 
-    // 200 messages over 4 partitions, about 10 ms apart.
+    // 200 messages over 4 partitions, about 10 ms apart: the first 100 before the
+    // cut, the other 100 once it is cut (so the outage always hits a flow, however
+    // fast the consumer drains the first half).
     let producer = producer(&broker.bootstrap())?;
     let messages: Vec<_> = (0..200).map(|_| message(&topic, Uuid::now_v7())).collect();
     let expected: BTreeSet<Uuid> = messages.iter().map(|m| m.envelope.message_id).collect();
+    let (cut_tx, cut_rx) = tokio::sync::oneshot::channel::<()>();
     let sending = {
         let producer = producer.clone();
         tokio::spawn(async move {
+            let mut cut = Some(cut_rx);
             for (i, out) in messages.iter().enumerate() {
+                if i == 100
+                    && let Some(cut) = cut.take()
+                {
+                    cut.await?;
+                }
                 produce_to(&producer, out, (i % 4) as i32, unchanged).await?;
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -78,6 +87,7 @@ async fn postgres_unreachable_for_3s_under_load_loses_and_dead_letters_nothing()
     .await?;
     proxy.cut().await;
     let at_cut = total_effects(&db.pool).await?;
+    let _ = cut_tx.send(());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = total_effects(&db.pool).await?;
     proxy.restore().await;

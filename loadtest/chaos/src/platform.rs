@@ -43,10 +43,11 @@ pub const REPLICATED: [&str; 8] = [
 /// Every `*_LISTEN` key a `sagaflow serve` process may bind; each process gets
 /// its own free port for every one, so replicas never collide with each other or
 /// with a platform already running on the default ports.
-const LISTEN_KEYS: [&str; 10] = [
+const LISTEN_KEYS: [&str; 11] = [
     "GATEWAY_LISTEN",
     "ORCHESTRATOR_LISTEN",
     "CART_LISTEN",
+    "ORDER_LISTEN",
     "NOTIFICATION_LISTEN",
     "GENERATION_LISTEN",
     "PLANNER_LISTEN",
@@ -159,6 +160,11 @@ pub async fn start(
                     .unwrap_or_default()
             };
             env.push(("GATEWAY_CART_URL".into(), url("cart", "CART_LISTEN")));
+            env.push(("GATEWAY_ORDER_URL".into(), url("order", "ORDER_LISTEN")));
+            env.push((
+                "GATEWAY_NOTIFICATION_URL".into(),
+                url("notification", "NOTIFICATION_LISTEN"),
+            ));
             env.push((
                 "GATEWAY_PLANNER_URL".into(),
                 url("planner", "PLANNER_LISTEN"),

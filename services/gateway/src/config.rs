@@ -31,6 +31,11 @@ pub const DEFAULT_CART_URL: &str = "http://127.0.0.1:8083";
 pub const DEFAULT_PLANNER_URL: &str = "http://127.0.0.1:8086";
 /// Default `GATEWAY_APPLICATIONS_URL`.
 pub const DEFAULT_APPLICATIONS_URL: &str = "http://127.0.0.1:8087";
+/// Default `GATEWAY_ORDER_URL`.
+pub const DEFAULT_ORDER_URL: &str = "http://127.0.0.1:8082";
+/// Default `GATEWAY_NOTIFICATION_URL` (the notification service's default
+/// `NOTIFICATION_LISTEN`).
+pub const DEFAULT_NOTIFICATION_URL: &str = "http://127.0.0.1:8084";
 /// Default `GATEWAY_JWT_ISSUER`.
 pub const DEFAULT_JWT_ISSUER: &str = "sagaflow";
 /// Default `GATEWAY_JWT_AUDIENCE`.
@@ -173,6 +178,27 @@ pub struct Settings {
         value_parser = parse_base_url
     )]
     pub applications_url: String,
+
+    /// The order service's HTTP API (`GET /v1/orders...` are forwarded to it).
+    #[arg(
+        id = "gateway-order-url", long = "gateway-order-url",
+        env = "GATEWAY_ORDER_URL",
+        value_name = "GATEWAY_ORDER_URL",
+        default_value = DEFAULT_ORDER_URL,
+        value_parser = parse_base_url
+    )]
+    pub order_url: String,
+
+    /// The notification service's HTTP API (`/v1/notifications/preferences` and
+    /// `/v1/notifications/test` are forwarded to it).
+    #[arg(
+        id = "gateway-notification-url", long = "gateway-notification-url",
+        env = "GATEWAY_NOTIFICATION_URL",
+        value_name = "GATEWAY_NOTIFICATION_URL",
+        default_value = DEFAULT_NOTIFICATION_URL,
+        value_parser = parse_base_url
+    )]
+    pub notification_url: String,
 
     /// HS256 secret bearer tokens may be signed with (at least 32 bytes). At
     /// least one of this and `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE` is required.
@@ -398,6 +424,8 @@ impl Default for Settings {
             cart_url: DEFAULT_CART_URL.to_owned(),
             planner_url: DEFAULT_PLANNER_URL.to_owned(),
             applications_url: DEFAULT_APPLICATIONS_URL.to_owned(),
+            order_url: DEFAULT_ORDER_URL.to_owned(),
+            notification_url: DEFAULT_NOTIFICATION_URL.to_owned(),
             jwt_hs256_secret: None,
             jwt_rs256_public_key_file: None,
             jwt_issuer: DEFAULT_JWT_ISSUER.to_owned(),
@@ -545,6 +573,8 @@ mod tests {
         assert_eq!(cli.gateway.cart_url, default.cart_url);
         assert_eq!(cli.gateway.planner_url, default.planner_url);
         assert_eq!(cli.gateway.applications_url, default.applications_url);
+        assert_eq!(cli.gateway.order_url, default.order_url);
+        assert_eq!(cli.gateway.notification_url, default.notification_url);
         assert_eq!(cli.gateway.jwt_issuer, "sagaflow");
         assert_eq!(cli.gateway.jwt_audience, "sagaflow-api");
         assert_eq!(cli.gateway.rate_limit_ip_per_sec, 100);

@@ -21,7 +21,7 @@ use utoipa::openapi::{Content, ObjectBuilder, Ref, Required, ResponseBuilder, Ty
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    checkouts, documents, generations, health, history, me, products, proxied, sagas, web,
+    checkouts, documents, generations, health, history, me, orders, products, proxied, sagas, web,
 };
 
 /// The name of the bearer security scheme.
@@ -55,6 +55,8 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
         generations::cancel,
         generations::stream,
         documents::download,
+        orders::cancel,
+        orders::refund,
         history::history,
         me::erase,
         sagas::list,
@@ -72,11 +74,13 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
         (name = "checkouts", description = "The checkout saga"),
         (name = "products", description = "The catalogue (public: no token needed)"),
         (name = "generations", description = "The document generation saga and its documents"),
+        (name = "orders", description = "The caller's orders: cancel one, refund some of its lines (sagas of their own); the order list is forwarded to the order service"),
         (name = "sagas", description = "Any saga the caller started"),
         (name = "history", description = "The caller's history and data"),
         (name = "carts", description = "Forwarded to the cart service"),
         (name = "assistant", description = "Forwarded to the planner service"),
         (name = "applications", description = "Forwarded to the applications service"),
+        (name = "notifications", description = "The caller's notification preferences and test notifications; forwarded to the notification service"),
         (name = "operations", description = "Health"),
         (name = "web", description = "The web page and this documentation"),
     )

@@ -3,11 +3,12 @@
 //!
 //! `SagaProgressed` (`orchestrator.events`, one per decision of the orchestrator)
 //! goes into `saga_progress`, one row per typed entry (`(saga_id, seq)`; a repeat
-//! is ignored), for every saga, and is applied to the saga's row in `checkouts` or
-//! `generations` (whichever holds the saga id). Only typed fields are read:
+//! is ignored), for every saga, and is applied to the saga's row in `checkouts`,
+//! `generations` or `order_changes` (whichever holds the saga id). Only typed
+//! fields are read:
 //!
 //! - `status`: the saga status after the newest entry (`seq` above `last_seq`);
-//! - `order_id` / `document_id`: the message's `result` (what the saga's
+//! - `order_id` / `document_id` / `refund_id`: the message's `result` (what the saga's
 //!   definition declares it produces) unless a result with a higher seq is stored
 //!   (`result_seq`), so a late message never replaces a newer result (a validated
 //!   draft never replaces the exported document); it is kept on the decision's
@@ -41,6 +42,8 @@
 //!   routes and by [`initiated`], kept as the user's history; a user's
 //!   generations go with `DELETE /v1/me`, checkouts are redacted (financial
 //!   records).
+//! - `order_changes`: written by the order routes (`routes::orders`), kept and
+//!   redacted like checkouts.
 //! - `saga_progress`: written here. `owned` says whether the saga had its row
 //!   when the entry was stored (or got it since, [`replay`]); entries that are
 //!   still not owned after `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS` (progress
@@ -107,6 +110,8 @@ pub enum Owner {
     /// A row of `generations` (`POST /v1/generations`, or an `InitiateGeneration`
     /// of another producer).
     Generation,
+    /// A row of `order_changes` (`POST /v1/orders/{id}/cancel` or `/refunds`).
+    OrderChange,
 }
 
 impl Owner {
@@ -115,6 +120,7 @@ impl Owner {
         match self {
             Owner::Checkout => "checkouts",
             Owner::Generation => "generations",
+            Owner::OrderChange => "order_changes",
         }
     }
 
@@ -123,6 +129,7 @@ impl Owner {
         match self {
             Owner::Checkout => "checkout_id",
             Owner::Generation => "generation_id",
+            Owner::OrderChange => "saga_id",
         }
     }
 
@@ -131,22 +138,18 @@ impl Owner {
         match self {
             Owner::Checkout => "order_id",
             Owner::Generation => "document_id",
-        }
-    }
-
-    /// The saga definition's name (`checkout`, `generation`).
-    pub fn definition(self) -> &'static str {
-        match self {
-            Owner::Checkout => sagaflow_checkout::steps::NAME,
-            Owner::Generation => sagaflow_generation_saga::steps::NAME,
+            Owner::OrderChange => "refund_id",
         }
     }
 }
 
+/// Every table a saga can have its row in.
+pub const OWNERS: [Owner; 3] = [Owner::Checkout, Owner::Generation, Owner::OrderChange];
+
 /// Finds the saga's row and locks it against writers outside the projection
 /// (the projection's own writes of a saga already take turns, see [`lock_saga`]).
 async fn lock_owner(tx: &mut PgConnection, saga_id: Uuid) -> Result<Option<Owner>, Failure> {
-    for owner in [Owner::Checkout, Owner::Generation] {
+    for owner in OWNERS {
         let sql = format!(
             "SELECT 1 FROM {} WHERE {} = $1 FOR UPDATE",
             owner.table(),

@@ -1,5 +1,6 @@
-//! Forwarding to the backends that own a resource: the cart, planner and
-//! applications services (see `routes::proxied` for the routes).
+//! Forwarding to the backends that own a resource: the cart, planner,
+//! applications, order and notification services (see `routes::proxied` for the
+//! routes).
 //!
 //! The upstream request is rebuilt, not copied: method; the upstream path from the
 //! route's template with each path parameter checked ([`segment`]) and
@@ -71,6 +72,8 @@ pub enum Upstream {
     Cart,
     Planner,
     Applications,
+    Order,
+    Notification,
 }
 
 impl Upstream {
@@ -80,6 +83,8 @@ impl Upstream {
             Upstream::Cart => "the cart service",
             Upstream::Planner => "the planner service",
             Upstream::Applications => "the applications service",
+            Upstream::Order => "the order service",
+            Upstream::Notification => "the notification service",
         }
     }
 
@@ -89,6 +94,8 @@ impl Upstream {
             Upstream::Cart => "cart",
             Upstream::Planner => "planner",
             Upstream::Applications => "applications",
+            Upstream::Order => "order",
+            Upstream::Notification => "notification",
         }
     }
 
@@ -98,6 +105,8 @@ impl Upstream {
             Upstream::Cart => &settings.cart_url,
             Upstream::Planner => &settings.planner_url,
             Upstream::Applications => &settings.applications_url,
+            Upstream::Order => &settings.order_url,
+            Upstream::Notification => &settings.notification_url,
         }
     }
 }

@@ -365,9 +365,15 @@ async fn check(app: &Router, verifier: &Verifier, spec: Spec) -> Result<u16, Tes
     Ok(status.as_u16())
 }
 
-/// A stub backend answering 200 `{}` to anything.
+/// A stub backend answering 200 `{}` to anything. It reads the whole body
+/// first: a server that answers with the body unread closes the connection,
+/// and the gateway's next POST on that pooled connection (not retried: POST is
+/// not idempotent) would fail as a 503 that no real backend caused.
 async fn stub() -> anyhow::Result<String> {
-    let app = Router::new().fallback(|| async { ([("content-type", "application/json")], "{}") });
+    let app = Router::new().fallback(|body: axum::body::Bytes| async move {
+        drop(body);
+        ([("content-type", "application/json")], "{}")
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -385,6 +391,8 @@ fn run(strategy: impl Strategy<Value = Spec>) -> anyhow::Result<Statuses> {
             cart_url: backend.clone(),
             planner_url: backend.clone(),
             applications_url: backend.clone(),
+            order_url: backend.clone(),
+            notification_url: backend.clone(),
             generation_url: backend,
             ..common::settings()
         };

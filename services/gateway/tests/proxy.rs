@@ -101,12 +101,14 @@ async fn echo(request: Request, seen: Seen) -> Response {
     }
 }
 
-/// A gateway whose three backends are the stub at `url`.
+/// A gateway whose backends are all the stub at `url`.
 async fn gateway(url: &str) -> anyhow::Result<Gateway> {
     Gateway::with_settings(Settings {
         cart_url: url.to_owned(),
         planner_url: url.to_owned(),
         applications_url: url.to_owned(),
+        order_url: url.to_owned(),
+        notification_url: url.to_owned(),
         max_body_bytes: 4096,
         ..common::settings()
     })
@@ -239,6 +241,8 @@ async fn every_forwarded_route_reaches_its_backend_path() -> anyhow::Result<()> 
             sagaflow_gateway::proxy::Upstream::Cart => "cart",
             sagaflow_gateway::proxy::Upstream::Planner => "planner",
             sagaflow_gateway::proxy::Upstream::Applications => "applications",
+            sagaflow_gateway::proxy::Upstream::Order => "order",
+            sagaflow_gateway::proxy::Upstream::Notification => "notification",
         };
         let caller = internal_verifier(audience).verify(token);
         assert_eq!(

@@ -507,6 +507,7 @@
         // The summary is a nicety; the timeline already shows the outcome.
       }
       if (result.order_id) final.append(' ', el('span', 'result', `Order ${result.order_id}.`));
+      if (result.refund_id) final.append(' ', el('span', 'result', `Refund ${result.refund_id}.`));
       if (result.document_id) final.append(' ', downloadButtons(result.document_id, $('timeline-error')));
       if (result.failure && result.failure.kind) {
         const f = result.failure;
@@ -785,7 +786,7 @@
       delete form.dataset.body;
       const id = accepted.checkout_id;
       result.textContent = `Checkout ${id} accepted; its timeline follows below.`;
-      follow(id, 'checkout', () => loadHistory());
+      follow(id, 'checkout', () => { loadHistory(); loadOrders(); });
       loadHistory();
     });
   }
@@ -920,6 +921,135 @@
     actions.append(show);
     tr.append(started, whatCell, statusCell, resultCell, actions);
     return tr;
+  }
+
+  // -------------------------------------------------------------- orders
+  //
+  // Shapes (services/order/src/read.rs, forwarded by the gateway): `GET
+  // /v1/orders` is `{orders: [{order_id, status, total_minor, refunded_minor,
+  // currency, items: [{sku, quantity, ...}], created_at, refunds:
+  // [{refund_id, status, amount_minor, items, created_at}], cancelled_by}],
+  // next_before}`.
+
+  let ordersLoading = null;
+
+  function loadOrders() {
+    if (!getToken()) return Promise.resolve();
+    if (!ordersLoading) {
+      ordersLoading = renderOrders().finally(() => { ordersLoading = null; });
+    }
+    return ordersLoading;
+  }
+
+  async function renderOrders() {
+    const region = $('orders-error');
+    const status = $('orders-status');
+    clearError(region);
+    status.textContent = 'Loading orders…';
+    try {
+      const body = await api('GET', '/v1/orders?limit=20');
+      const orders = (body && body.orders) || [];
+      $('orders').replaceChildren(...orders.map((order) => orderCard(order)));
+      status.textContent = orders.length ? `${orders.length} order${orders.length === 1 ? '' : 's'}.` : 'No orders yet: check out above.';
+    } catch (err) {
+      status.textContent = '';
+      showError(region, err);
+    }
+  }
+
+  /** Units of each SKU already held by a refund (reserved or confirmed). */
+  function refundedUnits(order) {
+    const held = new Map();
+    for (const refund of order.refunds || []) {
+      if (refund.status !== 'reserved' && refund.status !== 'confirmed') continue;
+      for (const item of refund.items || []) held.set(item.sku, (held.get(item.sku) || 0) + item.quantity);
+    }
+    return held;
+  }
+
+  /**
+   * POSTs an order change and follows its saga. The key is kept on `button`
+   * until the gateway answers, so a retry after a network failure cannot start
+   * a second change.
+   */
+  async function orderChange(button, path, body) {
+    const region = $('orders-error');
+    clearError(region);
+    if (!button.dataset.idempotencyKey) button.dataset.idempotencyKey = uuid();
+    button.disabled = true;
+    try {
+      const accepted = await api('POST', path, { body, idempotencyKey: button.dataset.idempotencyKey });
+      delete button.dataset.idempotencyKey;
+      $('orders-status').textContent = `${accepted.kind === 'refund' ? 'Refund' : 'Cancellation'} ${accepted.saga_id} started; its timeline follows below.`;
+      follow(accepted.saga_id, null, () => loadOrders());
+      $('timeline-section').scrollIntoView({ block: 'start' });
+    } catch (err) {
+      settleIdempotencyKey(button, err);
+      showError(region, err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function orderCard(order) {
+    const card = el('li', 'card order');
+    card.dataset.orderId = order.order_id;
+    card.dataset.status = order.status;
+    const head = el('p', 'summary');
+    const badge = el('span', 'badge', order.status);
+    badge.dataset.status = order.status === 'cancelled' ? 'compensated' : 'completed';
+    head.append(el('strong', null, 'Order '), el('span', 'mono small', order.order_id), ' ', badge);
+    const paid = el('p', null, `Paid ${money(order.total_minor, order.currency)}`);
+    if (order.refunded_minor) paid.append(`, refunded ${money(order.refunded_minor, order.currency)}`);
+    paid.append('.');
+    if (order.status === 'cancelled') paid.append(' Cancelled: what was left of it is refunded.');
+    const held = refundedUnits(order);
+    const lines = el('ul', 'lines');
+    for (const item of order.items || []) {
+      const li = el('li', 'line');
+      li.dataset.sku = item.sku;
+      const left = item.quantity - (held.get(item.sku) || 0);
+      li.append(`${item.quantity} × ${item.sku}`);
+      if (order.status === 'created' && left > 0) {
+        const form = el('form', 'inline refund');
+        const id = `refund-${order.order_id}-${item.sku}`.replace(/[^A-Za-z0-9_-]/g, '_');
+        const label = el('label', 'visually-hidden', `Units of ${item.sku} to refund`);
+        label.htmlFor = id;
+        const quantity = el('input');
+        quantity.id = id;
+        quantity.type = 'number';
+        quantity.min = '1';
+        quantity.max = String(left);
+        quantity.value = '1';
+        quantity.required = true;
+        const submit = el('button', 'secondary', 'Refund');
+        submit.type = 'submit';
+        form.append(label, quantity, submit);
+        form.addEventListener('submit', (event) => {
+          event.preventDefault();
+          orderChange(submit, `/v1/orders/${order.order_id}/refunds`, {
+            lines: [{ sku: item.sku, quantity: Number(quantity.value) }],
+          });
+        });
+        li.append(' ', form);
+      } else if (left <= 0) {
+        li.append(' ', el('span', 'muted', '(refunded)'));
+      }
+      lines.append(li);
+    }
+    card.append(head, paid, lines);
+    for (const refund of order.refunds || []) {
+      card.append(el('p', 'muted small',
+        `Refund ${refund.refund_id}: ${money(refund.amount_minor, order.currency)}, ${refund.status}.`));
+    }
+    if (order.status === 'created') {
+      const cancel = el('button', 'secondary cancel-order', 'Cancel order');
+      cancel.type = 'button';
+      cancel.setAttribute('aria-label', `Cancel order ${order.order_id}`);
+      cancel.addEventListener('click', () => orderChange(cancel, `/v1/orders/${order.order_id}/cancel`, {}));
+      card.append(cancel);
+    }
+    return card;
   }
 
   // ------------------------------------------------------------- tracker
@@ -1266,6 +1396,7 @@
 
   function loadAll() {
     loadHistory();
+    loadOrders();
     loadTracker();
   }
 
@@ -1284,6 +1415,7 @@
       renderTokenStatus();
       stopFollowing();
       $('history-body').replaceChildren();
+      $('orders').replaceChildren();
       $('applications').replaceChildren();
     });
 
@@ -1319,6 +1451,7 @@
       timeline.setConnection('stopped');
     });
     $('history-refresh').addEventListener('click', () => loadHistory());
+    $('orders-refresh').addEventListener('click', () => loadOrders());
     $('tracker-refresh').addEventListener('click', () => loadTracker());
     $('tracker-filter').addEventListener('change', () => loadTracker());
     statusOptions($('app-status'), ['saved', 'applied'], 'saved', null);

@@ -1,5 +1,6 @@
-//! Rendering a document to Markdown, HTML (escaped) and PDF (A4, the built-in
-//! Helvetica fonts, wrapped lines, as many pages as needed).
+//! Rendering a document to Markdown, HTML (rendered from Markdown and sanitised, see
+//! [`crate::markdown`]) and PDF (A4, the built-in Helvetica fonts, wrapped lines, as
+//! many pages as needed).
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
@@ -46,7 +47,7 @@ impl Format {
     }
 }
 
-/// Renders `content` (plain text or simple Markdown) titled `title`.
+/// Renders `content` (plain text or Markdown) titled `title`.
 pub fn render(format: Format, title: &str, content: &str) -> Result<Vec<u8>, Error> {
     match format {
         Format::Markdown => Ok(markdown(content).into_bytes()),
@@ -76,54 +77,14 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A standalone HTML page: `#` lines become headings, `-` lines list items,
-/// blank-line-separated blocks paragraphs. Every text is escaped.
+/// A standalone HTML page titled `title` (escaped) whose body is `content` rendered
+/// from Markdown and sanitised ([`crate::markdown::to_html`]).
 pub fn html(title: &str, content: &str) -> String {
-    let mut body = String::new();
-    for block in content
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-    {
-        let mut paragraph: Vec<String> = Vec::new();
-        let mut items: Vec<String> = Vec::new();
-        let flush = |body: &mut String, paragraph: &mut Vec<String>, items: &mut Vec<String>| {
-            if !paragraph.is_empty() {
-                body.push_str(&format!("<p>{}</p>\n", paragraph.join("<br>\n")));
-                paragraph.clear();
-            }
-            if !items.is_empty() {
-                body.push_str("<ul>\n");
-                for item in items.drain(..) {
-                    body.push_str(&format!("<li>{item}</li>\n"));
-                }
-                body.push_str("</ul>\n");
-            }
-        };
-        for line in block.lines().map(str::trim) {
-            if let Some(heading) = line.strip_prefix('#') {
-                flush(&mut body, &mut paragraph, &mut items);
-                let level = 1 + heading.chars().take_while(|c| *c == '#').count().min(5);
-                let text = escape(heading.trim_start_matches('#').trim());
-                body.push_str(&format!("<h{level}>{text}</h{level}>\n"));
-            } else if let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-                if !paragraph.is_empty() {
-                    flush(&mut body, &mut paragraph, &mut Vec::new());
-                }
-                items.push(escape(item.trim()));
-            } else {
-                if !items.is_empty() {
-                    flush(&mut body, &mut Vec::new(), &mut items);
-                }
-                paragraph.push(escape(line));
-            }
-        }
-        flush(&mut body, &mut paragraph, &mut items);
-    }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
-         </head>\n<body>\n{body}</body>\n</html>\n",
-        escape(title)
+         </head>\n<body>\n{}</body>\n</html>\n",
+        escape(title),
+        crate::markdown::to_html(content)
     )
 }
 
@@ -306,9 +267,9 @@ mod tests {
         let page = html("<T>", "# Hi & bye\n\n<script>alert('x')</script>\n- a<b");
         assert!(page.contains("<title>&lt;T&gt;</title>"));
         assert!(page.contains("<h1>Hi &amp; bye</h1>"));
-        assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(!page.contains("<script"));
+        assert!(!page.contains("alert"));
         assert!(page.contains("<li>a&lt;b</li>"));
-        assert!(!page.contains("<script>"));
     }
 
     #[test]

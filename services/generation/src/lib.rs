@@ -38,7 +38,8 @@
 //! - [`profile`]: CV-to-job matching.
 //! - [`prompt`]: templates, the completion request and the cache key.
 //! - [`validate`]: coverage, ATS score and factuality.
-//! - [`export`]: Markdown, HTML and PDF rendering.
+//! - [`export`]: Markdown, HTML and PDF rendering; [`markdown`]: Markdown to
+//!   sanitised HTML (pulldown-cmark, then an ammonia allow-list).
 //! - [`store`]: users, CV versions and the saga's working data.
 //! - [`budget`]: token reservations, release tombstones, settlement.
 //! - [`documents`]: the `documents` table.
@@ -68,6 +69,7 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod handler;
+pub mod markdown;
 pub mod profile;
 pub mod prompt;
 pub mod steps;

@@ -102,7 +102,11 @@ async fn exports_a_parsable_pdf_and_serves_it() -> anyhow::Result<()> {
     let (status, content_type, html) = call(&app, "GET", &format!("/documents/{id}/html")).await?;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/html"));
-    assert!(String::from_utf8(html)?.contains("Ada Lovelace"));
+    let html = String::from_utf8(html)?;
+    assert!(html.contains("Ada Lovelace"), "{html}");
+    // Rendered from Markdown: paragraphs, and the signature's line break kept.
+    assert!(html.contains("<p>Dear Hiring Manager at "), "{html}");
+    assert!(html.contains("<p>Kind regards,<br>\n"), "{html}");
     let (status, content_type, md) = call(&app, "GET", &format!("/documents/{id}/md")).await?;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/markdown"));

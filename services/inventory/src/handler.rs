@@ -1,5 +1,6 @@
 //! The `inventory.commands` handler: one SQL path per command, in the inbox
-//! transaction.
+//! transaction. `ReserveInventory` and `ReleaseInventory` (the checkout saga) here;
+//! `RestockOrder` (after-sale) in [`crate::restock`]; anything else is poison.
 
 use std::collections::BTreeMap;
 
@@ -7,18 +8,19 @@ use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     InventoryReleased, InventoryReservationFailed, InventoryReserved, ReleaseInventory,
-    ReserveInventory, StockItem,
+    ReserveInventory, RestockOrder, StockItem,
 };
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::config::Settings;
+use crate::restock::restock;
 
 /// Reason given to a Reserve that arrives after its saga released the reservation.
 pub const CANCELLED: &str = "reservation cancelled";
 
-/// Handles `ReserveInventory` and `ReleaseInventory`.
+/// Handles `ReserveInventory`, `ReleaseInventory` and `RestockOrder`.
 #[derive(Debug, Clone, Default)]
 pub struct InventoryHandler {
     pub settings: Settings,
@@ -48,6 +50,11 @@ impl Handler for InventoryHandler {
                 let command: ReleaseInventory = incoming.decode()?;
                 let released = release(tx, &command).await?;
                 Outgoing::caused_by(&incoming.envelope, &released)?
+            }
+            RestockOrder::MESSAGE_TYPE => {
+                let command: RestockOrder = incoming.decode()?;
+                let restocked = restock(tx, &command).await?;
+                Outgoing::caused_by(&incoming.envelope, &restocked)?
             }
             other => {
                 return Err(Failure::Poison(format!(

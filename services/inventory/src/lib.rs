@@ -1,4 +1,4 @@
-//! # sagaflow-inventory — stock reservations for the checkout saga
+//! # sagaflow-inventory — stock reservations for the checkout saga, restocks after sale
 //!
 //! Consumes `inventory.commands` and replies on `inventory.events`:
 //! - `ReserveInventory` → `InventoryReserved` | `InventoryReservationFailed` (with
@@ -10,18 +10,33 @@
 //!   A Release for an unknown saga leaves a `released` tombstone, so a late Reserve
 //!   for that saga is refused with [`handler::CANCELLED`] and takes nothing.
 //!
-//! Both are idempotent by saga id (the `reservations` table): a repeated command
-//! gets the same reply and changes nothing more.
+//! - `RestockOrder` → `InventoryRestocked` (after-sale cancellation): the placed
+//!   order's reservation (the checkout saga's, `reserved`) is marked `released` and
+//!   its items go back to stock, once; the reply lists them. A second restock saga
+//!   for the same checkout, or an unknown / already released reservation, replies
+//!   with empty items. See [`restock`].
+//!
+//! All are idempotent by saga id (the `reservations` table for the checkout saga,
+//! `restocks` for the restock saga): a repeated command gets the same reply and
+//! changes nothing more.
+//!
+//! Metrics: `sagaflow_inventory_reservations_total{outcome}`,
+//! `sagaflow_inventory_releases_total{outcome}`,
+//! `sagaflow_inventory_restocks_total{outcome = restocked | nothing}`.
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `INVENTORY_*` environment).
-//! - [`handler`]: [`InventoryHandler`], the `inventory.commands` handler.
+//! - [`handler`]: [`InventoryHandler`], the `inventory.commands` handler (reserve,
+//!   release).
+//! - [`restock`]: `RestockOrder`, after-sale restocks.
 //! - This file: [`NAME`], [`migrate`], [`run`], and the stock helpers [`set_stock`] /
 //!   [`stock`].
-//! - `migrations/`: the `stock` and `reservations` tables.
+//! - `migrations/`: the `stock` and `reservations` tables (`1_...`), the `restocks`
+//!   table (`2_restocks.sql`).
 
 pub mod config;
 pub mod handler;
+pub mod restock;
 
 pub use config::Settings;
 pub use handler::InventoryHandler;

@@ -4,8 +4,9 @@
 //! [`ErasureHandler`] consumes `UserErasureRequested` from `gateway.events` (its own
 //! consumer group, [`CONSUMER`]; the tenant is the envelope's): the recipient,
 //! subject and body of every notification recorded for the (tenant, user) become
-//! [`ERASED`], and a tombstone naming the user only by a hash goes into
-//! `notification_erasures`. [`suppressed`] is asked before a notification is sent:
+//! [`ERASED`], their preferences and test-notification requests are deleted, the
+//! notifications skipped for them lose their user id, and a tombstone naming the
+//! user only by a hash goes into `notification_erasures`. [`suppressed`] is asked before a notification is sent:
 //! one of a saga started before the erasure (saga ids are UUIDv7, so their time is
 //! known) is acknowledged without being sent or stored, so the saga that asked for
 //! it still completes and no address comes back.
@@ -17,6 +18,8 @@ use sagaflow_events::messages::UserErasureRequested;
 use sqlx::PgConnection;
 use tracing::info;
 use uuid::Uuid;
+
+use crate::preferences;
 
 /// Consumer group and inbox name of the erasure consumer.
 pub const CONSUMER: &str = "notification-erasure";
@@ -48,8 +51,9 @@ pub async fn suppressed(
         .is_some_and(|erased_at| saga_id.is_none_or(|saga_id| started_before(saga_id, erased_at))))
 }
 
-/// Blanks every notification recorded for `user_id` in `tenant_id` and records the
-/// tombstone. Returns the notifications blanked. Nothing of another tenant is
+/// Blanks every notification recorded for `user_id` in `tenant_id`, deletes their
+/// preferences and test requests, unlinks their skipped notifications and records
+/// the tombstone. Returns the notifications blanked. Nothing of another tenant is
 /// touched.
 pub async fn erase(
     conn: &mut PgConnection,
@@ -82,6 +86,19 @@ pub async fn erase(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    preferences::erase(conn, tenant_id, user_id).await?;
+    sqlx::query(
+        "UPDATE skipped_notifications SET user_id = NULL WHERE tenant_id = $1 AND user_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM notification_tests WHERE tenant_id = $1 AND user_id = $2")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
     metrics::counter!("sagaflow_notification_erasures_total").increment(1);
     Ok(blanked)
 }

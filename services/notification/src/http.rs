@@ -1,13 +1,17 @@
-//! The notification HTTP API (served by the caller):
-//! `POST /send` with `{"channel": "email"|"sms"|"push", "recipient", "subject",
+//! The unguarded notification HTTP API (served by the caller beside the guarded
+//! [`crate::api`]): `POST /send` with `{"channel": "email"|"sms"|"push", "recipient", "subject",
 //! "body"}` (and optionally a client-chosen `notification_id` for idempotent
 //! retries) → 202 `{"notification_id"}`. Errors are `{"error": {"code", "message"}}`:
-//! `invalid_input` (400) for a bad body, channel or recipient; `internal` (500).
+//! `invalid_input` (400) for a bad body, channel or recipient; `internal` (500)
+//! ([`ApiError`]).
+//!
+//! It takes no identity (no token): it sends to the recipient it is given, for no
+//! user, so no preference applies. Nothing in the platform calls it today (the
+//! gateway does not forward it); it is an operator tool on the service's own port.
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -15,6 +19,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::error::ApiError;
 use crate::sender::{self, Notification, Sender, Sent};
 
 /// The route above, on `pool`.
@@ -34,49 +39,13 @@ pub struct SendRequest {
     pub notification_id: Option<Uuid>,
 }
 
-/// An API error as JSON.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn invalid(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_input",
-            message: message.into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        tracing::error!(error = %err, "notification database error");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "internal error".to_owned(),
-        }
-    }
-}
-
 async fn send(
     State(pool): State<PgPool>,
     request: Result<Json<SendRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let Json(request) = request.map_err(|rejection| ApiError::invalid(rejection.body_text()))?;
+    let Json(request) = request.map_err(|rejection| ApiError::Invalid(rejection.body_text()))?;
     let sender = Sender::parse(&request.channel).ok_or_else(|| {
-        ApiError::invalid(format!(
+        ApiError::Invalid(format!(
             "unknown channel `{}`: expected email, sms or push",
             request.channel
         ))
@@ -92,10 +61,11 @@ async fn send(
     };
     let mut conn = pool.acquire().await?;
     match sender::send(&mut conn, &notification).await? {
-        Sent::Sent | Sent::AlreadySent | Sent::Suppressed => Ok((
+        // Skipped and Suppressed need a user; a notification of this route has none.
+        Sent::Sent | Sent::AlreadySent | Sent::Suppressed | Sent::Skipped(_) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({ "notification_id": notification.notification_id })),
         )),
-        Sent::Refused(reason) => Err(ApiError::invalid(reason)),
+        Sent::Refused(reason) => Err(ApiError::Invalid(reason)),
     }
 }

@@ -3,26 +3,46 @@
 //! Consumes `notifications` and replies on `notification.events`:
 //! `SendNotification` → `NotificationSent` | `NotificationFailed` (e.g. a blank
 //! recipient). Sending is idempotent by `notification_id`: a duplicate is recorded
-//! (and sent) once and answered `NotificationSent` again. The HTTP API ([`router`],
-//! `POST /send`) uses the same send path. Senders are simulated: what they send is
-//! recorded in `sent_notifications` ([`sent`] reads it back).
+//! (and sent) once and answered `NotificationSent` again. A notification for a user
+//! on a channel they turned off is skipped (recorded with its reason, [`skipped`])
+//! and still answered `NotificationSent`, so the saga that asked completes (see
+//! [`handler`]). Senders are simulated: what they send is recorded in
+//! `sent_notifications` ([`sent`] reads it back).
+//!
+//! Two HTTP routers, both served by the caller (`sagaflow serve notification`) on
+//! `NOTIFICATION_LISTEN`: [`api::router`] for users through the gateway, wrapped in
+//! `internal::guard` (audience [`NAME`]): `GET|PUT /preferences`, `POST
+//! /notifications/test`; and the unguarded [`router`] (`POST /send`, an operator
+//! tool nothing calls today). Both use the same send path.
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `NOTIFICATION_*` environment).
-//! - [`sender`]: [`Sender`] (Email, Sms, Push) and the shared [`sender::send`].
-//! - [`http`]: the axum [`router`]; the caller serves it.
+//! - [`sender`]: [`Sender`] (Email, Sms, Push) and the shared [`sender::send`]
+//!   (refusal, erasure suppression, preferences, then the record).
+//! - [`preferences`]: per (tenant, user, channel) whether the user accepts it.
+//! - [`api`]: the guarded [`api::router`] (preferences; its state and clock).
+//! - [`test_notification`]: `POST /notifications/test` (recipient, idempotency,
+//!   rate limit).
+//! - [`http`]: the unguarded [`router`] (`POST /send`).
+//! - [`error`]: [`error::ApiError`], the one HTTP error mapping of both routers.
 //! - [`handler`]: [`NotificationHandler`], the `notifications` handler.
 //! - [`erasure`]: the [`ErasureHandler`] (`UserErasureRequested` on `gateway.events`)
-//!   blanks what was sent to an erased user and suppresses late notifications.
-//! - This file: [`NAME`], [`migrate`], [`run`], [`sent`].
-//! - `migrations/`: `sent_notifications` (with the tenant and user it was for) and
-//!   `notification_erasures` (tombstones naming users by a hash).
+//!   blanks what was sent to an erased user, drops their preferences, and
+//!   suppresses late notifications.
+//! - This file: [`NAME`], [`migrate`], [`run`], [`sent`], [`skipped`].
+//! - `migrations/`: `sent_notifications` (with the tenant and user it was for),
+//!   `notification_erasures` (tombstones naming users by a hash),
+//!   `notification_preferences`, `skipped_notifications` and `notification_tests`.
 
+pub mod api;
 pub mod config;
 pub mod erasure;
+pub mod error;
 pub mod handler;
 pub mod http;
+pub mod preferences;
 pub mod sender;
+pub mod test_notification;
 
 pub use config::Settings;
 pub use erasure::ErasureHandler;
@@ -99,6 +119,31 @@ pub async fn sent(
     sqlx::query_as(
         "SELECT notification_id, channel, recipient, subject, body, saga_id FROM sent_notifications
          WHERE notification_id = $1",
+    )
+    .bind(notification_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A notification skipped because its user turned its channel off.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SkippedNotification {
+    pub notification_id: Uuid,
+    pub channel: String,
+    pub reason: String,
+    pub saga_id: Option<Uuid>,
+    pub tenant_id: String,
+    pub user_id: Option<String>,
+}
+
+/// The skipped notification `notification_id`, if it was skipped.
+pub async fn skipped(
+    pool: &PgPool,
+    notification_id: Uuid,
+) -> Result<Option<SkippedNotification>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT notification_id, channel, reason, saga_id, tenant_id, user_id
+         FROM skipped_notifications WHERE notification_id = $1",
     )
     .bind(notification_id)
     .fetch_optional(pool)

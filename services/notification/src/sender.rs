@@ -1,10 +1,12 @@
 //! The channels and the one send path shared by the command handler and the HTTP API.
 //! Sending is simulated: a sender validates the recipient and records what it sent
-//! in `sent_notifications`.
+//! in `sent_notifications`. A notification for a user who turned its channel off
+//! ([`crate::preferences`]) is not sent but recorded in `skipped_notifications`
+//! with the reason ([`Sent::Skipped`]).
 
 use sagaflow_events::messages::Channel;
 
-use crate::erasure;
+use crate::{erasure, preferences};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -42,6 +44,33 @@ impl From<Sender> for Channel {
 }
 
 impl Sender {
+    /// Every channel, in the order APIs list them.
+    pub const ALL: [Sender; 3] = [Sender::Email, Sender::Sms, Sender::Push];
+
+    /// Its position in [`Sender::ALL`].
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Sender::Email => 0,
+            Sender::Sms => 1,
+            Sender::Push => 2,
+        }
+    }
+
+    /// The channel's name in the contracts and the preferences API (`EMAIL`,
+    /// `SMS`, `PUSH`: how [`Channel`] serializes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Sender::Email => "EMAIL",
+            Sender::Sms => "SMS",
+            Sender::Push => "PUSH",
+        }
+    }
+
+    /// The channel [`Sender::name`] names (exactly, no other spelling).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Sender::ALL.into_iter().find(|sender| sender.name() == name)
+    }
+
     /// The channel's name as stored (`email`, `sms`, `push`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,12 +152,18 @@ pub enum Sent {
     AlreadySent,
     /// Not sent and not stored: its user's data was erased after its saga started.
     Suppressed,
+    /// Not sent: its user turned its channel off (the reason, e.g. "the user
+    /// turned off EMAIL"). Recorded in `skipped_notifications`; decided once per
+    /// notification id, so a redelivery is skipped again with the same reason.
+    Skipped(String),
     /// Refused, with the reason.
     Refused(String),
 }
 
 /// Sends `notification` once per notification id, recording it on `conn` (the
-/// caller's transaction, if any).
+/// caller's transaction, if any). For a notification to a user: suppressed after
+/// their erasure, skipped when they turned its channel off (a notification sent
+/// before they did stays [`Sent::AlreadySent`]).
 pub async fn send(
     conn: &mut PgConnection,
     notification: &Notification,
@@ -144,6 +179,11 @@ pub async fn send(
         metrics::counter!("sagaflow_notifications_total", "channel" => notification.sender.as_str(), "outcome" => "suppressed")
             .increment(1);
         return Ok(Sent::Suppressed);
+    }
+    if let Some((tenant_id, user_id)) = &notification.owner
+        && let Some(skipped) = skip(conn, notification, tenant_id, user_id).await?
+    {
+        return Ok(skipped);
     }
     let (tenant_id, user_id) = notification
         .owner
@@ -176,4 +216,71 @@ pub async fn send(
     metrics::counter!("sagaflow_notifications_total", "channel" => notification.sender.as_str(), "outcome" => "sent")
         .increment(1);
     Ok(Sent::Sent)
+}
+
+/// What becomes of a notification to (tenant, user) their preferences stop:
+/// skipped before (the same reason again), sent before they turned the channel
+/// off ([`Sent::AlreadySent`]) or skipped now (recorded); `None` to send it.
+async fn skip(
+    conn: &mut PgConnection,
+    notification: &Notification,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<Option<Sent>, sqlx::Error> {
+    let id = notification.notification_id;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT reason FROM skipped_notifications WHERE notification_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(reason) = before {
+        return Ok(Some(Sent::Skipped(reason)));
+    }
+    let Some(reason) = preferences::refusal(conn, tenant_id, user_id, notification.sender).await?
+    else {
+        return Ok(None);
+    };
+    let sent: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sent_notifications WHERE notification_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if sent {
+        return Ok(Some(Sent::AlreadySent));
+    }
+    sqlx::query(
+        "INSERT INTO skipped_notifications
+             (notification_id, channel, reason, saga_id, tenant_id, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (notification_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(notification.sender.as_str())
+    .bind(&reason)
+    .bind(notification.saga_id)
+    .bind(tenant_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    tracing::info!(notification_id = %id, channel = notification.sender.as_str(), %reason, "notification skipped");
+    metrics::counter!("sagaflow_notifications_total", "channel" => notification.sender.as_str(), "outcome" => "skipped")
+        .increment(1);
+    Ok(Some(Sent::Skipped(reason)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_the_contracts() -> Result<(), serde_json::Error> {
+        for sender in Sender::ALL {
+            let name = serde_json::to_value(Channel::from(sender))?;
+            assert_eq!(name, sender.name());
+            assert_eq!(Sender::from_name(sender.name()), Some(sender));
+            assert_eq!(Sender::ALL[sender.index()], sender);
+        }
+        assert_eq!(Sender::from_name("email"), None);
+        Ok(())
+    }
 }

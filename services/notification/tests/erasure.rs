@@ -117,3 +117,90 @@ async fn an_erasure_blanks_one_tenants_notifications_and_suppresses_late_ones() 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_erasure_drops_the_users_preferences_in_one_tenant() -> anyhow::Result<()> {
+    use axum::http::StatusCode;
+    use common::{A, B, TestClock, app, as_user, call, notify_user};
+    use sagaflow_notification::skipped;
+
+    let db = TestDb::create("notify_erase_prefs").await?;
+    sagaflow_notification::migrate(&db.pool).await?;
+    let app = app(db.pool.clone(), &TestClock::new());
+    let handler = NotificationHandler::default();
+    let name = sagaflow_notification::NAME;
+    let off = Some(r#"{"channels": {"EMAIL": false, "PUSH": false}}"#);
+    for tenant in [A, B] {
+        let put = call(
+            &app,
+            "PUT",
+            "/preferences",
+            as_user(tenant, USER),
+            off,
+            None,
+        )
+        .await?;
+        assert_eq!(put.status, StatusCode::OK);
+    }
+    let (skipped_id, _, message) = notify_user(A, Some(USER), Channel::Email, "ada@a.example");
+    let _: NotificationSent = send(&db.pool, &handler, name, &message).await?.expect();
+    let (_, _, message) = notify_user(A, Some(USER), Channel::Sms, "+44 7700 900123");
+    let _: NotificationSent = send(&db.pool, &handler, name, &message).await?.expect();
+    let test = call(
+        &app,
+        "POST",
+        "/notifications/test",
+        as_user(A, USER),
+        Some(r#"{"channel": "SMS"}"#),
+        None,
+    )
+    .await?;
+    assert_eq!(test.status, StatusCode::ACCEPTED, "{}", test.body);
+
+    let outcome = sagaflow_bus::inbox::process(
+        &db.pool,
+        &ErasureHandler,
+        erasure::CONSUMER,
+        &erase_request(A),
+        sagaflow_bus::Backoff::default(),
+    )
+    .await;
+    assert_eq!(outcome, sagaflow_bus::Outcome::Handled);
+
+    let rows = |tenant: &'static str, table: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT count(*) FROM {table} WHERE tenant_id = $1 AND user_id = $2"
+            ))
+            .bind(tenant)
+            .bind(USER)
+            .fetch_one(&pool)
+            .await
+        }
+    };
+    assert_eq!(rows(A, "notification_preferences").await?, 0);
+    assert_eq!(rows(A, "notification_tests").await?, 0);
+    assert_eq!(rows(A, "skipped_notifications").await?, 0);
+    let record = skipped(&db.pool, skipped_id)
+        .await?
+        .expect("kept, unlinked");
+    assert_eq!(
+        (record.user_id, record.reason.as_str()),
+        (None, "the user turned off EMAIL")
+    );
+    let in_a = call(&app, "GET", "/preferences", as_user(A, USER), None, None).await?;
+    assert_eq!(
+        in_a.body,
+        serde_json::json!({"channels": {"EMAIL": true, "SMS": true, "PUSH": true}}),
+        "back to the defaults"
+    );
+    assert_eq!(rows(B, "notification_preferences").await?, 2);
+    let in_b = call(&app, "GET", "/preferences", as_user(B, USER), None, None).await?;
+    assert_eq!(
+        in_b.body,
+        serde_json::json!({"channels": {"EMAIL": false, "SMS": true, "PUSH": false}}),
+        "the same user id in tenant B keeps theirs"
+    );
+    Ok(())
+}

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
-use sagaflow_events::messages::{CancelSaga, InitiateCheckout, InitiateGeneration};
+use sagaflow_events::messages::{
+    CancelSaga, InitiateCheckout, InitiateGeneration, InitiateOrderCancellation, InitiateRefund,
+};
 use sagaflow_saga_engine::Input;
 use sagaflow_saga_store::{Definitions, Error, SagaContext, apply, start};
 use sqlx::PgConnection;
@@ -143,6 +145,28 @@ impl Handler for SagaHandler {
                 let body: InitiateGeneration = message.decode()?;
                 self.start(tx, message, "generation", body.generation_id, &body)
                     .await?;
+            }
+            "InitiateOrderCancellation" => {
+                let body: InitiateOrderCancellation = message.decode()?;
+                self.start(
+                    tx,
+                    message,
+                    sagaflow_aftersale::names::CANCELLATION,
+                    body.cancellation_id,
+                    &body,
+                )
+                .await?;
+            }
+            "InitiateRefund" => {
+                let body: InitiateRefund = message.decode()?;
+                self.start(
+                    tx,
+                    message,
+                    sagaflow_aftersale::names::REFUND,
+                    body.refund_id,
+                    &body,
+                )
+                .await?;
             }
             "CancelSaga" => {
                 let body: CancelSaga = message.decode()?;

@@ -1,7 +1,8 @@
 //! The saga orchestrator: runs saga definitions over Kafka.
 //!
-//! It consumes `orchestrator.commands` (`InitiateCheckout` and `InitiateGeneration`
-//! start sagas, `CancelSaga` aborts one of its own tenant's sagas)
+//! It consumes `orchestrator.commands` (`InitiateCheckout`, `InitiateGeneration`,
+//! and the after-sale `InitiateOrderCancellation` and `InitiateRefund` start
+//! sagas, `CancelSaga` aborts one of its own tenant's sagas)
 //! and every participant's events topic through the inbox; each message is one
 //! transaction that appends to the saga's log and writes the next commands to the
 //! outbox (see `sagaflow-saga-store`). Timers live in the database; one that cannot
@@ -48,6 +49,8 @@ pub fn shipped(settings: &Settings) -> Vec<Definition> {
     [
         sagaflow_checkout::VERSIONS,
         sagaflow_generation_saga::VERSIONS,
+        sagaflow_aftersale::CANCELLATION_VERSIONS,
+        sagaflow_aftersale::REFUND_VERSIONS,
     ]
     .iter()
     .flat_map(|versions| versions.build(step_timeout))

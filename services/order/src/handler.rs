@@ -1,21 +1,26 @@
 //! The `order.commands` handler: one SQL path per command, in the inbox
-//! transaction.
+//! transaction. The checkout saga's commands are here; the after-sale ones are
+//! in [`crate::aftersale`].
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
-    CancelOrder, CreateOrder, OrderCancelled, OrderCreated, OrderCreationFailed,
+    CancelOrder, CancelPlacedOrder, ConfirmRefund, CreateOrder, OrderCancelled, OrderCreated,
+    OrderCreationFailed, ReinstateOrder, ReleaseRefund, ReserveRefund,
 };
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::aftersale::{cancel as aftersale_cancel, refund};
 use crate::config::Settings;
 
 /// Reason given to a CreateOrder that arrives after its saga cancelled the order.
 pub const CANCELLED: &str = "order cancelled";
 
-/// Handles `CreateOrder` and `CancelOrder`.
+/// Handles `CreateOrder` and `CancelOrder` (the checkout saga) and the after-sale
+/// commands (`CancelPlacedOrder`, `ReinstateOrder`, `ReserveRefund`,
+/// `ReleaseRefund`, `ConfirmRefund`).
 #[derive(Debug, Clone, Default)]
 pub struct OrderHandler {
     pub settings: Settings,
@@ -33,10 +38,11 @@ impl Handler for OrderHandler {
         tx: &mut PgConnection,
         incoming: &Incoming,
     ) -> Result<Vec<Outgoing>, Failure> {
+        let tenant_id = incoming.envelope.tenant_id.as_str();
         let reply = match incoming.message_type() {
             CreateOrder::MESSAGE_TYPE => {
                 let command: CreateOrder = incoming.decode()?;
-                match self.create(tx, &command).await? {
+                match self.create(tx, tenant_id, &command).await? {
                     Ok(created) => Outgoing::caused_by(&incoming.envelope, &created)?,
                     Err(failed) => Outgoing::caused_by(&incoming.envelope, &failed)?,
                 }
@@ -45,6 +51,35 @@ impl Handler for OrderHandler {
                 let command: CancelOrder = incoming.decode()?;
                 let cancelled = cancel(tx, &command).await?;
                 Outgoing::caused_by(&incoming.envelope, &cancelled)?
+            }
+            CancelPlacedOrder::MESSAGE_TYPE => {
+                let command: CancelPlacedOrder = incoming.decode()?;
+                match aftersale_cancel::cancel_placed(tx, tenant_id, &command).await? {
+                    Ok(cancelled) => Outgoing::caused_by(&incoming.envelope, &cancelled)?,
+                    Err(refused) => Outgoing::caused_by(&incoming.envelope, &refused)?,
+                }
+            }
+            ReinstateOrder::MESSAGE_TYPE => {
+                let command: ReinstateOrder = incoming.decode()?;
+                let reinstated = aftersale_cancel::reinstate(tx, &command).await?;
+                Outgoing::caused_by(&incoming.envelope, &reinstated)?
+            }
+            ReserveRefund::MESSAGE_TYPE => {
+                let command: ReserveRefund = incoming.decode()?;
+                match refund::reserve(tx, tenant_id, &command).await? {
+                    Ok(reserved) => Outgoing::caused_by(&incoming.envelope, &reserved)?,
+                    Err(refused) => Outgoing::caused_by(&incoming.envelope, &refused)?,
+                }
+            }
+            ReleaseRefund::MESSAGE_TYPE => {
+                let command: ReleaseRefund = incoming.decode()?;
+                let released = refund::release(tx, &command).await?;
+                Outgoing::caused_by(&incoming.envelope, &released)?
+            }
+            ConfirmRefund::MESSAGE_TYPE => {
+                let command: ConfirmRefund = incoming.decode()?;
+                let confirmed = refund::confirm(tx, &command).await?;
+                Outgoing::caused_by(&incoming.envelope, &confirmed)?
             }
             other => return Err(Failure::Poison(format!("order does not handle {other}"))),
         };
@@ -83,6 +118,7 @@ impl OrderHandler {
     async fn create(
         &self,
         tx: &mut PgConnection,
+        tenant_id: &str,
         command: &CreateOrder,
     ) -> Result<Result<OrderCreated, OrderCreationFailed>, Failure> {
         let saga_id = command.saga_id;
@@ -92,8 +128,8 @@ impl OrderHandler {
         // Claim the saga with the final outcome; a concurrent CreateOrder for the same
         // saga waits on the primary key, then finds this row.
         let claimed: Option<Uuid> = sqlx::query_scalar(
-            "INSERT INTO orders (saga_id, order_id, customer_id, items, total_minor, currency, payment_id, status, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO orders (saga_id, order_id, customer_id, items, total_minor, currency, payment_id, status, reason, tenant_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (saga_id) DO NOTHING RETURNING saga_id",
         )
         .bind(saga_id)
@@ -105,6 +141,7 @@ impl OrderHandler {
         .bind(command.payment_id)
         .bind(if refusal.is_none() { "created" } else { "failed" })
         .bind(&refusal)
+        .bind(tenant_id)
         .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_some() {

@@ -1,4 +1,4 @@
-//! # sagaflow-order — orders for the checkout saga
+//! # sagaflow-order — orders: the checkout saga's, and after-sale cancellations and refunds
 //!
 //! Consumes `order.commands` and replies on `order.events`:
 //! - `CreateOrder` → `OrderCreated` | `OrderCreationFailed`: invalid orders and
@@ -7,19 +7,44 @@
 //! - `CancelOrder` → `OrderCancelled` (status `cancelled`). A cancel for an unknown
 //!   saga leaves a tombstone, so a late `CreateOrder` fails with [`handler::CANCELLED`].
 //!
-//! Both are idempotent by saga id: a repeated command gets the same reply.
+//! An order belongs to the tenant of its `CreateOrder` envelope and to its
+//! customer. After-sale sagas ([`aftersale`]) act on a placed order found by id
+//! AND the command envelope's tenant AND the customer (anything else is "`order
+//! <id> not found`"):
+//! - `CancelPlacedOrder` → `PlacedOrderCancelled` | `OrderCancellationRefused`;
+//!   compensation `ReinstateOrder` → `OrderReinstated`.
+//! - `ReserveRefund` → `RefundReserved` | `RefundRefused` (priced from the order);
+//!   compensation `ReleaseRefund` → `RefundReleased`; `ConfirmRefund` →
+//!   `RefundConfirmed`.
+//!
+//! All are idempotent by saga id: a repeated command gets the same reply. The
+//! read API ([`router`], [`http::operator_router`]) lists a customer's orders
+//! with their refunds, and a tenant's for operators.
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `ORDER_*` environment).
-//! - [`handler`]: [`OrderHandler`], the `order.commands` handler.
+//! - [`handler`]: [`OrderHandler`], the `order.commands` handler; `CreateOrder`
+//!   and `CancelOrder` (the checkout saga) live there.
+//! - [`aftersale`]: the after-sale commands: [`aftersale::cancel`] (cancel,
+//!   reinstate), [`aftersale::refund`] (reserve, release, confirm),
+//!   [`aftersale::pricing`] (pure refund arithmetic).
+//! - [`read`]: the read API's queries; [`http`]: its axum routes (the caller
+//!   serves them: `sagaflow serve order`, `ORDER_LISTEN`).
+//! - [`housekeeping`]: prunes old refused and tombstone after-sale rows.
 //! - This file: [`NAME`], [`migrate`], [`run`], and [`order_for`].
-//! - `migrations/`: the `orders` table.
+//! - `migrations/`: the `orders` table (`1_`), its tenant and the
+//!   `order_aftersales` table (`2_aftersale.sql`).
 
+pub mod aftersale;
 pub mod config;
 pub mod handler;
+pub mod housekeeping;
+pub mod http;
+pub mod read;
 
 pub use config::Settings;
 pub use handler::OrderHandler;
+pub use http::{operator_router, router};
 
 use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
 use sagaflow_events::topics;
@@ -37,8 +62,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sagaflow_bus::migrate::run(pool, Some(sqlx::migrate!("./migrations"))).await
 }
 
-/// Runs the outbox relay and the command consumer until `shutdown`. The database
-/// must be migrated ([`migrate`]) first.
+/// Runs the outbox relay, the command consumer and the [`housekeeping`] until
+/// `shutdown`. The database must be migrated ([`migrate`]) first. The read API
+/// is served by the caller ([`router`]).
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
@@ -50,12 +76,19 @@ pub async fn run(
     let consumer = InboxConsumer::new(
         NAME,
         &[COMMAND_TOPIC],
-        pool,
+        pool.clone(),
         kafka,
         OrderHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
+    tokio::try_join!(
+        relay.run(shutdown.clone()),
+        consumer.run(shutdown.clone()),
+        async {
+            housekeeping::run(pool, shutdown).await;
+            Ok(())
+        }
+    )?;
     Ok(())
 }
 

@@ -1,7 +1,13 @@
 //! The `payment.commands` handler. The provider is called in [`Handler::prepare`],
 //! outside the inbox transaction, under an idempotency key derived from the saga
-//! ([`charge_key`], [`refund_key`]); the outcome is recorded in `payments` /
-//! `refunds`, and [`Handler::handle`] (in the transaction) only reads it and replies.
+//! ([`charge_key`], [`refund_key`], [`aftersale_refund_key`]); the outcome is
+//! recorded in `payments` / `refunds` / `aftersale_refunds`, and [`Handler::handle`]
+//! (in the transaction) only reads it and replies.
+//!
+//! Messages: `ProcessPayment` → `PaymentProcessed` | `PaymentFailed`;
+//! `CompensatePayment` → `PaymentRefunded`; `RefundPayment` → `PaymentRefundIssued`
+//! | `PaymentRefundFailed` (after-sale, in [`crate::aftersale`]); anything else is
+//! poison.
 //!
 //! Why keys per saga and not per message: the orchestrator's command ids are UUIDv5
 //! over (saga, step, phase, attempt) (`sagas/engine/src/ids.rs`), so a step retried
@@ -20,15 +26,22 @@
 //! through, and it is refunded. The `ProcessPayment` whose recording finds the void
 //! refunds its charge too. Both refund under [`refund_key`], so the provider makes
 //! one refund.
+//!
+//! `RefundPayment` (an after-sale saga, several per payment): see
+//! [`crate::aftersale`]; its key is per after-sale saga, failpoint
+//! `payment.after_refund`.
 
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     CompensatePayment, PaymentFailed, PaymentProcessed, PaymentRefunded, ProcessPayment,
+    RefundPayment,
 };
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::aftersale;
+pub use crate::aftersale::{AFTER_REFUND, aftersale_refund_key};
 use crate::config::Settings;
 use crate::provider::{self, Cancelled, ChargeOutcome, ChargeRequest, Provider};
 
@@ -52,7 +65,7 @@ pub fn refund_key(saga_id: Uuid) -> String {
     format!("sagaflow-refund-{saga_id}")
 }
 
-/// Handles `ProcessPayment` and `CompensatePayment`.
+/// Handles `ProcessPayment`, `CompensatePayment` and `RefundPayment`.
 #[derive(Debug)]
 pub struct PaymentHandler {
     pub settings: Settings,
@@ -88,6 +101,9 @@ impl Handler for PaymentHandler {
         match incoming.message_type() {
             ProcessPayment::MESSAGE_TYPE => self.charge(pool, &incoming.decode()?).await,
             CompensatePayment::MESSAGE_TYPE => self.settle(pool, &incoming.decode()?).await,
+            RefundPayment::MESSAGE_TYPE => {
+                aftersale::prepare(&self.provider, pool, &incoming.decode()?).await
+            }
             // `handle` refuses it.
             _ => Ok(()),
         }
@@ -110,6 +126,13 @@ impl Handler for PaymentHandler {
                 let command: CompensatePayment = incoming.decode()?;
                 let refunded = refunded(tx, command.saga_id).await?;
                 Outgoing::caused_by(&incoming.envelope, &refunded)?
+            }
+            RefundPayment::MESSAGE_TYPE => {
+                let command: RefundPayment = incoming.decode()?;
+                match aftersale::reply(tx, command.saga_id).await? {
+                    Ok(issued) => Outgoing::caused_by(&incoming.envelope, &issued)?,
+                    Err(failed) => Outgoing::caused_by(&incoming.envelope, &failed)?,
+                }
             }
             other => return Err(Failure::Poison(format!("payment does not handle {other}"))),
         };

@@ -1,4 +1,4 @@
-//! # sagaflow-payment — payments and refunds for the checkout saga
+//! # sagaflow-payment — payments and refunds for the checkout and after-sale sagas
 //!
 //! Consumes `payment.commands` and replies on `payment.events`, charging through a
 //! simulated provider ([`provider::Provider`]: configurable decline rate and latency;
@@ -7,38 +7,56 @@
 //! - `CompensatePayment` → `PaymentRefunded`: a captured payment is refunded once
 //!   (a row in `refunds`); for a saga never charged, a `voided` tombstone makes a late
 //!   `ProcessPayment` fail with [`handler::CANCELLED`] without charging.
+//! - `RefundPayment` → `PaymentRefundIssued` | `PaymentRefundFailed`: an after-sale
+//!   saga refunds part or all of a captured payment (a row per saga in
+//!   `aftersale_refunds`), never more than is left of it: several partial refunds
+//!   of one payment by different sagas add up to at most its capture, even at once
+//!   (the claim locks the payment's row). An invalid command, an unknown or
+//!   uncaptured payment, or too large an amount fails with a reason a person can act
+//!   on. See [`aftersale`].
 //!
 //! ## Exactly-once side effects
 //! The provider stands in for an external system: it keeps its own ledger (schema
 //! `sim_provider`, written in its own autocommit statements) keyed by idempotency
 //! key, and the same key gets the same answer. The handler calls it in
 //! [`sagaflow_bus::Handler::prepare`], before and outside the inbox transaction, with
-//! keys derived from the saga ([`handler::charge_key`], [`handler::refund_key`]: a
-//! retried step is a new message id, the same saga), and records the outcome in
-//! `payments` / `refunds`; `handle` only reads the record and replies. So a batch
-//! rolled back and replayed one by one, a redelivery, a retry attempt, or a `kill -9`
-//! between the provider's answer and the record (failpoint
-//! [`handler::AFTER_CHARGE`]) never charges or refunds twice: the provider sees the
-//! same key again. A compensation racing a charge in flight voids it and cancels its
+//! keys derived from the saga ([`handler::charge_key`], [`handler::refund_key`],
+//! [`aftersale::aftersale_refund_key`]: a retried step is a new message id, the same
+//! saga), and records the outcome in `payments` / `refunds` / `aftersale_refunds`;
+//! `handle` only reads the record and replies. So a batch rolled back and replayed
+//! one by one, a redelivery, a retry attempt, or a `kill -9` between the provider's
+//! answer and the record (failpoints [`handler::AFTER_CHARGE`],
+//! [`aftersale::AFTER_REFUND`]) never charges or refunds twice: the provider sees
+//! the same key again. A compensation racing a charge in flight voids it and cancels its
 //! key at the provider; whoever finds the charge after the void refunds it, under the
 //! one refund key.
 //!
-//! Both commands are idempotent by saga id (`payments.saga_id` is the primary key):
-//! a repeated command gets the same reply.
+//! Every command is idempotent by saga id (`payments.saga_id`,
+//! `aftersale_refunds.saga_id` are primary keys): a repeated command gets the same
+//! reply.
 //!
-//! Metrics: `sagaflow_payments_total{outcome}` and `sagaflow_refunds_total{outcome}`
-//! (recorded outcomes, once each), `sagaflow_payment_provider_calls_total{kind,
-//! outcome}` (every provider call, replays included).
+//! Metrics: `sagaflow_payments_total{outcome}`, `sagaflow_refunds_total{outcome}`
+//! (compensations) and `sagaflow_payment_refunds_total{outcome = issued | failed}`
+//! (after-sale refunds), recorded outcomes, once each;
+//! `sagaflow_payment_provider_calls_total{kind, outcome}` (every provider call,
+//! replays included).
 //!
 //! ## Layout
 //! - [`config`]: [`Settings`] (flags / `PAYMENT_*` environment).
-//! - [`provider`]: the simulated payment provider and its ledger.
-//! - [`handler`]: [`PaymentHandler`], the `payment.commands` handler.
+//! - [`provider`]: the simulated payment provider and its ledger (refunds in
+//!   `provider/refund.rs`).
+//! - [`handler`]: [`PaymentHandler`], the `payment.commands` handler (charges and
+//!   compensations).
+//! - [`aftersale`]: `RefundPayment`, after-sale refunds, and the read helper
+//!   [`aftersale::aftersale_refunds_of`].
 //! - This file: [`NAME`], [`migrate`], [`run`], and read helpers [`payments_for`] /
 //!   [`refunds_for`] / [`captured_count`].
 //! - `migrations/`: the `payments` and `refunds` tables (statuses documented in
-//!   `2_pending_and_sim_provider.sql`) and the provider's `sim_provider` ledger.
+//!   `2_pending_and_sim_provider.sql`), the provider's `sim_provider` ledger (partial
+//!   refunds since `3_sim_provider_partial_refunds.sql`), and `aftersale_refunds`
+//!   (`4_aftersale_refunds.sql`).
 
+pub mod aftersale;
 pub mod config;
 pub mod handler;
 pub mod provider;
@@ -126,7 +144,8 @@ pub async fn refunds_for(pool: &PgPool, saga_id: Uuid) -> Result<Vec<Refund>, sq
     .await
 }
 
-/// How many payments were captured and not refunded (money currently taken).
+/// How many payments were captured and not refunded by their checkout's
+/// compensation (after-sale refunds, in part or whole, leave a payment captured).
 pub async fn captured_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'captured'")
         .fetch_one(pool)

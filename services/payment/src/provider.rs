@@ -5,8 +5,12 @@
 //! - The same charge key gets the same answer: the same payment id, or the same
 //!   decline, and never a second charge. Reusing a key with another amount or
 //!   currency is an error, as with a real provider.
-//! - A refund key refunds a charge at most once; the same key gets the same refund,
-//!   and a charge refunded under another key is refused.
+//! - Refunds (`provider/refund.rs`): a charge can be refunded in parts, each under its own key,
+//!   never above the charge in total: a refund above what is left unrefunded is
+//!   declined, with the amounts in the reason. The same key gets the same refund
+//!   (counted in `requests`), and is never a second refund. [`Provider::refund`]
+//!   refunds what is left (the checkout's compensation: all of it);
+//!   [`Provider::refund_part`] an amount (after-sale refunds).
 //! - [`Provider::cancel`] cancels a charge key: if nothing was charged under it, a
 //!   later charge with that key is refused; if something was, the charge is returned
 //!   so the caller refunds it.
@@ -26,6 +30,10 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 
+mod refund;
+
+pub use refund::{Refund, RefundOutcome, RefundRequest};
+
 /// The payment method that is always declined (deterministic tests and demos).
 pub const DECLINED_METHOD: &str = "card_declined";
 
@@ -44,7 +52,8 @@ pub enum Error {
     /// A refund of a payment the provider never captured.
     #[error("no captured payment {payment_id}")]
     UnknownPayment { payment_id: Uuid },
-    /// The payment was refunded already, under another key.
+    /// A whole refund of a payment with nothing left to refund (refunded already,
+    /// under other keys).
     #[error("payment {payment_id} was already refunded")]
     AlreadyRefunded { payment_id: Uuid },
 }
@@ -83,14 +92,6 @@ pub enum Cancelled {
     NothingCharged,
     /// The key had charged already: refund it.
     Charged(Charge),
-}
-
-/// A refund.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
-    pub refund_id: Uuid,
-    pub payment_id: Uuid,
-    pub amount_minor: i64,
 }
 
 /// A row of the provider's charge ledger (for tests and operators).
@@ -282,71 +283,6 @@ impl Provider {
             }),
             None => Cancelled::NothingCharged,
         })
-    }
-
-    /// Refunds the whole of a captured payment under `key`: at most one refund per
-    /// payment; the same key gets the same refund.
-    pub async fn refund(
-        &self,
-        ledger: &PgPool,
-        key: &str,
-        payment_id: Uuid,
-    ) -> Result<Refund, Error> {
-        let result = self.try_refund(ledger, key, payment_id).await;
-        count("refund", if result.is_ok() { "refunded" } else { "error" });
-        result
-    }
-
-    async fn try_refund(
-        &self,
-        ledger: &PgPool,
-        key: &str,
-        payment_id: Uuid,
-    ) -> Result<Refund, Error> {
-        self.latency().await;
-        let amount: Option<i64> = sqlx::query_scalar(
-            "SELECT amount_minor FROM sim_provider.charges WHERE payment_id = $1",
-        )
-        .bind(payment_id)
-        .fetch_optional(ledger)
-        .await?;
-        let amount = amount.ok_or(Error::UnknownPayment { payment_id })?;
-        // Both unique keys (the refund key, one refund per payment) arbitrate.
-        let inserted: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
-            "INSERT INTO sim_provider.refunds (idempotency_key, refund_id, payment_id, amount_minor)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING
-             RETURNING refund_id, payment_id, amount_minor",
-        )
-        .bind(key)
-        .bind(Uuid::now_v7())
-        .bind(payment_id)
-        .bind(amount)
-        .fetch_optional(ledger)
-        .await?;
-        let stored = match inserted {
-            Some(row) => Some(row),
-            // A replay: the key's refund, counted.
-            None => {
-                sqlx::query_as(
-                    "UPDATE sim_provider.refunds SET requests = requests + 1
-                     WHERE idempotency_key = $1 RETURNING refund_id, payment_id, amount_minor",
-                )
-                .bind(key)
-                .fetch_optional(ledger)
-                .await?
-            }
-        };
-        match stored {
-            Some((refund_id, refunded, amount_minor)) if refunded == payment_id => Ok(Refund {
-                refund_id,
-                payment_id,
-                amount_minor,
-            }),
-            Some(_) => Err(Error::KeyReused {
-                key: key.to_owned(),
-            }),
-            None => Err(Error::AlreadyRefunded { payment_id }),
-        }
     }
 }
 

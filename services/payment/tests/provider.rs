@@ -1,10 +1,11 @@
 //! The simulated provider on its own: its ledger answers the same key the same way,
-//! charges once per key and refunds once per charge (real PostgreSQL).
+//! charges once per key, and refunds a charge in parts, never more than the charge
+//! (real PostgreSQL).
 
 use sagaflow_payment::Settings;
 use sagaflow_payment::provider::{
-    self, CANCELLED_KEY, Cancelled, ChargeOutcome, ChargeRequest, Error, Provider, ledger_charges,
-    ledger_refunds,
+    self, CANCELLED_KEY, Cancelled, ChargeOutcome, ChargeRequest, Error, Provider, RefundOutcome,
+    RefundRequest, ledger_charges, ledger_refunds,
 };
 use sagaflow_test_support::TestDb;
 use uuid::Uuid;
@@ -210,5 +211,124 @@ async fn a_cancelled_key_never_charges_and_a_charged_one_is_handed_back() -> any
             .await?
             .is_some_and(|c| c.status == "cancelled" && c.payment_id.is_none())
     );
+    Ok(())
+}
+
+fn part<'a>(
+    key: &'a str,
+    payment_id: Uuid,
+    amount_minor: i64,
+    currency: &'a str,
+) -> RefundRequest<'a> {
+    RefundRequest {
+        key,
+        payment_id,
+        amount_minor,
+        currency,
+    }
+}
+
+#[tokio::test]
+async fn refunds_a_charge_in_parts_never_more_than_the_charge() -> anyhow::Result<()> {
+    let db = db().await?;
+    let provider = Provider::new(&Settings::default());
+    let reference = Uuid::now_v7().to_string();
+    let ChargeOutcome::Captured(charge) = provider
+        .charge(&db.pool, &request("c-1", &reference, "visa"))
+        .await?
+    else {
+        panic!("declined");
+    };
+    let id = charge.payment_id;
+    let RefundOutcome::Refunded(first) = provider
+        .refund_part(&db.pool, &part("p-1", id, 500, "EUR"))
+        .await?
+    else {
+        panic!("declined");
+    };
+    assert_eq!((first.payment_id, first.amount_minor), (id, 500));
+    // The same key: the same refund; the same key for another amount: refused.
+    assert_eq!(
+        provider
+            .refund_part(&db.pool, &part("p-1", id, 500, "EUR"))
+            .await?,
+        RefundOutcome::Refunded(first.clone())
+    );
+    let reused = provider
+        .refund_part(&db.pool, &part("p-1", id, 600, "EUR"))
+        .await;
+    assert!(matches!(reused, Err(Error::KeyReused { .. })), "{reused:?}");
+    // More than is left, or another currency: declined, with the amounts.
+    assert_eq!(
+        provider
+            .refund_part(&db.pool, &part("p-2", id, 800, "EUR"))
+            .await?,
+        RefundOutcome::Declined {
+            reason: format!("refund of 800 EUR exceeds the 750 EUR left unrefunded on charge {id}")
+        }
+    );
+    assert_eq!(
+        provider
+            .refund_part(&db.pool, &part("p-3", id, 100, "USD"))
+            .await?,
+        RefundOutcome::Declined {
+            reason: format!("refund in USD of charge {id}, made in EUR")
+        }
+    );
+    // A whole refund (the checkout's compensation) takes what is left, then nothing
+    // is left.
+    let rest = provider.refund(&db.pool, "r-all", id).await?;
+    assert_eq!(rest.amount_minor, 750);
+    let again = provider.refund(&db.pool, "r-again", id).await;
+    assert!(
+        matches!(again, Err(Error::AlreadyRefunded { .. })),
+        "{again:?}"
+    );
+    assert!(matches!(
+        provider
+            .refund_part(&db.pool, &part("p-4", id, 1, "EUR"))
+            .await?,
+        RefundOutcome::Declined { .. }
+    ));
+
+    let refunds = ledger_refunds(&db.pool, &reference).await?;
+    let summary: Vec<_> = refunds
+        .iter()
+        .map(|r| (r.idempotency_key.as_str(), r.amount_minor, r.requests))
+        .collect();
+    assert_eq!(summary, [("p-1", 500, 2), ("r-all", 750, 1)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_part_refunds_never_exceed_the_charge() -> anyhow::Result<()> {
+    let db = db().await?;
+    let provider = Provider::new(&Settings::default());
+    let reference = Uuid::now_v7().to_string();
+    let ChargeOutcome::Captured(charge) = provider
+        .charge(&db.pool, &request("c-1", &reference, "visa"))
+        .await?
+    else {
+        panic!("declined");
+    };
+    let keys: Vec<String> = (0..5).map(|i| format!("cp-{i}")).collect();
+    let requests: Vec<_> = keys
+        .iter()
+        .map(|key| part(key, charge.payment_id, 500, "EUR"))
+        .collect();
+    let calls = requests.iter().map(|r| provider.refund_part(&db.pool, r));
+    let mut refunded = 0;
+    for outcome in futures::future::join_all(calls).await {
+        if let RefundOutcome::Refunded(_) = outcome? {
+            refunded += 1;
+        }
+    }
+    assert_eq!(refunded, 2, "1250 holds two refunds of 500");
+    let total: i64 = ledger_refunds(&db.pool, &reference)
+        .await?
+        .iter()
+        .map(|r| r.amount_minor)
+        .sum();
+    assert_eq!(total, 1000);
     Ok(())
 }

@@ -110,7 +110,19 @@ pub struct Settings {
         default_value = "127.0.0.1:8083"
     )]
     pub cart_listen: Option<SocketAddr>,
-    /// Address of the notification service's HTTP API (`POST /send`).
+    /// Address of the order service's read API (`GET /orders`, `GET
+    /// /orders/{id}` behind the gateway's internal token; `GET /operator/orders`
+    /// with an operator token).
+    #[arg(
+        long = "order-listen",
+        env = "ORDER_LISTEN",
+        value_name = "ORDER_LISTEN",
+        default_value = "127.0.0.1:8082"
+    )]
+    pub order_listen: Option<SocketAddr>,
+    /// Address of the notification service's HTTP API (`GET|PUT /preferences`,
+    /// `POST /notifications/test` behind the gateway's internal token; `POST
+    /// /send` unguarded).
     #[arg(
         long = "notification-listen",
         env = "NOTIFICATION_LISTEN",
@@ -197,7 +209,31 @@ pub async fn run(
         }
         Service::Pricing => sagaflow_pricing::run(pool, kafka, settings.pricing, shutdown).await,
         Service::Payment => sagaflow_payment::run(pool, kafka, settings.payment, shutdown).await,
-        Service::Order => sagaflow_order::run(pool, kafka, settings.order, shutdown).await,
+        Service::Order => {
+            let http = async {
+                match settings.order_listen {
+                    Some(addr) => {
+                        // The customer routes behind the gateway's internal token;
+                        // the operator routes beside them, with operator tokens.
+                        let app = sagaflow_service_auth::internal::guard(
+                            sagaflow_order::router(pool.clone()),
+                            auth.internal_verifier(sagaflow_order::NAME)?,
+                        )
+                        .merge(sagaflow_order::operator_router(
+                            pool.clone(),
+                            auth.operator_verifier()?,
+                        ));
+                        serve_router(addr, app, shutdown.clone()).await
+                    }
+                    None => Ok(()),
+                }
+            };
+            tokio::try_join!(
+                sagaflow_order::run(pool.clone(), kafka, settings.order, shutdown.clone()),
+                http
+            )?;
+            Ok(())
+        }
         Service::Cart => {
             let http = async {
                 match settings.cart_listen {
@@ -221,12 +257,15 @@ pub async fn run(
             let http = async {
                 match settings.notification_listen {
                     Some(addr) => {
-                        serve_router(
-                            addr,
-                            sagaflow_notification::router(pool.clone()),
-                            shutdown.clone(),
+                        // The users' routes (preferences, test notifications) behind
+                        // the gateway's internal token; `POST /send` beside them,
+                        // unguarded as before (no identity, no caller in the platform).
+                        let app = sagaflow_service_auth::internal::guard(
+                            sagaflow_notification::api::router(pool.clone()),
+                            auth.internal_verifier(sagaflow_notification::NAME)?,
                         )
-                        .await
+                        .merge(sagaflow_notification::router(pool.clone()));
+                        serve_router(addr, app, shutdown.clone()).await
                     }
                     None => Ok(()),
                 }

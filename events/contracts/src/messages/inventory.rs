@@ -52,3 +52,26 @@ pub struct InventoryReleased {
     #[serde(with = "uuid_serde::id")]
     pub saga_id: Uuid,
 }
+
+/// Return a placed order's stock (after-sale cancellation): the checkout saga's
+/// reservation goes back to stock, once. Topic: `inventory.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestockOrder {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    /// The checkout saga whose reservation returns to stock.
+    #[serde(with = "uuid_serde::id")]
+    pub checkout_saga_id: Uuid,
+    pub reason: String,
+}
+
+/// The reservation is back in stock. Topic: `inventory.events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRestocked {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    /// What went back to stock (empty when nothing was reserved).
+    pub items: Vec<StockItem>,
+}

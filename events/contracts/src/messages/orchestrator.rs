@@ -52,3 +52,34 @@ pub struct CancelSaga {
     pub saga_id: Uuid,
     pub reason: String,
 }
+
+/// Cancel a placed order for its owner: refund what is left to refund, return the
+/// stock, notify; `cancellation_id` becomes the saga id. Topic: `orchestrator.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitiateOrderCancellation {
+    /// Becomes the saga id.
+    #[serde(with = "uuid_serde::id")]
+    pub cancellation_id: Uuid,
+    #[serde(with = "uuid_serde::id")]
+    pub order_id: Uuid,
+    pub user_id: String,
+    pub customer_email: String,
+    pub reason: String,
+}
+
+/// Refund some lines of a placed order for its owner; `refund_id` becomes the saga
+/// id. Topic: `orchestrator.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitiateRefund {
+    /// Becomes the saga id.
+    #[serde(with = "uuid_serde::id")]
+    pub refund_id: Uuid,
+    #[serde(with = "uuid_serde::id")]
+    pub order_id: Uuid,
+    pub user_id: String,
+    pub customer_email: String,
+    /// The lines to refund: SKU and quantity; the order service prices them from
+    /// the order (`io.sagaflow.orchestrator.RefundLine`).
+    pub lines: Vec<OrderLine>,
+    pub reason: String,
+}

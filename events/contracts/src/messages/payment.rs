@@ -58,3 +58,40 @@ pub struct PaymentRefunded {
     pub payment_id: Option<Uuid>,
     pub amount_minor: i64,
 }
+
+/// Refund part or all of a captured payment, after the sale. Topic: `payment.commands`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundPayment {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    #[serde(with = "uuid_serde::id")]
+    pub payment_id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reason: String,
+}
+
+/// The provider refunded the amount. Topic: `payment.events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRefundIssued {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    #[serde(with = "uuid_serde::id")]
+    pub payment_id: Uuid,
+    /// The provider's refund.
+    #[serde(with = "uuid_serde::id")]
+    pub refund_id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// The refund was refused (unknown payment, more than is left, provider refusal). Topic: `payment.events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRefundFailed {
+    /// Saga instance id; with the step, the idempotency key.
+    #[serde(with = "uuid_serde::id")]
+    pub saga_id: Uuid,
+    pub reason: String,
+}

@@ -199,7 +199,7 @@ pub fn for_each_sample(v: &mut impl Visit) {
     v.visit(CreateOrder {
         saga_id,
         customer_id: "user-7".into(),
-        items,
+        items: items.clone(),
         total_minor: 4277,
         currency: "EUR".into(),
         payment_id: id(4),
@@ -217,6 +217,109 @@ pub fn for_each_sample(v: &mut impl Visit) {
         reason: "db down".into(),
     });
     v.visit(OrderCancelled { saga_id });
+    v.visit(InitiateOrderCancellation {
+        cancellation_id: id(5),
+        order_id: id(6),
+        user_id: "user-7".into(),
+        customer_email: "u7@example.test".into(),
+        reason: "changed my mind".into(),
+    });
+    v.visit(InitiateRefund {
+        refund_id: id(7),
+        order_id: id(6),
+        user_id: "user-7".into(),
+        customer_email: "u7@example.test".into(),
+        lines: lines.clone(),
+        reason: "arrived damaged".into(),
+    });
+    v.visit(CancelPlacedOrder {
+        saga_id,
+        order_id: id(6),
+        customer_id: "user-7".into(),
+        reason: "changed my mind".into(),
+    });
+    v.visit(PlacedOrderCancelled {
+        saga_id,
+        order_id: id(6),
+        checkout_saga_id: id(8),
+        payment_id: id(4),
+        refund_minor: 3993,
+        currency: "EUR".into(),
+        items: items.clone(),
+    });
+    v.visit(OrderCancellationRefused {
+        saga_id,
+        order_id: id(6),
+        reason: "order already cancelled".into(),
+    });
+    v.visit(ReinstateOrder {
+        saga_id,
+        reason: "refund failed".into(),
+    });
+    v.visit(OrderReinstated { saga_id });
+    v.visit(ReserveRefund {
+        saga_id,
+        order_id: id(6),
+        customer_id: "user-7".into(),
+        lines: lines.clone(),
+        reason: "arrived damaged".into(),
+    });
+    v.visit(RefundReserved {
+        saga_id,
+        order_id: id(6),
+        payment_id: id(4),
+        amount_minor: 1999,
+        currency: "EUR".into(),
+        items: items.clone(),
+    });
+    v.visit(RefundRefused {
+        saga_id,
+        order_id: id(6),
+        reason: "only 2 of SKU-1 were bought".into(),
+    });
+    v.visit(ReleaseRefund {
+        saga_id,
+        reason: "payment refund failed".into(),
+    });
+    v.visit(RefundReleased { saga_id });
+    v.visit(ConfirmRefund {
+        saga_id,
+        reason: "payment refunded".into(),
+    });
+    v.visit(RefundConfirmed {
+        saga_id,
+        order_id: id(6),
+    });
+    v.visit(RefundPayment {
+        saga_id,
+        payment_id: id(4),
+        amount_minor: 1999,
+        currency: "EUR".into(),
+        reason: "arrived damaged".into(),
+    });
+    v.visit(PaymentRefundIssued {
+        saga_id,
+        payment_id: id(4),
+        refund_id: id(9),
+        amount_minor: 1999,
+        currency: "EUR".into(),
+    });
+    v.visit(PaymentRefundFailed {
+        saga_id,
+        reason: "refund exceeds what is left".into(),
+    });
+    v.visit(RestockOrder {
+        saga_id,
+        checkout_saga_id: id(8),
+        reason: "order cancelled".into(),
+    });
+    v.visit(InventoryRestocked {
+        saga_id,
+        items: vec![StockItem {
+            sku: "SKU-1".into(),
+            quantity: 2,
+        }],
+    });
     v.visit(ClearCart {
         saga_id,
         cart_id: id(2),

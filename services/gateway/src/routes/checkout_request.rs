@@ -120,7 +120,7 @@ impl CheckoutRequest {
 
 /// The path (`items[0].unit_price_minor`) of the first price field in `object`,
 /// searched through nested objects and arrays.
-fn price_field(object: &Map<String, Value>, prefix: &str) -> Option<String> {
+pub(crate) fn price_field(object: &Map<String, Value>, prefix: &str) -> Option<String> {
     for (key, value) in object {
         let path = if prefix.is_empty() {
             key.clone()
@@ -206,27 +206,33 @@ fn uuid_field(object: &Map<String, Value>, field: &str) -> Result<Uuid, ApiError
 }
 
 fn items(object: &Map<String, Value>) -> Result<Vec<Item>, ApiError> {
-    let Value::Array(values) = required(object, "items")? else {
-        return Err(ApiError::validation("items", "must be an array"));
+    lines(object, "items")
+}
+
+/// The `{sku, quantity}` lines in the array `array` of `object` (1 to
+/// [`limits::MAX_ITEMS`]), each field checked and named (`lines[2].quantity`).
+pub(crate) fn lines(object: &Map<String, Value>, array: &str) -> Result<Vec<Item>, ApiError> {
+    let Value::Array(values) = required(object, array)? else {
+        return Err(ApiError::validation(array, "must be an array"));
     };
     if values.is_empty() || values.len() > limits::MAX_ITEMS {
         return Err(ApiError::validation(
-            "items",
-            format!("must hold 1 to {} items", limits::MAX_ITEMS),
+            array,
+            format!("must hold 1 to {} lines", limits::MAX_ITEMS),
         ));
     }
     values
         .iter()
         .enumerate()
-        .map(|(i, value)| item(i, value))
+        .map(|(i, value)| item(array, i, value))
         .collect()
 }
 
-fn item(index: usize, value: &Value) -> Result<Item, ApiError> {
-    let field = |name: &str| format!("items[{index}].{name}");
+fn item(array: &str, index: usize, value: &Value) -> Result<Item, ApiError> {
+    let field = |name: &str| format!("{array}[{index}].{name}");
     let Value::Object(object) = value else {
         return Err(ApiError::validation(
-            format!("items[{index}]"),
+            format!("{array}[{index}]"),
             "must be an object",
         ));
     };

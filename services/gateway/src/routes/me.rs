@@ -5,7 +5,8 @@
 //! - deletes its own rows (generations, their progress and cancellations,
 //!   idempotency keys) and redacts the personal fields of its checkouts (e.g. the
 //!   e-mail and payment method: orders and payments are financial records with
-//!   their own retention, so the checkouts themselves stay),
+//!   their own retention, so the checkouts themselves stay; so do the order
+//!   changes, without their reason),
 //! - publishes `UserErasureRequested` on `gateway.events` (keyed by the user id,
 //!   the tenant in the envelope), which every service holding the user's data
 //!   consumes (cart, applications, notification, planner, generation, the
@@ -50,6 +51,7 @@ pub async fn erase(
     let sagas: Vec<uuid::Uuid> = sqlx::query_scalar(
         "SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2
          UNION SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+         UNION SELECT saga_id FROM order_changes WHERE tenant_id = $1 AND user_id = $2
          ORDER BY 1",
     )
     .bind(&caller.tenant_id)
@@ -89,6 +91,7 @@ pub async fn erase(
         "INSERT INTO erased_sagas (saga_id)
              SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2
              UNION SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2
+             UNION SELECT saga_id FROM order_changes WHERE tenant_id = $1 AND user_id = $2
          ON CONFLICT (saga_id) DO NOTHING",
         // The checkout stays (a financial record); the person's details go.
         "UPDATE checkouts SET request = request
@@ -100,8 +103,15 @@ pub async fn erase(
                     THEN '{\"shipping_country\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END,
              updated_at = now()
          WHERE tenant_id = $1 AND user_id = $2",
+        // An order change stays too (a refund is a financial record); its reason goes.
+        "UPDATE order_changes SET request = request
+             || CASE WHEN request ? 'reason' AND request->'reason' <> 'null'::JSONB
+                    THEN '{\"reason\": \"[erased]\"}'::JSONB ELSE '{}'::JSONB END,
+             updated_at = now()
+         WHERE tenant_id = $1 AND user_id = $2",
         "UPDATE saga_progress SET detail = '\"[erased]\"'::JSONB WHERE saga_id IN
-             (SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2)",
+             (SELECT checkout_id FROM checkouts WHERE tenant_id = $1 AND user_id = $2
+              UNION SELECT saga_id FROM order_changes WHERE tenant_id = $1 AND user_id = $2)",
         "DELETE FROM saga_progress WHERE saga_id IN
              (SELECT generation_id FROM generations WHERE tenant_id = $1 AND user_id = $2)",
         "DELETE FROM generation_cancellations WHERE tenant_id = $1 AND user_id = $2",

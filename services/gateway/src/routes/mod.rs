@@ -11,6 +11,7 @@
 //! - `DELETE /v1/generations/{id}` — [`generations::cancel`]
 //! - `GET /v1/generations/{id}/stream` — [`generations::stream`] (server-sent events)
 //! - `GET /v1/documents/{id}/{format}` — [`documents::download`]
+//! - `POST /v1/orders/{id}/cancel`, `POST /v1/orders/{id}/refunds` — [`orders`]
 //! - `GET /v1/history` — [`history::history`]; `DELETE /v1/me` — [`me::erase`]
 //! - `GET /v1/sagas` — [`sagas::list`]
 //! - `GET /v1/sagas/{id}/events` — [`sagas::events`]
@@ -27,7 +28,9 @@
 //! /v1/applications/{id}/interviews`, `PATCH|DELETE
 //! /v1/applications/{id}/interviews/{interview_id}`, `POST
 //! /v1/applications/{id}/documents`, `GET /v1/tracker/analytics`, `GET|PUT
-//! /v1/tracker/preferences` (applications).
+//! /v1/tracker/preferences` (applications); `GET /v1/orders`, `GET
+//! /v1/orders/{id}` (order service); `GET|PUT /v1/notifications/preferences`,
+//! `POST /v1/notifications/test` (notification service).
 //!
 //! **Identity:** every `/v1` route but the catalogue's takes the caller ([`Caller`]) from the verified
 //! bearer token ([`crate::auth`]); a missing or bad token is 401.
@@ -41,6 +44,7 @@ pub mod generations;
 pub mod health;
 pub mod history;
 pub mod me;
+pub mod orders;
 pub mod products;
 pub mod progress;
 pub mod proxied;
@@ -59,7 +63,8 @@ use crate::AppState;
 pub use crate::auth::Caller;
 use crate::error::ApiError;
 
-/// The idempotency key header of `POST /v1/checkouts` and `POST /v1/generations`.
+/// The idempotency key header of `POST /v1/checkouts`, `POST /v1/generations`
+/// and the order changes.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// Longest accepted idempotency key.
@@ -103,6 +108,12 @@ pub fn table() -> Vec<Route> {
             Method::GET,
             "/v1/documents/{id}/{format}",
             get(documents::download),
+        ),
+        route(Method::POST, "/v1/orders/{id}/cancel", post(orders::cancel)),
+        route(
+            Method::POST,
+            "/v1/orders/{id}/refunds",
+            post(orders::refund),
         ),
         route(Method::GET, "/v1/history", get(history::history)),
         route(Method::DELETE, "/v1/me", delete(me::erase)),

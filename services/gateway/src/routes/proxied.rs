@@ -1,5 +1,8 @@
 //! The routes the gateway forwards to the service that owns them ([`PROXIED`]):
-//! the cart (`/v1/carts/...` → `/carts/...`), the planner (`/v1/assistant/...`)
+//! the order service (`/v1/orders...` → `/orders...`), the cart (`/v1/carts/...` →
+//! `/carts/...`), the notification service (`/v1/notifications/preferences` →
+//! `/preferences`, `/v1/notifications/test` → `/notifications/test`), the planner
+//! (`/v1/assistant/...`)
 //! and the applications tracker (`/v1/applications/...`, `/v1/tracker/...`), the
 //! last two on the same path. Each is registered on its own (so the router and
 //! the OpenAPI document list it) with [`handler`]; the forwarding itself is
@@ -59,10 +62,29 @@ const fn route(
     }
 }
 
-use Upstream::{Applications, Cart, Planner};
+use Upstream::{Applications, Cart, Notification, Order, Planner};
 
 /// Every forwarded route.
-pub static PROXIED: [Proxied; 20] = [
+pub static PROXIED: [Proxied; 25] = [
+    // The order service (services/order): the caller's orders with their refunds.
+    route(
+        Method::GET,
+        "/v1/orders",
+        Order,
+        "/orders",
+        "The caller's orders, newest first, with their refunds and cancellation",
+        false,
+        "orders",
+    ),
+    route(
+        Method::GET,
+        "/v1/orders/{id}",
+        Order,
+        "/orders/{id}",
+        "One of the caller's orders",
+        false,
+        "orders",
+    ),
     // The cart service (services/cart/src/http.rs).
     route(
         Method::GET,
@@ -90,6 +112,34 @@ pub static PROXIED: [Proxied; 20] = [
         "Remove a line from the caller's cart",
         false,
         "carts",
+    ),
+    // The notification service (services/notification/src/api.rs).
+    route(
+        Method::GET,
+        "/v1/notifications/preferences",
+        Notification,
+        "/preferences",
+        "The channels (EMAIL, SMS, PUSH) the caller accepts notifications on",
+        false,
+        "notifications",
+    ),
+    route(
+        Method::PUT,
+        "/v1/notifications/preferences",
+        Notification,
+        "/preferences",
+        "Turn channels on or off: {\"channels\": {\"EMAIL\": true, \"PUSH\": false}}",
+        true,
+        "notifications",
+    ),
+    route(
+        Method::POST,
+        "/v1/notifications/test",
+        Notification,
+        "/notifications/test",
+        "Send the caller a test notification: {\"channel\"} (Idempotency-Key optional; 5 an hour)",
+        true,
+        "notifications",
     ),
     // The planner service.
     route(

@@ -1,20 +1,22 @@
 //! Sagas as the gateway sees them (checkouts and generations it started, or saw
-//! another producer start, see [`crate::projection`]):
+//! another producer start, and after-sale changes of orders, see
+//! [`crate::projection`]):
 //!
 //! - `GET /v1/sagas` ([`list`]): the caller's sagas, newest first, filtered by
-//!   `status` and `definition` (`checkout` | `generation`), `limit` per page
+//!   `status` and `definition` (`checkout` | `generation` | `order_cancellation` |
+//!   `order_refund`), `limit` per page
 //!   (1..=100, default 20) and `cursor` (the `next_cursor` of the previous page).
 //!   Saga ids are UUIDv7, so id order is creation order and the cursor is the last
 //!   id shown.
 //! - `GET /v1/sagas/{id}/events` ([`events`]): the projected saga log (it may
 //!   hold e-mail addresses, payment methods, CV text). Readable by the saga's
-//!   owner (same tenant **and** user, from the `checkouts` and `generations`
-//!   tables, which also hold the sagas started elsewhere) and by a caller with the
+//!   owner (same tenant **and** user, from the `checkouts`, `generations` and
+//!   `order_changes` tables, which also hold the sagas started elsewhere) and by a caller with the
 //!   `operator` role in the saga's tenant; anyone else gets 404, as for a saga that
 //!   does not exist.
 //! - `GET /v1/sagas/{id}/stream` ([`stream`]): that log as server-sent events
 //!   while it grows, for the saga's owner (tenant and user), ending with an `end`
-//!   event `{saga_id, definition, status, order_id | document_id}`.
+//!   event `{saga_id, definition, status, order_id | document_id | refund_id}`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -86,6 +88,8 @@ pub async fn events(
         "SELECT EXISTS (SELECT 1 FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2
                           AND ($4 OR user_id = $3))
              OR EXISTS (SELECT 1 FROM generations WHERE generation_id = $1 AND tenant_id = $2
+                          AND ($4 OR user_id = $3))
+             OR EXISTS (SELECT 1 FROM order_changes WHERE saga_id = $1 AND tenant_id = $2
                           AND ($4 OR user_id = $3))",
     )
     .bind(saga_id)
@@ -122,13 +126,21 @@ pub async fn events(
     Ok(Json(SagaEvents { saga_id, events }))
 }
 
-/// The saga `saga_id` if the caller owns it.
-async fn owned(state: &AppState, caller: &Caller, saga_id: Uuid) -> Result<Owner, ApiError> {
+/// The saga `saga_id` if the caller owns it: its table and the data of its
+/// stream's `end` event.
+async fn owned(
+    state: &AppState,
+    caller: &Caller,
+    saga_id: Uuid,
+) -> Result<(Owner, progress::EndEvent), ApiError> {
     let definition: Option<String> = sqlx::query_scalar(
         "SELECT 'checkout' FROM checkouts WHERE checkout_id = $1 AND tenant_id = $2 AND user_id = $3
          UNION ALL
          SELECT 'generation' FROM generations
          WHERE generation_id = $1 AND tenant_id = $2 AND user_id = $3
+         UNION ALL
+         SELECT 'order_' || kind FROM order_changes
+         WHERE saga_id = $1 AND tenant_id = $2 AND user_id = $3
          LIMIT 1",
     )
     .bind(saga_id)
@@ -136,11 +148,26 @@ async fn owned(state: &AppState, caller: &Caller, saga_id: Uuid) -> Result<Owner
     .bind(&caller.user_id)
     .fetch_optional(&state.pool)
     .await?;
-    match definition.as_deref() {
-        Some("checkout") => Ok(Owner::Checkout),
-        Some("generation") => Ok(Owner::Generation),
-        _ => Err(ApiError::NotFound),
-    }
+    let found: (Owner, progress::EndEvent) = match definition.as_deref() {
+        Some("checkout") => (
+            Owner::Checkout,
+            |saga_id, status, order_id| json!({ "saga_id": saga_id, "definition": "checkout", "status": status, "order_id": order_id }),
+        ),
+        Some("generation") => (
+            Owner::Generation,
+            |saga_id, status, document_id| json!({ "saga_id": saga_id, "definition": "generation", "status": status, "document_id": document_id }),
+        ),
+        Some("order_cancellation") => (
+            Owner::OrderChange,
+            |saga_id, status, refund_id| json!({ "saga_id": saga_id, "definition": "order_cancellation", "status": status, "refund_id": refund_id }),
+        ),
+        Some("order_refund") => (
+            Owner::OrderChange,
+            |saga_id, status, refund_id| json!({ "saga_id": saga_id, "definition": "order_refund", "status": status, "refund_id": refund_id }),
+        ),
+        _ => return Err(ApiError::NotFound),
+    };
+    Ok(found)
 }
 
 /// `GET /v1/sagas/{id}/stream`.
@@ -169,15 +196,7 @@ pub async fn stream(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let saga_id = path_id("id", &id)?;
-    let owner = owned(&state, &caller, saga_id).await?;
-    let end: progress::EndEvent = match owner {
-        Owner::Checkout => {
-            |saga_id, status, order_id| json!({ "saga_id": saga_id, "definition": "checkout", "status": status, "order_id": order_id })
-        }
-        Owner::Generation => {
-            |saga_id, status, document_id| json!({ "saga_id": saga_id, "definition": "generation", "status": status, "document_id": document_id })
-        }
-    };
+    let (owner, end) = owned(&state, &caller, saga_id).await?;
     let subscription = state
         .streams
         .open(&caller.tenant_id, &caller.user_id, saga_id)?;
@@ -194,10 +213,11 @@ pub async fn stream(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SagaSummary {
     pub saga_id: Uuid,
-    /// `checkout` or `generation`.
+    /// `checkout`, `generation`, `order_cancellation` or `order_refund`.
     pub definition: String,
     pub status: String,
-    /// The order (checkouts) or document (generations), once there is one.
+    /// The order (checkouts), document (generations) or payment refund (order
+    /// changes), once there is one.
     pub result_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -245,8 +265,15 @@ impl ListQuery {
         };
         let definition = match params.get("definition").map(String::as_str) {
             None => None,
-            Some(d @ ("checkout" | "generation")) => Some(d.to_owned()),
-            Some(_) => return Err(invalid("definition", "must be checkout or generation")),
+            Some(d @ ("checkout" | "generation" | "order_cancellation" | "order_refund")) => {
+                Some(d.to_owned())
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "definition",
+                    "must be checkout, generation, order_cancellation or order_refund",
+                ));
+            }
         };
         let limit = match params.get("limit") {
             None => DEFAULT_LIMIT,
@@ -281,7 +308,7 @@ impl ListQuery {
     security(("bearer" = [])),
     params(
         ("status" = Option<String>, Query, description = "Only sagas in this status (pending, running, completed, compensated, ...)"),
-        ("definition" = Option<String>, Query, description = "checkout or generation"),
+        ("definition" = Option<String>, Query, description = "checkout, generation, order_cancellation or order_refund"),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)"),
         ("cursor" = Option<Uuid>, Query, description = "next_cursor of the previous page"),
     ),
@@ -303,11 +330,14 @@ pub async fn list(
     let rows = sqlx::query(
         "SELECT * FROM (
              SELECT 'checkout' AS definition, checkout_id AS id, status, order_id AS result_id,
-                    created_at, updated_at
+                    NULL::uuid AS order_id, created_at, updated_at
              FROM checkouts WHERE tenant_id = $1 AND user_id = $2
              UNION ALL
-             SELECT 'generation', generation_id, status, document_id, created_at, updated_at
+             SELECT 'generation', generation_id, status, document_id, NULL, created_at, updated_at
              FROM generations WHERE tenant_id = $1 AND user_id = $2
+             UNION ALL
+             SELECT 'order_' || kind, saga_id, status, refund_id, order_id, created_at, updated_at
+             FROM order_changes WHERE tenant_id = $1 AND user_id = $2
          ) sagas
          WHERE ($3::text IS NULL OR status = $3)
            AND ($4::text IS NULL OR definition = $4)
@@ -328,14 +358,15 @@ pub async fn list(
         .map(|row| {
             let saga_id: Uuid = row.try_get("id")?;
             let definition: String = row.try_get("definition")?;
-            let links = if definition == "generation" {
-                super::generations::links(saga_id)
-            } else {
-                json!({
+            let order_id: Option<Uuid> = row.try_get("order_id")?;
+            let links = match (definition.as_str(), order_id) {
+                ("generation", _) => super::generations::links(saga_id),
+                (_, Some(order_id)) => super::orders::change_links(order_id, saga_id),
+                _ => json!({
                     "self": format!("/v1/checkouts/{saga_id}"),
                     "events": format!("/v1/sagas/{saga_id}/events"),
                     "stream": format!("/v1/sagas/{saga_id}/stream"),
-                })
+                }),
             };
             Ok(SagaSummary {
                 saga_id,

@@ -261,6 +261,39 @@ test('a checkout started from the form is followed live until it completes', () 
     await page.waitForSelector(`#history-body tr[data-id="${checkoutId}"] .badge[data-status="completed"]`);
   }));
 
+test('the order it bought is refunded in part, then cancelled, from the orders panel', () =>
+  withScreenshot('orders', async () => {
+    await page.click('#orders-refresh');
+    const card = await page.waitForSelector('#orders li.order[data-status="created"]');
+    const orderId = await card.getAttribute('data-order-id');
+    const line = `#orders li[data-order-id="${orderId}"] li.line[data-sku="${SKU}"]`;
+
+    /** Clicks `selector`, returns the change the gateway started, waits for its saga to complete. */
+    async function change(selector, suffix) {
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/orders/${orderId}/${suffix}`) && r.request().method() === 'POST');
+      await page.click(selector);
+      const response = await answered;
+      assert.equal(response.status(), 202);
+      const headers = await response.request().allHeaders();
+      assert.match(headers['idempotency-key'] || '', /^[0-9a-f-]{36}$/);
+      const accepted = await response.json();
+      await page.waitForSelector(`#timeline-saga:has-text("${accepted.saga_id}")`);
+      await page.waitForSelector('#timeline[data-status="completed"]', { timeout: SAGA_TIMEOUT_MS });
+      return { accepted, sent: response.request().postDataJSON() };
+    }
+
+    await page.fill(`${line} input`, '1');
+    const refund = await change(`${line} button`, 'refunds');
+    assert.deepEqual(refund.sent, { lines: [{ sku: SKU, quantity: 1 }] }, 'a refund names lines, never a price');
+    await page.waitForSelector('#timeline-final:has-text("Refund ")');
+    await page.waitForSelector(`#orders li[data-order-id="${orderId}"] p:has-text("refunded")`);
+
+    await change(`#orders li[data-order-id="${orderId}"] button.cancel-order`, 'cancel');
+    await page.waitForSelector(`#orders li[data-order-id="${orderId}"][data-status="cancelled"]`);
+    const left = await sagaflow('stock', 'get', SKU);
+    assert.equal(left, `${SKU}: ${STOCK}`, 'the cancelled order went back to stock');
+  }));
+
 test('an API error is shown with its code, and the form works again after', () =>
   withScreenshot('api-error', async () => {
     await page.fill('#token', 'not-a-valid-token');

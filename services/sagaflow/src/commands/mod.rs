@@ -4,6 +4,7 @@ pub mod broker;
 pub mod demo;
 pub mod dlq;
 pub mod migrate;
+pub mod orders;
 pub mod relay;
 pub mod saga;
 pub mod serve;
@@ -38,6 +39,8 @@ pub enum Command {
     Relay(relay::Args),
     /// Operate sagas through the orchestrator's API.
     Saga(saga::Args),
+    /// List a tenant's orders with their refunds (the order service's operator API).
+    Orders(orders::Args),
     /// Set stock levels in the inventory database.
     Stock(stock::Args),
     /// Run checkouts through the gateway and show what happened.
@@ -68,6 +71,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Migrate(args) => migrate::run(args).await,
         Command::Relay(args) => relay::run(args).await,
         Command::Saga(args) => saga::run(args).await,
+        Command::Orders(args) => orders::run(args).await,
         Command::Stock(args) => stock::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Token(args) => token::run(args).await,

@@ -190,11 +190,26 @@ impl Platform {
         Self::start_tuned(broker, tweak, |_| {}).await
     }
 
+    /// [`Platform::start`] without the services in `except` (a test runs them as
+    /// processes it can kill, see [`Processes`], on the same databases).
+    pub async fn start_except(broker: Broker, except: &[Service]) -> anyhow::Result<Self> {
+        Self::start_with(broker, |_| {}, |_| {}, except).await
+    }
+
     /// [`Platform::start`] with the Kafka settings (relay, consumers) tweaked too.
     pub async fn start_tuned(
         broker: Broker,
         tweak: impl FnOnce(&mut Settings),
         tune: impl FnOnce(&mut KafkaConfig),
+    ) -> anyhow::Result<Self> {
+        Self::start_with(broker, tweak, tune, &[]).await
+    }
+
+    async fn start_with(
+        broker: Broker,
+        tweak: impl FnOnce(&mut Settings),
+        tune: impl FnOnce(&mut KafkaConfig),
+        except: &[Service],
     ) -> anyhow::Result<Self> {
         let exclusive = exclusive().await;
         sagaflow_test_support::init_tracing();
@@ -211,6 +226,12 @@ impl Platform {
         let cart = local_addr()?;
         settings.cart_listen = Some(cart);
         settings.gateway.cart_url = format!("http://{cart}");
+        let order = local_addr()?;
+        settings.order_listen = Some(order);
+        settings.gateway.order_url = format!("http://{order}");
+        let notification = local_addr()?;
+        settings.notification_listen = Some(notification);
+        settings.gateway.notification_url = format!("http://{notification}");
         settings.gateway.planner_url = format!("http://{}", settings.planner.listen);
         settings.gateway.applications_url = format!("http://{}", settings.applications.listen);
         test_gateway(&mut settings);
@@ -230,7 +251,9 @@ impl Platform {
             _exclusive: exclusive,
         };
         for service in Service::ALL {
-            platform.spawn(service);
+            if !except.contains(&service) {
+                platform.spawn(service);
+            }
         }
         platform.wait_http(&platform.gateway.clone()).await?;
         platform.wait_http(&platform.orchestrator.clone()).await?;
@@ -441,6 +464,7 @@ impl Processes {
             .args(["--orchestrator-listen", &self.orchestrator.to_string()])
             // Services' own HTTP APIs on free ports: tests run side by side.
             .args(["--cart-listen", &local_addr()?.to_string()])
+            .args(["--order-listen", &local_addr()?.to_string()])
             .args(["--notification-listen", &local_addr()?.to_string()])
             .args(["--generation-listen", &local_addr()?.to_string()])
             .args(["--planner-listen", &local_addr()?.to_string()])

@@ -6,9 +6,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use common::*;
 use sagaflow::platform::Service;
 use sagaflow_test_support::{Broker, eventually};
@@ -56,8 +56,8 @@ async fn started(platform: &Platform, path: &str, body: &Value) -> anyhow::Resul
 
 /// The change's row of `GET /v1/sagas` once it is terminal.
 async fn finished(platform: &Platform, saga: Uuid) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let found = std::sync::Mutex::new(None);
+    eventually(&format!("saga {saga} terminal"), WAIT, || async {
         let page: Value = platform
             .http
             .get(format!("{}/v1/sagas?limit=100", platform.gateway))
@@ -71,17 +71,17 @@ async fn finished(platform: &Platform, saga: Uuid) -> anyhow::Result<Value> {
             .into_iter()
             .flatten()
             .find(|item| item["saga_id"] == json!(saga))
+            .filter(|row| TERMINAL.contains(&row["status"].as_str().unwrap_or("")))
             .cloned();
-        if let Some(row) = row
-            && TERMINAL.contains(&row["status"].as_str().unwrap_or(""))
-        {
-            return Ok(row);
-        }
-        if Instant::now() > deadline {
-            bail!("saga {saga} not terminal after {WAIT:?}: {page}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let terminal = row.is_some();
+        *found.lock().expect("not poisoned") = row;
+        Ok(terminal)
+    })
+    .await?;
+    Ok(found
+        .into_inner()
+        .expect("not poisoned")
+        .expect("eventually returned once a row was found"))
 }
 
 async fn order_view(platform: &Platform, order: Uuid) -> anyhow::Result<Value> {

@@ -22,7 +22,7 @@ use sagaflow_saga_engine::{
 };
 use serde_json::Value;
 
-use crate::data::{self, input, payload, result};
+use crate::data::{self, payload};
 use crate::names::*;
 use crate::notify;
 use crate::policy::{self, COMPENSATION_RETRY, STEP_TIMEOUT};
@@ -114,11 +114,11 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
 }
 
 fn start(data: &SagaData) -> Result<InitiateOrderCancellation, BuildError> {
-    input(data)
+    data.input_as()
 }
 
 fn cancelled(data: &SagaData) -> Result<PlacedOrderCancelled, BuildError> {
-    result(data, CANCEL_ORDER)
+    data.result_as(CANCEL_ORDER)
 }
 
 /// `CancelPlacedOrder`: the order and its customer from the saga input (the
@@ -167,7 +167,7 @@ pub fn restock(data: &SagaData) -> Result<Value, BuildError> {
 /// The customer's e-mail: the order is cancelled and how much comes back.
 pub fn notify_customer(data: &SagaData) -> Result<Value, BuildError> {
     let start = start(data)?;
-    let refunded: PaymentRefundIssued = result(data, REFUND_PAYMENT)?;
+    let refunded: PaymentRefundIssued = data.result_as(REFUND_PAYMENT)?;
     let body = format!(
         "Your order {} is cancelled. {} is on its way back to you.",
         start.order_id,

@@ -23,7 +23,7 @@ use sagaflow_saga_engine::{
 };
 use serde_json::Value;
 
-use crate::data::{self, input, payload, result};
+use crate::data::{self, payload};
 use crate::names::*;
 use crate::notify;
 use crate::policy::{self, COMPENSATION_RETRY, STEP_TIMEOUT};
@@ -115,7 +115,7 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
 }
 
 fn start(data: &SagaData) -> Result<InitiateRefund, BuildError> {
-    input(data)
+    data.input_as()
 }
 
 /// `ReserveRefund`: lines and quantities only; the order prices them.
@@ -141,7 +141,7 @@ pub fn release_refund(data: &SagaData) -> Result<Value, BuildError> {
 /// `RefundPayment` of the amount the order service reserved.
 pub fn refund_payment(data: &SagaData) -> Result<Value, BuildError> {
     let start = start(data)?;
-    let reserved: RefundReserved = result(data, RESERVE_REFUND)?;
+    let reserved: RefundReserved = data.result_as(RESERVE_REFUND)?;
     payload(&RefundPayment {
         saga_id: data.saga_id,
         payment_id: reserved.payment_id,
@@ -153,7 +153,7 @@ pub fn refund_payment(data: &SagaData) -> Result<Value, BuildError> {
 
 /// `ConfirmRefund`: the money moved; the refund is final on the order.
 pub fn confirm_refund(data: &SagaData) -> Result<Value, BuildError> {
-    let issued: PaymentRefundIssued = result(data, REFUND_PAYMENT)?;
+    let issued: PaymentRefundIssued = data.result_as(REFUND_PAYMENT)?;
     payload(&ConfirmRefund {
         saga_id: data.saga_id,
         reason: format!("payment refund {}", issued.refund_id),
@@ -163,7 +163,7 @@ pub fn confirm_refund(data: &SagaData) -> Result<Value, BuildError> {
 /// The customer's e-mail: which lines and how much.
 pub fn notify_customer(data: &SagaData) -> Result<Value, BuildError> {
     let start = start(data)?;
-    let reserved: RefundReserved = result(data, RESERVE_REFUND)?;
+    let reserved: RefundReserved = data.result_as(RESERVE_REFUND)?;
     let lines: Vec<String> = reserved
         .items
         .iter()

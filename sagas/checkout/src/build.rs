@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use sagaflow_saga_engine::{BuildError, SagaData};
 
-use crate::input::{Created, Paid, Priced, input, result};
+use crate::input::{Created, Paid, Priced, input};
 use crate::steps;
 
 /// `ReserveInventory {saga_id, items: [{sku, quantity}]}`.
@@ -62,7 +62,7 @@ pub fn create_order(data: &SagaData) -> Result<Value, BuildError> {
             reason: "OrderPriced carries no priced lines".to_owned(),
         });
     }
-    let paid: Paid = result(data, steps::TAKE_PAYMENT)?;
+    let paid: Paid = data.result_as(steps::TAKE_PAYMENT)?;
     let items: Vec<Value> = priced
         .lines
         .iter()
@@ -93,7 +93,7 @@ pub fn clear_cart(data: &SagaData) -> Result<Value, BuildError> {
 /// `SendNotification {notification_id, saga_id, channel, recipient, subject, body, user_id}`.
 pub fn send_notification(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
-    let created: Created = result(data, steps::CREATE_ORDER)?;
+    let created: Created = data.result_as(steps::CREATE_ORDER)?;
     Ok(json!({
         "notification_id": notification_id(data.saga_id),
         "saga_id": data.saga_id,
@@ -125,7 +125,7 @@ fn lines(items: &[crate::input::Item]) -> Vec<Value> {
 
 /// `OrderPriced`, checked to be in the checkout's currency.
 fn priced(data: &SagaData, currency: &str) -> Result<Priced, BuildError> {
-    let priced: Priced = result(data, steps::PRICE_ORDER)?;
+    let priced: Priced = data.result_as(steps::PRICE_ORDER)?;
     if priced.currency != currency {
         return Err(BuildError::InvalidResult {
             step: steps::PRICE_ORDER.to_owned(),

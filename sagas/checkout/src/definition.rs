@@ -150,7 +150,7 @@ pub const RESULT: ResultSpec = ResultSpec {
 };
 
 fn order_id(data: &SagaData) -> Option<Uuid> {
-    input::result::<Created>(data, CREATE_ORDER)
+    data.result_as::<Created>(CREATE_ORDER)
         .ok()
         .map(|created| created.order_id)
 }

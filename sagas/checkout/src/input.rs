@@ -2,7 +2,6 @@
 //! commands read, as typed views over `SagaData`.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use sagaflow_saga_engine::{BuildError, SagaData};
@@ -65,17 +64,5 @@ pub struct Created {
 
 /// The saga input, typed.
 pub fn input(data: &SagaData) -> Result<CheckoutInput, BuildError> {
-    CheckoutInput::deserialize(&data.input).map_err(|e| BuildError::InvalidInput(e.to_string()))
-}
-
-/// The completing reply of `step`, typed.
-pub fn result<T: DeserializeOwned>(data: &SagaData, step: &str) -> Result<T, BuildError> {
-    let value = data
-        .results
-        .get(step)
-        .ok_or_else(|| BuildError::MissingResult(step.to_owned()))?;
-    T::deserialize(value).map_err(|e| BuildError::InvalidResult {
-        step: step.to_owned(),
-        reason: e.to_string(),
-    })
+    data.input_as()
 }

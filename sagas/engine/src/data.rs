@@ -1,10 +1,14 @@
-//! The data a saga's commands are built from.
+//! The data a saga's commands are built from, and its typed readers
+//! ([`SagaData::input_as`], [`SagaData::result_as`]).
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::BuildError;
 
 /// The saga input plus the completing reply payload of every completed step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,4 +17,24 @@ pub struct SagaData {
     pub input: Value,
     /// Step name -> payload of the reply that completed it.
     pub results: BTreeMap<String, Value>,
+}
+
+impl SagaData {
+    /// The saga input as `T` (a definition's input type or the `Initiate*` command
+    /// that started it).
+    pub fn input_as<T: DeserializeOwned>(&self) -> Result<T, BuildError> {
+        T::deserialize(&self.input).map_err(|e| BuildError::InvalidInput(e.to_string()))
+    }
+
+    /// The payload of the reply that completed `step`, as `T`.
+    pub fn result_as<T: DeserializeOwned>(&self, step: &str) -> Result<T, BuildError> {
+        let value = self
+            .results
+            .get(step)
+            .ok_or_else(|| BuildError::MissingResult(step.to_owned()))?;
+        T::deserialize(value).map_err(|e| BuildError::InvalidResult {
+            step: step.to_owned(),
+            reason: e.to_string(),
+        })
+    }
 }

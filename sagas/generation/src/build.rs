@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use sagaflow_saga_engine::{BuildError, SagaData};
 
-use crate::input::{Analysed, Generated, Profile, Validated, input, result};
+use crate::input::{Analysed, Generated, Profile, Validated, input};
 use crate::steps;
 
 /// `AnalyseJob {saga_id, job_description}`.
@@ -18,7 +18,7 @@ pub fn analyse_job(data: &SagaData) -> Result<Value, BuildError> {
 /// skills and keywords of `JobAnalysed`.
 pub fn compile_profile(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
-    let analysed: Analysed = result(data, steps::ANALYSE_JOB)?;
+    let analysed: Analysed = data.result_as(steps::ANALYSE_JOB)?;
     Ok(json!({
         "saga_id": data.saga_id,
         "user_id": input.user_id,
@@ -33,8 +33,8 @@ pub fn compile_profile(data: &SagaData) -> Result<Value, BuildError> {
 /// (a regeneration with feedback is the validator's business).
 pub fn generate_document(data: &SagaData) -> Result<Value, BuildError> {
     let input = input(data)?;
-    let analysed: Analysed = result(data, steps::ANALYSE_JOB)?;
-    let profile: Profile = result(data, steps::COMPILE_PROFILE)?;
+    let analysed: Analysed = data.result_as(steps::ANALYSE_JOB)?;
+    let profile: Profile = data.result_as(steps::COMPILE_PROFILE)?;
     Ok(json!({
         "saga_id": data.saga_id,
         "kind": input.kind,
@@ -63,8 +63,8 @@ pub fn release_token_budget(data: &SagaData) -> Result<Value, BuildError> {
 /// `ValidateDocument {saga_id, document_id, content, keywords}`: the draft of
 /// `DocumentGenerated` against the keywords of `JobAnalysed`.
 pub fn validate_document(data: &SagaData) -> Result<Value, BuildError> {
-    let analysed: Analysed = result(data, steps::ANALYSE_JOB)?;
-    let generated: Generated = result(data, steps::GENERATE)?;
+    let analysed: Analysed = data.result_as(steps::ANALYSE_JOB)?;
+    let generated: Generated = data.result_as(steps::GENERATE)?;
     Ok(json!({
         "saga_id": data.saga_id,
         "document_id": generated.document_id,
@@ -78,7 +78,8 @@ pub fn validate_document(data: &SagaData) -> Result<Value, BuildError> {
 /// that result, so `document_id` is null only if the log was tampered with;
 /// the compensation still goes out rather than failing to build.
 pub fn void_draft(data: &SagaData) -> Result<Value, BuildError> {
-    let document_id = result::<Generated>(data, steps::GENERATE)
+    let document_id = data
+        .result_as::<Generated>(steps::GENERATE)
         .ok()
         .map(|g| g.document_id);
     Ok(json!({
@@ -91,7 +92,7 @@ pub fn void_draft(data: &SagaData) -> Result<Value, BuildError> {
 /// `ExportDocument {saga_id, document_id, formats}` for the document of
 /// `DocumentValidated` (after a regeneration it is not the generated one).
 pub fn export_document(data: &SagaData) -> Result<Value, BuildError> {
-    let validated: Validated = result(data, steps::VALIDATE)?;
+    let validated: Validated = data.result_as(steps::VALIDATE)?;
     Ok(json!({
         "saga_id": data.saga_id,
         "document_id": validated.document_id,

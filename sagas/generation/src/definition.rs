@@ -147,9 +147,9 @@ pub const RESULT: ResultSpec = ResultSpec {
 };
 
 fn document_id(data: &SagaData) -> Option<Uuid> {
-    input::result::<Exported>(data, EXPORT)
+    data.result_as::<Exported>(EXPORT)
         .map(|exported| exported.document_id)
-        .or_else(|_| input::result::<Validated>(data, VALIDATE).map(|v| v.document_id))
+        .or_else(|_| data.result_as::<Validated>(VALIDATE).map(|v| v.document_id))
         .ok()
 }
 

@@ -244,16 +244,37 @@ async fn release(
             .increment(1);
         return Ok(reply);
     }
-    let (status, Json(items)): (String, Json<Vec<StockItem>>) =
-        sqlx::query_as("SELECT status, items FROM reservations WHERE saga_id = $1 FOR UPDATE")
-            .bind(saga_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if status != "reserved" {
+    if give_back(tx, saga_id, &command.reason).await?.is_none() {
         // Already released, or refused (nothing was taken): nothing to give back.
         return Ok(reply);
     }
-    // `items` are stored in SKU order: same lock order as reservations.
+    metrics::counter!("sagaflow_inventory_releases_total", "outcome" => "released").increment(1);
+    Ok(reply)
+}
+
+/// Gives the stock of the reservation of saga `reservation` back, once: locks its
+/// row (`FOR UPDATE`), and only when it is `reserved` adds its items back to
+/// `stock` and marks it `released` with `reason`. Returns the items that went
+/// back, or `None` when there is no such reservation or it is not `reserved`
+/// (released already, or refused: nothing was taken). Used by `ReleaseInventory`
+/// here and by `RestockOrder` ([`crate::restock`]).
+pub(crate) async fn give_back(
+    tx: &mut PgConnection,
+    reservation: Uuid,
+    reason: &str,
+) -> Result<Option<Vec<StockItem>>, sqlx::Error> {
+    let row: Option<(String, Json<Vec<StockItem>>)> =
+        sqlx::query_as("SELECT status, items FROM reservations WHERE saga_id = $1 FOR UPDATE")
+            .bind(reservation)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, Json(items))) = row else {
+        return Ok(None);
+    };
+    if status != "reserved" {
+        return Ok(None);
+    }
+    // `items` are stored in SKU order: the same lock order as reservations.
     for item in &items {
         sqlx::query(
             "UPDATE stock SET available = available + $2, updated_at = now() WHERE sku = $1",
@@ -263,11 +284,13 @@ async fn release(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE reservations SET status = 'released', reason = $2, updated_at = now() WHERE saga_id = $1")
-        .bind(saga_id)
-        .bind(&command.reason)
-        .execute(&mut *tx)
-        .await?;
-    metrics::counter!("sagaflow_inventory_releases_total", "outcome" => "released").increment(1);
-    Ok(reply)
+    sqlx::query(
+        "UPDATE reservations SET status = 'released', reason = $2, updated_at = now()
+         WHERE saga_id = $1",
+    )
+    .bind(reservation)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Some(items))
 }

@@ -20,6 +20,8 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use crate::handler::give_back;
+
 /// Restocks the checkout's reservation once, and replies what went back.
 pub(crate) async fn restock(
     tx: &mut PgConnection,
@@ -46,40 +48,15 @@ pub(crate) async fn restock(
         return Ok(InventoryRestocked { saga_id, items });
     }
 
-    let reservation: Option<(String, Json<Vec<StockItem>>)> =
-        sqlx::query_as("SELECT status, items FROM reservations WHERE saga_id = $1 FOR UPDATE")
-            .bind(command.checkout_saga_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let items = match reservation {
-        Some((status, Json(items))) if status == "reserved" => items,
+    let reason = format!("restocked by saga {saga_id}: {}", command.reason);
+    let Some(items) = give_back(tx, command.checkout_saga_id, &reason).await? else {
         // Unknown, refused, or released already: nothing goes back.
-        _ => {
-            count("nothing");
-            return Ok(InventoryRestocked {
-                saga_id,
-                items: Vec::new(),
-            });
-        }
+        count("nothing");
+        return Ok(InventoryRestocked {
+            saga_id,
+            items: Vec::new(),
+        });
     };
-    // `items` are stored in SKU order: the same lock order as reservations.
-    for item in &items {
-        sqlx::query(
-            "UPDATE stock SET available = available + $2, updated_at = now() WHERE sku = $1",
-        )
-        .bind(&item.sku)
-        .bind(item.quantity)
-        .execute(&mut *tx)
-        .await?;
-    }
-    sqlx::query(
-        "UPDATE reservations SET status = 'released', reason = $2, updated_at = now()
-         WHERE saga_id = $1",
-    )
-    .bind(command.checkout_saga_id)
-    .bind(format!("restocked by saga {saga_id}: {}", command.reason))
-    .execute(&mut *tx)
-    .await?;
     sqlx::query("UPDATE restocks SET items = $2 WHERE saga_id = $1")
         .bind(saga_id)
         .bind(Json(&items))

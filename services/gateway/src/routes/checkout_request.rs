@@ -73,15 +73,7 @@ pub struct CheckoutRequest {
 impl CheckoutRequest {
     /// Parses and validates a raw body.
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
-        let Value::Object(object) = value else {
-            return Err(ApiError::MalformedJson("expected a JSON object".to_owned()));
-        };
-        if let Some(field) = price_field(&object, "") {
-            return Err(ApiError::validation(field, PRICE_REFUSED));
-        }
-        Self::from_object(&object)
+        Self::from_object(&priceless_object(body)?)
     }
 
     fn from_object(object: &Map<String, Value>) -> Result<Self, ApiError> {
@@ -116,6 +108,20 @@ impl CheckoutRequest {
             discount_code,
         })
     }
+}
+
+/// A body as a JSON object that names no price anywhere (a price field is 422:
+/// prices come from the server).
+pub(crate) fn priceless_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::MalformedJson("expected a JSON object".to_owned()));
+    };
+    if let Some(field) = price_field(&object, "") {
+        return Err(ApiError::validation(field, PRICE_REFUSED));
+    }
+    Ok(object)
 }
 
 /// The path (`items[0].unit_price_minor`) of the first price field in `object`,

@@ -41,7 +41,7 @@ use tracing::info;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::checkout_request::{Item, PRICE_REFUSED, lines, price_field, text};
+use super::checkout_request::{Item, lines, priceless_object, text};
 use super::progress::TERMINAL;
 use super::{ApiPath, Caller, IDEMPOTENCY_KEY, header, path_id, read_body};
 use crate::AppState;
@@ -75,15 +75,7 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    let value: Value =
-        serde_json::from_slice(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::MalformedJson("expected a JSON object".to_owned()));
-    };
-    if let Some(field) = price_field(&object, "") {
-        return Err(ApiError::validation(field, PRICE_REFUSED));
-    }
-    Ok(object)
+    priceless_object(body)
 }
 
 fn reason(object: &Map<String, Value>) -> Result<Option<String>, ApiError> {
@@ -440,6 +432,7 @@ pub async fn refund(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::checkout_request::PRICE_REFUSED;
 
     fn placed(lines: &[(&str, i64)]) -> Placed {
         Placed {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{incoming, send};
+use common::{in_tenant, send};
 use sagaflow_events::messages::{
     Channel, NotificationSent, SendNotification, UserErasureRequested,
 };
@@ -14,16 +14,6 @@ use sagaflow_test_support::TestDb;
 use uuid::Uuid;
 
 const USER: &str = "ada";
-
-fn in_tenant<T: sagaflow_events::Contract>(
-    tenant: &str,
-    saga_id: Option<Uuid>,
-    body: &T,
-) -> sagaflow_bus::Incoming {
-    let mut message = incoming(saga_id, body);
-    message.envelope.tenant_id = tenant.to_owned();
-    message
-}
 
 fn notify(tenant: &str, saga_id: Uuid, recipient: &str) -> (Uuid, sagaflow_bus::Incoming) {
     let notification_id = Uuid::now_v7();

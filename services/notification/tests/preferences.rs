@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{A, B, TestClock, USER, app, as_user, call, db, notify_user, send};
+use common::{A, B, TestClock, USER, app, as_user, call, db, notify_user, put_preferences, send};
 use sagaflow_events::messages::{Channel, NotificationSent};
 use sagaflow_notification::{NAME, NotificationHandler, sent, skipped};
 use sagaflow_test_support::service_auth::internal_bearer;
@@ -21,13 +21,10 @@ async fn preferences_default_to_accepted_and_are_kept_per_tenant_and_user() -> a
     let got = call(&app, "GET", "/preferences", as_user(A, USER), None, None).await?;
     assert_eq!((got.status, &got.body), (StatusCode::OK, &all_on));
 
-    let put = call(
+    let put = put_preferences(
         &app,
-        "PUT",
-        "/preferences",
         as_user(A, USER),
-        Some(r#"{"channels": {"PUSH": false, "EMAIL": false}}"#),
-        None,
+        r#"{"channels": {"PUSH": false, "EMAIL": false}}"#,
     )
     .await?;
     let stored = json!({"channels": {"EMAIL": false, "SMS": true, "PUSH": false}});
@@ -36,15 +33,7 @@ async fn preferences_default_to_accepted_and_are_kept_per_tenant_and_user() -> a
     assert_eq!(got.body, stored);
 
     // A channel the body does not name keeps its state.
-    let put = call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": true}}"#),
-        None,
-    )
-    .await?;
+    let put = put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": true}}"#).await?;
     assert_eq!(
         put.body,
         json!({"channels": {"EMAIL": true, "SMS": true, "PUSH": false}})
@@ -55,15 +44,7 @@ async fn preferences_default_to_accepted_and_are_kept_per_tenant_and_user() -> a
     assert_eq!(other_tenant.body, all_on);
     let other_user = call(&app, "GET", "/preferences", as_user(A, "bob"), None, None).await?;
     assert_eq!(other_user.body, all_on);
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(B, USER),
-        Some(r#"{"channels": {"SMS": false}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(B, USER), r#"{"channels": {"SMS": false}}"#).await?;
     let in_a = call(&app, "GET", "/preferences", as_user(A, USER), None, None).await?;
     assert_eq!(
         in_a.body,
@@ -182,15 +163,7 @@ async fn a_turned_off_channel_is_skipped_with_its_reason_and_the_saga_gets_its_r
     let db = db("notify_prefs_skip").await?;
     let app = app(db.pool.clone(), &TestClock::new());
     let handler = NotificationHandler::default();
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": false}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": false}}"#).await?;
 
     // The checkout's e-mail to the user in tenant A: skipped, but answered sent.
     let (skipped_id, saga, message) = notify_user(A, Some(USER), Channel::Email, "ada@a.example");
@@ -223,29 +196,13 @@ async fn a_turned_off_channel_is_skipped_with_its_reason_and_the_saga_gets_its_r
 
     // A redelivery (another message, same notification id) after the user turned
     // e-mail back on is the same decision: skipped, answered sent, still not sent.
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": true}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": true}}"#).await?;
     let mut again = message.clone();
     again.envelope.message_id = uuid::Uuid::now_v7();
     let reply: NotificationSent = send(&db.pool, &handler, NAME, &again).await?.expect();
     assert_eq!(reply.notification_id, skipped_id);
     assert_eq!(sent(&db.pool, skipped_id).await?, None);
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": false}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": false}}"#).await?;
 
     // The same user id in tenant B turned nothing off: sent.
     let (in_b, _, message) = notify_user(B, Some(USER), Channel::Email, "ada@b.example");
@@ -274,15 +231,7 @@ async fn a_notification_sent_before_the_user_turned_its_channel_off_stays_sent()
     let handler = NotificationHandler::default();
     let (id, _, message) = notify_user(A, Some(USER), Channel::Push, "device-1");
     let _: NotificationSent = send(&db.pool, &handler, NAME, &message).await?.expect();
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"PUSH": false}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(A, USER), r#"{"channels": {"PUSH": false}}"#).await?;
     let mut again = message.clone();
     again.envelope.message_id = uuid::Uuid::now_v7();
     let _: NotificationSent = send(&db.pool, &handler, NAME, &again).await?.expect();

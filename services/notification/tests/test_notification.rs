@@ -5,7 +5,9 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{A, Answer, B, TestClock, USER, app, as_user, call, db, notify_user, send};
+use common::{
+    A, Answer, B, TestClock, USER, app, as_user, call, db, notify_user, put_preferences, send,
+};
 use sagaflow_events::messages::{Channel, NotificationSent};
 use sagaflow_notification::test_notification::{BODY, SUBJECT};
 use sagaflow_notification::{NAME, NotificationHandler, sent};
@@ -213,15 +215,7 @@ async fn a_turned_off_channel_is_409_and_nothing_is_sent() -> anyhow::Result<()>
     let db = db("notify_test_off").await?;
     let app = app(db.pool.clone(), &TestClock::new());
     known_email(&db.pool, A, "ada@a.example").await?;
-    let put = call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": false}}"#),
-        None,
-    )
-    .await?;
+    let put = put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": false}}"#).await?;
     assert_eq!(put.status, StatusCode::OK);
 
     let answer = call(
@@ -247,15 +241,7 @@ async fn a_turned_off_channel_is_409_and_nothing_is_sent() -> anyhow::Result<()>
     assert_eq!(keys, 0, "the key is free for a later try");
 
     // Turned back on, the same key sends.
-    call(
-        &app,
-        "PUT",
-        "/preferences",
-        as_user(A, USER),
-        Some(r#"{"channels": {"EMAIL": true}}"#),
-        None,
-    )
-    .await?;
+    put_preferences(&app, as_user(A, USER), r#"{"channels": {"EMAIL": true}}"#).await?;
     let answer = call(
         &app,
         "POST",

@@ -107,6 +107,15 @@ pub struct Answer {
     pub body: Value,
 }
 
+/// `PUT /preferences` with `body` (`{"channels": {...}}`) as `bearer`.
+pub async fn put_preferences(
+    app: &axum::Router,
+    bearer: Option<String>,
+    body: &str,
+) -> anyhow::Result<Answer> {
+    call(app, "PUT", "/preferences", bearer, Some(body), None).await
+}
+
 /// Calls `app`.
 pub async fn call(
     app: &axum::Router,

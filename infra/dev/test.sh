@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against real components, installing whatever is missing first:
 #   1. `cargo test --workspace`: PostgreSQL (local or DATABASE_URL), the in-process
-#      mock Kafka cluster, local broker (Nisshi) processes the tests start themselves, Redis.
+#      mock Kafka cluster, local broker (Nisshi) processes the tests start themselves,
+#      Redis, a CJK font and poppler's pdftotext (infra/dev/fonts.sh).
 #   2. Static checks of what operators deploy: dashboards and alert rules (promtool),
 #      the Helm chart, Terraform and the GitHub workflows (infra/checks/).
 #   3. Checks on the running platform (infra/dev/platform-checks.sh): Prometheus
@@ -28,6 +29,7 @@ if [[ -z "$only" || "$only" == cargo ]]; then
   "$SAGAFLOW_ROOT/infra/dev/postgres.sh" drop-test-databases
   "$SAGAFLOW_ROOT/infra/dev/broker.sh" install
   "$SAGAFLOW_ROOT/infra/dev/redis.sh" ensure
+  "$SAGAFLOW_ROOT/infra/dev/fonts.sh"
   export SAGAFLOW_TEST_PG_URL="$SAGAFLOW_PG_URL"
   log "cargo test --workspace --no-fail-fast"
   # --no-fail-fast: one failing test binary must not hide the rest of the suite;

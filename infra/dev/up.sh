@@ -10,6 +10,8 @@ source "$(dirname "$0")/env.sh"
 cd "$SAGAFLOW_ROOT"
 
 "$SAGAFLOW_ROOT/infra/dev/postgres.sh" ensure
+# A CJK font for PDFs with Japanese, Chinese or Korean text.
+"$SAGAFLOW_ROOT/infra/dev/fonts.sh"
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
   "$SAGAFLOW_ROOT/infra/dev/broker.sh" start
   export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$SAGAFLOW_BROKER_PORT"

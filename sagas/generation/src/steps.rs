@@ -16,5 +16,6 @@ pub const RESULT_DOCUMENT_ID: &str = "document_id";
 /// Every command of the saga goes here; replies come back on `generation.events`.
 pub const GENERATION_COMMANDS: &str = "generation.commands";
 
-/// The formats every document is exported to.
-pub const EXPORT_FORMATS: [&str; 3] = ["markdown", "html", "pdf"];
+/// The formats every document is exported to: Markdown, HTML and the PDF layouts
+/// (classic, ATS-plain, modern).
+pub const EXPORT_FORMATS: [&str; 5] = ["markdown", "html", "pdf", "pdf-ats", "pdf-modern"];

@@ -120,7 +120,7 @@ fn export_document_exports_the_validated_document() {
     let p = build::export_document(&sample_data()).unwrap();
     assert_eq!(
         p,
-        json!({ "saga_id": SAGA, "document_id": FINAL, "formats": ["markdown", "html", "pdf"] })
+        json!({ "saga_id": SAGA, "document_id": FINAL, "formats": ["markdown", "html", "pdf", "pdf-ats", "pdf-modern"] })
     );
     assert_ne!(FINAL, DRAFT, "the validated document replaces the draft");
     assert_encodes("ExportDocument", &p);

@@ -18,7 +18,7 @@
 // - checkout:  `POST /v1/checkouts` ({sku, quantity} and a shipping country, no
 //              price) with an Idempotency-Key, then its timeline;
 // - documents: `POST /v1/generations`, `GET /v1/history`, downloads of
-//              `GET /v1/documents/{id}/{md|html|pdf}`;
+//              `GET /v1/documents/{id}/{format}`;
 // - tracker:   `/v1/applications` (+ interviews), `/v1/tracker/analytics`,
 //              `/v1/tracker/preferences`; a clear notice when the gateway has none.
 'use strict';
@@ -793,7 +793,10 @@
 
   // ----------------------------------------------------------- documents
 
-  const FORMATS = [['pdf', 'PDF'], ['html', 'HTML'], ['md', 'Markdown']];
+  const FORMATS = [
+    ['pdf', 'PDF'], ['pdf-modern', 'PDF (modern)'], ['pdf-ats', 'PDF (ATS)'],
+    ['html', 'HTML'], ['md', 'Markdown'],
+  ];
 
   /** Download buttons for a document (fetched with the token, saved as a file). */
   function downloadButtons(documentId, errorRegion) {

@@ -39,6 +39,18 @@ pub struct Settings {
     )]
     pub workers: u16,
 
+    /// Font files (TrueType, OpenType or a collection's first face), comma-separated,
+    /// tried in order for characters the built-in DejaVu fonts lack (Japanese,
+    /// Chinese, Korean...). Unset: the CJK fonts found at the usual system paths.
+    #[arg(
+        id = "generation-pdf-fonts",
+        long = "generation-pdf-fonts",
+        env = "GENERATION_PDF_FONTS",
+        value_name = "GENERATION_PDF_FONTS",
+        value_delimiter = ','
+    )]
+    pub pdf_fonts: Vec<std::path::PathBuf>,
+
     /// The LLM provider chain.
     #[command(flatten)]
     pub llm: sagaflow_llm::Settings,
@@ -50,6 +62,7 @@ impl Default for Settings {
             user_token_limit: 200_000,
             max_tokens_per_call: 2048,
             workers: 2,
+            pdf_fonts: Vec::new(),
             llm: sagaflow_llm::Settings::default(),
         }
     }

@@ -8,6 +8,8 @@
 //! [`Handler::prepare`] (GenerateDocument, and ValidateDocument's regeneration),
 //! outside the inbox transaction; see [`crate::completions`].
 
+use std::sync::Arc;
+
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
@@ -22,6 +24,8 @@ use crate::config::Settings;
 use crate::erasure::{self, ERASED};
 use crate::error::Error;
 use crate::export::{self, Format};
+use crate::pdf::Meta;
+use crate::pdf::fonts::FontBook;
 use crate::{analysis, budget, documents, profile, store};
 
 /// Handles every `generation.commands` message; holds the LLM chain.
@@ -30,6 +34,8 @@ pub struct Generator {
     pub(crate) chain: Chain,
     pub(crate) user_token_limit: i64,
     pub(crate) max_tokens_per_call: u32,
+    /// The fonts PDFs are set in.
+    pub(crate) fonts: Arc<FontBook>,
 }
 
 impl Generator {
@@ -39,12 +45,21 @@ impl Generator {
             chain,
             user_token_limit: settings.user_token_limit,
             max_tokens_per_call: settings.max_tokens_per_call,
+            fonts: FontBook::shared(),
         }
     }
 
-    /// Builds the chain from `settings.llm`.
+    /// Builds the chain from `settings.llm` and loads the PDF fonts of
+    /// `settings.pdf_fonts`; a font that cannot be loaded is an error naming
+    /// `GENERATION_PDF_FONTS` and the file.
     pub fn from_settings(settings: &Settings) -> Result<Self, Error> {
-        Ok(Self::new(settings, Chain::from_settings(&settings.llm)?))
+        let mut generator = Self::new(settings, Chain::from_settings(&settings.llm)?);
+        if !settings.pdf_fonts.is_empty() {
+            let fonts = FontBook::with_fallbacks(&settings.pdf_fonts)
+                .map_err(|e| Error::Pdf(format!("GENERATION_PDF_FONTS: {e}")))?;
+            generator.fonts = Arc::new(fonts);
+        }
+        Ok(generator)
     }
 
     /// Default limits and the offline-only chain (tests, demos).
@@ -108,7 +123,7 @@ impl Handler for Generator {
                 }
             }
             ExportDocument::MESSAGE_TYPE => {
-                match export_document(tx, tenant, &incoming.decode()?).await? {
+                match export_document(tx, tenant, &self.fonts, &incoming.decode()?).await? {
                     Ok(done) => Outgoing::caused_by(cause, &done)?,
                     Err(failed) => Outgoing::caused_by(cause, &failed)?,
                 }
@@ -251,6 +266,7 @@ async fn compile(
 async fn export_document(
     tx: &mut PgConnection,
     tenant: &str,
+    fonts: &FontBook,
     command: &ExportDocument,
 ) -> Result<Result<DocumentExported, ExportFailed>, Failure> {
     let (saga_id, document_id) = (command.saga_id, command.document_id);
@@ -284,13 +300,10 @@ async fn export_document(
     if formats.is_empty() {
         return Ok(Err(failed("no format requested".to_owned())));
     }
-    let title = match document.kind.as_str() {
-        "resume" => "Resume",
-        _ => "Cover letter",
-    };
+    let meta = export_meta(&document.kind, store::saga_data(tx, tenant, saga_id).await?);
     let mut size_bytes = 0_i64;
     for format in &formats {
-        let bytes = match export::render(*format, title, &document.content) {
+        let bytes = match export::render(*format, fonts, &meta, &document.content) {
             Ok(bytes) => bytes,
             Err(err) => return Ok(Err(failed(err.to_string()))),
         };
@@ -315,6 +328,34 @@ async fn export_document(
         formats: formats.iter().map(|f| f.name().to_owned()).collect(),
         size_bytes,
     }))
+}
+
+/// The printed heading and the PDF metadata of a document of `kind`: the candidate
+/// as author, the role and company in the title, the ad's skills as keywords.
+fn export_meta(kind: &str, data: Option<store::SagaData>) -> Meta {
+    let heading = match kind {
+        "resume" => "Resume",
+        _ => "Cover letter",
+    };
+    let data = data.unwrap_or_default();
+    let mut title = heading.to_owned();
+    if !data.job_title.is_empty() {
+        title.push_str(" for ");
+        title.push_str(&data.job_title);
+    }
+    if !data.company.is_empty() {
+        title.push_str(" at ");
+        title.push_str(&data.company);
+    }
+    if !data.candidate_name.is_empty() {
+        title = format!("{title} \u{2014} {}", data.candidate_name);
+    }
+    Meta {
+        heading: heading.to_owned(),
+        title,
+        author: Some(data.candidate_name).filter(|name| !name.is_empty()),
+        keywords: data.skills.0,
+    }
 }
 
 async fn release(

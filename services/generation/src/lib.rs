@@ -20,8 +20,8 @@
 //! - `ValidateDocument` → `DocumentValidated` | `DocumentRejected`: keyword coverage, an
 //!   ATS-style score and factuality (no skill, employer or year the CV lacks); a failed
 //!   draft gets one bounded regeneration with the reasons as feedback.
-//! - `ExportDocument` → `DocumentExported` | `ExportFailed`: Markdown, HTML and PDF in
-//!   `document_files`; the document becomes final and the unused budget is settled.
+//! - `ExportDocument` → `DocumentExported` | `ExportFailed`: Markdown, HTML and PDF
+//!   (`pdf` classic, `pdf-ats`, `pdf-modern`) in `document_files`; the document becomes final and the unused budget is settled.
 //! - Compensations: `ReleaseTokenBudget` → `TokenBudgetReleased`, `VoidDraft` →
 //!   `DraftVoided`; both idempotent.
 //! - Erasure: `EraseUserData` (generation.commands) and `UserErasureRequested`
@@ -38,8 +38,9 @@
 //! - [`profile`]: CV-to-job matching.
 //! - [`prompt`]: templates, the completion request and the cache key.
 //! - [`validate`]: coverage, ATS score and factuality.
-//! - [`export`]: Markdown, HTML and PDF rendering; [`markdown`]: Markdown to
-//!   sanitised HTML (pulldown-cmark, then an ammonia allow-list).
+//! - [`export`]: the formats and their rendering; [`markdown`]: Markdown to
+//!   sanitised HTML (pulldown-cmark, then an ammonia allow-list); [`pdf`]: PDF in
+//!   three layouts with embedded Unicode fonts (krilla), wrapped by glyph width.
 //! - [`store`]: users, CV versions and the saga's working data.
 //! - [`budget`]: token reservations, release tombstones, settlement.
 //! - [`documents`]: the `documents` table.
@@ -55,7 +56,7 @@
 //!   [`delete_user`].
 //! - `migrations/`: `users`, `cv_versions`, `generations`, `token_budgets`, `llm_cache`,
 //!   `documents`, `llm_calls`, `document_files`; then tenant keys, `llm_completions`,
-//!   `erasures`, `erased_sagas`.
+//!   `erasures`, `erased_sagas`; then the PDF layouts among `document_files` formats.
 
 pub mod analysis;
 pub mod api;
@@ -70,6 +71,7 @@ pub mod export;
 pub mod generate;
 pub mod handler;
 pub mod markdown;
+pub mod pdf;
 pub mod profile;
 pub mod prompt;
 pub mod steps;

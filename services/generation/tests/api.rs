@@ -80,10 +80,15 @@ async fn exports_a_parsable_pdf_and_serves_it() -> anyhow::Result<()> {
     let export = ExportDocument {
         saga_id: saga,
         document_id: id,
-        formats: vec!["markdown".into(), "html".into(), "pdf".into()],
+        formats: ["markdown", "html", "pdf", "pdf-ats", "pdf-modern"]
+            .map(String::from)
+            .to_vec(),
     };
     let exported: DocumentExported = go(&db.pool, &handler, &export, saga).await?.expect();
-    assert_eq!(exported.formats, vec!["md", "html", "pdf"]);
+    assert_eq!(
+        exported.formats,
+        vec!["md", "html", "pdf", "pdf-ats", "pdf-modern"]
+    );
     let again: DocumentExported = go(&db.pool, &handler, &export, saga).await?.expect();
     assert_eq!(again, exported);
 
@@ -98,6 +103,17 @@ async fn exports_a_parsable_pdf_and_serves_it() -> anyhow::Result<()> {
     let pages: Vec<u32> = parsed.get_pages().keys().copied().collect();
     let text = parsed.extract_text(&pages)?;
     assert!(text.contains("Ada Lovelace"), "{text}");
+    for layout in ["pdf-ats", "pdf-modern"] {
+        let (status, _, other) = call(&app, "GET", &format!("/documents/{id}/{layout}")).await?;
+        assert_eq!(status, StatusCode::OK, "{layout}");
+        assert_ne!(other, pdf, "{layout} is a layout of its own");
+        let parsed = lopdf::Document::load_mem(&other)?;
+        let info = parsed
+            .trailer
+            .get(b"Info")
+            .and_then(|i| parsed.dereference(i));
+        assert!(info.is_ok(), "{layout} has document metadata");
+    }
 
     let (status, content_type, html) = call(&app, "GET", &format!("/documents/{id}/html")).await?;
     assert_eq!(status, StatusCode::OK);
@@ -126,7 +142,10 @@ async fn exports_a_parsable_pdf_and_serves_it() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK);
     let meta: serde_json::Value = serde_json::from_slice(&meta)?;
     assert_eq!(meta["status"], "final");
-    assert_eq!(meta["formats"], serde_json::json!(["html", "md", "pdf"]));
+    assert_eq!(
+        meta["formats"],
+        serde_json::json!(["html", "md", "pdf", "pdf-ats", "pdf-modern"])
+    );
     let budget: String = sqlx::query_scalar("SELECT status FROM token_budgets WHERE saga_id = $1")
         .bind(saga)
         .fetch_one(&db.pool)

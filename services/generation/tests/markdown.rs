@@ -2,9 +2,16 @@
 //! driven through `export::render(Format::Html, ..)`, the function the export step uses.
 
 use sagaflow_generation::export::{Format, render};
+use sagaflow_generation::pdf::Meta;
+use sagaflow_generation::pdf::fonts::FontBook;
 
 fn page(title: &str, markdown: &str) -> String {
-    let bytes = render(Format::Html, title, markdown).expect("HTML always renders");
+    let meta = Meta {
+        heading: title.to_owned(),
+        ..Meta::default()
+    };
+    let bytes =
+        render(Format::Html, &FontBook::shared(), &meta, markdown).expect("HTML always renders");
     String::from_utf8(bytes).expect("UTF-8")
 }
 

@@ -1,4 +1,5 @@
-//! `GET /v1/documents/{id}/{format}`: a generated document (`md`, `html` or `pdf`)
+//! `GET /v1/documents/{id}/{format}`: a generated document (`md`, `html`, or a PDF:
+//! `pdf` classic, `pdf-ats` plain for applicant tracking systems, `pdf-modern`)
 //! for its owner. The gateway checks ownership in its read model (the document of
 //! one of the caller's generations), then streams the file from the generation
 //! service, which owns the documents.
@@ -12,7 +13,7 @@ use super::{ApiPath, Caller, path_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 
-const FORMATS: [&str; 3] = ["md", "html", "pdf"];
+const FORMATS: [&str; 5] = ["md", "html", "pdf", "pdf-ats", "pdf-modern"];
 
 /// `GET /v1/documents/{id}/{format}`.
 #[utoipa::path(
@@ -23,7 +24,7 @@ const FORMATS: [&str; 3] = ["md", "html", "pdf"];
     security(("bearer" = [])),
     params(
         ("id" = uuid::Uuid, Path, description = "The document id (a generation's document_id)"),
-        ("format" = String, Path, description = "md, html or pdf"),
+        ("format" = String, Path, description = "md, html, pdf (classic layout), pdf-ats or pdf-modern"),
     ),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = String),
@@ -41,7 +42,10 @@ pub async fn download(
     if !FORMATS.contains(&format.as_str()) {
         return Err(ApiError::validation(
             "format",
-            format!("unknown format `{format}`: use md, html or pdf"),
+            format!(
+                "unknown format `{format}`: use one of {}",
+                FORMATS.join(", ")
+            ),
         ));
     }
     let owned: bool = sqlx::query_scalar(

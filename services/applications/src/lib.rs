@@ -9,6 +9,9 @@
 //! - every status change (and creation) writes `ApplicationStatusChanged` to the
 //!   outbox in the transaction of the change; the relay publishes it on
 //!   `applications.events`, keyed by application id;
+//! - due reminders (follow-ups the user sets, one a day before each pending
+//!   interview) become `SendNotification` (PUSH to the user) in the outbox, sent
+//!   once, across restarts ([`scheduler`]);
 //! - consumes `applications.commands`: `AttachDocumentToApplication` →
 //!   `DocumentAttached` | `DocumentAttachFailed`, and its compensation
 //!   `DetachDocumentFromApplication` → `DocumentDetached` (see [`handler`]).
@@ -18,7 +21,10 @@
 //! - [`status`]: the closed set of statuses and the allowed transitions.
 //! - [`application`], [`interview`], [`preferences`]: records, request bodies and
 //!   field limits; [`validate`]: the shared field checks.
-//! - [`priority`]: the pure scoring rules; [`analytics`]: the pure analytics.
+//! - [`priority`]: the pure scoring rules; [`analytics`]: the pure analytics;
+//!   [`reminder`]: reminders, their body and their message; [`next_actions`]: the
+//!   pure next-actions list.
+//! - [`scheduler`]: fires due reminders and prunes done ones.
 //! - [`store`]: PostgreSQL, every query scoped by owner.
 //! - [`http`]: the axum [`router`] (routes, identity headers, errors, shapes).
 //! - [`handler`]: [`ApplicationsHandler`], the `applications.commands` handler.
@@ -34,8 +40,11 @@ pub mod erasure;
 pub mod handler;
 pub mod http;
 pub mod interview;
+pub mod next_actions;
 pub mod preferences;
 pub mod priority;
+pub mod reminder;
+pub mod scheduler;
 pub mod status;
 pub mod store;
 mod text_enum;
@@ -62,7 +71,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// Runs the service until `shutdown`: the HTTP API on `settings.listen`, the outbox
-/// relay and the command consumer. Migrate first ([`migrate`]).
+/// relay, the command consumer and the reminder scheduler. Migrate first ([`migrate`]).
 pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
@@ -79,6 +88,7 @@ pub async fn run(
     tracing::info!(listen = %settings.listen, "applications API listening");
     let relay = Relay::new(pool.clone(), &kafka)?;
     let (pool_for_erasure, kafka_for_erasure) = (pool.clone(), kafka.clone());
+    let pool_for_reminders = pool.clone();
     let consumer = InboxConsumer::new(
         NAME,
         &[COMMAND_TOPIC],
@@ -121,6 +131,16 @@ pub async fn run(
             .await
             .context("applications erasure consumer")
     };
-    tokio::try_join!(http, relay, consumer, erasures)?;
+    let reminders = async {
+        scheduler::run(
+            pool_for_reminders,
+            std::time::Duration::from_millis(settings.reminder_poll_ms),
+            chrono::Duration::days(i64::from(settings.reminder_retention_days)),
+            shutdown.clone(),
+        )
+        .await;
+        Ok(())
+    };
+    tokio::try_join!(http, relay, consumer, erasures, reminders)?;
     Ok(())
 }

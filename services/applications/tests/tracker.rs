@@ -1,10 +1,15 @@
 //! `/v1/tracker/*` and the priority score through the API and real PostgreSQL:
-//! analytics on a known data set, preferences, and the score's reasons.
+//! analytics on a known data set, preferences, and the score's reasons; reminders
+//! (follow-ups and interviews) fired by the scheduler's step into the outbox, and
+//! the next-actions list.
 
 mod common;
 
 use axum::http::StatusCode;
-use common::{ALICE, Api, BOB};
+use chrono::{DateTime, Duration, Utc};
+use common::{ALICE, Api, BOB, EVE};
+use sagaflow_applications::store::reminders;
+use sagaflow_events::messages::{Channel, SendNotification};
 use serde_json::{Value, json};
 
 /// Creates an application in `status` applied at `applied_at`, walks it through
@@ -271,5 +276,256 @@ async fn the_priority_score_explains_itself_from_the_preferences() -> anyhow::Re
         .await;
     let (_, bob) = api.get(&format!("/v1/applications/{bobs}"), BOB).await;
     assert_eq!(rules(&bob["priority"]), [("preferences".into(), 0)]);
+    Ok(())
+}
+
+/// The `SendNotification` rows in the outbox, oldest first, with their tenant.
+async fn notifications(api: &Api) -> anyhow::Result<Vec<(SendNotification, String)>> {
+    let rows: Vec<(Vec<u8>, Value, String)> = sqlx::query_as(
+        "SELECT payload, headers, topic FROM sagaflow_outbox
+         WHERE message_type = 'SendNotification' ORDER BY id",
+    )
+    .fetch_all(&api.db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|(payload, headers, topic)| {
+            assert_eq!(topic, sagaflow_events::topics::NOTIFICATIONS);
+            let tenant = headers["tenant-id"].as_str().unwrap_or_default().to_owned();
+            Ok((sagaflow_events::decode(&payload)?, tenant))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn follow_up_reminders_fire_once_and_belong_to_their_owner() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let id = api
+        .create(
+            ALICE,
+            json!({"company": "Żabka", "role": "Platform Engineer"}),
+        )
+        .await;
+    let path = format!("/v1/applications/{id}/reminders");
+    let (status, reminder) = api
+        .post(
+            &path,
+            ALICE,
+            json!({"in_minutes": 1, "note": "Ask about the team"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reminder}");
+    assert_eq!(
+        (reminder["kind"].as_str(), reminder["status"].as_str()),
+        (Some("follow_up"), Some("scheduled"))
+    );
+    // Bad bodies name the field; other owners do not see the application.
+    for (body, field) in [
+        (json!({}), "due_at"),
+        (
+            json!({"in_minutes": 5, "due_at": "2099-01-01T00:00:00Z"}),
+            "due_at",
+        ),
+        (json!({"due_at": "2001-01-01T00:00:00Z"}), "due_at"),
+        (json!({"in_minutes": 0}), "in_minutes"),
+    ] {
+        let (status, error) = api.post(&path, ALICE, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    for who in [BOB, EVE] {
+        let (status, _) = api.get(&path, who).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = api.post(&path, who, json!({"in_minutes": 1})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (_, cancelled) = api.post(&path, ALICE, json!({"in_minutes": 2})).await;
+    let cancel = format!("{path}/{}", cancelled["id"].as_str().unwrap_or_default());
+    let (status, _) = api.delete(&cancel, EVE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = api.delete(&cancel, ALICE).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+
+    // Not due yet: nothing fires.
+    let pool = &api.db.pool;
+    let now = Utc::now();
+    assert_eq!(reminders::fire_due(pool, now, 100).await?.sent, 0);
+    // Due: it fires once, however often the scheduler looks.
+    let later = now + Duration::minutes(5);
+    assert_eq!(reminders::fire_due(pool, later, 100).await?.sent, 1);
+    assert_eq!(reminders::fire_due(pool, later, 100).await?.sent, 0);
+    let sent = notifications(&api).await?;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (notification, tenant) = &sent[0];
+    assert_eq!(tenant, "acme");
+    assert_eq!(notification.notification_id.to_string(), reminder["id"]);
+    assert_eq!(
+        (
+            notification.recipient.as_str(),
+            notification.user_id.as_deref()
+        ),
+        ("alice", Some("alice"))
+    );
+    assert_eq!(notification.channel, Channel::Push);
+    assert_eq!(
+        notification.subject,
+        "Follow up: Platform Engineer at Żabka"
+    );
+    assert!(
+        notification.body.ends_with("Ask about the team"),
+        "{notification:?}"
+    );
+    let (_, listed) = api.get(&path, ALICE).await;
+    let statuses: Vec<&str> = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["sent", "cancelled"]);
+    // A sent reminder stays sent.
+    let sent_path = format!("{path}/{}", reminder["id"].as_str().unwrap_or_default());
+    let (_, body) = api.delete(&sent_path, ALICE).await;
+    assert_eq!(body["status"], "sent");
+
+    // Done reminders are pruned after the retention, scheduled ones never.
+    api.post(&path, ALICE, json!({"in_minutes": 600})).await;
+    assert_eq!(reminders::prune(pool, later - Duration::days(1)).await?, 0);
+    assert_eq!(reminders::prune(pool, later + Duration::days(1)).await?, 2);
+    let (_, listed) = api.get(&path, ALICE).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
+/// The first reminder of application `id`.
+async fn reminder(api: &Api, id: &str) -> Value {
+    let (_, listed) = api
+        .get(&format!("/v1/applications/{id}/reminders"), ALICE)
+        .await;
+    listed["items"][0].clone()
+}
+
+#[tokio::test]
+async fn interview_reminders_follow_their_interview() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let id = api
+        .create(ALICE, json!({"company": "Acme", "role": "SRE"}))
+        .await;
+    let at = |days: i64| (Utc::now() + Duration::days(days)).to_rfc3339();
+    let (_, interview) = api
+        .post(
+            &format!("/v1/applications/{id}/interviews"),
+            ALICE,
+            json!({"scheduled_at": at(3), "kind": "phone_screen"}),
+        )
+        .await;
+    let interview_path = format!(
+        "/v1/applications/{id}/interviews/{}",
+        interview["id"].as_str().unwrap_or_default()
+    );
+    let first = reminder(&api, &id).await;
+    assert_eq!(first["kind"], "interview");
+    assert_eq!(first["interview_id"], interview["id"]);
+    let due: DateTime<Utc> = first["due_at"].as_str().unwrap_or_default().parse()?;
+    let expected = Utc::now() + Duration::days(2);
+    assert!(
+        (due - expected).num_seconds().abs() < 60,
+        "{due} vs {expected}"
+    );
+
+    // Moved: a new reminder (a new id) at the new time.
+    api.patch(&interview_path, ALICE, json!({"scheduled_at": at(5)}))
+        .await;
+    let moved = reminder(&api, &id).await;
+    assert_ne!(moved["id"], first["id"]);
+    assert_ne!(moved["due_at"], first["due_at"]);
+    assert_eq!(moved["status"], "scheduled");
+
+    // Cancelled: so is its reminder, and nothing fires.
+    api.patch(&interview_path, ALICE, json!({"outcome": "cancelled"}))
+        .await;
+    assert_eq!(reminder(&api, &id).await["status"], "cancelled");
+    let far = Utc::now() + Duration::days(30);
+    assert_eq!(reminders::fire_due(&api.db.pool, far, 100).await?.sent, 0);
+
+    // Back on for tomorrow morning: due now, sent with the interview's time.
+    api.patch(
+        &interview_path,
+        ALICE,
+        json!({"outcome": "pending", "scheduled_at": at(1)}),
+    )
+    .await;
+    assert_eq!(reminders::fire_due(&api.db.pool, far, 100).await?.sent, 1);
+    let sent = notifications(&api).await?;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0.subject, "Interview coming up: SRE at Acme");
+    assert!(
+        sent[0].0.body.starts_with("Your phone screen interview"),
+        "{sent:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn next_actions_list_what_to_do_soonest_first() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let applied = (Utc::now() - Duration::days(20)).to_rfc3339();
+    let quiet = api
+        .create(
+            ALICE,
+            json!({"company": "Quiet", "role": "Dev", "status": "applied", "applied_at": applied}),
+        )
+        .await;
+    let busy = api
+        .create(ALICE, json!({"company": "Busy", "role": "SRE"}))
+        .await;
+    let tomorrow = (Utc::now() + Duration::days(1)).to_rfc3339();
+    api.post(
+        &format!("/v1/applications/{busy}/interviews"),
+        ALICE,
+        json!({"scheduled_at": tomorrow, "kind": "technical"}),
+    )
+    .await;
+    api.post(
+        &format!("/v1/applications/{busy}/reminders"),
+        ALICE,
+        json!({"in_minutes": 3 * 24 * 60, "note": "Send the portfolio"}),
+    )
+    .await;
+    let (status, body) = api.get("/v1/tracker/next-actions", ALICE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let summary: Vec<(String, String)> = body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap_or_default().to_owned(),
+                a["company"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = summary
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    // The interview's own reminder is due now (a day before tomorrow's interview).
+    assert_eq!(
+        pairs,
+        [
+            ("follow_up", "Quiet"),
+            ("reminder", "Busy"),
+            ("prepare_interview", "Busy"),
+            ("reminder", "Busy"),
+        ],
+        "{body}"
+    );
+    assert_eq!(body["items"][0]["application_id"], quiet);
+    assert_eq!(body["items"][3]["detail"], "Send the portfolio");
+    // Another tenant's user of the same name has nothing to do.
+    let (_, theirs) = api.get("/v1/tracker/next-actions", EVE).await;
+    assert_eq!(theirs["items"], json!([]));
     Ok(())
 }

@@ -7,7 +7,11 @@
 //! - `GET|POST /v1/applications/{id}/interviews` — [`interviews::list`], [`interviews::create`]
 //! - `PATCH|DELETE /v1/applications/{id}/interviews/{interview_id}` —
 //!   [`interviews::update`], [`interviews::delete`]
-//! - `GET /v1/tracker/analytics` — [`tracker::analytics`]
+//! - `GET|POST /v1/applications/{id}/reminders`, `DELETE
+//!   /v1/applications/{id}/reminders/{reminder_id}` — [`reminders::list`],
+//!   [`reminders::create`], [`reminders::cancel`]
+//! - `GET /v1/tracker/analytics` — [`tracker::analytics`]; `GET
+//!   /v1/tracker/next-actions` — [`reminders::next_actions`]
 //! - `GET|PUT /v1/tracker/preferences` — [`tracker::get_preferences`], [`tracker::put_preferences`]
 //!
 //! **Identity:** the gateway-signed internal token (`Authorization: Bearer`,
@@ -21,6 +25,7 @@
 pub mod applications;
 pub mod error;
 pub mod interviews;
+pub mod reminders;
 pub mod tracker;
 pub mod view;
 
@@ -31,7 +36,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Router, middleware};
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
@@ -81,7 +86,16 @@ pub fn router(pool: PgPool) -> Router {
             "/v1/applications/{id}/interviews/{interview_id}",
             patch(interviews::update).delete(interviews::delete),
         )
+        .route(
+            "/v1/applications/{id}/reminders",
+            get(reminders::list).post(reminders::create),
+        )
+        .route(
+            "/v1/applications/{id}/reminders/{reminder_id}",
+            delete(reminders::cancel),
+        )
         .route("/v1/tracker/analytics", get(tracker::analytics))
+        .route("/v1/tracker/next-actions", get(reminders::next_actions))
         .route(
             "/v1/tracker/preferences",
             get(tracker::get_preferences).put(tracker::put_preferences),

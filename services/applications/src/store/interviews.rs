@@ -1,10 +1,11 @@
-//! The `interviews` table: interviews of an owned application.
+//! The `interviews` table: interviews of an owned application (each with its
+//! reminder, see [`reminders::sync_interview`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Error, Owner, bad_text};
+use super::{Error, Owner, bad_text, reminders};
 use crate::interview::{
     Interview, InterviewFields, InterviewInput, InterviewKind, InterviewOutcome,
 };
@@ -52,7 +53,11 @@ impl TryFrom<Row> for Interview {
 
 /// Locks the owner's application `id` (so it is not deleted meanwhile); NotFound
 /// if it is not theirs.
-async fn owned(tx: &mut PgConnection, owner: &Owner, application_id: Uuid) -> Result<(), Error> {
+pub(super) async fn owned(
+    tx: &mut PgConnection,
+    owner: &Owner,
+    application_id: Uuid,
+) -> Result<(), Error> {
     let found: Option<i32> = sqlx::query_scalar(
         "SELECT 1 FROM applications
          WHERE application_id = $1 AND tenant_id = $2 AND user_id = $3 FOR KEY SHARE",
@@ -87,7 +92,7 @@ pub async fn list(
         .collect::<Result<_, _>>()?)
 }
 
-/// Adds an interview to the owner's application.
+/// Adds an interview to the owner's application, with its reminder.
 pub async fn create(
     pool: &PgPool,
     owner: &Owner,
@@ -113,11 +118,14 @@ pub async fn create(
     .bind(fields.outcome.as_str())
     .fetch_one(&mut *tx)
     .await?;
+    let interview = Interview::try_from(row)?;
+    reminders::sync_interview(&mut tx, owner, &interview, Utc::now()).await?;
     tx.commit().await?;
-    Ok(Interview::try_from(row)?)
+    Ok(interview)
 }
 
-/// Applies `input` to an interview of the owner's application.
+/// Applies `input` to an interview of the owner's application, moving or cancelling
+/// its reminder to match.
 pub async fn update(
     pool: &PgPool,
     owner: &Owner,
@@ -154,8 +162,10 @@ pub async fn update(
     .bind(fields.outcome.as_str())
     .fetch_one(&mut *tx)
     .await?;
+    let interview = Interview::try_from(row)?;
+    reminders::sync_interview(&mut tx, owner, &interview, Utc::now()).await?;
     tx.commit().await?;
-    Ok(Interview::try_from(row)?)
+    Ok(interview)
 }
 
 /// Deletes an interview of the owner's application.

@@ -6,6 +6,7 @@
 //!   the same transaction as the update.
 //! - [`interviews`]: interviews of an owned application.
 //! - [`preferences`]: one row per owner.
+//! - [`reminders`]: follow-up and interview reminders, fired by the scheduler.
 //! - [`documents`]: generations attached to an application.
 //! - [`analytics`]: the facts [`crate::analytics::compute`] needs.
 
@@ -14,6 +15,7 @@ pub mod applications;
 pub mod documents;
 pub mod interviews;
 pub mod preferences;
+pub mod reminders;
 
 use crate::status::InvalidTransition;
 use crate::validate::FieldError;

@@ -386,3 +386,121 @@ async fn a_consumer_restarted_within_its_session_timeout_rejoins_on_nisshi() -> 
     assert_eq!(view["status"], "completed", "{view}");
     Ok(())
 }
+
+/// `SendNotification`s for `reminder` in the applications outbox.
+async fn reminder_messages(applications: &sqlx::PgPool, reminder: Uuid) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM sagaflow_outbox
+         WHERE message_type = 'SendNotification' AND partition_key = $1",
+    )
+    .bind(reminder.to_string())
+    .fetch_one(applications)
+    .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_reminder_fires_after_its_delay_across_a_restart_once() -> anyhow::Result<()> {
+    let default = if sagaflow_test_support::local_broker::binary().exists() {
+        "local"
+    } else {
+        "mock"
+    };
+    let platform =
+        Platform::start_except(Broker::from_env_or(default)?, &[Service::Applications]).await?;
+    let mut processes = Processes::new(
+        platform.broker.bootstrap(),
+        vec![
+            ("APPLICATIONS_REMINDER_POLL_MS".into(), "200".into()),
+            ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
+        ],
+    )?;
+    processes.applications = platform.settings.applications.listen;
+    processes.start(Service::Applications, &platform.dbs)?;
+    let gateway = &platform.gateway;
+    let http = &platform.http;
+    let call = |method: reqwest::Method, path: String, body: serde_json::Value| async move {
+        let response = http
+            .request(method, format!("{gateway}{path}"))
+            .header("Authorization", bearer())
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        anyhow::Ok((status, response.json::<serde_json::Value>().await?))
+    };
+    let application = std::sync::Mutex::new(None);
+    eventually(
+        "the applications service",
+        Duration::from_secs(30),
+        || async {
+            let (status, body) = call(
+                reqwest::Method::POST,
+                "/v1/applications".into(),
+                serde_json::json!({"company": "Żabka", "role": "Platform Engineer"}),
+            )
+            .await?;
+            if status == 201 {
+                *application.lock().expect("not poisoned") = body["id"].as_str().map(str::to_owned);
+            }
+            Ok(status == 201)
+        },
+    )
+    .await?;
+    let application = application
+        .into_inner()
+        .expect("not poisoned")
+        .expect("created");
+    let due = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let (status, reminder) = call(
+        reqwest::Method::POST,
+        format!("/v1/applications/{application}/reminders"),
+        serde_json::json!({"due_at": due.to_rfc3339(), "note": "Ask about on-call"}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{reminder}");
+    let reminder: Uuid = reminder["id"].as_str().unwrap_or_default().parse()?;
+
+    // The service dies before the reminder is due and stays down past it: only its
+    // row in the applications database remembers it.
+    processes.kill(Service::Applications);
+    let applications = platform.pool(Service::Applications).clone();
+    tokio::time::sleep_until(
+        tokio::time::Instant::now()
+            + (due - chrono::Utc::now()).to_std().unwrap_or_default()
+            + Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(reminder_messages(&applications, reminder).await?, 0);
+    processes.start(Service::Applications, &platform.dbs)?;
+    let notifications = platform.pool(Service::Notification).clone();
+    eventually(
+        "the reminder's notification",
+        Duration::from_secs(60),
+        || async {
+            Ok(sagaflow_notification::sent(&notifications, reminder)
+                .await?
+                .is_some())
+        },
+    )
+    .await?;
+    let sent = sagaflow_notification::sent(&notifications, reminder)
+        .await?
+        .expect("sent");
+    assert_eq!(sent.subject, "Follow up: Platform Engineer at Żabka");
+    assert!(sent.body.ends_with("Ask about on-call"), "{sent:?}");
+
+    // Once: another restart and a few scheduler rounds later, still one message and
+    // one notification for the user.
+    processes.kill(Service::Applications);
+    processes.start(Service::Applications, &platform.dbs)?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(reminder_messages(&applications, reminder).await?, 1);
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sent_notifications WHERE subject = $1")
+            .bind(&sent.subject)
+            .fetch_one(&notifications)
+            .await?;
+    assert_eq!(delivered, 1);
+    processes.kill(Service::Applications);
+    platform.stop().await
+}

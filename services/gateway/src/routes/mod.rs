@@ -27,7 +27,9 @@
 //! `GET|PATCH|DELETE /v1/applications/{id}`, `GET|POST
 //! /v1/applications/{id}/interviews`, `PATCH|DELETE
 //! /v1/applications/{id}/interviews/{interview_id}`, `POST
-//! /v1/applications/{id}/documents`, `GET /v1/tracker/analytics`, `GET|PUT
+//! /v1/applications/{id}/documents`, `GET|POST /v1/applications/{id}/reminders`,
+//! `DELETE /v1/applications/{id}/reminders/{reminder_id}`, `GET
+//! /v1/tracker/next-actions`, `GET /v1/tracker/analytics`, `GET|PUT
 //! /v1/tracker/preferences` (applications); `GET /v1/orders`, `GET
 //! /v1/orders/{id}` (order service); `GET|PUT /v1/notifications/preferences`,
 //! `POST /v1/notifications/test` (notification service).

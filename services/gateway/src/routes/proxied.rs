@@ -65,7 +65,7 @@ const fn route(
 use Upstream::{Applications, Cart, Notification, Order, Planner};
 
 /// Every forwarded route.
-pub static PROXIED: [Proxied; 25] = [
+pub static PROXIED: [Proxied; 29] = [
     // The order service (services/order): the caller's orders with their refunds.
     route(
         Method::GET,
@@ -267,6 +267,43 @@ pub static PROXIED: [Proxied; 25] = [
         "/v1/applications/{id}/documents",
         "Attach a document to an application",
         true,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/applications/{id}/reminders",
+        Applications,
+        "/v1/applications/{id}/reminders",
+        "An application's reminders (follow-ups and interview reminders)",
+        false,
+        "applications",
+    ),
+    route(
+        Method::POST,
+        "/v1/applications/{id}/reminders",
+        Applications,
+        "/v1/applications/{id}/reminders",
+        "Set a follow-up reminder: {\"due_at\"} or {\"in_minutes\"}, optional \"note\"; \
+         sent as a push notification when due",
+        true,
+        "applications",
+    ),
+    route(
+        Method::DELETE,
+        "/v1/applications/{id}/reminders/{reminder_id}",
+        Applications,
+        "/v1/applications/{id}/reminders/{reminder_id}",
+        "Cancel a reminder that has not been sent",
+        false,
+        "applications",
+    ),
+    route(
+        Method::GET,
+        "/v1/tracker/next-actions",
+        Applications,
+        "/v1/tracker/next-actions",
+        "What to do next across the caller's applications, soonest first",
+        false,
         "applications",
     ),
     route(

@@ -424,6 +424,8 @@ pub struct Processes {
     pub children: BTreeMap<&'static str, Child>,
     pub gateway: SocketAddr,
     pub orchestrator: SocketAddr,
+    /// The applications API: fixed, so an in-process gateway can be pointed at it.
+    pub applications: SocketAddr,
     pub extra: Vec<(String, String)>,
     pub log_dir: std::path::PathBuf,
 }
@@ -439,6 +441,7 @@ impl Processes {
             children: BTreeMap::new(),
             gateway: local_addr()?,
             orchestrator: local_addr()?,
+            applications: local_addr()?,
             extra,
             log_dir,
         })
@@ -468,7 +471,7 @@ impl Processes {
             .args(["--notification-listen", &local_addr()?.to_string()])
             .args(["--generation-listen", &local_addr()?.to_string()])
             .args(["--planner-listen", &local_addr()?.to_string()])
-            .args(["--applications-listen", &local_addr()?.to_string()])
+            .args(["--applications-listen", &self.applications.to_string()])
             .args(["--pricing-listen", &local_addr()?.to_string()])
             .args(["--catalog-listen", &local_addr()?.to_string()])
             .args(["--db-pool-size", "4"])

@@ -20,9 +20,29 @@ pub struct Profile {
     /// 0..=100: matched / required (100 when nothing is required).
     pub match_percent: i32,
     /// Up to [`MAX_EMPHASIS`] CV lines mentioning required skills or keywords,
-    /// the most mentions first.
+    /// the most mentions first; lists ([`is_list`]) and lines of fewer than four
+    /// words (headings) left out.
     pub emphasis: Vec<String>,
     pub summary: String,
+}
+
+/// Whether a CV line is a list ("Skills: Rust, Kafka, Docker"): after an optional
+/// label, three or more items of at most three words each. A list is not worth
+/// emphasising: a document should say what was done with a skill, not paste it.
+pub fn is_list(line: &str) -> bool {
+    let body = match line.split_once([':', '\u{ff1a}']) {
+        Some((label, rest)) if label.split_whitespace().count() <= 3 => rest,
+        _ => line,
+    };
+    let items: Vec<&str> = body
+        .split([',', '\u{30fb}', '|', ';', '\u{3001}', '/'])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .collect();
+    items.len() >= 3
+        && items
+            .iter()
+            .all(|item| item.split_whitespace().count() <= 3)
 }
 
 /// Matches `cv_text` against the required `skills` and `keywords`.
@@ -48,6 +68,7 @@ pub fn compile(cv_text: &str, skills: &[String], keywords: &[String]) -> Profile
     let terms: Vec<&String> = skills.iter().chain(keywords).collect();
     let mut scored: Vec<(usize, usize, String)> = lines
         .enumerate()
+        .filter(|(_, line)| !is_list(line) && line.split_whitespace().count() >= 4)
         .filter_map(|(position, line)| {
             let score = terms.iter().filter(|t| mentions(line, t)).count();
             let line = line.trim_start_matches(['-', '*', '•', ' ']).trim();

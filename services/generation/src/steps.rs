@@ -70,13 +70,16 @@ pub(crate) struct Regeneration {
     request: DraftRequest,
 }
 
-fn evidence(data: &SagaData) -> Evidence {
+fn evidence(data: &SagaData, kind: &str, ad_keywords: &[String]) -> Evidence {
     let current_year = chrono::Utc::now().format("%Y").to_string();
     Evidence {
         cv_text: data.cv_text.clone(),
         job_title: data.job_title.clone(),
         company: data.company.clone(),
         allowed_years: vec![current_year],
+        requirements: data.skills.0.clone(),
+        ad_keywords: ad_keywords.to_vec(),
+        resume: kind == "resume",
     }
 }
 
@@ -277,8 +280,8 @@ impl Generator {
         let data = store::saga_data(tx, tenant_id, saga_id)
             .await?
             .unwrap_or_default();
-        let evidence = evidence(&data);
-        let first = validate(&command.content, &command.keywords, &evidence);
+        let evidence = evidence(&data, &document.kind, &command.keywords);
+        let first = validate(&command.content, &evidence);
         if first.passed() {
             return Ok(ValidatePlan::Passed(first));
         }
@@ -421,7 +424,7 @@ impl Generator {
                 return Ok(rejected(reasons));
             }
         };
-        let second = validate(&draft.content, &command.keywords, evidence);
+        let second = validate(&draft.content, evidence);
         if second.passed() {
             documents::set_status(tx, draft.document_id, "validated", Some(scores(&second)))
                 .await?;

@@ -6,8 +6,9 @@
 //! skills like "machine learning" work the same way.
 
 /// Canonical skill names; each matches its own tokens, plus the aliases in [`ALIASES`].
-/// Ambiguous everyday words (Go, Swift, Excel, R) are left out on purpose: the
-/// factuality check must not flag "I'd go further" as a claimed skill.
+/// Ambiguous everyday words (Go, Excel, R) are left out on purpose: the factuality
+/// check must not flag "I'd go further" as a claimed skill; Go is found as `Golang`
+/// or, written exactly so, next to another skill ([`find_skills`]).
 pub const SKILLS: &[&str] = &[
     // Languages
     "Rust",
@@ -83,6 +84,46 @@ pub const SKILLS: &[&str] = &[
     "Snowflake",
     "Airflow",
     "dbt",
+    "BigQuery",
+    "Looker",
+    "Datadog",
+    "OpenTelemetry",
+    "Flutter",
+    "Google Analytics",
+    "Google Search Console",
+    "HubSpot",
+    "Jetpack Compose",
+    "Next.js",
+    "SwiftUI",
+    "Xcode",
+    "Firebase",
+    "Selenium",
+    "Cypress",
+    "Playwright",
+    "Jest",
+    "JUnit",
+    "pytest",
+    "Postman",
+    "OpenAPI",
+    "Confluence",
+    "Markdown",
+    "scikit-learn",
+    "Splunk",
+    "Burp Suite",
+    "Miro",
+    "Helm",
+    "Sentry",
+    "Storybook",
+    "Svelte",
+    "Tailwind CSS",
+    "Webpack",
+    "Maven",
+    "Gradle",
+    "Hibernate",
+    "Laravel",
+    "Symfony",
+    "NestJS",
+    "Unity",
     // Practices and domains
     "Machine Learning",
     "Deep Learning",
@@ -146,11 +187,57 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("ruby on rails", "Rails"),
     ("rest apis", "REST API"),
     ("restful", "REST API"),
+    ("nextjs", "Next.js"),
+    // The same skills as ads in other languages write them.
+    ("zarządzanie projektami", "Project Management"),
+    ("zarządzaniu projektami", "Project Management"),
+    ("zarządzania projektami", "Project Management"),
+    ("projektmanagement", "Project Management"),
+    ("gestion de projet", "Project Management"),
+    ("gestión de proyectos", "Project Management"),
+    ("budżetowanie", "Budgeting"),
+    ("budżetowania", "Budgeting"),
+    ("vision par ordinateur", "Computer Vision"),
+    ("apprentissage automatique", "Machine Learning"),
+    ("maschinelles lernen", "Machine Learning"),
+    ("aprendizaje automático", "Machine Learning"),
+    ("marketing digital", "Digital Marketing"),
+    ("marketing cyfrowy", "Digital Marketing"),
+    ("redacción publicitaria", "Copywriting"),
 ];
+
+/// Whether `c` is written without spaces between words (Han, kana, Hangul): a
+/// change between such a script and another is a word boundary ("Rustの経験").
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xFF66..=0xFF9F | 0xAC00..=0xD7AF)
+}
+
+/// `text` with a space wherever it changes between a CJK script and another.
+fn spaced_scripts(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_cjk) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut previous: Option<bool> = None;
+    for c in text.chars() {
+        let cjk = is_cjk(c);
+        if previous.is_some_and(|p| p != cjk) && c.is_alphanumeric() {
+            out.push(' ');
+        }
+        if c.is_alphanumeric() {
+            previous = Some(cjk);
+        }
+        out.push(c);
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// Lowercase word tokens of `text` (see the module docs).
 pub fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '.')))
+    spaced_scripts(text)
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '.')))
         // ".net" keeps its dot; "end." loses it.
         .map(|word| word.trim_end_matches('.').to_lowercase())
         .filter(|word| !word.is_empty())
@@ -190,7 +277,32 @@ pub fn find_skills(text: &str) -> Vec<String> {
             found.push((*skill).to_owned());
         }
     }
+    if !found.is_empty() {
+        for (word, skill) in CASED {
+            if !found.iter().any(|f| f == skill) && cased_mention(text, word) {
+                found.push((*skill).to_owned());
+            }
+        }
+    }
     found
+}
+
+/// Skills that are everyday words too, found only as written here, not at the start
+/// of a sentence, in a text that names another skill: (word, canonical skill).
+pub const CASED: &[(&str, &str)] = &[("Go", "Golang"), ("Swift", "Swift")];
+
+/// Whether `word` appears exactly so in `text`, not first in a sentence of more than
+/// four words.
+fn cased_mention(text: &str, word: &str) -> bool {
+    text.split(['.', '!', '?', '\n', ':']).any(|sentence| {
+        let words: Vec<&str> = sentence
+            .split(|c: char| !(c.is_alphanumeric() || c == '#'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        // A short line ("- Go, Kubernetes") is a list item, not a sentence.
+        let skip = usize::from(words.len() > 4);
+        words.iter().skip(skip).any(|w| *w == word)
+    })
 }
 
 /// Whether `text` mentions `term` (a skill name or keyword) as a whole word or phrase;
@@ -217,6 +329,12 @@ pub fn canonical(term: &str) -> Option<&'static str> {
             ALIASES
                 .iter()
                 .find(|(alias, _)| *alias == lower)
+                .map(|(_, skill)| *skill)
+        })
+        .or_else(|| {
+            CASED
+                .iter()
+                .find(|(_, skill)| skill.to_lowercase() == lower)
                 .map(|(_, skill)| *skill)
         })
 }

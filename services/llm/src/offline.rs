@@ -1,7 +1,9 @@
 //! Offline provider: composes a readable, deterministic document from [`DocumentFacts`] alone.
 //!
-//! It states only what the facts give (name, role, company, matched skills, keywords,
-//! highlights) and never invents skills, employers or dates. Feedback is honoured in two ways:
+//! It states only what the facts give (name, role, company, matched skills, the
+//! keywords the CV also has, highlights) and never invents skills, employers or dates. A cover letter says each
+//! matched skill in a sentence of its own, backed by the CV line that mentions it; no
+//! word is lifted from the ad as padding. Feedback is honoured in two ways:
 //! a request for a shorter text ("short", "concise", "brief") trims the document, and any
 //! skill, keyword or highlight the feedback mentions is moved to the front.
 
@@ -33,9 +35,8 @@ struct Plan {
     title: String,
     company: String,
     skills: Vec<String>,
-    /// Keywords not already among the skills.
+    /// Keywords not already among the skills (the CV has them too).
     extra_keywords: Vec<String>,
-    keywords: Vec<String>,
     highlights: Vec<String>,
     concise: bool,
 }
@@ -51,11 +52,9 @@ impl Plan {
             .iter()
             .any(|w| feedback.contains(w));
         let skills = emphasise(dedupe(&facts.matched_skills), &feedback);
-        let keywords = emphasise(dedupe(&facts.keywords), &feedback);
-        let extra_keywords = keywords
-            .iter()
+        let extra_keywords = emphasise(dedupe(&facts.keywords), &feedback)
+            .into_iter()
             .filter(|k| !skills.iter().any(|s| s.eq_ignore_ascii_case(k)))
-            .cloned()
             .collect();
         let mut highlights = emphasise(dedupe(&facts.highlights), &feedback);
         if concise {
@@ -67,7 +66,6 @@ impl Plan {
             company: or(&facts.company, "your organisation"),
             skills,
             extra_keywords,
-            keywords,
             highlights,
             concise,
         }
@@ -90,16 +88,33 @@ fn cover_letter(p: &Plan) -> String {
     }
     paragraphs.push(opening);
 
+    // One sentence per matched skill, backed by the CV line that mentions it when
+    // there is one: the skills are said in context, never pasted as a list.
+    let mut used: Vec<&str> = Vec::new();
     let mut fit = Vec::new();
-    if !p.skills.is_empty() {
-        fit.push(format!(
-            "My background brings together {}, which line up directly with the requirements of this position.",
-            join(&p.skills)
-        ));
+    for skill in &p.skills {
+        if fit.iter().any(|f: &String| mentions_word(f, skill)) {
+            continue;
+        }
+        let backing = p
+            .highlights
+            .iter()
+            .find(|h| !used.contains(&h.as_str()) && mentions_word(h, skill));
+        match backing {
+            Some(line) => {
+                used.push(line);
+                fit.push(format!("With {skill}: {}", sentence(line)));
+            }
+            None => fit.push(match fit.len() % 3 {
+                0 => format!("I have hands-on experience with {skill}, which this role asks for."),
+                1 => format!("I have also worked with {skill}, as my CV shows."),
+                _ => format!("My CV also shows {skill}, which is on your list."),
+            }),
+        }
     }
     if !p.extra_keywords.is_empty() {
         fit.push(format!(
-            "I also noted the emphasis on {}, and I would welcome the chance to put my experience to work there.",
+            "My experience also covers {}.",
             join(&p.extra_keywords)
         ));
     }
@@ -107,9 +122,13 @@ fn cover_letter(p: &Plan) -> String {
         paragraphs.push(fit.join(" "));
     }
 
-    if !p.highlights.is_empty() {
-        let sentences: Vec<String> = p
-            .highlights
+    let rest: Vec<&String> = p
+        .highlights
+        .iter()
+        .filter(|h| !used.contains(&h.as_str()))
+        .collect();
+    if !rest.is_empty() {
+        let sentences: Vec<String> = rest
             .iter()
             .enumerate()
             .map(|(i, h)| {
@@ -152,8 +171,11 @@ fn resume(p: &Plan) -> String {
     } else {
         profile.push_str(&format!(", bringing {}.", join(&p.skills)));
     }
-    if !p.keywords.is_empty() {
-        profile.push_str(&format!("\nRole focus: {}.", join(&p.keywords)));
+    if !p.extra_keywords.is_empty() {
+        profile.push_str(&format!(
+            "\nExperience also covers {}.",
+            join(&p.extra_keywords)
+        ));
     }
     sections.push(profile);
 
@@ -216,6 +238,14 @@ fn emphasise(items: Vec<String>, feedback: &str) -> Vec<String> {
     };
     let (front, back): (Vec<String>, Vec<String>) = items.into_iter().partition(mentioned);
     front.into_iter().chain(back).collect()
+}
+
+/// Whether `text` names `word` as a whole word (case-insensitive).
+fn mentions_word(text: &str, word: &str) -> bool {
+    let word = word.to_lowercase();
+    text.to_lowercase()
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '.' | '/')))
+        .any(|w| w.trim_end_matches('.') == word)
 }
 
 /// "a", "a and b", "a, b and c".

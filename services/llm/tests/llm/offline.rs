@@ -118,8 +118,12 @@ async fn feedback_changes_the_letter() {
     })
     .await
     .text;
+    let position = |skill: &str| stressed.find(skill).unwrap_or(usize::MAX);
+    assert!(position("Kafka") < position("Rust"), "{stressed}");
+    assert!(position("Rust") < position("PostgreSQL"), "{stressed}");
+    // Each skill in a sentence of its own, not a pasted list.
     assert!(
-        stressed.contains("together Kafka, Rust and PostgreSQL"),
+        stressed.contains("I have hands-on experience with Kafka, which this role asks for."),
         "{stressed}"
     );
 }

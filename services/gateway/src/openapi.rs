@@ -80,6 +80,7 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
         (name = "carts", description = "Forwarded to the cart service"),
         (name = "assistant", description = "Forwarded to the planner service"),
         (name = "applications", description = "Forwarded to the applications service"),
+        (name = "profile", description = "The caller's CV versions and prompt templates; forwarded to the generation service"),
         (name = "notifications", description = "The caller's notification preferences and test notifications; forwarded to the notification service"),
         (name = "operations", description = "Health"),
         (name = "web", description = "The web page and this documentation"),

@@ -74,6 +74,7 @@ pub enum Upstream {
     Applications,
     Order,
     Notification,
+    Generation,
 }
 
 impl Upstream {
@@ -85,6 +86,7 @@ impl Upstream {
             Upstream::Applications => "the applications service",
             Upstream::Order => "the order service",
             Upstream::Notification => "the notification service",
+            Upstream::Generation => "the generation service",
         }
     }
 
@@ -96,6 +98,7 @@ impl Upstream {
             Upstream::Applications => "applications",
             Upstream::Order => "order",
             Upstream::Notification => "notification",
+            Upstream::Generation => "generation",
         }
     }
 
@@ -107,6 +110,7 @@ impl Upstream {
             Upstream::Applications => &settings.applications_url,
             Upstream::Order => &settings.order_url,
             Upstream::Notification => &settings.notification_url,
+            Upstream::Generation => &settings.generation_url,
         }
     }
 }

@@ -109,6 +109,7 @@ async fn gateway(url: &str) -> anyhow::Result<Gateway> {
         applications_url: url.to_owned(),
         order_url: url.to_owned(),
         notification_url: url.to_owned(),
+        generation_url: url.to_owned(),
         max_body_bytes: 4096,
         ..common::settings()
     })
@@ -205,6 +206,9 @@ async fn every_forwarded_route_reaches_its_backend_path() -> anyhow::Result<()> 
                 .replace("{id}", "id-1")
                 .replace("{sku}", "SKU-RED.M")
                 .replace("{interview_id}", "iv_2")
+                .replace("{reminder_id}", "rm_3")
+                .replace("{version}", "4")
+                .replace("{kind}", "resume")
         };
         let mut builder = axum::http::Request::builder()
             .method(route.method.clone())
@@ -243,6 +247,7 @@ async fn every_forwarded_route_reaches_its_backend_path() -> anyhow::Result<()> 
             sagaflow_gateway::proxy::Upstream::Applications => "applications",
             sagaflow_gateway::proxy::Upstream::Order => "order",
             sagaflow_gateway::proxy::Upstream::Notification => "notification",
+            sagaflow_gateway::proxy::Upstream::Generation => "generation",
         };
         let caller = internal_verifier(audience).verify(token);
         assert_eq!(

@@ -14,16 +14,28 @@ use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::export::Format;
+use crate::profile_api;
 
-/// `GET /documents/{id}`, `GET /documents/{id}/{format}` (md | markdown | html | pdf),
-/// `GET /users/{user_id}/history`, `DELETE /users/{user_id}` (`user_id` must be the
-/// caller's own: any other is a 404).
+/// `GET /documents/{id}`, `GET /documents/{id}/{format}` (md | markdown | html | pdf |
+/// pdf-ats | pdf-modern), `GET /users/{user_id}/history`, `DELETE /users/{user_id}`
+/// (`user_id` must be the caller's own: any other is a 404), and the caller's CV
+/// versions and templates under `/profile/...` ([`crate::profile_api`]).
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/documents/{id}", get(document))
         .route("/documents/{id}/{format}", get(document_file))
         .route("/users/{user_id}/history", get(history))
         .route("/users/{user_id}", axum::routing::delete(delete_user))
+        .route(
+            "/profile/cv",
+            get(profile_api::list_cvs).post(profile_api::upload_cv),
+        )
+        .route("/profile/cv/{version}", get(profile_api::get_cv))
+        .route("/profile/templates", get(profile_api::list_templates))
+        .route(
+            "/profile/templates/{kind}",
+            axum::routing::put(profile_api::put_template).delete(profile_api::delete_template),
+        )
         .with_state(pool)
 }
 

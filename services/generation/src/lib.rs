@@ -50,13 +50,15 @@
 //! - [`handler`]: [`Generator`] and the command dispatch; [`steps`]: the generation
 //!   and validation steps.
 //! - [`api`]: [`router`], the HTTP API, scoped to the caller's tenant and user;
+//!   [`profile_api`]: the caller's CV versions and prompt templates ([`templates`]);
 //!   [`caller`]: who the caller is.
 //! - [`error`]: the crate's [`Error`] type.
 //! - This file: [`NAME`], [`COMMAND_TOPIC`], [`TOPICS`], [`migrate`], [`run`],
 //!   [`delete_user`].
 //! - `migrations/`: `users`, `cv_versions`, `generations`, `token_budgets`, `llm_cache`,
 //!   `documents`, `llm_calls`, `document_files`; then tenant keys, `llm_completions`,
-//!   `erasures`, `erased_sagas`; then the PDF layouts among `document_files` formats.
+//!   `erasures`, `erased_sagas`; then the PDF layouts among `document_files` formats;
+//!   then `prompt_templates`.
 
 pub mod analysis;
 pub mod api;
@@ -73,9 +75,11 @@ pub mod handler;
 pub mod markdown;
 pub mod pdf;
 pub mod profile;
+pub mod profile_api;
 pub mod prompt;
 pub mod steps;
 pub mod store;
+pub mod templates;
 pub mod validate;
 pub mod vocabulary;
 

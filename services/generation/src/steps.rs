@@ -22,6 +22,7 @@ use crate::generate::{self, DraftRequest};
 use crate::handler::Generator;
 use crate::prompt::kind_name;
 use crate::store::{self, SagaData};
+use crate::templates;
 use crate::validate::{Evidence, Validation, validate};
 use crate::{completions, documents};
 
@@ -143,6 +144,9 @@ impl Generator {
             &command.emphasis,
             command.feedback.clone(),
         );
+        let template =
+            templates::for_generation(tx, tenant_id, &user_id, kind, command.template.as_deref())
+                .await?;
         Ok(GeneratePlan::Draft {
             budget: locked,
             request: Box::new(DraftRequest {
@@ -150,7 +154,7 @@ impl Generator {
                 tenant_id: tenant_id.to_owned(),
                 user_id,
                 facts,
-                template: command.template.clone(),
+                template,
                 request_key,
                 max_tokens_per_call: self.max_tokens_per_call,
                 reserve: Some((command.token_budget, self.user_token_limit)),

@@ -296,3 +296,145 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
     }
     Ok(())
 }
+
+/// A JSON request as `user` of `tenant`; returns the status and the JSON body.
+async fn json_as(
+    app: &axum::Router,
+    (tenant, user): (&str, &str),
+    method: &str,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<(StatusCode, serde_json::Value)> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", internal_bearer("generation", tenant, user));
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app.clone().oneshot(request.body(body)?).await?;
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), 1024 * 1024).await?;
+    let value = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)?
+    };
+    Ok((status, value))
+}
+
+#[tokio::test]
+async fn cv_versions_and_templates_belong_to_their_tenant_and_user() -> anyhow::Result<()> {
+    let db = db().await?;
+    let app = router(db.pool.clone());
+    let ada = ("tenant-a", "ada");
+    // The same user id in another tenant is another person.
+    let other = ("tenant-b", "ada");
+    let cv = serde_json::json!({"text": "Ada Lovelace\nBuilt Kafka consumers in Rust."});
+    let (status, first) = json_as(&app, ada, "POST", "/profile/cv", Some(cv.clone())).await?;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["version"], 1);
+    assert_eq!(first["skills"], serde_json::json!(["Rust", "Kafka"]));
+    let (status, again) = json_as(&app, ada, "POST", "/profile/cv", Some(cv)).await?;
+    assert_eq!(
+        (status, again["version"].clone()),
+        (StatusCode::OK, 1.into())
+    );
+    let newer = serde_json::json!({"text": "Ada Lovelace\nRan PostgreSQL on Kubernetes."});
+    let (status, second) = json_as(&app, ada, "POST", "/profile/cv", Some(newer)).await?;
+    assert_eq!(
+        (status, second["version"].clone()),
+        (StatusCode::CREATED, 2.into())
+    );
+    let (_, listed) = json_as(&app, ada, "GET", "/profile/cv", None).await?;
+    let versions: Vec<i64> = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["version"].as_i64())
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    assert_eq!(listed["items"][1]["first_line"], "Ada Lovelace");
+    let (status, v1) = json_as(&app, ada, "GET", "/profile/cv/1", None).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v1["text"], "Ada Lovelace\nBuilt Kafka consumers in Rust.");
+    let (_, theirs) = json_as(&app, other, "GET", "/profile/cv", None).await?;
+    assert_eq!(theirs["items"], serde_json::json!([]));
+    let (status, _) = json_as(&app, other, "GET", "/profile/cv/1", None).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for (body, needle) in [
+        (serde_json::json!({}), "text: is required"),
+        (serde_json::json!({"text": "   "}), "text: must be"),
+        (serde_json::json!({"text": 7}), "text: must be a string"),
+    ] {
+        let (status, error) = json_as(&app, ada, "POST", "/profile/cv", Some(body)).await?;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert!(
+            error["error"].as_str().unwrap_or_default().contains(needle),
+            "{error}"
+        );
+    }
+
+    // Templates: only known placeholders; a generation without one uses the user's.
+    let bad = serde_json::json!({"template": "Dear {hiring_manager}"});
+    let (status, error) = json_as(
+        &app,
+        ada,
+        "PUT",
+        "/profile/templates/cover_letter",
+        Some(bad),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("{hiring_manager}")
+    );
+    let (status, _) = json_as(&app, ada, "PUT", "/profile/templates/poem", None).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let mine = "Three short paragraphs from {candidate_name} to {company} about {skills}.";
+    let (status, stored) = json_as(
+        &app,
+        ada,
+        "PUT",
+        "/profile/templates/cover_letter",
+        Some(serde_json::json!({ "template": mine })),
+    )
+    .await?;
+    assert_eq!(
+        (status, stored["template"].as_str()),
+        (StatusCode::OK, Some(mine))
+    );
+    let (_, theirs) = json_as(&app, other, "GET", "/profile/templates", None).await?;
+    assert_eq!(theirs["items"], serde_json::json!([]));
+
+    let handler = Generator::offline();
+    let saga = Uuid::now_v7();
+    let (analysed, profile) = prepare(&db.pool, &handler, saga, "ada").await?;
+    let generated: DocumentGenerated = go(
+        &db.pool,
+        &handler,
+        &generate_command(saga, &analysed, &profile),
+        saga,
+    )
+    .await?
+    .expect();
+    let used: Option<String> =
+        sqlx::query_scalar("SELECT template FROM documents WHERE document_id = $1")
+            .bind(generated.document_id)
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(used.as_deref(), Some(mine));
+
+    let (status, _) = json_as(&app, ada, "DELETE", "/profile/templates/cover_letter", None).await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = json_as(&app, ada, "DELETE", "/profile/templates/cover_letter", None).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    Ok(())
+}

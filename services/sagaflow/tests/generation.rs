@@ -169,6 +169,43 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
     for keyword in ["Rust", "Kafka"] {
         assert!(text.contains(keyword), "{keyword} missing from {text}");
     }
+
+    // A stored CV version instead of the text: through the gateway, per tenant.
+    let stored = platform
+        .http
+        .post(format!("{}/v1/profile/cv", platform.gateway))
+        .header("Authorization", common::bearer())
+        .json(&json!({ "text": CV }))
+        .send()
+        .await?;
+    let status = stored.status().as_u16();
+    let stored = json_of(stored).await?;
+    assert!(status == 200 || status == 201, "{status}: {stored}");
+    let version = stored["version"].clone();
+    let by_version = json!({"kind": "resume", "cv_version": version, "job_description": job(2)});
+    let (status, accepted) = post_generation(
+        &platform.http,
+        &platform.gateway,
+        &Uuid::new_v4().to_string(),
+        &by_version,
+    )
+    .await?;
+    assert_eq!(status, 202, "{accepted}");
+    let id = accepted["generation_id"].as_str().unwrap_or_default();
+    let view = wait_generation(&platform.http, &platform.gateway, id).await?;
+    assert_eq!(view["status"], "completed", "{view}");
+    // The same user id in another tenant has no such version.
+    let elsewhere = platform
+        .http
+        .post(format!("{}/v1/generations", platform.gateway))
+        .header("Idempotency-Key", Uuid::new_v4().to_string())
+        .header("Authorization", common::bearer_in("other-tenant", USER))
+        .json(&by_version)
+        .send()
+        .await?;
+    assert_eq!(elsewhere.status().as_u16(), 422);
+    let error = json_of(elsewhere).await?;
+    assert!(error.to_string().contains("cv_version"), "{error}");
     platform.stop().await
 }
 

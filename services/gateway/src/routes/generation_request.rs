@@ -52,7 +52,13 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GenerationRequest {
     pub kind: Kind,
+    /// The CV; give this or `cv_version`, not both.
+    #[schema(required = false)]
     pub cv_text: String,
+    /// A stored CV version (`GET /v1/profile/cv`) instead of `cv_text`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub cv_version: Option<i64>,
     pub job_description: String,
     pub template: Option<String>,
     /// LLM tokens this generation may spend (1 to 100000, default 4000).
@@ -82,12 +88,27 @@ impl GenerationRequest {
                 ));
             }
         };
-        let cv_text = long_text(
-            required(object, "cv_text")?,
-            "cv_text",
-            1,
-            limits::MAX_CV_CHARS,
-        )?;
+        let (cv_text, cv_version) = match (object.get("cv_text"), object.get("cv_version")) {
+            (Some(text), None | Some(Value::Null)) => {
+                (long_text(text, "cv_text", 1, limits::MAX_CV_CHARS)?, None)
+            }
+            (None | Some(Value::Null), Some(version)) => (
+                String::new(),
+                Some(integer(version, "cv_version", 1, i64::from(i32::MAX))?),
+            ),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::validation(
+                    "cv_version",
+                    "give cv_text or cv_version, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(ApiError::validation(
+                    "cv_text",
+                    "is required (or cv_version: a stored CV, see GET /v1/profile/cv)",
+                ));
+            }
+        };
         let job_description = long_text(
             required(object, "job_description")?,
             "job_description",
@@ -105,6 +126,7 @@ impl GenerationRequest {
         Ok(Self {
             kind,
             cv_text,
+            cv_version,
             job_description,
             template,
             token_budget,
@@ -204,6 +226,26 @@ mod tests {
         let mut body = valid();
         body.as_object_mut().map(|o| o.remove("job_description"));
         assert_eq!(field_of(body), "job_description");
+    }
+
+    #[test]
+    fn a_stored_cv_version_replaces_the_text_but_not_both() {
+        let mut body = valid();
+        body.as_object_mut().map(|o| o.remove("cv_text"));
+        body["cv_version"] = json!(3);
+        let request = GenerationRequest::parse(body.to_string().as_bytes()).expect("valid");
+        assert_eq!(
+            (request.cv_version, request.cv_text.as_str()),
+            (Some(3), "")
+        );
+        body["cv_version"] = json!(0);
+        assert_eq!(field_of(body.clone()), "cv_version");
+        body["cv_version"] = json!(2);
+        body["cv_text"] = json!("Ada");
+        assert_eq!(field_of(body.clone()), "cv_version");
+        body.as_object_mut().map(|o| o.remove("cv_version"));
+        body.as_object_mut().map(|o| o.remove("cv_text"));
+        assert_eq!(field_of(body), "cv_text");
     }
 
     #[test]

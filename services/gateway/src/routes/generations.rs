@@ -54,6 +54,47 @@ pub fn links(id: Uuid) -> Value {
     })
 }
 
+/// The text of the caller's CV `version`, from the generation service (which keeps
+/// the versions); an unknown version is 422 on `cv_version`.
+async fn stored_cv(state: &AppState, caller: &Caller, version: i64) -> Result<String, ApiError> {
+    const LABEL: &str = "the generation service";
+    let url = format!(
+        "{}/profile/cv/{version}",
+        state.settings.generation_url.trim_end_matches('/')
+    );
+    let authorization =
+        crate::proxy::internal_authorization(state.signer.as_ref(), "generation", LABEL, caller)?;
+    let request = state
+        .http
+        .pooled
+        .get(&url)
+        .header(reqwest::header::AUTHORIZATION, authorization)
+        .build()
+        .map_err(|_| ApiError::BadGateway(LABEL))?;
+    let upstream = state.http.execute(LABEL, request).await.map_err(|err| {
+        tracing::warn!(error = %err, "generation service unreachable");
+        ApiError::Unavailable(LABEL)
+    })?;
+    if upstream.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(ApiError::validation(
+            "cv_version",
+            format!("you have no CV version {version}: GET /v1/profile/cv lists yours"),
+        ));
+    }
+    if !upstream.status().is_success() {
+        tracing::warn!(status = %upstream.status(), "generation service failed a CV read");
+        return Err(ApiError::BadGateway(LABEL));
+    }
+    let body: Value = upstream
+        .json()
+        .await
+        .map_err(|_| ApiError::BadGateway(LABEL))?;
+    body["text"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(ApiError::BadGateway(LABEL))
+}
+
 /// `POST /v1/generations`: 202 with the generation id and its links.
 #[utoipa::path(
     post,
@@ -80,6 +121,11 @@ pub async fn create(
     let body = read_body(body, state.settings.max_body())?;
     let request = GenerationRequest::parse(&body)?;
     let hash = idempotency::fingerprint(OPERATION, &request)?;
+    // A stored CV version is read from the generation service before any transaction.
+    let cv_text = match request.cv_version {
+        Some(version) => stored_cv(&state, &caller, version).await?,
+        None => request.cv_text.clone(),
+    };
     let scope = Scope {
         tenant_id: &caller.tenant_id,
         user_id: &caller.user_id,
@@ -102,7 +148,7 @@ pub async fn create(
         generation_id,
         user_id: caller.user_id.clone(),
         kind: request.kind.document_kind(),
-        cv_text: request.cv_text.clone(),
+        cv_text,
         job_description: request.job_description.clone(),
         template: request.template.clone(),
         token_budget: request.token_budget,

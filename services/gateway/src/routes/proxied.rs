@@ -2,7 +2,7 @@
 //! the order service (`/v1/orders...` → `/orders...`), the cart (`/v1/carts/...` →
 //! `/carts/...`), the notification service (`/v1/notifications/preferences` →
 //! `/preferences`, `/v1/notifications/test` → `/notifications/test`), the planner
-//! (`/v1/assistant/...`)
+//! (`/v1/assistant/...`), the generation service (`/v1/profile/...` → `/profile/...`)
 //! and the applications tracker (`/v1/applications/...`, `/v1/tracker/...`), the
 //! last two on the same path. Each is registered on its own (so the router and
 //! the OpenAPI document list it) with [`handler`]; the forwarding itself is
@@ -62,10 +62,10 @@ const fn route(
     }
 }
 
-use Upstream::{Applications, Cart, Notification, Order, Planner};
+use Upstream::{Applications, Cart, Generation, Notification, Order, Planner};
 
 /// Every forwarded route.
-pub static PROXIED: [Proxied; 29] = [
+pub static PROXIED: [Proxied; 35] = [
     // The order service (services/order): the caller's orders with their refunds.
     route(
         Method::GET,
@@ -177,6 +177,61 @@ pub static PROXIED: [Proxied; 29] = [
         "Confirm a plan: its commands are carried out",
         true,
         "assistant",
+    ),
+    // The generation service (services/generation/src/profile_api.rs).
+    route(
+        Method::GET,
+        "/v1/profile/cv",
+        Generation,
+        "/profile/cv",
+        "The caller's CV versions, newest first",
+        false,
+        "profile",
+    ),
+    route(
+        Method::POST,
+        "/v1/profile/cv",
+        Generation,
+        "/profile/cv",
+        "Store a CV: {\"text\"}; a new version when the text is new",
+        true,
+        "profile",
+    ),
+    route(
+        Method::GET,
+        "/v1/profile/cv/{version}",
+        Generation,
+        "/profile/cv/{version}",
+        "One CV version with its text",
+        false,
+        "profile",
+    ),
+    route(
+        Method::GET,
+        "/v1/profile/templates",
+        Generation,
+        "/profile/templates",
+        "The caller's prompt templates",
+        false,
+        "profile",
+    ),
+    route(
+        Method::PUT,
+        "/v1/profile/templates/{kind}",
+        Generation,
+        "/profile/templates/{kind}",
+        "Set the prompt template for cover_letter or resume: {\"template\"}",
+        true,
+        "profile",
+    ),
+    route(
+        Method::DELETE,
+        "/v1/profile/templates/{kind}",
+        Generation,
+        "/profile/templates/{kind}",
+        "Remove the prompt template of a kind",
+        false,
+        "profile",
     ),
     // The applications service.
     route(

@@ -76,11 +76,12 @@ fn schema_ids_are_unique_and_lookups_agree() {
         assert_eq!(same.id, entry.id);
     }
     // InventoryReservationFailed, InitiateCheckout, PriceOrder, OrderPriced,
-    // ClearCart, AddCartItem, SendNotification and SagaProgressed have two versions.
+    // ClearCart, AddCartItem, SendNotification, SagaProgressed, GenerateDocument and
+    // InitiateGeneration have two versions.
     assert_eq!(
         ids.len(),
-        CONTRACTS.len() + 8,
-        "eight types have two versions"
+        CONTRACTS.len() + 10,
+        "ten types have two versions"
     );
 }
 

@@ -350,6 +350,15 @@ fn at_we(text: &str) -> String {
     String::new()
 }
 
+/// Whether `word` (lowercase) is a role word ("engineer", "entwickler"), or its
+/// English plural.
+pub fn is_role_word(word: &str) -> bool {
+    ROLE_WORDS.contains(&word)
+        || word
+            .strip_suffix('s')
+            .is_some_and(|w| ROLE_WORDS.contains(&w))
+}
+
 /// Whether `text` has a role word ("Project Manager IT", "BI Analyst"; in Japanese,
 /// a word ending in one).
 fn ends_in_role(text: &str) -> bool {
@@ -621,7 +630,8 @@ pub fn capitalised_run_after(words: &[&str]) -> String {
             break;
         }
         run.push(cleaned);
-        if word.ends_with([',', '.', ':', ';', '!', '?', ')']) {
+        let end = word.trim_end_matches(['"', '\'', '\u{201d}', '\u{2019}']);
+        if end.ends_with([',', '.', ':', ';', '!', '?', ')']) {
             break;
         }
     }

@@ -41,10 +41,30 @@ pub fn facts(
         job_title: data.job_title.clone(),
         company: data.company.clone(),
         matched_skills,
-        keywords: claimable_keywords(keywords, &data.cv_text),
+        keywords: claimable_keywords(keywords, &data.cv_text)
+            .into_iter()
+            .filter(|k| !is_generic(k))
+            .collect(),
         highlights,
         feedback: feedback.filter(|f| !f.trim().is_empty()),
     }
+}
+
+/// Words every ad and CV share ("senior", "engineer"): not worth saying as keywords.
+fn is_generic(keyword: &str) -> bool {
+    let word = keyword.to_lowercase();
+    crate::analysis::seniority(&word).is_some()
+        || crate::analysis::is_role_word(&word)
+        || [
+            "team",
+            "teams",
+            "experience",
+            "years",
+            "work",
+            "role",
+            "company",
+        ]
+        .contains(&word.as_str())
 }
 
 /// One draft to make.

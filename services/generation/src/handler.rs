@@ -335,6 +335,7 @@ async fn export_document(
 fn export_meta(kind: &str, data: Option<store::SagaData>) -> Meta {
     let heading = match kind {
         "resume" => "Resume",
+        "interview_prep" => "Interview preparation",
         _ => "Cover letter",
     };
     let data = data.unwrap_or_default();

@@ -7,7 +7,8 @@
 //!   generation started with `cv_version` uses that text (the gateway resolves it).
 //! - `GET /profile/cv/{version}` → 200 `{"version", "text", "skills", "created_at"}`.
 //! - `GET /profile/templates` → 200 `{"items": [{"kind", "template", "updated_at"}]}`.
-//! - `PUT /profile/templates/{kind}` `{"template"}` (`kind`: cover_letter | resume;
+//! - `PUT /profile/templates/{kind}` `{"template"}` (`kind`: cover_letter | resume |
+//!   interview_prep;
 //!   only the placeholders of [`templates::PLACEHOLDERS`]) → 200; a generation of
 //!   that kind without a template of its own uses it.
 //! - `DELETE /profile/templates/{kind}` → 204, 404 when none was set.
@@ -203,7 +204,7 @@ fn known_kind(kind: &str) -> Result<(), Box<Response>> {
     } else {
         Err(Box::new(problem(
             StatusCode::NOT_FOUND,
-            format!("no template kind `{kind}`: use cover_letter or resume"),
+            format!("no template kind `{kind}`: use cover_letter, resume or interview_prep"),
         )))
     }
 }

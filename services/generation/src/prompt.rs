@@ -22,11 +22,19 @@ applying for the {job_title} role at {company}. Sections: Profile, Skills, Highl
 Skills: {skills}. Keywords to reflect where truthful: {keywords}. Highlights from the CV: \
 {highlights}.";
 
-/// `cover_letter` or `resume`, the names [`DocumentFacts::kind`] uses.
+/// The default interview-preparation template.
+pub const INTERVIEW_PREP_TEMPLATE: &str = "Prepare {candidate_name} for an interview for the \
+{job_title} role at {company}. List the questions an interviewer is likely to ask about these \
+skills the role needs and the CV shows: {skills}, and about these CV highlights: {highlights}. \
+For each, give talking points drawn only from the CV. End with questions the candidate could \
+ask. Plain text or simple Markdown.";
+
+/// `cover_letter`, `resume` or `interview_prep`, the names [`DocumentFacts::kind`] uses.
 pub fn kind_name(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::CoverLetter => "cover_letter",
         DocumentKind::Resume => "resume",
+        DocumentKind::InterviewPrep => "interview_prep",
     }
 }
 
@@ -35,6 +43,7 @@ pub fn template_for<'a>(kind: &str, user_template: Option<&'a str>) -> &'a str {
     match user_template.map(str::trim) {
         Some(template) if !template.is_empty() => template,
         _ if kind == "resume" => RESUME_TEMPLATE,
+        _ if kind == "interview_prep" => INTERVIEW_PREP_TEMPLATE,
         _ => COVER_LETTER_TEMPLATE,
     }
 }

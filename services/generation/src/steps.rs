@@ -80,7 +80,7 @@ fn evidence(data: &SagaData, kind: &str, ad_keywords: &[String]) -> Evidence {
         allowed_years: vec![current_year],
         requirements: data.skills.0.clone(),
         ad_keywords: ad_keywords.to_vec(),
-        resume: kind == "resume",
+        kind: crate::validate::Kind::of(kind),
     }
 }
 

@@ -18,7 +18,7 @@ pub const PLACEHOLDERS: [&str; 6] = [
 ];
 
 /// The document kinds a template is kept for.
-pub const KINDS: [&str; 2] = ["cover_letter", "resume"];
+pub const KINDS: [&str; 3] = ["cover_letter", "resume", "interview_prep"];
 
 /// Why a template is refused.
 pub fn check(template: &str) -> Result<String, String> {

@@ -43,8 +43,33 @@ pub struct Evidence {
     pub requirements: Vec<String>,
     /// The ad's most frequent words (the analysis' keywords).
     pub ad_keywords: Vec<String>,
-    /// A resume (a skills section counts); else a cover letter.
-    pub resume: bool,
+    /// What the document is.
+    pub kind: Kind,
+}
+
+/// What a document is, as the validator treats it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// Skills count only in sentences about them.
+    #[default]
+    CoverLetter,
+    /// A skills section counts.
+    Resume,
+    /// Questions about skills are not claims, and a CV that matches little is what
+    /// preparation is for: coverage and ATS are reported, not required.
+    InterviewPrep,
+}
+
+impl Kind {
+    /// From the generation service's kind name (`cover_letter`, `resume`,
+    /// `interview_prep`).
+    pub fn of(name: &str) -> Self {
+        match name {
+            "resume" => Kind::Resume,
+            "interview_prep" => Kind::InterviewPrep,
+            _ => Kind::CoverLetter,
+        }
+    }
 }
 
 impl Evidence {
@@ -122,8 +147,8 @@ fn sentences(content: &str) -> Vec<&str> {
 /// Whether `content` mentions `skill` in a way that counts: anywhere in a resume; in
 /// a letter, in a sentence of at least five words and [`WORDS_PER_SKILL`] words per
 /// skill it names.
-fn counts(content: &str, skill: &str, resume: bool) -> bool {
-    if resume {
+fn counts(content: &str, skill: &str, kind: Kind) -> bool {
+    if kind != Kind::CoverLetter {
         return mentions(content, skill);
     }
     sentences(content).into_iter().any(|sentence| {
@@ -141,7 +166,7 @@ pub fn validate(content: &str, evidence: &Evidence) -> Validation {
     let required = evidence.requirements.len();
     let covered: Vec<&String> = claimable
         .iter()
-        .filter(|skill| counts(content, skill, evidence.resume))
+        .filter(|skill| counts(content, skill, evidence.kind))
         .collect();
     let keyword_coverage = (covered.len() * 100)
         .checked_div(required)
@@ -164,7 +189,8 @@ pub fn validate(content: &str, evidence: &Evidence) -> Validation {
             "too long: {chars} characters (at most {MAX_CHARS}); keep what fits the ad"
         ));
     }
-    if keyword_coverage < MIN_COVERAGE {
+    let gated = evidence.kind != Kind::InterviewPrep;
+    if gated && keyword_coverage < MIN_COVERAGE {
         reasons.push(coverage_reason(
             keyword_coverage,
             evidence,
@@ -172,7 +198,7 @@ pub fn validate(content: &str, evidence: &Evidence) -> Validation {
             &covered,
         ));
     }
-    if ats_score < MIN_ATS_SCORE {
+    if gated && ats_score < MIN_ATS_SCORE {
         let mut fix = Vec::new();
         if keyword_coverage < 100 && covered.len() < claimable.len() {
             fix.push("cover more of the required skills your CV shows".to_owned());
@@ -332,7 +358,13 @@ pub fn factuality(content: &str, evidence: &Evidence) -> Vec<String> {
             claims = claims.replace(target.trim(), " ");
         }
     }
-    for skill in find_skills(&claims) {
+    // Interview preparation asks about the ad's skills; asking is not claiming.
+    let skills = if evidence.kind == Kind::InterviewPrep {
+        Vec::new()
+    } else {
+        find_skills(&claims)
+    };
+    for skill in skills {
         if !has_skill(&cv_skills, &skill) {
             reasons.push(format!(
                 "claims the skill {skill}, which the CV does not mention"
@@ -342,20 +374,29 @@ pub fn factuality(content: &str, evidence: &Evidence) -> Vec<String> {
     let cv_lower = evidence.cv_text.to_lowercase();
     let target = format!("{} {}", evidence.job_title, evidence.company).to_lowercase();
     let mut employers: Vec<String> = Vec::new();
-    let words: Vec<&str> = content.split_whitespace().collect();
-    for (i, word) in words.iter().enumerate() {
-        if !matches!(*word, "at" | "for" | "At" | "For") {
-            continue;
-        }
-        let employer = capitalised_run_after(&words[i + 1..]);
-        let first = employer.split_whitespace().next().unwrap_or_default();
-        if employer.is_empty() || NOT_EMPLOYERS.contains(&first) || canonical(&employer).is_some() {
-            continue;
-        }
-        let lower = employer.to_lowercase();
-        if !cv_lower.contains(&lower) && !target.contains(&lower) && !employers.contains(&employer)
-        {
-            employers.push(employer);
+    // Line by line: a name on the next line ("... at Acme\nAda Lovelace") is not
+    // part of the employer's.
+    for line in content.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for (i, word) in words.iter().enumerate() {
+            if !matches!(*word, "at" | "for" | "At" | "For") {
+                continue;
+            }
+            let employer = capitalised_run_after(&words[i + 1..]);
+            let first = employer.split_whitespace().next().unwrap_or_default();
+            if employer.is_empty()
+                || NOT_EMPLOYERS.contains(&first)
+                || canonical(&employer).is_some()
+            {
+                continue;
+            }
+            let lower = employer.to_lowercase();
+            if !cv_lower.contains(&lower)
+                && !target.contains(&lower)
+                && !employers.contains(&employer)
+            {
+                employers.push(employer);
+            }
         }
     }
     for employer in employers {
@@ -384,7 +425,7 @@ pub fn factuality(content: &str, evidence: &Evidence) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn evidence(requirements: &[&str], resume: bool) -> Evidence {
+    fn evidence(requirements: &[&str], kind: Kind) -> Evidence {
         Evidence {
             cv_text: "Ada Lovelace\nBuilt Kafka consumers in Rust at Globex.\n\
                       Tuned PostgreSQL queries for the billing team.\nSkills: Rust, Kafka, \
@@ -396,7 +437,7 @@ mod tests {
             ad_keywords: ["event", "senior", "platform", "kafka", "ownership"]
                 .map(String::from)
                 .to_vec(),
-            resume,
+            kind,
             ..Evidence::default()
         }
     }
@@ -407,7 +448,10 @@ mod tests {
 
     #[test]
     fn a_pasted_skills_line_earns_no_coverage_in_a_letter() {
-        let e = evidence(&["Rust", "Kafka", "PostgreSQL", "Docker"], false);
+        let e = evidence(
+            &["Rust", "Kafka", "PostgreSQL", "Docker"],
+            Kind::CoverLetter,
+        );
         let pasted = format!("{OPENING}\n\nSkills: Rust, Kafka, PostgreSQL, Docker\n\n{CLOSING}");
         let verdict = validate(&pasted, &e);
         assert_eq!(verdict.keyword_coverage, 0, "{verdict:?}");
@@ -426,13 +470,16 @@ mod tests {
         assert!(verdict.passed(), "{verdict:?}");
         assert_eq!(verdict.ats_score, 100);
         // In a resume the skills section counts as it is.
-        let resume = evidence(&["Rust", "Kafka", "PostgreSQL", "Docker"], true);
+        let resume = evidence(&["Rust", "Kafka", "PostgreSQL", "Docker"], Kind::Resume);
         assert_eq!(validate(&pasted, &resume).keyword_coverage, 100);
     }
 
     #[test]
     fn coverage_is_of_the_ads_requirements_and_says_what_the_cv_lacks() {
-        let e = evidence(&["Golang", "Kubernetes", "Terraform", "GCP", "Rust"], false);
+        let e = evidence(
+            &["Golang", "Kubernetes", "Terraform", "GCP", "Rust"],
+            Kind::CoverLetter,
+        );
         let letter = format!(
             "{OPENING}\n\nI built Kafka consumers in Rust at Globex for two teams.\n\n{CLOSING}"
         );
@@ -449,7 +496,7 @@ mod tests {
 
     #[test]
     fn words_lifted_from_the_ad_are_padding() {
-        let e = evidence(&["Kafka"], false);
+        let e = evidence(&["Kafka"], Kind::CoverLetter);
         let padded = format!(
             "{OPENING}\n\nI built Kafka consumers in Rust at Globex for the billing team. \
              I also noted the emphasis on event, senior, platform and ownership.\n\n{CLOSING}"

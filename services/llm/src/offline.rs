@@ -22,10 +22,10 @@ const HIGHLIGHT_LEADS: &[&str] = &[
 /// Composes the document described by `facts` (`kind` "resume", anything else is a cover letter).
 pub(crate) fn compose(facts: &DocumentFacts) -> String {
     let plan = Plan::new(facts);
-    if facts.kind.trim().eq_ignore_ascii_case("resume") {
-        resume(&plan)
-    } else {
-        cover_letter(&plan)
+    match facts.kind.trim().to_ascii_lowercase().as_str() {
+        "resume" => resume(&plan),
+        "interview_prep" => interview_prep(&plan),
+        _ => cover_letter(&plan),
     }
 }
 
@@ -186,6 +186,56 @@ fn resume(p: &Plan) -> String {
         let lines: Vec<String> = p.highlights.iter().map(|h| sentence(h)).collect();
         sections.push(bullets("Highlights", &lines));
     }
+    sections.join("\n\n")
+}
+
+/// Likely questions about each matched skill and each highlight, with the CV line to
+/// answer from, then questions to ask them.
+fn interview_prep(p: &Plan) -> String {
+    let mut sections = vec![format!(
+        "# Interview preparation: {} at {}\n{}",
+        p.title, p.company, p.name
+    )];
+    let mut questions = Vec::new();
+    for skill in &p.skills {
+        let evidence = p.highlights.iter().find(|h| mentions_word(h, skill));
+        let mut question = format!(
+            "**{skill}**: where have you used it, what went wrong once, and what would you do \
+             differently?"
+        );
+        if let Some(line) = evidence {
+            question.push_str(&format!(" Answer from: {}", sentence(line)));
+        }
+        questions.push(question);
+    }
+    for highlight in &p.highlights {
+        questions.push(format!(
+            "Walk us through this: \"{}\" What was your part, and what changed because of it?",
+            sentence(highlight)
+        ));
+    }
+    questions.push(format!(
+        "Why {} and why the {} role now?",
+        p.company, p.title
+    ));
+    sections.push(bullets("## Likely questions", &questions));
+    if !p.extra_keywords.is_empty() {
+        sections.push(format!(
+            "## Also be ready to talk about\n{}, which the ad stresses and your CV shows.",
+            join(&p.extra_keywords)
+        ));
+    }
+    sections.push(bullets(
+        "## Questions to ask them",
+        &[
+            format!(
+                "What would success in the {} role look like after six months?",
+                p.title
+            ),
+            "How does the team decide what to build next?".to_owned(),
+            "What is the next step after this interview?".to_owned(),
+        ],
+    ));
     sections.join("\n\n")
 }
 

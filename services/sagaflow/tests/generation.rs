@@ -182,7 +182,9 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
     let stored = json_of(stored).await?;
     assert!(status == 200 || status == 201, "{status}: {stored}");
     let version = stored["version"].clone();
-    let by_version = json!({"kind": "resume", "cv_version": version, "job_description": job(2)});
+    // An interview preparation, from a stored CV version.
+    let by_version =
+        json!({"kind": "interview_prep", "cv_version": version, "job_description": job(2)});
     let (status, accepted) = post_generation(
         &platform.http,
         &platform.gateway,
@@ -193,7 +195,30 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
     assert_eq!(status, 202, "{accepted}");
     let id = accepted["generation_id"].as_str().unwrap_or_default();
     let view = wait_generation(&platform.http, &platform.gateway, id).await?;
-    assert_eq!(view["status"], "completed", "{view}");
+    let failure: Option<Value> = sqlx::query_scalar(
+        "SELECT event FROM saga_events WHERE saga_id = $1::uuid AND kind = 'step_failed'",
+    )
+    .bind(id)
+    .fetch_optional(platform.pool(Service::Orchestrator))
+    .await?;
+    assert_eq!(view["status"], "completed", "{view} {failure:?}");
+    let prep = platform
+        .http
+        .get(format!(
+            "{}/v1/documents/{}/md",
+            platform.gateway,
+            view["document_id"].as_str().unwrap_or_default()
+        ))
+        .header("Authorization", common::bearer())
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        prep.starts_with("# Interview preparation: Senior Rust Engineer at Initech2"),
+        "{prep}"
+    );
+    assert!(prep.contains("## Likely questions\n- **Rust**"), "{prep}");
     // The same user id in another tenant has no such version.
     let elsewhere = platform
         .http

@@ -54,4 +54,7 @@ pub enum DocumentKind {
     CoverLetter,
     /// A resume tailored to one job.
     Resume,
+    /// Likely interview questions for one job, from the ad and the CV, with talking
+    /// points (schema v2 of `GenerateDocument` and `InitiateGeneration`).
+    InterviewPrep,
 }

@@ -56,6 +56,7 @@ pub async fn generation(
     let kind = match command.kind {
         DocumentKind::CoverLetter => Kind::CoverLetter,
         DocumentKind::Resume => Kind::Resume,
+        DocumentKind::InterviewPrep => Kind::InterviewPrep,
     };
     let insert =
         "INSERT INTO generations (generation_id, tenant_id, user_id, request, source, kind)

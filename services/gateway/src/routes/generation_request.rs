@@ -26,14 +26,16 @@ pub mod limits {
 pub enum Kind {
     CoverLetter,
     Resume,
+    InterviewPrep,
 }
 
 impl Kind {
-    /// The API spelling (`cover_letter`, `resume`).
+    /// The API spelling (`cover_letter`, `resume`, `interview_prep`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::CoverLetter => "cover_letter",
             Kind::Resume => "resume",
+            Kind::InterviewPrep => "interview_prep",
         }
     }
 
@@ -42,6 +44,7 @@ impl Kind {
         match self {
             Kind::CoverLetter => DocumentKind::CoverLetter,
             Kind::Resume => DocumentKind::Resume,
+            Kind::InterviewPrep => DocumentKind::InterviewPrep,
         }
     }
 }
@@ -81,10 +84,11 @@ impl GenerationRequest {
         let kind = match required(object, "kind")?.as_str() {
             Some("cover_letter") => Kind::CoverLetter,
             Some("resume") => Kind::Resume,
+            Some("interview_prep") => Kind::InterviewPrep,
             _ => {
                 return Err(ApiError::validation(
                     "kind",
-                    "must be \"cover_letter\" or \"resume\"",
+                    "must be \"cover_letter\", \"resume\" or \"interview_prep\"",
                 ));
             }
         };

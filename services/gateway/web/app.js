@@ -903,7 +903,8 @@
     const time = el('time', null, formatDateTime(item.created_at));
     time.setAttribute('datetime', String(item.created_at || ''));
     started.append(time);
-    const what = item.type === 'generation' ? (item.kind === 'resume' ? 'Resume' : 'Cover letter') : 'Checkout';
+    const KINDS = { resume: 'Resume', interview_prep: 'Interview preparation', cover_letter: 'Cover letter' };
+    const what = item.type === 'generation' ? (KINDS[item.kind] || 'Document') : 'Checkout';
     const whatCell = el('td');
     whatCell.append(el('span', null, what), el('br'), el('span', 'mono small', item.id));
     const statusCell = el('td');

@@ -18,7 +18,11 @@ static ACTIVE: LazyLock<Vec<String>> = LazyLock::new(|| {
 /// Parks forever if `name` is an active failpoint.
 pub async fn hit(name: &str) {
     if ACTIVE.iter().any(|active| active == name) {
-        eprintln!("FAILPOINT {name}");
+        // On stderr, unbuffered: crash tests wait for this line in the log.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("FAILPOINT {name}");
+        }
         loop {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }

@@ -114,7 +114,7 @@ fn producer(bootstrap: &str) -> anyhow::Result<FutureProducer> {
 async fn wait_until<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+    Fut: Future<Output = anyhow::Result<bool>>,
 {
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {

@@ -277,7 +277,7 @@ async fn a_broker_refusing_deliveries_for_a_while_parks_nothing_before_the_bound
         cluster.request_errors(
             RDKafkaApiKey::Produce,
             &vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_POLICY_VIOLATION; times],
-        )
+        );
     };
 
     // Refused four times, one less than the bound: retried, never parked.

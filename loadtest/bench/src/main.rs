@@ -22,6 +22,9 @@
 //! - [`report`]: the floors, ratios and printed / JSON report; [`gate`]: the bounds.
 //! - [`stats`], percentiles.
 
+// A command-line tool: it prints its report.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod cpu;
 mod floor;
 mod gate;

@@ -1,6 +1,9 @@
 //! `sagaflow-chaos run ...`: see the library's docs and `loadtest/chaos/README.md`.
 //! Exit code: 0 every invariant holds, 1 a violation, 2 the run failed.
 
+// A command-line tool: it prints its report.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use clap::Parser;
 use sagaflow_chaos::config::{Cli, Command};
 

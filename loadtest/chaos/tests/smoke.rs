@@ -10,6 +10,9 @@
 //! librdkafka's mock cluster in this process (real Kafka protocol over TCP; it
 //! cannot be killed, and kills target participants anyway).
 
+// Prints what it measures, for `--nocapture`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -445,7 +445,7 @@ proptest! {
         for event in &run.events {
             match event {
                 SagaEvent::CompensationFailed { reason, .. } => {
-                    prop_assert!(false, "compensation failed: {}", reason)
+                    prop_assert!(false, "compensation failed: {}", reason);
                 }
                 SagaEvent::Failed { reason, .. } => prop_assert!(
                     reason.contains("unknown outcome") || !reason.contains("timed out"),

@@ -4,6 +4,9 @@
 //! database, no task may fail, and every saga ends consistent: its snapshot is
 //! the replay of its log and its only timer is its in-flight attempt's.
 
+// Prints what it measures, for `--nocapture`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::sync::Arc;

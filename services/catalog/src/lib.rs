@@ -17,7 +17,7 @@
 //! - [`product`]: request and response shapes, validation.
 //! - [`store`]: PostgreSQL and the outbox write of each change.
 //! - [`http`]: the operator API.
-//! - [`seed`]: the demo catalogue (`CATALOG_SEED_DEMO=true`).
+//! - [`seed`](mod@seed): the demo catalogue (`CATALOG_SEED_DEMO=true`).
 //! - This file: [`NAME`], [`migrate`], [`run`].
 //! - `migrations/`: `products`, `product_prices`.
 

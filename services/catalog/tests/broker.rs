@@ -108,7 +108,7 @@ async fn catalogue_changes_reach_pricing_over_kafka() -> anyhow::Result<()> {
         match sent {
             Ok(response) => break response,
             Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(err) => return Err(err.into()),
         }

@@ -205,7 +205,7 @@ fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            for (status, response) in operation.responses.responses.iter_mut() {
+            for (status, response) in &mut operation.responses.responses {
                 if let utoipa::openapi::RefOr::T(response) = response
                     && response.description.is_empty()
                 {

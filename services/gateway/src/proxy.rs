@@ -234,14 +234,10 @@ impl Lost {
     }
 
     /// Whether a request of `method` that failed so may be sent again.
-    fn retryable(self, method: &reqwest::Method) -> bool {
+    fn retryable(self, method: &Method) -> bool {
         let idempotent = matches!(
             *method,
-            reqwest::Method::GET
-                | reqwest::Method::HEAD
-                | reqwest::Method::PUT
-                | reqwest::Method::DELETE
-                | reqwest::Method::OPTIONS
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
         match self {
             Lost::NotSent => true,
@@ -358,7 +354,7 @@ pub async fn send(
         url.push('?');
         url.push_str(query);
     }
-    let method = reqwest::Method::from_bytes(forward.method.as_str().as_bytes())
+    let method = Method::from_bytes(forward.method.as_str().as_bytes())
         .map_err(|_| ApiError::MethodNotAllowed)?;
     let authorization =
         internal_authorization(signer, upstream.audience(), upstream.label(), caller)?;

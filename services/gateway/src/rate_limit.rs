@@ -128,7 +128,7 @@ struct Bucket {
     at: Instant,
 }
 
-/// The token bucket in Redis. KEYS[1] = bucket; ARGV = rate per millisecond,
+/// The token bucket in Redis. `KEYS[1]` = bucket; ARGV = rate per millisecond,
 /// burst. Returns `{allowed (0/1), milliseconds until the next token}`.
 const BUCKET_SCRIPT: &str = r#"
 local now_parts = redis.call('TIME')

@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn polls_are_spread_over_three_quarters_to_five_quarters() {
         let poll = Duration::from_secs(4);
-        let spread: Vec<Duration> = (0..100).map(|n| super::spread(poll, n)).collect();
+        let spread: Vec<Duration> = (0..100).map(|n| spread(poll, n)).collect();
         assert!(spread.iter().all(|d| *d >= Duration::from_secs(3)));
         assert!(spread.iter().all(|d| *d <= Duration::from_secs(5)));
         let early = spread.iter().filter(|d| **d < poll).count();

@@ -7,6 +7,9 @@
 //!
 //! Bounded: [`CASES`] cases per property, a few seconds each in debug builds.
 
+// Prints what it measures, for `--nocapture`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::time::Duration;

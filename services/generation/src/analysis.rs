@@ -173,7 +173,7 @@ const COMPANY_LABELS: &[&str] = &[
     "会社",
 ];
 
-/// Verbs of "<Company> <verb> [article] <Title>".
+/// Verbs of `<Company> <verb> [article] <Title>`.
 const HIRING_VERBS: &[&str] = &[
     "is hiring",
     "is looking for",
@@ -303,7 +303,7 @@ fn is_name(line: &str) -> bool {
             LEGAL_FORMS.contains(w) || matches!(*w, "Sp." | "z" | "&") || is_capitalised(clean(w))
         })
         && !NOT_NAMES.contains(&words[0].to_lowercase().as_str())
-        && crate::vocabulary::find_skills(line).is_empty()
+        && find_skills(line).is_empty()
 }
 
 /// First words of a line that is not a company name.
@@ -546,7 +546,7 @@ fn repeated_name(text: &str, title: &str) -> String {
             let name = run.join(" ");
             if name.eq_ignore_ascii_case(title.trim())
                 || ends_in_role(&name)
-                || !crate::vocabulary::find_skills(&name).is_empty()
+                || !find_skills(&name).is_empty()
             {
                 continue;
             }

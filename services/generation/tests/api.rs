@@ -238,7 +238,7 @@ async fn the_erase_user_data_command_deletes_a_users_data_through_the_inbox() ->
     let saga = Uuid::now_v7();
     prepare(&db.pool, &handler, saga, "ada").await?;
     prepare(&db.pool, &handler, Uuid::now_v7(), "bob").await?;
-    let erase = sagaflow_bus::testing::incoming(
+    let erase = incoming(
         None,
         &sagaflow_events::messages::EraseUserData {
             user_id: "ada".into(),

@@ -11,6 +11,9 @@
 //!   lacks and never pads with words from the ad; a pasted skills line earns no
 //!   coverage; an interview preparation always passes (it is not gated on the match). The figures it prints (`--nocapture`) are the README's.
 
+// Prints what it measures, for `--nocapture`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::Path;
 
 use sagaflow_generation::analysis::analyse;

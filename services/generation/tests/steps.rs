@@ -51,7 +51,7 @@ async fn analyses_a_realistic_job_ad() -> anyhow::Result<()> {
         ("Senior Rust Engineer", "Acme Robotics")
     );
     assert_eq!(
-        analysis::analyse(common::JOB_AD).map(|a| a.company).ok(),
+        analysis::analyse(JOB_AD).map(|a| a.company).ok(),
         Some("Acme Robotics".into())
     );
 
@@ -327,7 +327,7 @@ async fn validation_regenerates_a_draft_that_invents_a_skill() -> anyhow::Result
         "a new document replaces the draft"
     );
     assert!(validated.ats_score >= 50);
-    let statuses: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+    let statuses: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT document_id, status FROM documents WHERE saga_id = $1 ORDER BY created_at",
     )
     .bind(saga)

@@ -95,7 +95,7 @@ impl Follower {
                         &message.envelope.tenant_id,
                         user,
                     )
-                    .await?
+                    .await?;
                 }
                 None => warn!(saga_id = %event.saga_id, "finished saga without a user id"),
             }
@@ -210,10 +210,10 @@ fn classify(err: Error) -> Failure {
     match err {
         Error::Database(err) => Failure::from(err),
         Error::Store(sagaflow_saga_store::Error::Database(err)) => Failure::from(err),
-        Error::Store(err @ sagaflow_saga_store::Error::Conflict(_))
-        | Error::Store(err @ sagaflow_saga_store::Error::UnknownDefinition { .. }) => {
-            Failure::Transient(err.to_string())
-        }
+        Error::Store(
+            err @ (sagaflow_saga_store::Error::Conflict(_)
+            | sagaflow_saga_store::Error::UnknownDefinition { .. }),
+        ) => Failure::Transient(err.to_string()),
         other => Failure::Poison(other.to_string()),
     }
 }

@@ -326,7 +326,7 @@ async fn ownership(
                         Owner::Caller => {}
                         Owner::Other => refuse(format!("generation {generation} is not yours")),
                         Owner::Unknown => {
-                            refuse(format!("generation {generation} is not known to be yours"))
+                            refuse(format!("generation {generation} is not known to be yours"));
                         }
                     }
                 }

@@ -26,9 +26,8 @@ pub async fn rate_for(
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .unwrap_or(default_country);
-    let country = match parse_country(requested) {
-        Ok(country) => country,
-        Err(_) => return Ok(Err(format!("invalid shipping country `{requested}`"))),
+    let Ok(country) = parse_country(requested) else {
+        return Ok(Err(format!("invalid shipping country `{requested}`")));
     };
     let rate: Option<i32> =
         sqlx::query_scalar("SELECT basis_points FROM tax_rates WHERE country = $1")

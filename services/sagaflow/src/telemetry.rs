@@ -96,7 +96,11 @@ impl Drop for Guard {
         if let Some(provider) = self.traces.take()
             && let Err(err) = provider.shutdown()
         {
-            eprintln!("flushing traces: {err}");
+            // Tracing is shutting down: stderr is all that is left.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("flushing traces: {err}");
+            }
         }
     }
 }

@@ -170,7 +170,7 @@ async fn declined_payment_releases_stock_and_creates_no_order() -> anyhow::Resul
     let events: serde_json::Value = platform
         .http
         .get(format!("{}/v1/sagas/{id}/events", platform.gateway))
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .send()
         .await?
         .json()

@@ -52,7 +52,7 @@ async fn post_generation(
     let response = http
         .post(format!("{gateway}/v1/generations"))
         .header("Idempotency-Key", key)
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .json(body)
         .send()
         .await?;
@@ -72,7 +72,7 @@ async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
 async fn generation(http: &reqwest::Client, gateway: &str, id: &str) -> anyhow::Result<Value> {
     let response = http
         .get(format!("{gateway}/v1/generations/{id}"))
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .send()
         .await?;
     json_of(response).await
@@ -149,7 +149,7 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
         platform
             .http
             .get(format!("{}/v1/documents/{document}/pdf", platform.gateway))
-            .header("Authorization", common::bearer_for(user))
+            .header("Authorization", bearer_for(user))
             .send()
     };
     assert_eq!(
@@ -174,7 +174,7 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
     let stored = platform
         .http
         .post(format!("{}/v1/profile/cv", platform.gateway))
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .json(&json!({ "text": CV }))
         .send()
         .await?;
@@ -209,7 +209,7 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
             platform.gateway,
             view["document_id"].as_str().unwrap_or_default()
         ))
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .send()
         .await?
         .text()
@@ -224,7 +224,7 @@ async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> any
         .http
         .post(format!("{}/v1/generations", platform.gateway))
         .header("Idempotency-Key", Uuid::new_v4().to_string())
-        .header("Authorization", common::bearer_in("other-tenant", USER))
+        .header("Authorization", bearer_in("other-tenant", USER))
         .json(&by_version)
         .send()
         .await?;
@@ -402,7 +402,7 @@ async fn cancelling_mid_flow_stops_llm_calls_and_releases_the_budget() -> anyhow
     let cancelled = platform
         .http
         .delete(format!("{}/v1/generations/{id}", platform.gateway))
-        .header("Authorization", common::bearer())
+        .header("Authorization", bearer())
         .send()
         .await?;
     assert_eq!(cancelled.status().as_u16(), 202);

@@ -98,7 +98,7 @@ async fn serve(
                     listening.send_replace(true);
                 }
                 Err(err) => {
-                    eprintln!("proxy: rebinding {addr}: {err}");
+                    tracing::warn!(%addr, error = %err, "proxy: rebinding");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }

@@ -136,7 +136,7 @@ impl<H: Handler> Lanes<H> {
                     debug!(topic = %key.0, partition = key.1, "partition resumed");
                 }
                 Err(err) => {
-                    warn!(topic = %key.0, partition = key.1, error = %err, "could not resume partition")
+                    warn!(topic = %key.0, partition = key.1, error = %err, "could not resume partition");
                 }
             }
         }

@@ -106,7 +106,7 @@ impl<H: Handler> Worker<H> {
                         return true;
                     }
                     Err(failure) => {
-                        tracing::debug!(%failure, "batch rolled back; handling one by one")
+                        tracing::debug!(%failure, "batch rolled back; handling one by one");
                     }
                 }
             }

@@ -22,7 +22,7 @@ pub fn terminal(accepted: &[Accepted], statuses: &BTreeMap<Uuid, String>) -> Row
         match statuses.get(&a.checkout_id) {
             None => row.violation(format!("{} (no saga)", a.checkout_id)),
             Some(status) if !GOOD_ENDS.contains(&status.as_str()) => {
-                row.violation(format!("{} ({status})", a.checkout_id))
+                row.violation(format!("{} ({status})", a.checkout_id));
             }
             Some(_) => {}
         }
@@ -80,7 +80,7 @@ pub fn gateway_agrees(
         match gateway.get(&a.checkout_id) {
             Some(Ok(seen)) if seen == saga => {}
             Some(Ok(seen)) => {
-                row.violation(format!("{} (gateway {seen}, saga {saga})", a.checkout_id))
+                row.violation(format!("{} (gateway {seen}, saga {saga})", a.checkout_id));
             }
             Some(Err(err)) => row.violation(format!("{} (gateway: {err})", a.checkout_id)),
             None => row.violation(format!("{} (not asked)", a.checkout_id)),

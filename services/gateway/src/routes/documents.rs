@@ -74,7 +74,7 @@ pub async fn download(
         .http
         .pooled
         .get(&url)
-        .header(reqwest::header::AUTHORIZATION, authorization)
+        .header(header::AUTHORIZATION, authorization)
         .build()
         .map_err(|_| ApiError::BadGateway("the generation service"))?;
     let upstream = state
@@ -85,7 +85,7 @@ pub async fn download(
             tracing::warn!(error = %err, "generation service unreachable");
             ApiError::Unavailable("the generation service")
         })?;
-    if upstream.status() == reqwest::StatusCode::NOT_FOUND {
+    if upstream.status() == StatusCode::NOT_FOUND {
         return Err(ApiError::NotFound);
     }
     if !upstream.status().is_success() {
@@ -94,7 +94,7 @@ pub async fn download(
     }
     let content_type = upstream
         .headers()
-        .get(reqwest::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();

@@ -75,7 +75,7 @@ async fn stored_cv(state: &AppState, caller: &Caller, version: i64) -> Result<St
         tracing::warn!(error = %err, "generation service unreachable");
         ApiError::Unavailable(LABEL)
     })?;
-    if upstream.status() == reqwest::StatusCode::NOT_FOUND {
+    if upstream.status() == StatusCode::NOT_FOUND {
         return Err(ApiError::validation(
             "cv_version",
             format!("you have no CV version {version}: GET /v1/profile/cv lists yours"),
@@ -345,7 +345,7 @@ pub async fn cancel(
 }
 
 /// `GET /v1/generations/{id}/stream`: the generation's progress as server-sent
-/// events (see [`progress`](super::progress)); the `end` event is
+/// events (see [`super::progress`]); the `end` event is
 /// `{generation_id, status, document_id}`.
 #[utoipa::path(
     get,

@@ -119,7 +119,7 @@ mod tests {
         ] {
             match IntentRequest::parse(body) {
                 Err(ApiError::Validation { field: got, .. }) => {
-                    assert_eq!(Some(got.as_str()), field)
+                    assert_eq!(Some(got.as_str()), field);
                 }
                 Err(ApiError::MalformedJson(_)) => assert_eq!(field, None),
                 other => panic!("{other:?}"),

@@ -382,7 +382,7 @@ fn quantity_and_sku(words: &[Word<'_>], verb: usize) -> (Option<i32>, Option<Str
         match rest {
             [x, n, ..] if x.lower == "x" || x.lower == "×" => quantity = quantity_of(n),
             [n, ..] if n.lower.starts_with('x') || n.lower.starts_with('×') => {
-                quantity = quantity_of(n)
+                quantity = quantity_of(n);
             }
             _ => {}
         }

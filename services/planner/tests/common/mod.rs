@@ -251,7 +251,7 @@ pub fn normalise(value: &Value) -> Value {
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
 {
     let deadline = Instant::now() + timeout;
     loop {

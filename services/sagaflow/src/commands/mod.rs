@@ -1,5 +1,8 @@
 //! The CLI: one subcommand per file.
 
+// Commands print their results: that is their job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod broker;
 pub mod demo;
 pub mod dlq;
@@ -88,15 +91,13 @@ pub fn shutdown_on_signal() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(term) => term,
-                    Err(_) => {
-                        let _ = ctrl_c.await;
-                        cancel.cancel();
-                        return;
-                    }
-                };
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                let _ = ctrl_c.await;
+                cancel.cancel();
+                return;
+            };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -276,3 +276,128 @@ fn the_catalogue_routes_are_documented_as_public() {
         "{item}"
     );
 }
+
+/// The committed document: `docs/openapi.json`, the API as clients see it.
+fn committed_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
+}
+
+/// What a client built on `old` would break on in `new`: operations removed,
+/// responses removed, parameters that became required or appeared required, and
+/// request-body properties that became required.
+fn breaking_changes(old: &Value, new: &Value) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (method, path) in documented(old) {
+        let Some(after) = new["paths"][&path].get(&method) else {
+            changes.push(format!("{} {path} was removed", method.to_uppercase()));
+            continue;
+        };
+        let before = &old["paths"][&path][&method];
+        let operation = format!("{} {path}", method.to_uppercase());
+        for status in before["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(s, _)| s)
+        {
+            if after["responses"].get(status).is_none() {
+                changes.push(format!("{operation}: response {status} was removed"));
+            }
+        }
+        let required = |op: &Value| -> BTreeSet<String> {
+            op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["required"] == true)
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        for name in required(after).difference(&required(before)) {
+            changes.push(format!("{operation}: parameter {name} is now required"));
+        }
+        let body_required = |doc: &Value, op: &Value| -> BTreeSet<String> {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            let schema = match schema["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.rsplit('/').next().unwrap_or_default();
+                    &doc["components"]["schemas"][name]
+                }
+                None => schema,
+            };
+            schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        };
+        for field in body_required(new, after).difference(&body_required(old, before)) {
+            changes.push(format!(
+                "{operation}: request field {field} is now required"
+            ));
+        }
+    }
+    changes
+}
+
+#[test]
+fn the_committed_document_is_current_and_changes_do_not_break_clients() {
+    let current = serde_json::to_value(document()).expect("serialises");
+    let pretty = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&current).expect("serialises")
+    );
+    let path = committed_path();
+    if std::env::var_os("SAGAFLOW_UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &pretty).expect("writes docs/openapi.json");
+        return;
+    }
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).expect("docs/openapi.json is committed"),
+    )
+    .expect("docs/openapi.json parses");
+    let breaking = breaking_changes(&committed, &current);
+    assert!(
+        breaking.is_empty(),
+        "breaking changes against docs/openapi.json: {breaking:#?}\nKeep the old shape, \
+         or, if clients are told, regenerate it with SAGAFLOW_UPDATE_OPENAPI=1 cargo test \
+         -p sagaflow-gateway --test openapi"
+    );
+    assert!(
+        committed == current,
+        "docs/openapi.json is out of date (no breaking change): regenerate it with \
+         SAGAFLOW_UPDATE_OPENAPI=1 cargo test -p sagaflow-gateway --test openapi"
+    );
+}
+
+#[test]
+fn the_breaking_change_check_catches_each_kind() {
+    let old = serde_json::to_value(document()).expect("serialises");
+    assert!(breaking_changes(&old, &old).is_empty());
+    let mut new = old.clone();
+    new["paths"]["/v1/checkouts"]
+        .as_object_mut()
+        .expect("documented")
+        .remove("post");
+    new["paths"]["/v1/sagas/{id}/events"]["get"]["responses"]
+        .as_object_mut()
+        .expect("responses")
+        .remove("404");
+    new["paths"]["/v1/sagas"]["get"]["parameters"] = serde_json::json!([
+        {"name": "cursor", "in": "query", "required": true, "schema": {"type": "string"}}
+    ]);
+    let changes = breaking_changes(&old, &new);
+    assert!(
+        changes.contains(&"POST /v1/checkouts was removed".to_owned()),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&"GET /v1/sagas/{id}/events: response 404 was removed".to_owned()),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&"GET /v1/sagas: parameter cursor is now required".to_owned()),
+        "{changes:?}"
+    );
+}

@@ -1,7 +1,8 @@
 //! `sagaflow dlq`: dead letters made by a real inbox consumer (the inventory
 //! service) are listed, filtered, shown, replayed once through the consumer's
 //! inbox, and purged; on the mock cluster through the library, and on the local
-//! broker through the `sagaflow` binary.
+//! broker through the `sagaflow` binary. And `sagaflow events tail`, the other
+//! operator command that reads topics: messages printed decoded, poison included.
 
 mod common;
 
@@ -535,4 +536,68 @@ async fn the_cli_lists_shows_replays_and_purges_on_nisshi() -> anyhow::Result<()
 /// `seconds` from now.
 fn from_now(seconds: u64) -> dlq::Timestamp {
     dlq::Timestamp::from(std::time::SystemTime::now() + Duration::from_secs(seconds))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tail_prints_a_topics_messages_decoded() -> anyhow::Result<()> {
+    let broker = Broker::mock()?;
+    create_platform_topics(&broker).await?;
+    let kafka = KafkaConfig::new(broker.bootstrap());
+    let saga = Uuid::now_v7();
+    let command = ReserveInventory {
+        saga_id: saga,
+        items: vec![StockItem {
+            sku: "MUG".into(),
+            quantity: 3,
+        }],
+    };
+    let out = Outgoing::new(TENANT, Some(saga), saga.to_string(), &command)?;
+    let poison = b"not a frame".to_vec();
+    produce_command(&kafka, "ReserveInventory", &out.key, &out.payload).await?;
+    produce_command(&kafka, "ReserveInventory", "poison", &poison).await?;
+    let tail = |output: &'static str| {
+        let bootstrap = broker.bootstrap();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sagaflow"))
+                .args([
+                    "events",
+                    "tail",
+                    sagaflow_events::topics::INVENTORY_COMMANDS,
+                ])
+                .args(["--from-beginning", "--limit", "2", "--idle-secs", "20"])
+                .args(["--output", output])
+                .env("KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+                .env("RUST_LOG", "warn")
+                .output()
+                .await?;
+            anyhow::ensure!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            anyhow::Ok(String::from_utf8(output.stdout)?)
+        }
+    };
+    let lines = json_lines(&tail("json").await?)?;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let decoded = lines
+        .iter()
+        .find(|l| l["key"] == saga.to_string())
+        .context("the command")?;
+    assert_eq!(decoded["decoded"]["message_type"], "ReserveInventory");
+    assert_eq!(decoded["decoded"]["body"]["items"][0]["quantity"], 3);
+    assert_eq!(decoded["headers"]["tenant-id"], TENANT);
+    assert_eq!(decoded["headers"]["message-type"], "ReserveInventory");
+    let undecodable = lines
+        .iter()
+        .find(|l| l["key"] == "poison")
+        .context("the poison")?;
+    assert!(undecodable["decoded"]["error"].is_string(), "{undecodable}");
+    let table = tail("table").await?;
+    assert!(
+        table.contains(&format!("ReserveInventory key={saga} saga=")),
+        "{table}"
+    );
+    assert!(table.contains("undecodable"), "{table}");
+    Ok(())
 }

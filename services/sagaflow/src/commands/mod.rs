@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod demo;
 pub mod dlq;
+pub mod events;
 pub mod migrate;
 pub mod orders;
 pub mod relay;
@@ -16,6 +17,15 @@ pub mod token;
 pub mod topics;
 
 use tokio_util::sync::CancellationToken;
+
+/// How a command prints its answer.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// For people: a table, or a line per item.
+    Table,
+    /// For programs: JSON.
+    Json,
+}
 
 use crate::telemetry::Telemetry;
 
@@ -54,6 +64,13 @@ pub enum Command {
     Broker(broker::Args),
     /// Inspect, replay and purge dead letters (`<topic>.dlq`).
     Dlq(dlq::Args),
+    /// Read a topic's messages, decoded (`events tail <topic>`).
+    Events(events::Args),
+    /// Print a shell completion script: `sagaflow completions bash > /etc/bash_completion.d/sagaflow`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Command {
@@ -78,6 +95,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Stock(args) => stock::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Events(args) => events::run(args).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "sagaflow", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            Ok(())
+        }
         Command::Dlq(args) => dlq::run(args).await,
         Command::Broker(args) => broker::run(args).await,
     }

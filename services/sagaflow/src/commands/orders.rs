@@ -9,14 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// How to print the answer.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
-    /// One line per order.
-    Table,
-    /// The API's JSON, pretty-printed.
-    Json,
-}
+use super::Output;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

@@ -10,7 +10,8 @@ use crate::platform::{self, Service, Settings};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// `all`, or one of: gateway, orchestrator, inventory, pricing, payment, order, cart, notification, generation, planner, applications, catalog.
+    /// `all`, or one service.
+    #[arg(value_parser = service_names())]
     pub service: String,
     #[command(flatten)]
     pub database: Database,
@@ -25,6 +26,14 @@ pub struct Args {
     /// Skip creating topics and applying migrations at start.
     #[arg(long = "no-setup", env = "SAGAFLOW_NO_SETUP")]
     pub no_setup: bool,
+}
+
+/// The names `serve` takes: `all` and every [`Service`], so `--help` lists them and
+/// anything else is refused by the parser with the list.
+fn service_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once("all").chain(Service::ALL.iter().map(|s| s.name())),
+    )
 }
 
 fn services(name: &str) -> anyhow::Result<Vec<Service>> {

@@ -10,12 +10,14 @@
 //! # Layout
 //! - [`platform`]: every service by name: migrate, run, per-service databases.
 //! - [`telemetry`]: logs (text or JSON), the Prometheus endpoint and OTLP trace
-//!   export.
+//!   export; [`metric_help`]: the HELP text of every metric.
 //! - [`commands`]: the CLI's subcommands (`serve`, `topics`, `migrate`, `relay`,
-//!   `saga`, `stock`, `token`, `demo`).
+//!   `saga`, `orders`, `stock`, `token`, `demo`, `broker`, `dlq`, `events`,
+//!   `completions`).
 //! - `main.rs`: parses the CLI, installs telemetry before the Tokio runtime starts,
 //!   and calls [`commands::run`].
 
 pub mod commands;
+pub mod metric_help;
 pub mod platform;
 pub mod telemetry;

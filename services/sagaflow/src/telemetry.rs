@@ -143,6 +143,7 @@ impl Telemetry {
                 .with_http_listener(addr)
                 .install()
                 .with_context(|| format!("serving metrics on {addr}"))?;
+            crate::metric_help::describe();
         }
         Ok(Guard { traces: provider })
     }

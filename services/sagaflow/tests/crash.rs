@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use common::*;
 use sagaflow::platform::{self, Service};
 use sagaflow_bus::{KafkaConfig, Outgoing};
@@ -503,4 +504,91 @@ async fn a_follow_up_reminder_fires_after_its_delay_across_a_restart_once() -> a
     assert_eq!(delivered, 1);
     processes.kill(Service::Applications);
     platform.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_every_service_within_10_seconds_and_loses_no_message() -> anyhow::Result<()>
+{
+    let _serial = exclusive().await;
+    let default = if sagaflow_test_support::local_broker::binary().exists() {
+        "local"
+    } else {
+        "mock"
+    };
+    let broker = Broker::from_env_or(default)?;
+    create_platform_topics(&broker).await?;
+    let dbs = Databases::create().await?;
+    let inventory = dbs.pool(Service::Inventory).clone();
+    sagaflow_inventory::set_stock(&inventory, "MUG", 100).await?;
+    let mut processes = Processes::new(
+        broker.bootstrap(),
+        vec![
+            ("RUST_LOG".into(), "info".into()),
+            ("KAFKA_SESSION_TIMEOUT_MS".into(), "6000".into()),
+        ],
+    )?;
+    for service in Service::ALL {
+        processes.start(service, &dbs)?;
+    }
+    let started = |service: Service| {
+        let log = processes.log_dir.join(format!("{}.log", service.name()));
+        move || {
+            let log = log.clone();
+            async move { Ok(std::fs::read_to_string(&log).is_ok_and(|text| text.contains("starting"))) }
+        }
+    };
+    for service in Service::ALL {
+        eventually(
+            &format!("{} to start", service.name()),
+            Duration::from_secs(60),
+            started(service),
+        )
+        .await?;
+    }
+
+    // Past start-up: consumers joined, listeners bound.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    // Work in flight for the inventory service when SIGTERM arrives.
+    let kafka = KafkaConfig::new(broker.bootstrap());
+    let producer: rdkafka::producer::FutureProducer = kafka.producer().create()?;
+    let mut sagas = Vec::new();
+    for _ in 0..20 {
+        let saga = Uuid::now_v7();
+        let command = ReserveInventory {
+            saga_id: saga,
+            items: vec![StockItem {
+                sku: "MUG".into(),
+                quantity: 1,
+            }],
+        };
+        let out = Outgoing::new(TENANT, Some(saga), saga.to_string(), &command)?;
+        sagaflow_bus::testing::produce(&producer, &out).await?;
+        sagas.push(saga);
+    }
+
+    let mut slowest = Duration::ZERO;
+    for service in Service::ALL {
+        let (took, status) = processes.terminate(service, Duration::from_secs(10))?;
+        let status = status
+            .with_context(|| format!("{} still running 10 s after SIGTERM", service.name()))?;
+        assert!(status.success(), "{} exited with {status}", service.name());
+        slowest = slowest.max(took);
+    }
+    assert!(slowest < Duration::from_secs(10), "{slowest:?}");
+
+    // Whatever inventory had not handled is handled after its restart, once each.
+    processes.start(Service::Inventory, &dbs)?;
+    eventually("every reservation", Duration::from_secs(60), || async {
+        Ok(sagaflow_inventory::stock(&inventory, "MUG").await? == Some(80))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sagaflow_inventory::stock(&inventory, "MUG").await?,
+        Some(80),
+        "20 reservations of one MUG, each applied once"
+    );
+    processes.kill(Service::Inventory);
+    Ok(())
 }

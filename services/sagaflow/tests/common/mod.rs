@@ -489,6 +489,33 @@ impl Processes {
         Ok(())
     }
 
+    /// SIGTERM, then waits up to `patience` for the process to exit; returns how
+    /// long it took and its exit status (`None`: still running, then killed).
+    pub fn terminate(
+        &mut self,
+        service: Service,
+        patience: Duration,
+    ) -> anyhow::Result<(Duration, Option<std::process::ExitStatus>)> {
+        let mut child = self
+            .children
+            .remove(service.name())
+            .context("not running")?;
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -TERM failed");
+        while started.elapsed() < patience {
+            if let Some(status) = child.try_wait()? {
+                return Ok((started.elapsed(), Some(status)));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok((started.elapsed(), None))
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill(&mut self, service: Service) {
         if let Some(mut child) = self.children.remove(service.name()) {

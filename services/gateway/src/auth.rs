@@ -161,6 +161,8 @@ pub enum KeyError {
         path: String,
         source: jsonwebtoken::errors::Error,
     },
+    #[error("GATEWAY_JWT_HS256_SECRET is empty")]
+    EmptySecret,
     #[error(
         "no token verification key is configured: set GATEWAY_JWT_HS256_SECRET \
          and/or GATEWAY_JWT_RS256_PUBLIC_KEY_FILE"
@@ -175,7 +177,9 @@ impl Verifier {
         let hs256 = settings
             .jwt_hs256_secret
             .as_ref()
-            .map(|secret| DecodingKey::from_secret(secret.expose().as_bytes()));
+            .map(|secret| DecodingKey::from_secret(secret.expose().as_bytes()))
+            .transpose()
+            .map_err(|_| KeyError::EmptySecret)?;
         let rs256 = match &settings.jwt_rs256_public_key_file {
             None => None,
             Some(path) => {
@@ -381,7 +385,7 @@ pub fn mint_hs256_with_roles(
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(secret.as_bytes()).expect("a development secret is not empty"),
     )
     .expect("HMAC signing of plain claims cannot fail")
 }

@@ -49,7 +49,7 @@ fn hs256(claims: &Value, secret: &[u8]) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
-        &EncodingKey::from_secret(secret),
+        &EncodingKey::from_secret(secret).expect("a secret"),
     )
     .expect("signs")
 }

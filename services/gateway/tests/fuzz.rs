@@ -148,7 +148,7 @@ fn authorization() -> impl Strategy<Value = Option<Vec<u8>>> {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::default(),
             &expired_claims,
-            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).expect("a secret"),
         )
         .expect("signs")
     );

@@ -82,7 +82,10 @@ impl InternalSigner {
     pub fn new(secret: Option<&Secret>) -> Result<Self, SecretError> {
         let secret = Secret::require(INTERNAL_TOKEN_SECRET, secret)?;
         Ok(Self {
-            key: Arc::new(EncodingKey::from_secret(secret.expose().as_bytes())),
+            key: Arc::new(
+                EncodingKey::from_secret(secret.expose().as_bytes())
+                    .expect("HMAC secrets are checked non-empty"),
+            ),
         })
     }
 
@@ -124,7 +127,10 @@ impl InternalVerifier {
     pub fn new(secret: Option<&Secret>, audience: &str) -> Result<Self, SecretError> {
         let secret = Secret::require(INTERNAL_TOKEN_SECRET, secret)?;
         Ok(Self {
-            key: Arc::new(DecodingKey::from_secret(secret.expose().as_bytes())),
+            key: Arc::new(
+                DecodingKey::from_secret(secret.expose().as_bytes())
+                    .expect("HMAC secrets are checked non-empty"),
+            ),
             audience: audience.to_owned(),
         })
     }
@@ -220,7 +226,10 @@ impl<S: Send + Sync> FromRequestParts<S> for InternalCaller {
 /// An internal token for development tools and tests.
 pub fn mint(secret: &str, audience: &str, tenant: &str, user: &str, roles: &[&str]) -> String {
     let signer = InternalSigner {
-        key: Arc::new(EncodingKey::from_secret(secret.as_bytes())),
+        key: Arc::new(
+            EncodingKey::from_secret(secret.as_bytes())
+                .expect("HMAC secrets are checked non-empty"),
+        ),
     };
     signer.sign(
         audience,

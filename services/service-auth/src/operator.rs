@@ -60,7 +60,10 @@ impl OperatorVerifier {
     pub fn new(secret: Option<&Secret>) -> Result<Self, SecretError> {
         let secret = Secret::require(OPERATOR_JWT_SECRET, secret)?;
         Ok(Self {
-            key: Arc::new(DecodingKey::from_secret(secret.expose().as_bytes())),
+            key: Arc::new(
+                DecodingKey::from_secret(secret.expose().as_bytes())
+                    .expect("HMAC secrets are checked non-empty"),
+            ),
         })
     }
 
@@ -140,7 +143,7 @@ pub fn mint(
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(secret.as_bytes()).expect("HMAC secrets are checked non-empty"),
     )
     .expect("HMAC signing of plain claims cannot fail")
 }

@@ -3,7 +3,10 @@
 //! Every `/v1` route needs `Authorization: Bearer <token>`. A token is accepted
 //! when its signature verifies with a configured key **of the algorithm its header
 //! names** — HS256 with `GATEWAY_JWT_HS256_SECRET`, RS256 with the public key in
-//! `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE` — and its claims hold:
+//! `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`, and a token whose header names a `kid`
+//! (RS*, PS*, ES256/384, EdDSA) with that key of the OpenID Connect provider's JWKS
+//! at `GATEWAY_JWT_JWKS_URL` ([`crate::jwks`]: cached, re-read on an unknown `kid`,
+//! so key rotation needs no restart) — and its claims hold:
 //!
 //! - `sub`: the user id; `tenant_id`: the tenant (both 1..=128 visible ASCII
 //!   characters, since they become database keys and forwarded headers);
@@ -30,11 +33,12 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::ApiError;
+use crate::jwks::Jwks;
 
 /// The request header carrying the token.
 pub const AUTHORIZATION: &str = "Authorization";
@@ -101,6 +105,8 @@ pub enum AuthError {
     AlgorithmNotAccepted(String),
     #[error("the bearer token's signature is invalid")]
     BadSignature,
+    #[error("the bearer token's key `{0}` is not among the issuer's keys")]
+    UnknownKey(String),
     #[error("the bearer token has expired")]
     Expired,
     #[error("the bearer token is not valid yet")]
@@ -133,6 +139,8 @@ pub struct Authentication(pub Result<Caller, AuthError>);
 pub struct Verifier {
     hs256: Option<DecodingKey>,
     rs256: Option<DecodingKey>,
+    /// An OpenID Connect provider's keys (`GATEWAY_JWT_JWKS_URL`).
+    jwks: Option<Arc<Jwks>>,
     issuer: String,
     audience: String,
 }
@@ -142,6 +150,7 @@ impl std::fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field("hs256", &self.hs256.is_some())
             .field("rs256", &self.rs256.is_some())
+            .field("jwks", &self.jwks)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
@@ -163,9 +172,11 @@ pub enum KeyError {
     },
     #[error("GATEWAY_JWT_HS256_SECRET is empty")]
     EmptySecret,
+    #[error("{0}")]
+    Jwks(String),
     #[error(
         "no token verification key is configured: set GATEWAY_JWT_HS256_SECRET \
-         and/or GATEWAY_JWT_RS256_PUBLIC_KEY_FILE"
+         and/or GATEWAY_JWT_RS256_PUBLIC_KEY_FILE and/or GATEWAY_JWT_JWKS_URL"
     )]
     NoKey,
 }
@@ -196,9 +207,14 @@ impl Verifier {
                 )
             }
         };
+        let jwks = match &settings.jwt_jwks_url {
+            None => None,
+            Some(url) => Some(Arc::new(Jwks::new(url).map_err(KeyError::Jwks)?)),
+        };
         Ok(Self {
             hs256,
             rs256,
+            jwks,
             issuer: settings.jwt_issuer.clone(),
             audience: settings.jwt_audience.clone(),
         })
@@ -206,7 +222,7 @@ impl Verifier {
 
     /// An error naming both key settings when neither is configured.
     pub fn require_key(&self) -> Result<(), KeyError> {
-        if self.hs256.is_none() && self.rs256.is_none() {
+        if self.hs256.is_none() && self.rs256.is_none() && self.jwks.is_none() {
             return Err(KeyError::NoKey);
         }
         Ok(())
@@ -233,9 +249,19 @@ impl Verifier {
         // An unknown `alg` (including "none") fails here: jsonwebtoken has no such
         // algorithm.
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
-        let key = match header.alg {
-            Algorithm::HS256 => self.hs256.as_ref(),
-            Algorithm::RS256 => self.rs256.as_ref(),
+        // A token naming a key id of the provider is checked with that key only;
+        // HS256 never goes to the JWKS.
+        let from_jwks = match (&self.jwks, header.kid.as_deref()) {
+            (Some(jwks), Some(kid)) if header.alg.family() != AlgorithmFamily::Hmac => Some(
+                jwks.key(kid, header.alg)
+                    .ok_or_else(|| AuthError::UnknownKey(kid.to_owned()))?,
+            ),
+            _ => None,
+        };
+        let key = match (&from_jwks, header.alg) {
+            (Some(key), _) => Some(key),
+            (None, Algorithm::HS256) => self.hs256.as_ref(),
+            (None, Algorithm::RS256) => self.rs256.as_ref(),
             _ => None,
         }
         .ok_or_else(|| AuthError::AlgorithmNotAccepted(format!("{:?}", header.alg)))?;
@@ -306,7 +332,18 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     if let Some(value) = request.headers().get(axum::http::header::AUTHORIZATION) {
-        let outcome = verifier.verify_header(value.as_bytes());
+        if let Some(jwks) = &verifier.jwks
+            && jwks.stale()
+        {
+            jwks.refresh().await;
+        }
+        let mut outcome = verifier.verify_header(value.as_bytes());
+        // A key the cache lacks may have just been rotated in.
+        if let (Err(AuthError::UnknownKey(_)), Some(jwks)) = (&outcome, &verifier.jwks)
+            && jwks.refresh().await
+        {
+            outcome = verifier.verify_header(value.as_bytes());
+        }
         if let Err(err) = &outcome {
             metrics::counter!("sagaflow_gateway_auth_rejected_total", "reason" => reason_label(err))
                 .increment(1);
@@ -323,6 +360,7 @@ fn reason_label(err: &AuthError) -> &'static str {
         AuthError::Malformed => "malformed",
         AuthError::AlgorithmNotAccepted(_) => "algorithm",
         AuthError::BadSignature => "signature",
+        AuthError::UnknownKey(_) => "unknown_key",
         AuthError::Expired => "expired",
         AuthError::NotYetValid => "not_yet_valid",
         AuthError::WrongIssuer => "issuer",

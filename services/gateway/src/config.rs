@@ -220,6 +220,18 @@ pub struct Settings {
     )]
     pub jwt_rs256_public_key_file: Option<PathBuf>,
 
+    /// JWKS URL of an OpenID Connect provider (Keycloak, Auth0, Cognito, ...):
+    /// tokens naming one of its key ids are verified with that key (RS256/384/512,
+    /// PS256/384/512, ES256/384, EdDSA). Cached; re-read when a token names an
+    /// unknown key id (key rotation) and every 10 minutes.
+    #[arg(
+        id = "gateway-jwt-jwks-url",
+        long = "gateway-jwt-jwks-url",
+        env = "GATEWAY_JWT_JWKS_URL",
+        value_name = "GATEWAY_JWT_JWKS_URL"
+    )]
+    pub jwt_jwks_url: Option<String>,
+
     /// The `iss` claim every token must carry.
     #[arg(
         id = "gateway-jwt-issuer", long = "gateway-jwt-issuer",
@@ -428,6 +440,7 @@ impl Default for Settings {
             notification_url: DEFAULT_NOTIFICATION_URL.to_owned(),
             jwt_hs256_secret: None,
             jwt_rs256_public_key_file: None,
+            jwt_jwks_url: None,
             jwt_issuer: DEFAULT_JWT_ISSUER.to_owned(),
             jwt_audience: DEFAULT_JWT_AUDIENCE.to_owned(),
             cors_origins: Vec::new(),

@@ -31,8 +31,8 @@
 //!   the caller's verified identity ([`proxy`]).
 //! - `GET /openapi.json`, `GET /docs`, `GET /` and `GET /app/{file}`.
 //!
-//! Every `/v1` route needs `Authorization: Bearer <JWT>` ([`auth`]: HS256 and/or
-//! RS256, claims `sub`, `tenant_id`, `exp`, `iss`, `aud`); [`run`] refuses to start
+//! Every `/v1` route needs `Authorization: Bearer <JWT>` ([`auth`]: HS256, RS256
+//! and/or an OpenID Connect provider's JWKS, claims `sub`, `tenant_id`, `exp`, `iss`, `aud`); [`run`] refuses to start
 //! without a key. Requests are rate limited per address, per user and, for
 //! generations, per user and hour ([`rate_limit`], in Redis when configured).
 //! Every response carries the security headers; CORS is open to the configured
@@ -45,7 +45,8 @@
 //!   `GATEWAY_REDIS_URL`, `GATEWAY_CORS_ORIGINS`, `GATEWAY_SSE_*`,
 //!   `GATEWAY_HOUSEKEEPING_INTERVAL_SECS`, `GATEWAY_PRUNE_BATCH`,
 //!   `GATEWAY_ORPHAN_PROGRESS_RETENTION_SECS`, `GATEWAY_*_URL`).
-//! - [`auth`]: token verification, the [`Caller`] extractor, [`mint_hs256`].
+//! - [`auth`]: token verification, the [`Caller`] extractor, [`mint_hs256`];
+//!   [`jwks`]: an OpenID Connect provider's keys, cached and rotated.
 //! - [`rate_limit`]: token buckets in process or in Redis (a Lua script).
 //! - [`security`]: security headers, CORS, the URI limit, panics as 500 JSON.
 //! - [`http_metrics`]: the `sagaflow_http_request_seconds` histogram.
@@ -86,6 +87,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod http_metrics;
 pub mod idempotency;
+pub mod jwks;
 pub mod openapi;
 pub mod projection;
 pub mod proxy;

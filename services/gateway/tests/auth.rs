@@ -457,3 +457,155 @@ async fn run_refuses_to_start_without_a_key() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A local JWKS endpoint serving whatever `keys` holds; counts its fetches.
+struct JwksServer {
+    url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    async fn start(kids: &[&str]) -> anyhow::Result<Self> {
+        let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = Self {
+            url: String::new(),
+            keys: keys.clone(),
+            fetches: fetches.clone(),
+        };
+        server.serve(kids);
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let (keys, fetches) = (keys.clone(), fetches.clone());
+                async move {
+                    fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let keys = keys.lock().map(|k| k.clone()).unwrap_or_default();
+                    axum::Json(serde_json::json!({ "keys": keys }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/jwks.json", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(Self { url, ..server })
+    }
+
+    /// Serves the JWKs of `kids` from `fixtures/jwks-keys.json`.
+    fn serve(&self, kids: &[&str]) {
+        let all: Value =
+            serde_json::from_slice(&std::fs::read(fixture("jwks-keys.json")).expect("fixture"))
+                .expect("JSON");
+        let keys = kids.iter().map(|kid| all[*kid].clone()).collect();
+        if let Ok(mut served) = self.keys.lock() {
+            *served = keys;
+        }
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A token signed with the private key in `pem` by `alg`, naming `kid`.
+fn with_kid(alg: Algorithm, kid: &str, pem: &str, claims: &Value) -> String {
+    let pem = std::fs::read(fixture(pem)).expect("fixture");
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&pem),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
+        _ => panic!("no fixture for {alg:?}"),
+    }
+    .expect("private key");
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &key).expect("signs")
+}
+
+async fn jwks_gateway(jwks: &JwksServer) -> anyhow::Result<Gateway> {
+    Gateway::with_settings(Settings {
+        jwt_jwks_url: Some(jwks.url.clone()),
+        ..common::settings()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_external_issuers_tokens_verify_with_its_jwks_and_rotation_needs_no_restart()
+-> anyhow::Result<()> {
+    let jwks = JwksServer::start(&["rsa-1", "ed-1", "ec-1"]).await?;
+    let gw = jwks_gateway(&jwks).await?;
+    for (alg, kid, pem) in [
+        (Algorithm::RS256, "rsa-1", "rs256-private.pem"),
+        (Algorithm::EdDSA, "ed-1", "ed25519-private.pem"),
+        (Algorithm::ES256, "ec-1", "es256-private.pem"),
+    ] {
+        let token = with_kid(alg, kid, pem, &claims());
+        let (status, _, body) = call(&gw, Some(&format!("Bearer {token}"))).await?;
+        assert_eq!(status, StatusCode::OK, "{alg:?} {kid}: {body}");
+    }
+    assert_eq!(jwks.fetches(), 1, "fetched once, then cached");
+
+    // A key the issuer does not publish: refused, after one look at the JWKS.
+    let rotated = with_kid(
+        Algorithm::RS256,
+        "rsa-2",
+        "other-rs256-private.pem",
+        &claims(),
+    );
+    tokio::time::sleep(sagaflow_gateway::jwks::MIN_REFRESH).await;
+    assert_refused(&gw, &rotated, "unknown kid").await?;
+    assert_eq!(jwks.fetches(), 2);
+    // Made-up key ids do not make the gateway fetch on every request.
+    for n in 0..5 {
+        let token = with_kid(
+            Algorithm::RS256,
+            &format!("nope-{n}"),
+            "rs256-private.pem",
+            &claims(),
+        );
+        assert_refused(&gw, &token, "made-up kid").await?;
+    }
+    assert_eq!(jwks.fetches(), 2, "at most one fetch per MIN_REFRESH");
+    // The key is known under another kid: a signature that does not match it.
+    let wrong = with_kid(
+        Algorithm::RS256,
+        "rsa-1",
+        "other-rs256-private.pem",
+        &claims(),
+    );
+    assert_refused(&gw, &wrong, "signed by a key the kid does not name").await?;
+
+    // The issuer rotates rsa-2 in: the same token now passes, no restart.
+    jwks.serve(&["rsa-2", "ed-1"]);
+    tokio::time::sleep(sagaflow_gateway::jwks::MIN_REFRESH).await;
+    let (status, _, body) = call(&gw, Some(&format!("Bearer {rotated}"))).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // An RSA key id with an EdDSA token: the key's algorithm decides.
+    let confused = with_kid(Algorithm::EdDSA, "rsa-2", "ed25519-private.pem", &claims());
+    assert_refused(&gw, &confused, "EdDSA token naming an RSA key").await?;
+    // HS256 never goes to the JWKS, whatever kid it names.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("rsa-2".into());
+    let hs = jsonwebtoken::encode(
+        &header,
+        &claims(),
+        &EncodingKey::from_secret(b"not the gateway's secret, 32 bytes!").expect("a secret"),
+    )?;
+    assert_refused(&gw, &hs, "HS256 with a JWKS kid").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_jwks_url_that_is_not_a_url_stops_start_up_by_name() -> anyhow::Result<()> {
+    let settings = Settings {
+        jwt_jwks_url: Some("ftp://example".into()),
+        ..common::settings()
+    };
+    let err = sagaflow_gateway::auth::Verifier::from_settings(&settings)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("GATEWAY_JWT_JWKS_URL"), "{err}");
+    Ok(())
+}

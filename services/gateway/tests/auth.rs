@@ -603,9 +603,7 @@ async fn a_jwks_url_that_is_not_a_url_stops_start_up_by_name() -> anyhow::Result
         jwt_jwks_url: Some("ftp://example".into()),
         ..common::settings()
     };
-    let err = sagaflow_gateway::auth::Verifier::from_settings(&settings)
-        .err()
-        .expect("refused");
+    let err = sagaflow_gateway::auth::Verifier::from_settings(&settings).expect_err("refused");
     assert!(err.to_string().contains("GATEWAY_JWT_JWKS_URL"), "{err}");
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! - [`platform`]: every service by name: migrate, run, per-service databases.
 //! - [`telemetry`]: logs (text or JSON), the Prometheus endpoint and OTLP trace
 //!   export; [`metric_help`]: the HELP text of every metric.
+//! - [`schema_registry`]: a Confluent Schema Registry client (`sagaflow schemas`).
 //! - [`commands`]: the CLI's subcommands (`serve`, `topics`, `migrate`, `relay`,
 //!   `saga`, `orders`, `stock`, `token`, `demo`, `broker`, `dlq`, `events`,
 //!   `completions`).
@@ -20,4 +21,5 @@
 pub mod commands;
 pub mod metric_help;
 pub mod platform;
+pub mod schema_registry;
 pub mod telemetry;

@@ -601,3 +601,203 @@ async fn events_tail_prints_a_topics_messages_decoded() -> anyhow::Result<()> {
     assert!(table.contains("undecodable"), "{table}");
     Ok(())
 }
+
+/// A schema registry speaking the Confluent REST API as documented (subjects,
+/// versions, global ids, BACKWARD compatibility, error codes), in memory.
+#[derive(Clone, Default)]
+struct FakeRegistry {
+    state: std::sync::Arc<std::sync::Mutex<RegistryState>>,
+}
+
+#[derive(Default)]
+struct RegistryState {
+    /// subject -> schema ids, oldest first.
+    subjects: std::collections::BTreeMap<String, Vec<i64>>,
+    /// id -> (canonical form, the schema as registered).
+    schemas: Vec<(String, String)>,
+    /// Answer 500 / 50001 to everything.
+    broken: bool,
+}
+
+fn registry_error(status: u16, code: i64, message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::from_u16(status).expect("status"),
+        [("content-type", sagaflow::schema_registry::CONTENT_TYPE)],
+        serde_json::json!({ "error_code": code, "message": message }).to_string(),
+    )
+        .into_response()
+}
+
+impl FakeRegistry {
+    async fn start(&self) -> anyhow::Result<String> {
+        use axum::extract::{Path, State};
+        use axum::response::IntoResponse;
+        async fn register(
+            State(fake): State<FakeRegistry>,
+            Path(subject): Path<String>,
+            body: String,
+        ) -> axum::response::Response {
+            let mut state = fake.state.lock().expect("not poisoned");
+            if state.broken {
+                return registry_error(500, 50001, "Error in the backend data store");
+            }
+            let request: Value = serde_json::from_str(&body).unwrap_or_default();
+            let Ok(schema) =
+                apache_avro::Schema::parse_str(request["schema"].as_str().unwrap_or(""))
+            else {
+                return registry_error(422, 42201, "Invalid schema");
+            };
+            let text = schema.canonical_form();
+            let source = request["schema"].as_str().unwrap_or_default().to_owned();
+            // A schema the subject already has: its id, no compatibility check.
+            if let Some(at) = state.schemas.iter().position(|(c, _)| *c == text)
+                && state
+                    .subjects
+                    .get(&subject)
+                    .is_some_and(|ids| ids.contains(&(at as i64 + 1)))
+            {
+                return axum::Json(serde_json::json!({ "id": at as i64 + 1 })).into_response();
+            }
+            if let Some(&latest) = state.subjects.get(&subject).and_then(|ids| ids.last()) {
+                let (canonical, stored) = &state.schemas[latest as usize - 1];
+                let old = apache_avro::Schema::parse_str(stored).expect("stored");
+                if *canonical != text
+                    && apache_avro::schema_compatibility::SchemaCompatibility::can_read(
+                        &old, &schema,
+                    )
+                    .is_err()
+                {
+                    return registry_error(
+                        409,
+                        409,
+                        "Schema being registered is incompatible with an earlier schema",
+                    );
+                }
+            }
+            let id = match state.schemas.iter().position(|(c, _)| *c == text) {
+                Some(at) => at as i64 + 1,
+                None => {
+                    state.schemas.push((text, source));
+                    state.schemas.len() as i64
+                }
+            };
+            let versions = state.subjects.entry(subject).or_default();
+            if !versions.contains(&id) {
+                versions.push(id);
+            }
+            axum::Json(serde_json::json!({ "id": id })).into_response()
+        }
+        async fn compatibility(
+            State(fake): State<FakeRegistry>,
+            Path(subject): Path<String>,
+            body: String,
+        ) -> axum::response::Response {
+            let state = fake.state.lock().expect("not poisoned");
+            let Some(&latest) = state.subjects.get(&subject).and_then(|ids| ids.last()) else {
+                return registry_error(404, 40401, "Subject not found.");
+            };
+            let request: Value = serde_json::from_str(&body).unwrap_or_default();
+            let Ok(schema) =
+                apache_avro::Schema::parse_str(request["schema"].as_str().unwrap_or(""))
+            else {
+                return registry_error(422, 42201, "Invalid schema");
+            };
+            let old = apache_avro::Schema::parse_str(&state.schemas[latest as usize - 1].1)
+                .expect("stored");
+            let ok =
+                apache_avro::schema_compatibility::SchemaCompatibility::can_read(&old, &schema)
+                    .is_ok();
+            axum::Json(serde_json::json!({ "is_compatible": ok })).into_response()
+        }
+        let app = axum::Router::new()
+            .route(
+                "/subjects/{subject}/versions",
+                axum::routing::post(register),
+            )
+            .route(
+                "/compatibility/subjects/{subject}/versions/latest",
+                axum::routing::post(compatibility),
+            )
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(url)
+    }
+}
+
+async fn schemas_cli(url: &str, args: &[&str]) -> anyhow::Result<(bool, String, String)> {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sagaflow"))
+        .arg("schemas")
+        .args(args)
+        .args(["--registry-url", url, "--output", "json"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .await?;
+    Ok((
+        output.status.success(),
+        String::from_utf8(output.stdout)?,
+        String::from_utf8(output.stderr)?,
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemas_register_and_check_against_a_schema_registry() -> anyhow::Result<()> {
+    let fake = FakeRegistry::default();
+    let url = fake.start().await?;
+    let (ok, stdout, stderr) = schemas_cli(&url, &["register"]).await?;
+    assert!(ok, "{stderr}");
+    let registered = json_lines(&stdout)?;
+    assert_eq!(
+        registered.len(),
+        sagaflow_events::registry::builtin().entries().len()
+    );
+    let checkout: Vec<&Value> = registered
+        .iter()
+        .filter(|l| {
+            l["subject"] == "orchestrator.commands-io.sagaflow.orchestrator.InitiateCheckout"
+        })
+        .collect();
+    assert_eq!(checkout.len(), 2, "both versions, in order: {checkout:?}");
+    assert_eq!(
+        (
+            checkout[0]["version"].clone(),
+            checkout[1]["version"].clone()
+        ),
+        (1.into(), 2.into())
+    );
+    assert_ne!(checkout[0]["registry_id"], checkout[1]["registry_id"]);
+    // Registering again changes nothing: the same ids.
+    let (ok, again, _) = schemas_cli(&url, &["register"]).await?;
+    assert!(ok);
+    assert_eq!(json_lines(&again)?, registered);
+    let (ok, stdout, stderr) = schemas_cli(&url, &["check"]).await?;
+    assert!(ok, "{stderr}");
+    assert!(json_lines(&stdout)?.iter().all(|l| l["compatible"] == true));
+
+    // Someone registered a SendNotification without `subject`: ours cannot read it.
+    let other = FakeRegistry::default();
+    let other_url = other.start().await?;
+    let theirs = r#"{"type":"record","name":"SendNotification","namespace":"io.sagaflow.notification","fields":[{"name":"notification_id","type":"string"}]}"#;
+    let subject = "notifications-io.sagaflow.notification.SendNotification";
+    let registry = sagaflow::schema_registry::Client::new(&other_url)?;
+    registry.register(subject, theirs).await?;
+    let (ok, stdout, stderr) = schemas_cli(&other_url, &["check"]).await?;
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains(subject), "{stderr}");
+    let lines = json_lines(&stdout)?;
+    let verdict = lines
+        .iter()
+        .find(|l| l["subject"] == subject)
+        .context("checked")?;
+    assert_eq!(verdict["compatible"], false);
+    // A registry that fails says so, with its error code.
+    other.state.lock().map(|mut s| s.broken = true).ok();
+    let (ok, _, stderr) = schemas_cli(&other_url, &["register"]).await?;
+    assert!(!ok);
+    assert!(stderr.contains("50001"), "{stderr}");
+    let invalid = registry.register("x-io.sagaflow.X", "{not avro").await;
+    assert!(invalid.is_err());
+    Ok(())
+}

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod orders;
 pub mod relay;
 pub mod saga;
+pub mod schemas;
 pub mod serve;
 pub mod stock;
 pub mod token;
@@ -66,6 +67,8 @@ pub enum Command {
     Dlq(dlq::Args),
     /// Read a topic's messages, decoded (`events tail <topic>`).
     Events(events::Args),
+    /// Register the Avro schemas in a schema registry, or check them against it.
+    Schemas(schemas::Args),
     /// Print a shell completion script: `sagaflow completions bash > /etc/bash_completion.d/sagaflow`.
     Completions {
         #[arg(value_enum)]
@@ -96,6 +99,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Events(args) => events::run(args).await,
+        Command::Schemas(args) => schemas::run(args).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -33,6 +33,10 @@ pub fn router(pool: PgPool) -> Router {
         .route("/profile/cv/{version}", get(profile_api::get_cv))
         .route("/profile/templates", get(profile_api::list_templates))
         .route(
+            "/profile/budgets",
+            get(profile_api::get_budgets).put(profile_api::put_budgets),
+        )
+        .route(
             "/profile/templates/{kind}",
             axum::routing::put(profile_api::put_template).delete(profile_api::delete_template),
         )

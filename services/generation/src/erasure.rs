@@ -147,6 +147,7 @@ pub async fn erase(
         "DELETE FROM generations WHERE tenant_id = $1 AND user_id = $2",
         "DELETE FROM cv_versions WHERE tenant_id = $1 AND user_id = $2",
         "DELETE FROM prompt_templates WHERE tenant_id = $1 AND user_id = $2",
+        "DELETE FROM stage_budgets WHERE tenant_id = $1 AND user_id = $2",
         "DELETE FROM users WHERE tenant_id = $1 AND user_id = $2",
     ] {
         deleted += sqlx::query(statement)

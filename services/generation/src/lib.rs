@@ -50,7 +50,8 @@
 //! - [`handler`]: [`Generator`] and the command dispatch; [`steps`]: the generation
 //!   and validation steps.
 //! - [`api`]: [`router`], the HTTP API, scoped to the caller's tenant and user;
-//!   [`profile_api`]: the caller's CV versions and prompt templates ([`templates`]);
+//!   [`profile_api`]: the caller's CV versions, prompt templates ([`templates`]) and
+//!   token budgets per stage ([`stage_budgets`]);
 //!   [`caller`]: who the caller is.
 //! - [`error`]: the crate's [`Error`] type.
 //! - This file: [`NAME`], [`COMMAND_TOPIC`], [`TOPICS`], [`migrate`], [`run`],
@@ -58,7 +59,7 @@
 //! - `migrations/`: `users`, `cv_versions`, `generations`, `token_budgets`, `llm_cache`,
 //!   `documents`, `llm_calls`, `document_files`; then tenant keys, `llm_completions`,
 //!   `erasures`, `erased_sagas`; then the PDF layouts among `document_files` formats;
-//!   then `prompt_templates`.
+//!   then `prompt_templates`; then `stage_budgets`.
 
 pub mod analysis;
 pub mod api;
@@ -77,6 +78,7 @@ pub mod pdf;
 pub mod profile;
 pub mod profile_api;
 pub mod prompt;
+pub mod stage_budgets;
 pub mod steps;
 pub mod store;
 pub mod templates;

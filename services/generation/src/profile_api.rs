@@ -13,6 +13,12 @@
 //!   that kind without a template of its own uses it.
 //! - `DELETE /profile/templates/{kind}` → 204, 404 when none was set.
 //!
+//! - `GET /profile/budgets` → 200 `{"generate_tokens", "regenerate_tokens"}` (null:
+//!   the service's `GENERATION_MAX_TOKENS_PER_CALL`); `PUT /profile/budgets` with
+//!   the same shape (16 to 200000 each, or null) → 200: the most output tokens one
+//!   LLM call of the generation stage, and of the validation stage's regeneration,
+//!   asks for ([`stage_budgets`]).
+//!
 //! Errors are `{"error": message}`: 400 for a body that is not the JSON asked for,
 //! 422 naming the field at fault, 404 for another user's or a missing version.
 
@@ -26,6 +32,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::caller::Caller;
+use crate::stage_budgets::{self, StageBudgets};
 use crate::{profile, store, templates, vocabulary};
 
 /// Longest CV text, in characters (the gateway's limit for a request's own).
@@ -245,6 +252,45 @@ pub async fn delete_template(
     match templates::delete(&pool, &caller.tenant_id, &caller.user_id, &kind).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => problem(StatusCode::NOT_FOUND, format!("no {kind} template set")),
+        Err(err) => internal(err),
+    }
+}
+
+pub async fn get_budgets(State(pool): State<PgPool>, caller: Caller) -> Response {
+    let budgets = async {
+        let mut conn = pool.acquire().await?;
+        stage_budgets::get(&mut conn, &caller.tenant_id, &caller.user_id).await
+    }
+    .await;
+    match budgets {
+        Ok(budgets) => Json(budgets).into_response(),
+        Err(err) => internal(err),
+    }
+}
+
+pub async fn put_budgets(
+    State(pool): State<PgPool>,
+    caller: Caller,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return problem(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
+    let budgets: StageBudgets = match serde_json::from_value(body) {
+        Ok(budgets) => budgets,
+        Err(err) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("generate_tokens and regenerate_tokens must be integers or null: {err}"),
+            );
+        }
+    };
+    if let Err(reason) = budgets.check() {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, reason);
+    }
+    match stage_budgets::put(&pool, &caller.tenant_id, &caller.user_id, &budgets).await {
+        Ok(()) => Json(budgets).into_response(),
         Err(err) => internal(err),
     }
 }

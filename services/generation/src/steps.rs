@@ -22,9 +22,9 @@ use crate::generate::{self, DraftRequest};
 use crate::handler::Generator;
 use crate::prompt::kind_name;
 use crate::store::{self, SagaData};
-use crate::templates;
 use crate::validate::{Evidence, Validation, validate};
 use crate::{completions, documents};
+use crate::{stage_budgets, templates};
 
 /// A ValidateDocument reply, stored on the document so a repeat gets the same one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +147,7 @@ impl Generator {
         let template =
             templates::for_generation(tx, tenant_id, &user_id, kind, command.template.as_deref())
                 .await?;
+        let budgets = stage_budgets::get(tx, tenant_id, &user_id).await?;
         Ok(GeneratePlan::Draft {
             budget: locked,
             request: Box::new(DraftRequest {
@@ -156,7 +157,7 @@ impl Generator {
                 facts,
                 template,
                 request_key,
-                max_tokens_per_call: self.max_tokens_per_call,
+                max_tokens_per_call: budgets.generate_limit(self.max_tokens_per_call),
                 reserve: Some((command.token_budget, self.user_token_limit)),
             }),
         })
@@ -305,6 +306,9 @@ impl Generator {
             &data.highlights,
             Some(feedback),
         );
+        let regenerate_limit = stage_budgets::get(tx, tenant_id, &user_id)
+            .await?
+            .regenerate_limit(self.max_tokens_per_call);
         let request = DraftRequest {
             saga_id,
             tenant_id: tenant_id.to_owned(),
@@ -312,7 +316,7 @@ impl Generator {
             facts,
             template: document.template.clone(),
             request_key: format!("regenerate:{document_id}"),
-            max_tokens_per_call: self.max_tokens_per_call,
+            max_tokens_per_call: regenerate_limit,
             reserve: None,
         };
         Ok(ValidatePlan::Regenerate(Box::new(Regeneration {

@@ -432,6 +432,30 @@ async fn cv_versions_and_templates_belong_to_their_tenant_and_user() -> anyhow::
             .await?;
     assert_eq!(used.as_deref(), Some(mine));
 
+    // Token budgets per stage.
+    let (status, error) = json_as(
+        &app,
+        ada,
+        "PUT",
+        "/profile/budgets",
+        Some(serde_json::json!({"generate_tokens": 5})),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("generate_tokens")
+    );
+    let budgets = serde_json::json!({"generate_tokens": 800, "regenerate_tokens": null});
+    let (status, _) = json_as(&app, ada, "PUT", "/profile/budgets", Some(budgets.clone())).await?;
+    assert_eq!(status, StatusCode::OK);
+    let (_, mine) = json_as(&app, ada, "GET", "/profile/budgets", None).await?;
+    assert_eq!(mine, budgets);
+    let (_, theirs) = json_as(&app, other, "GET", "/profile/budgets", None).await?;
+    assert_eq!(theirs["generate_tokens"], serde_json::Value::Null);
+
     let (status, _) = json_as(&app, ada, "DELETE", "/profile/templates/cover_letter", None).await?;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = json_as(&app, ada, "DELETE", "/profile/templates/cover_letter", None).await?;

@@ -287,3 +287,40 @@ async fn a_batch_rolled_back_by_a_poison_message_and_replayed_calls_the_llm_once
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_users_stage_budgets_cap_each_stages_llm_call() -> anyhow::Result<()> {
+    let db = db().await?;
+    let fake = FakeLlm::start(Duration::ZERO).await?;
+    let handler = fake.generator()?;
+    let saga = Uuid::now_v7();
+    let (analysed, profile) = prepare(&db.pool, &handler, saga, "ada").await?;
+    let budgets = sagaflow_generation::stage_budgets::StageBudgets {
+        generate_tokens: Some(300),
+        regenerate_tokens: Some(200),
+    };
+    sagaflow_generation::stage_budgets::put(&db.pool, "tenant-a", "ada", &budgets).await?;
+    let generated: DocumentGenerated = go(
+        &db.pool,
+        &handler,
+        &generate_command(saga, &analysed, &profile),
+        saga,
+    )
+    .await?
+    .expect();
+    let command = ValidateDocument {
+        saga_id: saga,
+        document_id: generated.document_id,
+        content: "Dear Hiring Manager, I ran Kubernetes at Initech in 2011. Ada Lovelace".into(),
+        keywords: analysed.keywords.clone(),
+    };
+    let first = incoming(Some(saga), &command);
+    handler.prepare(&db.pool, &first).await?;
+    send(&db.pool, &handler, NAME, &first).await?;
+    assert_eq!(
+        fake.seen().max_tokens,
+        vec![300, 200],
+        "the generation stage, then the regeneration"
+    );
+    Ok(())
+}

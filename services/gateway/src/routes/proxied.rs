@@ -65,7 +65,7 @@ const fn route(
 use Upstream::{Applications, Cart, Generation, Notification, Order, Planner};
 
 /// Every forwarded route.
-pub static PROXIED: [Proxied; 35] = [
+pub static PROXIED: [Proxied; 37] = [
     // The order service (services/order): the caller's orders with their refunds.
     route(
         Method::GET,
@@ -231,6 +231,24 @@ pub static PROXIED: [Proxied; 35] = [
         "/profile/templates/{kind}",
         "Remove the prompt template of a kind",
         false,
+        "profile",
+    ),
+    route(
+        Method::GET,
+        "/v1/profile/budgets",
+        Generation,
+        "/profile/budgets",
+        "The caller's token budgets per stage (generation, regeneration)",
+        false,
+        "profile",
+    ),
+    route(
+        Method::PUT,
+        "/v1/profile/budgets",
+        Generation,
+        "/profile/budgets",
+        "Set the token budgets per stage: {\"generate_tokens\", \"regenerate_tokens\"} (16 to 200000, or null)",
+        true,
         "profile",
     ),
     // The applications service.

@@ -17,6 +17,8 @@ pub struct Seen {
     pub requests: Vec<Option<String>>,
     /// Completions billed (a new key, or no key).
     pub billed: usize,
+    /// The `max_tokens` of every request, in order.
+    pub max_tokens: Vec<u64>,
 }
 
 /// A running fake provider.
@@ -50,6 +52,9 @@ impl FakeLlm {
                 }
                 seen.billed += 1;
                 let prompt: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                if let Some(max) = prompt["max_tokens"].as_u64() {
+                    seen.max_tokens.push(max);
+                }
                 let content = format!(
                     "Dear Hiring Manager,\n\nAnswer {} to: {}\n\nKind regards,\nAda Lovelace",
                     seen.billed,

@@ -309,6 +309,35 @@ pub struct Forward<'a> {
     pub body: Bytes,
 }
 
+/// `GET <upstream><path>` as `caller` (its internal token), for a route that reads a
+/// backend itself rather than forwarding; 503 when the backend is unreachable, 502
+/// when the request cannot be built. The caller judges the status.
+pub async fn get_as(
+    signer: Option<&InternalSigner>,
+    clients: &Clients,
+    settings: &Settings,
+    upstream: Upstream,
+    caller: &Caller,
+    path: &str,
+) -> Result<reqwest::Response, ApiError> {
+    let label = upstream.label();
+    let url = format!(
+        "{}{path}",
+        upstream.base_url(settings).trim_end_matches('/')
+    );
+    let authorization = internal_authorization(signer, upstream.audience(), label, caller)?;
+    let request = clients
+        .pooled
+        .get(&url)
+        .header(header::AUTHORIZATION, authorization)
+        .build()
+        .map_err(|_| ApiError::BadGateway(label))?;
+    clients.execute(label, request).await.map_err(|err| {
+        warn!(error = %err, upstream = label, "backend unreachable");
+        ApiError::Unavailable(label)
+    })
+}
+
 /// `Bearer <token>` for the backend `audience` (`cart`, `planner`,
 /// `applications`, `generation`, `catalog`) naming `caller`; 503 naming `label`
 /// when the gateway has no signing secret (which [`crate::run`] refuses).

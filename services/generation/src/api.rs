@@ -43,11 +43,13 @@ pub fn router(pool: PgPool) -> Router {
         .with_state(pool)
 }
 
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+/// The `{"error": message}` answer of this API.
+pub(crate) fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn internal(err: sqlx::Error) -> Response {
+/// A database failure: logged, answered 500.
+pub(crate) fn internal(err: sqlx::Error) -> Response {
     tracing::error!(error = %err, "generation api database error");
     problem(StatusCode::INTERNAL_SERVER_ERROR, "database error")
 }

@@ -31,21 +31,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::api::{internal, problem};
 use crate::caller::Caller;
 use crate::stage_budgets::{self, StageBudgets};
 use crate::{profile, store, templates, vocabulary};
 
 /// Longest CV text, in characters (the gateway's limit for a request's own).
 pub const MAX_CV_CHARS: usize = 20_000;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-fn internal(err: sqlx::Error) -> Response {
-    tracing::error!(error = %err, "generation profile api database error");
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "database error")
-}
 
 /// The string field `field` of a JSON object body.
 fn text_field(

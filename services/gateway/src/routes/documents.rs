@@ -60,31 +60,15 @@ pub async fn download(
     if !owned {
         return Err(ApiError::NotFound);
     }
-    let url = format!(
-        "{}/documents/{document_id}/{format}",
-        state.settings.generation_url.trim_end_matches('/')
-    );
-    let authorization = crate::proxy::internal_authorization(
+    let upstream = crate::proxy::get_as(
         state.signer.as_ref(),
-        "generation",
-        "the generation service",
+        &state.http,
+        &state.settings,
+        crate::proxy::Upstream::Generation,
         &caller,
-    )?;
-    let request = state
-        .http
-        .pooled
-        .get(&url)
-        .header(header::AUTHORIZATION, authorization)
-        .build()
-        .map_err(|_| ApiError::BadGateway("the generation service"))?;
-    let upstream = state
-        .http
-        .execute("the generation service", request)
-        .await
-        .map_err(|err| {
-            tracing::warn!(error = %err, "generation service unreachable");
-            ApiError::Unavailable("the generation service")
-        })?;
+        &format!("/documents/{document_id}/{format}"),
+    )
+    .await?;
     if upstream.status() == StatusCode::NOT_FOUND {
         return Err(ApiError::NotFound);
     }

@@ -58,23 +58,15 @@ pub fn links(id: Uuid) -> Value {
 /// the versions); an unknown version is 422 on `cv_version`.
 async fn stored_cv(state: &AppState, caller: &Caller, version: i64) -> Result<String, ApiError> {
     const LABEL: &str = "the generation service";
-    let url = format!(
-        "{}/profile/cv/{version}",
-        state.settings.generation_url.trim_end_matches('/')
-    );
-    let authorization =
-        crate::proxy::internal_authorization(state.signer.as_ref(), "generation", LABEL, caller)?;
-    let request = state
-        .http
-        .pooled
-        .get(&url)
-        .header(reqwest::header::AUTHORIZATION, authorization)
-        .build()
-        .map_err(|_| ApiError::BadGateway(LABEL))?;
-    let upstream = state.http.execute(LABEL, request).await.map_err(|err| {
-        tracing::warn!(error = %err, "generation service unreachable");
-        ApiError::Unavailable(LABEL)
-    })?;
+    let upstream = crate::proxy::get_as(
+        state.signer.as_ref(),
+        &state.http,
+        &state.settings,
+        crate::proxy::Upstream::Generation,
+        caller,
+        &format!("/profile/cv/{version}"),
+    )
+    .await?;
     if upstream.status() == StatusCode::NOT_FOUND {
         return Err(ApiError::validation(
             "cv_version",

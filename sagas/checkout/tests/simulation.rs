@@ -1,7 +1,7 @@
 //! Full runs of the real checkout definition through decide/evolve, with
 //! the participants simulated.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;

@@ -1,7 +1,7 @@
 //! Given events (produced by earlier inputs, then replayed), when an input,
 //! then exactly these events and actions.
 
-mod common;
+use crate::common;
 
 use common::*;
 use sagaflow_saga_engine::{

@@ -3,7 +3,7 @@
 //! bytes), and none of the `SagaProgressed` / `SagaFinished` events beside them, so a caller
 //! never has to read the bus's outbox back.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::{context, input, reserved};

@@ -7,7 +7,7 @@
 // Prints what it measures, for `--nocapture`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,7 +5,7 @@
 //! parks nothing; `fire_due_with` fires, defers and parks as its caller's step
 //! answers.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! says how it ended, with its user. Renaming the reply's field, the definition's
 //! result or a step in one place only fails here.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::{context, input};

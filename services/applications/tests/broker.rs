@@ -3,7 +3,7 @@
 //! HTTP is read back from `applications.events`, and an attach command sent to
 //! `applications.commands` is answered there and shows on the application.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

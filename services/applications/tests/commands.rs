@@ -2,7 +2,7 @@
 //! attach (idempotent, refused for another owner), detach (only what its attach
 //! added), the tombstone, and poison.
 
-mod common;
+use crate::common;
 
 use common::{Reply, incoming, send};
 use sagaflow_applications::application::ApplicationFields;

@@ -3,7 +3,7 @@
 //! preferences go; tenant B's stay; a late attach of a saga started before the
 //! erasure stores nothing.
 
-mod common;
+use crate::common;
 
 use sagaflow_applications::erasure::{self, ERASED, ErasureHandler};
 use sagaflow_applications::{ApplicationsHandler, NAME};

@@ -2,7 +2,7 @@
 //! and user on every route, status transitions (and their outbox events), bad
 //! input, list filters, interviews and document attachments.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{ALICE, Api, BOB, EVE, assert_error};

@@ -3,7 +3,7 @@
 //! (follow-ups and interviews) fired by the scheduler's step into the outbox, and
 //! the next-actions list.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};

@@ -1,7 +1,7 @@
 //! The cart HTTP API (through the router, no server) and ClearCart through the
 //! inbox, with the same user id in two tenants: neither sees nor changes the other's.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -3,7 +3,7 @@
 //! and nothing of tenant B's; a late `AddCartItem` of a saga started before the
 //! erasure is refused and stores nothing; a saga started after it works.
 
-mod common;
+use crate::common;
 
 use common::{in_tenant, send};
 use sagaflow_bus::{Backoff, Outcome, inbox};

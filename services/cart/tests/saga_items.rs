@@ -1,7 +1,7 @@
 //! `AddCartItem` / `RemoveCartItem` through the inbox: a step and its
 //! compensation, idempotent by saga id, with a tombstone when the removal comes first.
 
-mod common;
+use crate::common;
 
 use common::{in_tenant, incoming, send};
 use sagaflow_cart::saga_items::CANCELLED;

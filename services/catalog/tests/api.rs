@@ -2,7 +2,7 @@
 //! each change a new version with its `ProductChanged` in the outbox (same
 //! transaction), listing with pagination and a text filter, the demo seed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

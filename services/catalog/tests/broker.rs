@@ -3,7 +3,7 @@
 //! `catalog.events` with their versions, and the pricing service prices a
 //! checkout from them: the catalogue price plus the shipping country's tax.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! Export and the HTTP API: a PDF that parses, the endpoints, and user deletion.
 
-mod common;
+use crate::common;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};

@@ -7,7 +7,7 @@
 //! The killed process is this test binary run again as a child, running only
 //! [`child_handles_one_command`] with the failpoint armed.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -101,7 +101,7 @@ async fn killed_between_the_llm_call_and_its_record_the_redelivery_counts_the_co
     };
     let mut child = Command::new(std::env::current_exe()?)
         .args([
-            "child_handles_one_command",
+            "crash::child_handles_one_command",
             "--exact",
             "--ignored",
             "--nocapture",

@@ -5,7 +5,7 @@
 //! counted on a local OpenAI-compatible server, and cost and tokens in our tables.
 //! The crash between the call and its record is `tests/crash.rs`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 //! failure reply and stores nothing, even when it was mid-flight at the LLM; a saga
 //! started after the erasure works again.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

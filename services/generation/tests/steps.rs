@@ -1,7 +1,7 @@
 //! The generation steps through the real inbox transaction and PostgreSQL, with the
 //! offline LLM chain.
 
-mod common;
+use crate::common;
 
 use common::*;
 use sagaflow_events::messages::{

@@ -3,7 +3,7 @@
 //! versions, token budgets, a saga addressed from the wrong tenant), neither sees,
 //! changes nor erases the other's data.
 
-mod common;
+use crate::common;
 
 use axum::body::to_bytes;
 use axum::http::StatusCode;

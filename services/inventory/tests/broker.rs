@@ -1,6 +1,6 @@
 //! The whole service (`run`: relay + consumer) against a real Kafka-protocol broker.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Reservations and releases through the real inbox transaction and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! PostgreSQL: a placed order's stock goes back once, whatever the redeliveries and
 //! however many restock sagas name the same checkout.
 
-mod common;
+use crate::common;
 
 use common::{db, expect, incoming, send};
 use sagaflow_events::messages::{

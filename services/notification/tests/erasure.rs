@@ -2,7 +2,7 @@
 //! tenant keeps theirs, and a late notification of a saga started before the
 //! erasure is acknowledged but neither sent nor stored.
 
-mod common;
+use crate::common;
 
 use common::{in_tenant, send};
 use sagaflow_events::messages::{

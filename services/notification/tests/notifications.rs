@@ -1,6 +1,6 @@
 //! SendNotification through the inbox, and POST /send through the router.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -3,7 +3,7 @@
 //! skipping a turned-off channel with its reason while the saga still gets its
 //! reply.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{A, B, TestClock, USER, app, as_user, call, db, notify_user, put_preferences, send};

@@ -2,7 +2,7 @@
 //! minute) to the recipient the service knows, 422 without one, 409 on a
 //! turned-off channel, 429 with `Retry-After` past five an hour.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{

@@ -1,7 +1,7 @@
 //! After-sale cancellation and refunds through the real inbox transaction and
 //! PostgreSQL: replies, idempotency by saga, tenancy, and what is left to refund.
 
-mod common;
+use crate::common;
 
 use common::{
     A, B, USER, cancel_placed, confirm, db, go, place, reinstate, release, reserve, status,

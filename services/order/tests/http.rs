@@ -2,7 +2,7 @@
 //! (customer routes behind the internal token guard, operator routes beside
 //! them), with the same user id in two tenants.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Order creation and cancellation through the real inbox transaction and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{Reply, incoming, send};
 use sagaflow_events::messages::{

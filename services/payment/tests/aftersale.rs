@@ -4,7 +4,7 @@
 //! saga whatever the redeliveries and crashes. Each test reads the provider's own
 //! ledger (`sim_provider`), not only our tables.
 
-mod common;
+use crate::common;
 
 use common::{Reply, incoming, send};
 use sagaflow_bus::inbox::{Outcome, process};

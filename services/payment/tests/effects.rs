@@ -4,7 +4,7 @@
 //! record, and compensations racing a charge. Each test reads the provider's own
 //! ledger (`sim_provider`), not only our `payments` table.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Charges, declines and refunds through the real inbox transaction and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{Reply, incoming, send};
 use sagaflow_events::messages::{

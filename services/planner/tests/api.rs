@@ -3,7 +3,7 @@
 //! a dry run emits nothing, a large checkout waits for confirmation, plans are
 //! private to their owner, and bad requests get clear errors.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{MUG_PRICE, Planner, TENANT, USER};

@@ -5,7 +5,7 @@
 //! compensates the generation (a `CancelSaga`, settled at once because the
 //! generation had already finished), and step timers retry a silent participant.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

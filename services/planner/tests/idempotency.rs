@@ -4,7 +4,7 @@
 //! a request still running is 409; no key is 400 naming the header. The checkout
 //! names only the line the plan bought, in the caller's (random) assistant cart.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{Planner, TENANT, USER, incoming_as};

@@ -4,7 +4,7 @@
 //! plain request — with the offline parser, and with an LLM (a local server
 //! speaking the OpenAI chat-completions protocol) whose answer is malicious JSON.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -3,7 +3,7 @@
 //! and the confirmation threshold counting tax, the per-user daily budget, the
 //! expiry of unconfirmed plans, and the sweep that expires and prunes.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{MUG_PRICE, Planner, TENANT, USER, product};

@@ -3,7 +3,7 @@
 //! The planner reaches them only through commands on Kafka (it has no address of
 //! any other service), and learns the outcome from their events.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{MUG_PRICE, Platform};

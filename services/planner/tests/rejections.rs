@@ -3,7 +3,7 @@
 //! Budget (money, generations, tokens), other tenants' and users' resources,
 //! unknown resources, unpriced SKUs, missing information, unsupported requests.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{CV, JOB, Planner, TENANT, USER};

@@ -2,7 +2,7 @@
 //! API and the messaging loops until shutdown, and refuses a bad setting by name
 //! before binding anything.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -5,7 +5,7 @@
 //! leaves a tombstone that keeps late messages from writing them back, and
 //! leaves the other tenant's `ada` untouched.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{Planner, TENANT, USER, incoming_as};

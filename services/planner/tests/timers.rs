@@ -4,7 +4,7 @@
 //! the same round, and is not picked again; a plan busy in another transaction
 //! leaves its timer due, not parked, until it is free.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::Planner;

@@ -3,7 +3,7 @@
 //! a `PriceOrder` on `pricing.commands` is answered on `pricing.events` with the
 //! catalogue price plus the shipping country's tax.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! PostgreSQL): operator tokens only, bad input named, and a code put over the
 //! API is what `PriceOrder` applies.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The price table from `ProductChanged`: the highest version per SKU wins, an
 //! older event is ignored, activation and prices follow the latest version.
 
-mod common;
+use crate::common;
 
 use common::{db, feed, go, price_order, product};
 use sagaflow_events::messages::{OrderPriced, OrderPricingFailed};

@@ -1,7 +1,7 @@
 //! Pricing through the real inbox transaction and PostgreSQL: prices from the
 //! catalogue's events only, tax by shipping country, discount codes, stored quotes.
 
-mod common;
+use crate::common;
 
 use common::{db, feed, go, price_order, product};
 use sagaflow_events::messages::{CheckoutItem, OrderPriced, OrderPricingFailed};

@@ -1,0 +1,8 @@
+//! `sagaflow-generation-saga`'s integration tests, one module per concern, built as one
+//! binary (one link instead of one per file). Run one module with
+//! `cargo test -p sagaflow-generation-saga --test integration <module>::`.
+
+mod common;
+mod definition;
+mod payloads;
+mod simulation;

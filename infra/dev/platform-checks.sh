@@ -3,6 +3,8 @@
 # up.sh (which also runs the demo), then
 #   - a real Prometheus scrapes it and finds the saga metrics and alert rules,
 #   - the k6 smoke scenario and the locust smoke run pass their thresholds,
+#   - the Python producer example (confluent-kafka) starts a checkout on Kafka and
+#     sees it complete,
 #   - the browser test drives the web page (headless Chromium) through a checkout,
 # and stops the platform again (also on failure). Each step is bounded in time.
 set -euo pipefail
@@ -28,5 +30,6 @@ run_check() {
 run_check "prometheus scrape" "$SAGAFLOW_ROOT/infra/checks/prometheus-scrape.sh"
 run_check "k6 smoke" "$SAGAFLOW_ROOT/loadtest/k6/smoke.sh"
 run_check "locust smoke" "$SAGAFLOW_ROOT/loadtest/locust/smoke.sh"
+run_check "python producer" "$SAGAFLOW_ROOT/examples/python-producer/smoke.sh"
 run_check "browser" "$SAGAFLOW_ROOT/services/gateway/web/test.sh"
 log "platform checks passed"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Locust shoppers headless against a running platform (./infra/dev/up.sh):
-# installs locust and PyJWT (requirements.txt) into .tools/venv-load, takes the
-# SKUs from the catalogue (GET /v1/products: active, priced in EUR) unless
-# LOCUST_SKUS names them, seeds their stock (`sagaflow stock set`, when the
-# binary is built) and runs
-# LOCUST_USERS users (default 10, spawned 5/s) for LOCUST_RUN_TIME (default 30s).
+# installs locust and PyJWT (requirements.txt) into .tools/venv-load (with
+# infra/dev/python.sh), takes the SKUs from the catalogue (GET /v1/products:
+# active, priced in EUR) unless LOCUST_SKUS names them, seeds their stock
+# (`sagaflow stock set`, when the binary is built) and runs LOCUST_USERS users
+# (default 10, spawned 5/s) for LOCUST_RUN_TIME (default 30s).
 # Fails when more than 1% of the requests failed (locustfile.py's verdict;
 # --exit-code-on-error covers errors it does not see).
 #
@@ -17,23 +17,9 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../../infra/dev/env.sh"   # SAGAFLOW_ROOT, GATEWAY_JWT_HS256_SECRET (dev), SAGAFLOW_PG_URL
 GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8080}"
 export LOCUST_RUN_ID="${LOCUST_RUN_ID:-locust-$(date +%s)}"
-venv="$SAGAFLOW_TOOLS_DIR/venv-load"
 csv="${LOCUST_CSV:-$SAGAFLOW_DATA_DIR/loadtest/locust}"
 
-[[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
-if ! "$venv/bin/python" - "$HERE/requirements.txt" <<'PY' 2>/dev/null
-import sys
-from importlib.metadata import version
-for line in open(sys.argv[1]):
-    line = line.split("#")[0].strip()
-    if line:
-        name, want = line.split("==")
-        assert version(name) == want, name
-PY
-then
-  log "installing locust and PyJWT into $venv"
-  "$venv/bin/pip" install -q -r "$HERE/requirements.txt"
-fi
+python="$("$HERE/../../infra/dev/python.sh" load "$HERE/requirements.txt")"
 
 curl -fsS --max-time 5 "$GATEWAY_URL/readyz" >/dev/null ||
   die "the gateway at $GATEWAY_URL is not ready: start the platform with ./infra/dev/up.sh"
@@ -59,7 +45,7 @@ users="${LOCUST_USERS:-10}"
 run_time="${LOCUST_RUN_TIME:-30s}"
 log "locust: $users users for $run_time against $GATEWAY_URL"
 rc=0
-"$venv/bin/locust" -f "$HERE/locustfile.py" --headless --host "$GATEWAY_URL" \
+"$(dirname "$python")/locust" -f "$HERE/locustfile.py" --headless --host "$GATEWAY_URL" \
   --users "$users" --spawn-rate "${LOCUST_SPAWN_RATE:-5}" --run-time "$run_time" \
   --stop-timeout 40 --exit-code-on-error 1 --only-summary --csv "$csv" \
   --loglevel WARNING "$@" || rc=$?

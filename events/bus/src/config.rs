@@ -181,6 +181,22 @@ pub struct KafkaConfig {
         hide_default_value = true
     )]
     pub properties: Properties,
+
+    /// Base URL of a Confluent-compatible schema registry (Confluent, Karapace,
+    /// Apicurio's ccompat API, Redpanda), e.g. `http://registry:8081`. A consumed
+    /// message framed with a schema id that is not built in (a producer outside
+    /// Sagaflow whose serializer registered its schema there) is read with the
+    /// schema the registry holds under that id, fetched once per id and refused
+    /// unless it is one of our message types and readable as its current version.
+    /// While the registry is unreachable such messages wait (nothing is lost);
+    /// unset, they are dead-lettered (unknown schema id).
+    #[arg(
+        long = "schema-registry-url",
+        env = "SCHEMA_REGISTRY_URL",
+        value_name = "SCHEMA_REGISTRY_URL",
+        value_parser = sagaflow_schema_registry::parse_url
+    )]
+    pub schema_registry_url: Option<String>,
 }
 
 /// Extra librdkafka properties, already split into pairs. `Debug` shows the keys
@@ -305,6 +321,7 @@ impl KafkaConfig {
             partitions: 4,
             replication_factor: 1,
             properties: Properties::default(),
+            schema_registry_url: None,
         }
     }
 
@@ -486,6 +503,39 @@ mod tests {
             let err = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1", flag, value])
                 .expect_err("invalid");
             assert!(err.to_string().contains(key), "{flag} {value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_schema_registry_url_is_optional_and_refused_by_key_when_bad() {
+        let cli = Cli::try_parse_from(["x", "--kafka-bootstrap-servers", "a:1"]).expect("valid");
+        assert_eq!(cli.kafka.schema_registry_url, None);
+        assert_eq!(KafkaConfig::new("a:1").schema_registry_url, None);
+        let cli = Cli::try_parse_from([
+            "x",
+            "--kafka-bootstrap-servers",
+            "a:1",
+            "--schema-registry-url",
+            "https://registry.internal:8081/",
+        ])
+        .expect("valid");
+        assert_eq!(
+            cli.kafka.schema_registry_url.as_deref(),
+            Some("https://registry.internal:8081")
+        );
+        for bad in ["registry:8081", "ftp://registry", "not a url", ""] {
+            let err = Cli::try_parse_from([
+                "x",
+                "--kafka-bootstrap-servers",
+                "a:1",
+                "--schema-registry-url",
+                bad,
+            ])
+            .expect_err("refused");
+            assert!(
+                err.to_string().contains("SCHEMA_REGISTRY_URL"),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -15,6 +15,8 @@ pub enum Error {
     BadOutboxRow { id: i64, reason: String },
     #[error("broker probe: {0}")]
     Probe(String),
+    #[error("schema registry: {0}")]
+    SchemaRegistry(#[from] crate::schema_registry::RegistryError),
     #[error("creating topic {topic}: {reason}")]
     Topic { topic: String, reason: String },
 }

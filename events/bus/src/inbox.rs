@@ -14,8 +14,9 @@
 //! retries and dead letters. Dead letters go out through the process's shared
 //! producer ([`crate::producer`]).
 //!
-//! Failures follow the classes of [`crate::failure`], for the handler's errors and
-//! the inbox's own writes alike: an unavailable database is waited out without a
+//! Failures follow the classes of [`crate::failure`], for the handler's errors, the
+//! inbox's own writes and the look-up of a schema id that is not built in
+//! ([`crate::schema_ids`], when `SCHEMA_REGISTRY_URL` is set) alike: an unavailable database is waited out without a
 //! bound (never dead-lettered), transient failures are retried a bounded number of
 //! times, poison (including data PostgreSQL refuses to store, such as a NUL byte in a
 //! header) is dead-lettered at once and the partition flows on.
@@ -62,6 +63,7 @@ use crate::group_stall::{GroupOffset, GroupStall, group_offsets};
 use crate::lag::{LagContext, PartitionKey, RebalanceEvent, STATS_INTERVAL_MS, Stall};
 use crate::message::{Incoming, Outgoing};
 use crate::producer::SharedProducer;
+use crate::schema_ids::SchemaIds;
 use lanes::Lanes;
 use record::Record;
 use worker::{Policy, Worker};
@@ -185,6 +187,16 @@ impl<H: Handler> InboxConsumer<H> {
         self
     }
 
+    /// The database the handler writes to (and its outbox lives in).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The Kafka settings the consumer was built with.
+    pub fn kafka(&self) -> &KafkaConfig {
+        &self.kafka
+    }
+
     /// Consumes until `shutdown`, then finishes the in-flight messages, commits the
     /// stored offsets and returns. A retry wait never holds up the shutdown.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
@@ -197,6 +209,7 @@ impl<H: Handler> InboxConsumer<H> {
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let producer = SharedProducer::new(&self.kafka.producer())?;
+        let schema_ids = SchemaIds::new(self.kafka.schema_registry_url.as_deref())?;
         let worker = Arc::new(Worker {
             name: self.name.clone(),
             pool: self.pool.clone(),
@@ -206,6 +219,7 @@ impl<H: Handler> InboxConsumer<H> {
             producer,
             consumer: consumer.clone(),
             permits: Semaphore::new(self.workers),
+            schema_ids,
         });
         let (mut lanes, mut wakes) = Lanes::new(
             worker,
@@ -364,7 +378,8 @@ fn apply_rebalances<H: Handler>(consumer: &StreamConsumer<LagContext>, lanes: &m
 /// Transient failures are retried per `backoff` and become poison past its bound;
 /// poison (including data the database refuses, a constraint the handler did not
 /// catch) is returned at once; an unavailable database is waited out per
-/// [`Backoff::UNAVAILABLE`] without a bound.
+/// [`Backoff::UNAVAILABLE`] without a bound. Schema ids that are not built in are
+/// not looked up (no schema registry).
 pub async fn process<H: Handler>(
     pool: &PgPool,
     handler: &H,
@@ -373,11 +388,13 @@ pub async fn process<H: Handler>(
     backoff: Backoff,
 ) -> Outcome {
     let never = CancellationToken::new();
+    let no_registry = SchemaIds::default();
     let policy = Policy {
         backoff,
         unavailable: Backoff::UNAVAILABLE,
         stop: &never,
         permits: None,
+        schema_ids: &no_registry,
     };
     match worker::settle(pool, handler, consumer, incoming, policy).await {
         Some(outcome) => outcome,

@@ -15,6 +15,10 @@
 //! - [`inbox`]: the consumer loop; dedup by `(consumer, message_id)`; offsets stored
 //!   after commit; poison to the dead-letter topic.
 //! - [`failure`]: transient / permanent / poison, and the retry backoff.
+//! - [`schema_ids`]: schema ids that are not built in (a third-party producer's),
+//!   looked up in the schema registry of `SCHEMA_REGISTRY_URL` before handling.
+//! - [`schema_registry`]: the Confluent Schema Registry REST client (the crate
+//!   `sagaflow-schema-registry`, re-exported).
 //! - [`dead_letter`]: `<topic>.dlq` records with the reason and original coordinates.
 //! - [`dlq`]: operating on dead letters: list, show, replay, acknowledge (purge).
 //! - [`admin`]: explicit topic creation.
@@ -28,6 +32,8 @@
 //! - [`failpoint`]: named crash points for kill -9 tests.
 //! - [`erasure`]: what every service's erasure consumer shares (tombstone subject,
 //!   saga start times, the per-user lock).
+//! - [`supervisor`]: how every service runs: named components under one token; a
+//!   failing one stops its siblings cleanly; a participant's relay + consumer.
 //! - `testing` (feature `testing`): drive a handler through the inbox in tests.
 
 pub mod admin;
@@ -49,6 +55,8 @@ pub mod probe;
 pub mod producer;
 pub mod publish_failure;
 pub mod relay;
+pub mod schema_ids;
+pub mod supervisor;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod traceparent;
@@ -59,3 +67,5 @@ pub use failure::{Backoff, Failure};
 pub use inbox::{Handler, InboxConsumer, Outcome};
 pub use message::{Incoming, Outgoing};
 pub use relay::Relay;
+pub use sagaflow_schema_registry as schema_registry;
+pub use supervisor::Supervisor;

@@ -23,6 +23,94 @@ pub mod headers {
     pub const TENANT_ID: &str = "tenant-id";
     /// W3C trace context (optional).
     pub const TRACEPARENT: &str = "traceparent";
+
+    /// How a header's value is written (Kafka header values are UTF-8 text).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Format {
+        /// A hyphenated UUID.
+        Uuid,
+        /// A positive decimal integer.
+        PositiveInteger,
+        /// Any non-empty text.
+        NonEmpty,
+        /// A W3C trace context `traceparent` (`00-<trace id>-<span id>-<flags>`).
+        TraceParent,
+    }
+
+    /// One envelope header as [`super::Envelope::from_headers`] reads it.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Spec {
+        /// Header name.
+        pub name: &'static str,
+        /// Whether a message without it is refused.
+        pub required: bool,
+        /// How its value is written.
+        pub format: Format,
+        /// What it means.
+        pub description: &'static str,
+    }
+
+    const fn spec(
+        name: &'static str,
+        required: bool,
+        format: Format,
+        description: &'static str,
+    ) -> Spec {
+        Spec {
+            name,
+            required,
+            format,
+            description,
+        }
+    }
+
+    /// Every envelope header, in the order [`super::Envelope::to_headers`]
+    /// writes them (the AsyncAPI document's header schema is built from it).
+    pub const ALL: &[Spec] = &[
+        spec(
+            MESSAGE_ID,
+            true,
+            Format::Uuid,
+            "Unique id of this message (UUID v7); consumers' inboxes apply a message id at most once.",
+        ),
+        spec(
+            MESSAGE_TYPE,
+            true,
+            Format::NonEmpty,
+            "Message type (= the Avro record name).",
+        ),
+        spec(
+            SCHEMA_VERSION,
+            true,
+            Format::PositiveInteger,
+            "Schema version the body was written with (decimal).",
+        ),
+        spec(
+            SAGA_ID,
+            false,
+            Format::Uuid,
+            "Saga instance the message belongs to.",
+        ),
+        spec(
+            CORRELATION_ID,
+            true,
+            Format::Uuid,
+            "Id shared by every message of one business flow.",
+        ),
+        spec(
+            CAUSATION_ID,
+            false,
+            Format::Uuid,
+            "Id of the message that caused this one.",
+        ),
+        spec(TENANT_ID, true, Format::NonEmpty, "Tenant."),
+        spec(
+            TRACEPARENT,
+            false,
+            Format::TraceParent,
+            "W3C trace context of the span that produced the message.",
+        ),
+    ];
 }
 
 /// Metadata of one message.

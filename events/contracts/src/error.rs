@@ -37,6 +37,15 @@ pub enum Error {
         /// The type the frame's schema id belongs to.
         found: String,
     },
+    /// A schema a registry holds under `id` cannot be read as a Sagaflow
+    /// message (see [`crate::registry::learned`]).
+    #[error("schema id {id} from the schema registry is refused: {reason}")]
+    RejectedSchema {
+        /// The registry's id of the schema.
+        id: u32,
+        /// Why it was refused.
+        reason: String,
+    },
     /// The embedded manifest or a schema file is inconsistent.
     #[error("schema registry: {0}")]
     Registry(String),

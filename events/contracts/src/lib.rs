@@ -20,20 +20,27 @@
 //!
 //! ## Layout
 //!
-//! - [`topics`] — one constant per topic, [`topics::all`], and
-//!   [`topics::dead_letter`] (`<topic>.dlq`).
+//! - [`topics`] — one constant per topic, [`topics::all`],
+//!   [`topics::dead_letter`] (`<topic>.dlq`) and [`topics::DLQ_REPLAYS`].
 //! - [`envelope`] — [`Envelope`] (message id, type, schema version, saga,
 //!   correlation, causation, tenant, traceparent) and its mapping to and
-//!   from Kafka headers.
+//!   from Kafka headers; [`envelope::headers::ALL`] describes each header.
 //! - [`codec`] — the Confluent frame: magic byte `0`, big-endian `u32`
 //!   schema id, Avro binary datum.
 //! - [`registry`] — [`Registry`] / [`SchemaEntry`]: every schema version by
 //!   global id and by (message type, version); [`registry::builtin`] is
-//!   embedded at compile time.
+//!   embedded at compile time, [`registry::learned`] keeps the ids a schema
+//!   registry assigned (a third-party serializer's), learned at run time.
 //! - [`messages`] — one serde struct per message type plus shared records
 //!   and enums.
 //! - [`catalog`] — the single list of message types and their topics; it
 //!   implements [`Contract`] and drives the JSON dispatch.
+//! - [`asyncapi`] — [`asyncapi::document`]: the AsyncAPI 3.0.0 document of
+//!   every topic, message (its current Avro schema and schema id), envelope
+//!   header and Kafka key, for producers and consumers outside the code;
+//!   committed as `docs/asyncapi.json` (`tests/asyncapi.rs` keeps it current
+//!   and checks it names every topic the code uses), validated by
+//!   `infra/checks/asyncapi.sh`, served by the gateway at `GET /asyncapi.json`.
 //! - `bounds` (private) — a pre-decode walk rejecting length prefixes
 //!   larger than the datum, so hostile bytes cannot make the Avro decoder
 //!   abort on a huge allocation.
@@ -67,8 +74,11 @@
 //!
 //! Readers decode any registered version of a type: the frame's schema id
 //! selects the writer schema and Avro schema resolution maps it onto the
-//! current one.
+//! current one. An id that is not built in decodes once its schema has been
+//! [`registry::learn`]ed (the inbox consumer of `sagaflow-bus` fetches it from
+//! `SCHEMA_REGISTRY_URL`); until then it is [`Error::UnknownSchemaId`].
 
+pub mod asyncapi;
 mod bounds;
 pub mod catalog;
 pub mod codec;
@@ -111,9 +121,7 @@ pub fn encode<T: Contract>(msg: &T) -> Result<Vec<u8>, Error> {
 /// the schema id belongs to another message type.
 pub fn decode<T: Contract>(bytes: &[u8]) -> Result<T, Error> {
     let (id, mut datum) = codec::unframe(bytes)?;
-    let writer = registry::builtin()
-        .by_id(id)
-        .ok_or(Error::UnknownSchemaId(id))?;
+    let writer = registry::writer(id).ok_or(Error::UnknownSchemaId(id))?;
     if writer.message_type != T::MESSAGE_TYPE {
         return Err(Error::WrongType {
             expected: T::MESSAGE_TYPE,
@@ -143,9 +151,7 @@ pub fn encode_json(message_type: &str, value: &serde_json::Value) -> Result<Vec<
 /// returns the message type with the payload as JSON.
 pub fn decode_json(bytes: &[u8]) -> Result<(&'static str, serde_json::Value), Error> {
     let (id, _) = codec::unframe(bytes)?;
-    let entry = registry::builtin()
-        .by_id(id)
-        .ok_or(Error::UnknownSchemaId(id))?;
+    let entry = registry::writer(id).ok_or(Error::UnknownSchemaId(id))?;
     catalog::decode_json(&entry.message_type, bytes)
 }
 

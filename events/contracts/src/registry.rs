@@ -3,8 +3,10 @@
 //!
 //! The built-in registry ([`builtin`]) is built from `events/schemas/`
 //! (`manifest.json` plus the `.avsc` files it names), embedded at compile
-//! time by `build.rs` and parsed once.
+//! time by `build.rs` and parsed once. Ids a schema registry assigned are
+//! [`learned`] at run time; [`writer`] looks an id up in both.
 
+pub mod learned;
 mod manifest;
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,6 +15,7 @@ use std::sync::LazyLock;
 use apache_avro::Schema;
 
 use crate::Error;
+pub use learned::{knows, learn, writer};
 pub use manifest::{Manifest, ManifestMessage, ManifestVersion};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_schemas.rs"));

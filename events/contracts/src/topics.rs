@@ -44,6 +44,12 @@ pub const CATALOG_EVENTS: &str = "catalog.events";
 /// Requests the gateway publishes for every service (erasure).
 pub const GATEWAY_EVENTS: &str = "gateway.events";
 
+/// Markers of dead-letter replays (`sagaflow dlq replay`; JSON, for
+/// operators, not a contract between services). Not in [`all`]: it has no
+/// dead-letter topic of its own. `sagaflow_bus::dlq::REPLAYS_TOPIC` names
+/// the same topic (the gateway's `asyncapi` test checks they agree).
+pub const DLQ_REPLAYS: &str = "sagaflow.dlq.replays";
+
 const ALL: &[&str] = &[
     ORCHESTRATOR_COMMANDS,
     ORCHESTRATOR_EVENTS,

@@ -21,7 +21,8 @@ use utoipa::openapi::{Content, ObjectBuilder, Ref, Required, ResponseBuilder, Ty
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    checkouts, documents, generations, health, history, me, orders, products, proxied, sagas, web,
+    asyncapi, checkouts, documents, generations, health, history, me, orders, products, proxied,
+    sagas, web,
 };
 
 /// The name of the bearer security scheme.
@@ -66,6 +67,7 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
         health::readyz,
         json,
         docs,
+        asyncapi::document,
         web::index,
         web::asset,
     ),

@@ -1,7 +1,9 @@
 //! The planner calls no other service's HTTP API: it has no HTTP client of its
-//! own (the one outbound HTTP path is the LLM, through `sagaflow-llm`), no
-//! setting naming another service's address, and no socket code. Checked on the
-//! manifest, the resolved dependency graph (`Cargo.lock`) and the sources.
+//! own (the outbound HTTP paths are the LLM, through `sagaflow-llm`, and the
+//! bus's reads of unknown schema ids from a schema registry, through
+//! `sagaflow-schema-registry`), no setting naming another service's address, and
+//! no socket code. Checked on the manifest, the resolved dependency graph
+//! (`Cargo.lock`) and the sources.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,10 @@ const CLIENTS: &[&str] = &[
     "hyper-rustls",
     "tonic",
 ];
+
+/// The crates through which an HTTP client may reach the planner, each with
+/// one purpose: the LLM providers, and a schema registry's REST API.
+const HTTP_GATES: &[&str] = &["sagaflow-llm", "sagaflow-schema-registry"];
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,14 +92,14 @@ fn lock_graph() -> BTreeMap<String, BTreeSet<String>> {
 fn only_the_llm_crate_brings_an_http_client() {
     let graph = lock_graph();
     let manifest = std::fs::read_to_string(crate_dir().join("Cargo.toml")).expect("Cargo.toml");
-    // Everything the planner's own dependencies pull in, except through sagaflow-llm.
+    // Everything the planner's own dependencies pull in, except through the gates.
     let mut seen = BTreeSet::new();
     let mut todo: Vec<String> = section_keys(&manifest, "dependencies")
         .into_iter()
-        .filter(|d| d != "sagaflow-llm")
+        .filter(|d| !HTTP_GATES.contains(&d.as_str()))
         .collect();
     while let Some(name) = todo.pop() {
-        if name == "sagaflow-llm" || !seen.insert(name.clone()) {
+        if HTTP_GATES.contains(&name.as_str()) || !seen.insert(name.clone()) {
             continue;
         }
         todo.extend(graph.get(&name).into_iter().flatten().cloned());
@@ -101,11 +107,13 @@ fn only_the_llm_crate_brings_an_http_client() {
     for client in CLIENTS {
         assert!(
             !seen.contains(*client),
-            "{client} reaches sagaflow-planner other than through sagaflow-llm"
+            "{client} reaches sagaflow-planner other than through {HTTP_GATES:?}"
         );
     }
-    // And the LLM crate is where the client is.
-    assert!(graph["sagaflow-llm"].contains("reqwest"));
+    // And the gates are where the client is.
+    for gate in HTTP_GATES {
+        assert!(graph[*gate].contains("reqwest"), "{gate} brings reqwest");
+    }
 }
 
 fn sources(dir: &Path, out: &mut Vec<(PathBuf, String)>) {

@@ -11,7 +11,8 @@
 //! - [`platform`]: every service by name: migrate, run, per-service databases.
 //! - [`telemetry`]: logs (text or JSON), the Prometheus endpoint and OTLP trace
 //!   export; [`metric_help`]: the HELP text of every metric.
-//! - [`schema_registry`]: a Confluent Schema Registry client (`sagaflow schemas`).
+//! - [`schema_registry`]: the Confluent Schema Registry client of `sagaflow-bus`
+//!   (`sagaflow schemas`; the inbox consumers look unknown schema ids up with it).
 //! - [`commands`]: the CLI's subcommands (`serve`, `topics`, `migrate`, `relay`,
 //!   `saga`, `orders`, `stock`, `token`, `demo`, `broker`, `dlq`, `events`,
 //!   `completions`).
@@ -21,5 +22,5 @@
 pub mod commands;
 pub mod metric_help;
 pub mod platform;
-pub mod schema_registry;
+pub use sagaflow_bus::schema_registry;
 pub mod telemetry;

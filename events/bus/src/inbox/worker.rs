@@ -4,7 +4,9 @@
 //!
 //! [`settle`] is the retry loop: poison is returned at once; transient failures are
 //! retried per the bounded [`Backoff`]; unavailability is waited out per the
-//! unavailable schedule without a bound. Every wait (a backoff, a concurrency
+//! unavailable schedule without a bound. Each attempt first makes the payload's
+//! schema id known ([`SchemaIds::resolve`]: a look-up in the schema registry when
+//! the id is not built in), its failures classed the same way. Every wait (a backoff, a concurrency
 //! permit, a dead-letter publish) gives way to the lane's stop token, so a shutdown
 //! or a revoked partition never waits on an outage.
 
@@ -28,6 +30,7 @@ use crate::message::Incoming;
 use crate::outbox;
 use crate::producer::SharedProducer;
 use crate::publish_failure;
+use crate::schema_ids::SchemaIds;
 
 /// How [`settle`] retries.
 #[derive(Clone, Copy)]
@@ -40,6 +43,8 @@ pub(super) struct Policy<'a> {
     pub stop: &'a CancellationToken,
     /// Transactions open at once, when bounded.
     pub permits: Option<&'a Semaphore>,
+    /// Where schema ids that are not built in are looked up.
+    pub schema_ids: &'a SchemaIds,
 }
 
 /// What the lanes share: the handler, the database, the producer for dead letters
@@ -53,6 +58,7 @@ pub(super) struct Worker<H> {
     pub producer: SharedProducer,
     pub consumer: Arc<StreamConsumer<LagContext>>,
     pub permits: Semaphore,
+    pub schema_ids: SchemaIds,
 }
 
 impl<H: Handler> Worker<H> {
@@ -62,16 +68,25 @@ impl<H: Handler> Worker<H> {
             unavailable: self.unavailable,
             stop,
             permits: Some(&self.permits),
+            schema_ids: &self.schema_ids,
         }
     }
 
     /// Handles queued messages of one partition in one transaction (one commit
     /// instead of many under load). Any failure, or any record that is not a
     /// well-formed message, rolls the batch back and handles its messages one by one,
-    /// with the usual retries and dead letters. False when `stop` fired before every
-    /// record was settled (the rest are left for redelivery).
+    /// with the usual retries and dead letters; so does a record whose schema id is
+    /// not known yet (its look-up happens one by one). False when `stop` fired
+    /// before every record was settled (the rest are left for redelivery).
     pub async fn consume_batch(&self, records: Vec<Record>, stop: &CancellationToken) -> bool {
-        if records.len() > 1 {
+        let known_ids = || {
+            records.iter().all(|r| {
+                r.payload
+                    .as_deref()
+                    .is_none_or(|p| SchemaIds::unknown_id(p).is_none())
+            })
+        };
+        if records.len() > 1 && known_ids() {
             let incoming: Option<Vec<Incoming>> =
                 records.iter().map(|r| r.incoming().ok()).collect();
             // Messages the handler does not want take no part in the transaction;
@@ -247,12 +262,22 @@ pub(super) async fn settle<H: Handler>(
     let mut attempt: u32 = 0;
     let mut outage: u32 = 0;
     loop {
-        let permit = acquire(policy.permits, policy.stop).await?;
-        let started = Instant::now();
-        let result = try_once(pool, handler, consumer, incoming).await;
-        drop(permit);
-        metrics::histogram!("sagaflow_handler_seconds", "consumer" => consumer.to_owned())
-            .record(started.elapsed().as_secs_f64());
+        let resolved = tokio::select! {
+            _ = policy.stop.cancelled() => return None,
+            resolved = policy.schema_ids.resolve(&incoming.payload) => resolved,
+        };
+        let result = match resolved {
+            Ok(()) => {
+                let permit = acquire(policy.permits, policy.stop).await?;
+                let started = Instant::now();
+                let result = try_once(pool, handler, consumer, incoming).await;
+                drop(permit);
+                metrics::histogram!("sagaflow_handler_seconds", "consumer" => consumer.to_owned())
+                    .record(started.elapsed().as_secs_f64());
+                result
+            }
+            Err(failure) => Err(failure),
+        };
         let failure = match result {
             Ok(true) => return Some(Outcome::Handled),
             Ok(false) => {
@@ -284,7 +309,7 @@ pub(super) async fn settle<H: Handler>(
                 warn!(
                     reason = failure.reason(),
                     attempt = outage,
-                    "database unavailable; retrying"
+                    "unavailable (the database, or the schema registry); retrying"
                 );
                 policy.unavailable.delay(outage)
             }

@@ -18,6 +18,7 @@
 //! - `GET /v1/sagas/{id}/stream` — [`sagas::stream`] (server-sent events)
 //! - `GET /healthz`, `GET /readyz` — [`health`]
 //! - `GET /openapi.json`, `GET /docs` — [`crate::openapi`]
+//! - `GET /asyncapi.json` — [`asyncapi`] (the Kafka contracts)
 //! - `GET /`, `GET /app/{file}` — [`web`] (the web page)
 //!
 //! Forwarded ([`proxied::PROXIED`]): `GET /v1/carts/{id}`, `PUT|DELETE
@@ -37,6 +38,7 @@
 //! **Identity:** every `/v1` route but the catalogue's takes the caller ([`Caller`]) from the verified
 //! bearer token ([`crate::auth`]); a missing or bad token is 401.
 
+pub mod asyncapi;
 pub mod cart_lines;
 pub mod checkout_request;
 pub mod checkouts;
@@ -126,6 +128,7 @@ pub fn table() -> Vec<Route> {
         route(Method::GET, "/readyz", get(health::readyz)),
         route(Method::GET, "/openapi.json", get(crate::openapi::json)),
         route(Method::GET, "/docs", get(crate::openapi::docs)),
+        route(Method::GET, "/asyncapi.json", get(asyncapi::document)),
         route(Method::GET, "/", get(web::index)),
         route(Method::GET, "/app/{file}", get(web::asset)),
     ];

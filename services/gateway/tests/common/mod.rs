@@ -106,6 +106,27 @@ impl Gateway {
         Ok((status, request_id, body))
     }
 
+    /// `GET uri` without a token; asserts a 200 answered as `application/json`
+    /// and returns the body (the published documents).
+    pub async fn get_public_json(&self, uri: &str) -> anyhow::Result<Value> {
+        let response = self
+            .app
+            .clone()
+            .oneshot(Request::builder().uri(uri).body(Body::empty())?)
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK, "GET {uri}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "GET {uri}"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
     pub async fn send(&self, request: Request<Body>) -> anyhow::Result<(StatusCode, Value)> {
         let (status, _, body) = self.send_full(request).await?;
         Ok((status, body))

@@ -4,9 +4,24 @@
 //! by id. Subjects follow the record-name-per-topic strategy
 //! (`<topic>-<namespace>.<Record>`, [`subject`]). Errors keep the registry's
 //! `error_code` and message ([`RegistryError`]).
+//!
+//! Used by `sagaflow schemas register|check` and by `sagaflow-bus`'s inbox
+//! consumer, which reads the schema of an id it does not know (its
+//! `schema_ids`). A crate of its own so that the one HTTP client in the
+//! messaging path is this one: the planner's isolation test allows it by name.
 
 use serde::Deserialize;
 use serde_json::json;
+
+/// Checks a registry base URL (`SCHEMA_REGISTRY_URL`): http or https with a
+/// host; returns it without a trailing slash.
+pub fn parse_url(value: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(value.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    Ok(value.trim().trim_end_matches('/').to_owned())
+}
 
 /// The registry's media type.
 pub const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
@@ -32,6 +47,9 @@ pub enum RegistryError {
     Unreachable { url: String, reason: String },
     #[error("the schema registry's answer is not what its API documents: {0}")]
     Unexpected(String),
+    /// The schema is of another kind (`PROTOBUF`, `JSON`): Sagaflow reads Avro.
+    #[error("the schema is {0}, not Avro")]
+    NotAvro(String),
 }
 
 impl RegistryError {
@@ -39,6 +57,14 @@ impl RegistryError {
     pub fn code(&self) -> Option<i64> {
         match self {
             RegistryError::Answered { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if the registry answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RegistryError::Answered { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -74,12 +100,27 @@ impl Client {
 
     async fn post(&self, path: &str, schema: &str) -> Result<serde_json::Value, RegistryError> {
         let url = format!("{}{path}", self.base);
-        let response = self
+        let request = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(json!({ "schema": schema, "schemaType": "AVRO" }).to_string());
+        Self::send(url, request).await
+    }
+
+    async fn get(&self, path: &str) -> Result<serde_json::Value, RegistryError> {
+        let url = format!("{}{path}", self.base);
+        let request = self.http.get(&url);
+        Self::send(url, request).await
+    }
+
+    /// Sends `request` (to `url`) and reads the JSON answer or the error body.
+    async fn send(
+        url: String,
+        request: reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, RegistryError> {
+        let response = request
             .header(reqwest::header::ACCEPT, CONTENT_TYPE)
-            .body(json!({ "schema": schema, "schemaType": "AVRO" }).to_string())
             .send()
             .await
             .map_err(|e| RegistryError::Unreachable {
@@ -120,6 +161,21 @@ impl Client {
         answer["id"]
             .as_i64()
             .ok_or_else(|| RegistryError::Unexpected(format!("no id in {answer}")))
+    }
+
+    /// The schema the registry holds under global id `id` (`GET
+    /// /schemas/ids/{id}`), as its JSON text. A schema that is not Avro (a
+    /// `schemaType` other than `AVRO`) is [`RegistryError::NotAvro`].
+    pub async fn schema_by_id(&self, id: u32) -> Result<String, RegistryError> {
+        let answer = self.get(&format!("/schemas/ids/{id}")).await?;
+        match answer["schemaType"].as_str() {
+            None | Some("AVRO") => {}
+            Some(other) => return Err(RegistryError::NotAvro(other.to_owned())),
+        }
+        answer["schema"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| RegistryError::Unexpected(format!("no schema in {answer}")))
     }
 
     /// Whether `schema` is compatible with `subject`'s latest version under the

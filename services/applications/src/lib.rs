@@ -55,7 +55,9 @@ pub use handler::ApplicationsHandler;
 pub use http::router;
 
 use anyhow::Context;
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -86,7 +88,6 @@ pub async fn run(
         .await
         .with_context(|| format!("binding APPLICATIONS_LISTEN={}", settings.listen))?;
     tracing::info!(listen = %settings.listen, "applications API listening");
-    let relay = Relay::new(pool.clone(), &kafka)?;
     let (pool_for_erasure, kafka_for_erasure) = (pool.clone(), kafka.clone());
     let pool_for_reminders = pool.clone();
     let consumer = InboxConsumer::new(
@@ -97,27 +98,6 @@ pub async fn run(
         ApplicationsHandler,
     )
     .with_workers(usize::from(settings.workers));
-    let http = async {
-        axum::serve(
-            listener,
-            sagaflow_service_auth::internal::guard(router(pool), verifier),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("applications HTTP server")
-    };
-    let relay = async {
-        relay
-            .run(shutdown.clone())
-            .await
-            .context("applications relay")
-    };
-    let consumer = async {
-        consumer
-            .run(shutdown.clone())
-            .await
-            .context("applications consumer")
-    };
     let erasures = InboxConsumer::new(
         erasure::CONSUMER,
         &[topics::GATEWAY_EVENTS],
@@ -125,22 +105,27 @@ pub async fn run(
         kafka_for_erasure,
         erasure::ErasureHandler,
     );
-    let erasures = async {
-        erasures
-            .run(shutdown.clone())
-            .await
-            .context("applications erasure consumer")
-    };
-    let reminders = async {
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    let stop = supervisor.token();
+    supervisor.participant(consumer)?;
+    supervisor.add(
+        "HTTP server",
+        axum::serve(
+            listener,
+            sagaflow_service_auth::internal::guard(router(pool), verifier),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .into_future(),
+    );
+    supervisor.add("erasure consumer", erasures.run(stop.clone()));
+    supervisor.add_loop(
+        "reminder scheduler",
         scheduler::run(
             pool_for_reminders,
             std::time::Duration::from_millis(settings.reminder_poll_ms),
             chrono::Duration::days(i64::from(settings.reminder_retention_days)),
-            shutdown.clone(),
-        )
-        .await;
-        Ok(())
-    };
-    tokio::try_join!(http, relay, consumer, erasures, reminders)?;
-    Ok(())
+            stop,
+        ),
+    );
+    Ok(supervisor.run().await?)
 }

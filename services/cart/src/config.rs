@@ -13,11 +13,33 @@ pub struct Settings {
         value_parser = clap::value_parser!(u16).range(1..=256)
     )]
     pub workers: u16,
+
+    /// The cart service's HTTP API (behind the gateway's internal token).
+    /// Not served when unset (the default of [`Settings::default`], for tests).
+    #[arg(
+        id = "cart-listen",
+        long = "cart-listen",
+        env = "CART_LISTEN",
+        value_name = "CART_LISTEN",
+        default_value = "127.0.0.1:8083"
+    )]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The token secrets (`SAGAFLOW_INTERNAL_TOKEN_SECRET`,
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`), handed over by `sagaflow serve`, which
+    /// reads them once for every service; the HTTP API refuses to start without
+    /// the ones it needs.
+    #[arg(skip)]
+    pub auth: sagaflow_service_auth::Settings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { workers: 4 }
+        Self {
+            workers: 4,
+            listen: None,
+            auth: Default::default(),
+        }
     }
 }
 

@@ -38,7 +38,10 @@ pub use handler::CartHandler;
 pub use http::router;
 pub use store::{Cart, CartError, CartItem, Owner};
 
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use anyhow::Context as _;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -61,7 +64,19 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(pool.clone(), &kafka)?;
+    let api = match settings.listen {
+        Some(addr) => {
+            let app = sagaflow_service_auth::internal::guard(
+                router(pool.clone()),
+                settings.auth.internal_verifier(NAME)?,
+            );
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding CART_LISTEN={addr}"))?;
+            Some((listener, app))
+        }
+        None => None,
+    };
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(
         NAME,
@@ -78,10 +93,17 @@ pub async fn run(
         kafka,
         ErasureHandler,
     );
-    tokio::try_join!(
-        relay.run(shutdown.clone()),
-        consumer.run(shutdown.clone()),
-        erasures.run(shutdown)
-    )?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    supervisor.add("erasure consumer", erasures.run(supervisor.token()));
+    if let Some((listener, app)) = api {
+        let stop = supervisor.token();
+        supervisor.add(
+            "HTTP API",
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .into_future(),
+        );
+    }
+    Ok(supervisor.run().await?)
 }

@@ -32,7 +32,9 @@ pub use http::router;
 pub use seed::seed;
 
 use anyhow::Context;
-use sagaflow_bus::{KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use sagaflow_bus::{KafkaConfig, Relay, Supervisor};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -67,13 +69,14 @@ pub async fn run(
     tracing::info!(listen = %settings.listen, "catalog operator API listening");
     let relay = Relay::new(pool.clone(), &kafka)?;
     let api = router(http::ApiState { pool, operators });
-    let http = async {
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    let stop = supervisor.token();
+    supervisor.add(
+        "operator API",
         axum::serve(listener, api)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("catalog HTTP server")
-    };
-    let relay = async { relay.run(shutdown.clone()).await.context("catalog relay") };
-    tokio::try_join!(http, relay)?;
-    Ok(())
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .into_future(),
+    );
+    supervisor.add("outbox relay", relay.run(stop));
+    Ok(supervisor.run().await?)
 }

@@ -2,7 +2,8 @@
 //!
 //! Starts checkouts and document generations and answers how they are going from
 //! its own read model; forwards the cart, assistant and tracker APIs to the
-//! services that own them; serves the web page and the API's OpenAPI document.
+//! services that own them; serves the web page, the API's OpenAPI document and
+//! the Kafka contracts' AsyncAPI document.
 //!
 //! - `POST /v1/checkouts` stores, in one PostgreSQL transaction, the idempotency
 //!   row, the `checkouts` row and an outbox row carrying `InitiateCheckout`
@@ -29,7 +30,9 @@
 //! - `/v1/carts/...` (cart service), `/v1/assistant/...` (planner) and
 //!   `/v1/applications/...`, `/v1/tracker/...` (applications) are forwarded with
 //!   the caller's verified identity ([`proxy`]).
-//! - `GET /openapi.json`, `GET /docs`, `GET /` and `GET /app/{file}`.
+//! - `GET /openapi.json`, `GET /docs`, `GET /` and `GET /app/{file}`; `GET
+//!   /asyncapi.json`, the AsyncAPI document of the Kafka contracts
+//!   ([`sagaflow_events::asyncapi`]).
 //!
 //! Every `/v1` route needs `Authorization: Bearer <JWT>` ([`auth`]: HS256, RS256
 //! and/or an OpenID Connect provider's JWKS, claims `sub`, `tenant_id`, `exp`, `iss`, `aud`); [`run`] refuses to start
@@ -53,7 +56,7 @@
 //! - [`error`](mod@error): [`ApiError`] and its JSON form.
 //! - [`routes`]: the route table ([`routes::table`]) and the handlers —
 //!   `checkouts`, `products`, `generations`, `documents`, `history`, `me`,
-//!   `sagas`, `health`, `web`; `cart_lines` (a cart's lines for a checkout);
+//!   `sagas`, `health`, `web`, `asyncapi`; `cart_lines` (a cart's lines for a checkout);
 //!   `progress` (the server-sent event streams), `proxied` (the forwarded
 //!   routes); the request body validation in `checkout_request` and
 //!   `generation_request`.
@@ -98,7 +101,6 @@ pub mod security;
 pub mod streams;
 pub mod trace;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,12 +109,12 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub use auth::{Caller, mint_hs256};
 pub use config::Settings;
@@ -253,10 +255,10 @@ pub async fn serve(
 }
 
 /// The whole gateway: binds `settings.listen` and runs the HTTP server, the outbox
-/// [`Relay`], the projection's [`InboxConsumer`] (topics `orchestrator.events`
+/// relay, the projection's [`InboxConsumer`] (topics `orchestrator.events`
 /// and `orchestrator.commands`), the catalogue's (`catalog.events`,
-/// [`projection::catalog`]) and the [`housekeeping`] until `shutdown`. If one of them fails, the others
-/// are stopped and the first
+/// [`projection::catalog`]) and the [`housekeeping`] under one [`Supervisor`]
+/// until `shutdown`. If one of them fails, the others are stopped and the first
 /// error is returned. Refuses to start without a token key
 /// (`GATEWAY_JWT_HS256_SECRET` / `GATEWAY_JWT_RS256_PUBLIC_KEY_FILE`) or without
 /// `SAGAFLOW_INTERNAL_TOKEN_SECRET` (`settings.internal_token_secret`). Does not
@@ -274,7 +276,6 @@ pub async fn run(
         .await
         .with_context(|| format!("binding GATEWAY_LISTEN={}", state.settings.listen))?;
     info!(addr = %listener.local_addr()?, "gateway listening");
-    let relay = Relay::new(pool.clone(), &kafka).context("creating the outbox relay")?;
     let consumer = InboxConsumer::new(
         NAME,
         &[
@@ -293,34 +294,13 @@ pub async fn run(
         projection::catalog::CatalogProjection,
     );
     let policy = housekeeping::Policy::from_settings(&state.settings);
-    let stop = shutdown.child_token();
-    let (http, relay, consumer, catalog, housekeeping) = tokio::join!(
-        supervise("http server", &stop, serve(listener, state, stop.clone())),
-        supervise("outbox relay", &stop, relay.run(stop.clone())),
-        supervise("projection consumer", &stop, consumer.run(stop.clone())),
-        supervise("catalogue consumer", &stop, catalog.run(stop.clone())),
-        supervise(
-            "housekeeping",
-            &stop,
-            housekeeping::run(pool.clone(), policy, stop.clone())
-        ),
-    );
-    http.and(relay).and(consumer).and(catalog).and(housekeeping)
-}
-
-/// Runs one component; when it fails, cancels `stop` so the others wind down.
-async fn supervise<E>(
-    name: &'static str,
-    stop: &CancellationToken,
-    component: impl Future<Output = Result<(), E>>,
-) -> anyhow::Result<()>
-where
-    E: Into<anyhow::Error>,
-{
-    let result = component.await.map_err(Into::into);
-    if let Err(err) = &result {
-        error!(component = name, error = %err, "gateway component failed; stopping");
-        stop.cancel();
-    }
-    result.with_context(|| name)
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    let stop = supervisor.token();
+    supervisor.add("http server", serve(listener, state, stop.clone()));
+    // The relay and the projection consumer (the gateway's outbox is its
+    // checkout commands; its "commands" are the orchestrator's events).
+    supervisor.participant(consumer)?;
+    supervisor.add("catalogue consumer", catalog.run(stop.clone()));
+    supervisor.add("housekeeping", housekeeping::run(pool, policy, stop));
+    Ok(supervisor.run().await?)
 }

@@ -54,6 +54,25 @@ pub struct Settings {
     /// The LLM provider chain.
     #[command(flatten)]
     pub llm: sagaflow_llm::Settings,
+
+    /// The generation service's HTTP API (documents, history, the CV profile;
+    /// behind the gateway's internal token).
+    /// Not served when unset (the default of [`Settings::default`], for tests).
+    #[arg(
+        id = "generation-listen",
+        long = "generation-listen",
+        env = "GENERATION_LISTEN",
+        value_name = "GENERATION_LISTEN",
+        default_value = "127.0.0.1:8085"
+    )]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The token secrets (`SAGAFLOW_INTERNAL_TOKEN_SECRET`,
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`), handed over by `sagaflow serve`, which
+    /// reads them once for every service; the HTTP API refuses to start without
+    /// the ones it needs.
+    #[arg(skip)]
+    pub auth: sagaflow_service_auth::Settings,
 }
 
 impl Default for Settings {
@@ -64,6 +83,8 @@ impl Default for Settings {
             workers: 2,
             pdf_fonts: Vec::new(),
             llm: sagaflow_llm::Settings::default(),
+            listen: None,
+            auth: Default::default(),
         }
     }
 }

@@ -90,7 +90,10 @@ pub use config::Settings;
 pub use error::Error;
 pub use handler::Generator;
 
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use anyhow::Context as _;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -117,11 +120,33 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let generator = Generator::from_settings(&settings)?;
-    let relay = Relay::new(pool.clone(), &kafka)?;
+    let api = match settings.listen {
+        Some(addr) => {
+            let app = sagaflow_service_auth::internal::guard(
+                router(pool.clone()),
+                settings.auth.internal_verifier(NAME)?,
+            );
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding GENERATION_LISTEN={addr}"))?;
+            Some((listener, app))
+        }
+        None => None,
+    };
     let consumer = InboxConsumer::new(NAME, &TOPICS, pool, kafka, generator)
         .with_workers(usize::from(settings.workers));
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    if let Some((listener, app)) = api {
+        let stop = supervisor.token();
+        supervisor.add(
+            "HTTP API",
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .into_future(),
+        );
+    }
+    Ok(supervisor.run().await?)
 }
 
 /// Erases `user_id` of `tenant_id` now (see [`erasure::erase`]): their data is

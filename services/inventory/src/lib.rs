@@ -41,7 +41,7 @@ pub mod restock;
 pub use config::Settings;
 pub use handler::InventoryHandler;
 
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -64,7 +64,6 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(
         NAME,
@@ -74,8 +73,9 @@ pub async fn run(
         InventoryHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    Ok(supervisor.run().await?)
 }
 
 /// Sets a SKU's available stock (inserting the SKU if new). A negative value is

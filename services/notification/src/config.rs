@@ -13,11 +13,35 @@ pub struct Settings {
         value_parser = clap::value_parser!(u16).range(1..=256)
     )]
     pub workers: u16,
+
+    /// The notification service's HTTP API (`GET|PUT /preferences`, `POST
+    /// /notifications/test` behind the gateway's internal token; `POST /send`
+    /// unguarded).
+    /// Not served when unset (the default of [`Settings::default`], for tests).
+    #[arg(
+        id = "notification-listen",
+        long = "notification-listen",
+        env = "NOTIFICATION_LISTEN",
+        value_name = "NOTIFICATION_LISTEN",
+        default_value = "127.0.0.1:8084"
+    )]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The token secrets (`SAGAFLOW_INTERNAL_TOKEN_SECRET`,
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`), handed over by `sagaflow serve`, which
+    /// reads them once for every service; the HTTP API refuses to start without
+    /// the ones it needs.
+    #[arg(skip)]
+    pub auth: sagaflow_service_auth::Settings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { workers: 4 }
+        Self {
+            workers: 4,
+            listen: None,
+            auth: Default::default(),
+        }
     }
 }
 

@@ -29,7 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_saga_engine::Definition;
 use sagaflow_saga_store::Definitions;
 use sqlx::PgPool;
@@ -123,7 +125,6 @@ pub async fn run_with(
             .context("the operator API")?;
     let topics = topics(&definitions);
     let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let relay = Relay::new(pool.clone(), &kafka)?;
     let erasures = erasure::consumer(pool.clone(), kafka.clone());
     let consumer = InboxConsumer::new(
         NAME,
@@ -140,33 +141,24 @@ pub async fn run_with(
         api::ApiState::new(pool.clone(), definitions.clone(), operators)
             .with_broker_health(settings.broker_health.clone()),
     );
-    let http_shutdown = shutdown.clone();
-    let http = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-            .context("operator API")
-    };
-    let timer = timers::run(
-        pool,
-        definitions,
-        Duration::from_millis(settings.timer_poll_ms),
-        shutdown.clone(),
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    let stop = supervisor.token();
+    supervisor.participant(consumer)?;
+    supervisor.add("erasure consumer", erasures.run(stop.clone()));
+    supervisor.add_loop(
+        "timer loop",
+        timers::run(
+            pool,
+            definitions,
+            Duration::from_millis(settings.timer_poll_ms),
+            stop.clone(),
+        ),
     );
-    tokio::try_join!(
-        async { relay.run(shutdown.clone()).await.context("outbox relay") },
-        async { consumer.run(shutdown.clone()).await.context("consumer") },
-        async {
-            erasures
-                .run(shutdown.clone())
-                .await
-                .context("erasure consumer")
-        },
-        async {
-            timer.await;
-            Ok(())
-        },
-        http,
-    )?;
-    Ok(())
+    supervisor.add(
+        "operator API",
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .into_future(),
+    );
+    Ok(supervisor.run().await?)
 }

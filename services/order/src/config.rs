@@ -24,6 +24,25 @@ pub struct Settings {
         value_parser = clap::value_parser!(u16).range(1..=256)
     )]
     pub workers: u16,
+
+    /// The order service's read API (`GET /orders`, `GET /orders/{id}` behind the
+    /// gateway's internal token; `GET /operator/orders` with an operator token).
+    /// Not served when unset (the default of [`Settings::default`], for tests).
+    #[arg(
+        id = "order-listen",
+        long = "order-listen",
+        env = "ORDER_LISTEN",
+        value_name = "ORDER_LISTEN",
+        default_value = "127.0.0.1:8082"
+    )]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The token secrets (`SAGAFLOW_INTERNAL_TOKEN_SECRET`,
+    /// `SAGAFLOW_OPERATOR_JWT_SECRET`), handed over by `sagaflow serve`, which
+    /// reads them once for every service; the HTTP API refuses to start without
+    /// the ones it needs.
+    #[arg(skip)]
+    pub auth: sagaflow_service_auth::Settings,
 }
 
 impl Default for Settings {
@@ -31,6 +50,8 @@ impl Default for Settings {
         Self {
             max_order_total_minor: i64::MAX,
             workers: 4,
+            listen: None,
+            auth: Default::default(),
         }
     }
 }

@@ -46,7 +46,10 @@ pub use config::Settings;
 pub use handler::OrderHandler;
 pub use http::{operator_router, router};
 
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use anyhow::Context as _;
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -71,7 +74,25 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(pool.clone(), &kafka)?;
+    // The customer routes behind the gateway's internal token; the operator
+    // routes beside them, with operator tokens.
+    let api = match settings.listen {
+        Some(addr) => {
+            let app = sagaflow_service_auth::internal::guard(
+                router(pool.clone()),
+                settings.auth.internal_verifier(NAME)?,
+            )
+            .merge(operator_router(
+                pool.clone(),
+                settings.auth.operator_verifier()?,
+            ));
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding ORDER_LISTEN={addr}"))?;
+            Some((listener, app))
+        }
+        None => None,
+    };
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(
         NAME,
@@ -81,15 +102,20 @@ pub async fn run(
         OrderHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(
-        relay.run(shutdown.clone()),
-        consumer.run(shutdown.clone()),
-        async {
-            housekeeping::run(pool, shutdown).await;
-            Ok(())
-        }
-    )?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    if let Some((listener, app)) = api {
+        let stop = supervisor.token();
+        supervisor.add(
+            "read API",
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .into_future(),
+        );
+    }
+    let stop = supervisor.token();
+    supervisor.add_loop("housekeeping", housekeeping::run(pool, stop));
+    Ok(supervisor.run().await?)
 }
 
 /// A saga's order record.

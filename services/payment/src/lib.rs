@@ -64,7 +64,7 @@ pub mod provider;
 pub use config::Settings;
 pub use handler::PaymentHandler;
 
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -88,7 +88,6 @@ pub async fn run(
     settings: Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(
         NAME,
@@ -98,8 +97,9 @@ pub async fn run(
         PaymentHandler::new(settings),
     )
     .with_workers(workers);
-    tokio::try_join!(relay.run(shutdown.clone()), consumer.run(shutdown))?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    Ok(supervisor.run().await?)
 }
 
 /// A saga's payment record.

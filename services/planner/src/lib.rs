@@ -75,7 +75,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -118,7 +120,18 @@ pub async fn run_messaging(
     kafka: KafkaConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(state.pool.clone(), &kafka)?;
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    add_messaging(&mut supervisor, state, kafka)?;
+    Ok(supervisor.run().await?)
+}
+
+/// Adds the outbox relay, the consumer, the timer loop and the sweep.
+fn add_messaging(
+    supervisor: &mut Supervisor<'_>,
+    state: &AppState,
+    kafka: KafkaConfig,
+) -> anyhow::Result<()> {
+    let stop = supervisor.token();
     let consumer = InboxConsumer::new(
         NAME,
         &follower::topics(),
@@ -127,35 +140,20 @@ pub async fn run_messaging(
         Follower::new(state.definitions.clone()),
     )
     .with_workers(usize::from(state.settings.workers));
-    let timers = timers::run(
-        state.pool.clone(),
-        state.definitions.clone(),
-        Duration::from_millis(state.settings.timer_poll_ms),
-        shutdown.clone(),
+    supervisor.participant(consumer)?;
+    supervisor.add_loop(
+        "timer loop",
+        timers::run(
+            state.pool.clone(),
+            state.definitions.clone(),
+            Duration::from_millis(state.settings.timer_poll_ms),
+            stop.clone(),
+        ),
     );
-    let sweep = sweep::run(state.pool.clone(), state.settings.clone(), shutdown.clone());
-    tokio::try_join!(
-        async {
-            sweep.await;
-            Ok::<(), anyhow::Error>(())
-        },
-        async {
-            relay
-                .run(shutdown.clone())
-                .await
-                .context("planner outbox relay")
-        },
-        async {
-            consumer
-                .run(shutdown.clone())
-                .await
-                .context("planner consumer")
-        },
-        async {
-            timers.await;
-            Ok(())
-        },
-    )?;
+    supervisor.add_loop(
+        "sweep",
+        sweep::run(state.pool.clone(), state.settings.clone(), stop),
+    );
     Ok(())
 }
 
@@ -177,13 +175,13 @@ pub async fn run(
         .await
         .with_context(|| format!("binding PLANNER_LISTEN={listen}"))?;
     let app = sagaflow_service_auth::internal::guard(router(state.clone()), verifier);
-    let http_shutdown = shutdown.clone();
-    let http = async move {
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.add(
+        "HTTP API",
         axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-            .context("planner API")
-    };
-    tokio::try_join!(http, run_messaging(&state, kafka, shutdown.clone()))?;
-    Ok(())
+            .with_graceful_shutdown(supervisor.token().cancelled_owned())
+            .into_future(),
+    );
+    add_messaging(&mut supervisor, &state, kafka)?;
+    Ok(supervisor.run().await?)
 }

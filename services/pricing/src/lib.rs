@@ -38,7 +38,9 @@ pub use config::Settings;
 pub use handler::PricingHandler;
 
 use anyhow::Context;
-use sagaflow_bus::{InboxConsumer, KafkaConfig, Relay};
+use std::future::IntoFuture as _;
+
+use sagaflow_bus::{InboxConsumer, KafkaConfig, Supervisor};
 use sagaflow_events::topics;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -86,28 +88,21 @@ pub async fn run(
                 None
             }
         };
-    let relay = Relay::new(pool.clone(), &kafka)?;
     let workers = usize::from(settings.workers);
     let consumer = InboxConsumer::new(NAME, &TOPICS, pool, kafka, PricingHandler::new(settings))
         .with_workers(workers);
-    let http = async {
-        match api {
-            Some((listener, router)) => axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .await
-                .context("pricing HTTP server"),
-            None => Ok(()),
-        }
-    };
-    let relay = async { relay.run(shutdown.clone()).await.context("pricing relay") };
-    let consumer = async {
-        consumer
-            .run(shutdown.clone())
-            .await
-            .context("pricing consumer")
-    };
-    tokio::try_join!(http, relay, consumer)?;
-    Ok(())
+    let mut supervisor = Supervisor::new(NAME, &shutdown);
+    supervisor.participant(consumer)?;
+    if let Some((listener, router)) = api {
+        let stop = supervisor.token();
+        supervisor.add(
+            "operator API",
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .into_future(),
+        );
+    }
+    Ok(supervisor.run().await?)
 }
 
 /// Adds (or changes) an active, non-expiring discount code worth `percent_off`

@@ -1,8 +1,6 @@
 //! Every service by name: migrate it and run it, alone or all in one process.
 //! Each service keeps its own database (`sagaflow_<service>` on the server).
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use sagaflow_bus::KafkaConfig;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -102,42 +100,6 @@ pub struct Settings {
     /// The default has never probed and counts as serving.
     #[arg(skip)]
     pub broker_health: sagaflow_bus::probe::BrokerHealth,
-    /// Address of the cart service's HTTP API.
-    #[arg(
-        long = "cart-listen",
-        env = "CART_LISTEN",
-        value_name = "CART_LISTEN",
-        default_value = "127.0.0.1:8083"
-    )]
-    pub cart_listen: Option<SocketAddr>,
-    /// Address of the order service's read API (`GET /orders`, `GET
-    /// /orders/{id}` behind the gateway's internal token; `GET /operator/orders`
-    /// with an operator token).
-    #[arg(
-        long = "order-listen",
-        env = "ORDER_LISTEN",
-        value_name = "ORDER_LISTEN",
-        default_value = "127.0.0.1:8082"
-    )]
-    pub order_listen: Option<SocketAddr>,
-    /// Address of the notification service's HTTP API (`GET|PUT /preferences`,
-    /// `POST /notifications/test` behind the gateway's internal token; `POST
-    /// /send` unguarded).
-    #[arg(
-        long = "notification-listen",
-        env = "NOTIFICATION_LISTEN",
-        value_name = "NOTIFICATION_LISTEN",
-        default_value = "127.0.0.1:8084"
-    )]
-    pub notification_listen: Option<SocketAddr>,
-    /// Address of the generation service's HTTP API (documents, history).
-    #[arg(
-        long = "generation-listen",
-        env = "GENERATION_LISTEN",
-        value_name = "GENERATION_LISTEN",
-        default_value = "127.0.0.1:8085"
-    )]
-    pub generation_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -151,6 +113,10 @@ impl Settings {
         self.catalog.operator_jwt_secret = auth.operator_jwt_secret.clone();
         self.planner.internal_token_secret = auth.internal_token_secret.clone();
         self.applications.internal_token_secret = auth.internal_token_secret.clone();
+        self.order.auth = auth.clone();
+        self.cart.auth = auth.clone();
+        self.notification.auth = auth.clone();
+        self.generation.auth = auth.clone();
         self.gateway.broker_health = self.broker_health.clone();
         self.orchestrator.broker_health = self.broker_health.clone();
     }
@@ -175,20 +141,6 @@ pub async fn migrate(service: Service, pool: &PgPool) -> anyhow::Result<()> {
     .with_context(|| format!("migrating {}", service.name()))
 }
 
-async fn serve_router(
-    addr: SocketAddr,
-    router: axum::Router,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
-    Ok(())
-}
-
 /// Runs one service until `shutdown`.
 pub async fn run(
     service: Service,
@@ -198,7 +150,6 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     settings.hand_over();
-    let auth = settings.auth.clone();
     match service {
         Service::Gateway => sagaflow_gateway::run(pool, kafka, settings.gateway, shutdown).await,
         Service::Orchestrator => {
@@ -209,101 +160,13 @@ pub async fn run(
         }
         Service::Pricing => sagaflow_pricing::run(pool, kafka, settings.pricing, shutdown).await,
         Service::Payment => sagaflow_payment::run(pool, kafka, settings.payment, shutdown).await,
-        Service::Order => {
-            let http = async {
-                match settings.order_listen {
-                    Some(addr) => {
-                        // The customer routes behind the gateway's internal token;
-                        // the operator routes beside them, with operator tokens.
-                        let app = sagaflow_service_auth::internal::guard(
-                            sagaflow_order::router(pool.clone()),
-                            auth.internal_verifier(sagaflow_order::NAME)?,
-                        )
-                        .merge(sagaflow_order::operator_router(
-                            pool.clone(),
-                            auth.operator_verifier()?,
-                        ));
-                        serve_router(addr, app, shutdown.clone()).await
-                    }
-                    None => Ok(()),
-                }
-            };
-            tokio::try_join!(
-                sagaflow_order::run(pool.clone(), kafka, settings.order, shutdown.clone()),
-                http
-            )?;
-            Ok(())
-        }
-        Service::Cart => {
-            let http = async {
-                match settings.cart_listen {
-                    Some(addr) => {
-                        let app = sagaflow_service_auth::internal::guard(
-                            sagaflow_cart::router(pool.clone()),
-                            auth.internal_verifier(sagaflow_cart::NAME)?,
-                        );
-                        serve_router(addr, app, shutdown.clone()).await
-                    }
-                    None => Ok(()),
-                }
-            };
-            tokio::try_join!(
-                sagaflow_cart::run(pool.clone(), kafka, settings.cart, shutdown.clone()),
-                http
-            )?;
-            Ok(())
-        }
+        Service::Order => sagaflow_order::run(pool, kafka, settings.order, shutdown).await,
+        Service::Cart => sagaflow_cart::run(pool, kafka, settings.cart, shutdown).await,
         Service::Notification => {
-            let http = async {
-                match settings.notification_listen {
-                    Some(addr) => {
-                        // The users' routes (preferences, test notifications) behind
-                        // the gateway's internal token; `POST /send` beside them,
-                        // unguarded as before (no identity, no caller in the platform).
-                        let app = sagaflow_service_auth::internal::guard(
-                            sagaflow_notification::api::router(pool.clone()),
-                            auth.internal_verifier(sagaflow_notification::NAME)?,
-                        )
-                        .merge(sagaflow_notification::router(pool.clone()));
-                        serve_router(addr, app, shutdown.clone()).await
-                    }
-                    None => Ok(()),
-                }
-            };
-            tokio::try_join!(
-                sagaflow_notification::run(
-                    pool.clone(),
-                    kafka,
-                    settings.notification,
-                    shutdown.clone()
-                ),
-                http
-            )?;
-            Ok(())
+            sagaflow_notification::run(pool, kafka, settings.notification, shutdown).await
         }
         Service::Generation => {
-            let http = async {
-                match settings.generation_listen {
-                    Some(addr) => {
-                        let app = sagaflow_service_auth::internal::guard(
-                            sagaflow_generation::router(pool.clone()),
-                            auth.internal_verifier(sagaflow_generation::NAME)?,
-                        );
-                        serve_router(addr, app, shutdown.clone()).await
-                    }
-                    None => Ok(()),
-                }
-            };
-            tokio::try_join!(
-                sagaflow_generation::run(
-                    pool.clone(),
-                    kafka,
-                    settings.generation,
-                    shutdown.clone()
-                ),
-                http
-            )?;
-            Ok(())
+            sagaflow_generation::run(pool, kafka, settings.generation, shutdown).await
         }
         Service::Planner => sagaflow_planner::run(pool, kafka, settings.planner, shutdown).await,
         Service::Applications => {

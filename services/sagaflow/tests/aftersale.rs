@@ -202,7 +202,7 @@ async fn a_partial_refund_then_a_cancellation_refund_the_total_once_and_restock_
     );
 
     // The operator's view: `sagaflow orders` against the order service.
-    let order_api = platform.settings.order_listen.context("order listen")?;
+    let order_api = platform.settings.order.listen.context("order listen")?;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_sagaflow"))
         .args(["orders", "--tenant", TENANT, "--output", "json"])
         .args(["--api", &format!("http://{order_api}")])

@@ -126,7 +126,7 @@ async fn step_reply(platform: &Platform, saga: &str, step: &str) -> anyhow::Resu
 async fn a_cover_letter_is_generated_to_a_pdf_with_the_offline_provider() -> anyhow::Result<()> {
     let generation_api = local_addr()?;
     let platform = Platform::start(Broker::mock()?, |s| {
-        s.generation_listen = Some(generation_api);
+        s.generation.listen = Some(generation_api);
         s.gateway.generation_url = format!("http://{generation_api}");
     })
     .await?;

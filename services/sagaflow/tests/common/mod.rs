@@ -224,13 +224,13 @@ impl Platform {
         settings.pricing.listen = local_addr()?;
         settings.catalog.listen = local_addr()?;
         let cart = local_addr()?;
-        settings.cart_listen = Some(cart);
+        settings.cart.listen = Some(cart);
         settings.gateway.cart_url = format!("http://{cart}");
         let order = local_addr()?;
-        settings.order_listen = Some(order);
+        settings.order.listen = Some(order);
         settings.gateway.order_url = format!("http://{order}");
         let notification = local_addr()?;
-        settings.notification_listen = Some(notification);
+        settings.notification.listen = Some(notification);
         settings.gateway.notification_url = format!("http://{notification}");
         settings.gateway.planner_url = format!("http://{}", settings.planner.listen);
         settings.gateway.applications_url = format!("http://{}", settings.applications.listen);

@@ -8,7 +8,7 @@
 //! - `POST /v1/checkouts` stores, in one PostgreSQL transaction, the idempotency
 //!   row, the `checkouts` row and an outbox row carrying `InitiateCheckout`
 //!   (topic `orchestrator.commands`, key and saga id = checkout id); the
-//!   [`Relay`] publishes it and the orchestrator starts the saga.
+//!   [`sagaflow_bus::Relay`] publishes it and the orchestrator starts the saga.
 //! - `POST /v1/generations` does the same with a `generations` row and
 //!   `InitiateGeneration` (saga id = generation id; the `generation` saga);
 //!   `GET /v1/generations/{id}/stream` follows it as server-sent events and

@@ -5,7 +5,8 @@
 #      Redis, a CJK font and poppler's pdftotext (infra/dev/fonts.sh).
 #   2. Static checks of what operators deploy: dashboards and alert rules (promtool),
 #      the Helm chart, Terraform and the GitHub workflows, and the Kafka contracts'
-#      AsyncAPI document (@asyncapi/parser) (infra/checks/).
+#      AsyncAPI document (@asyncapi/parser), the README's layout table against the
+#      folders (infra/checks/).
 #   3. Checks on the running platform (infra/dev/platform-checks.sh): Prometheus
 #      scraping it, k6 and locust smoke runs, the web page in headless Chromium.
 #   4. A bounded chaos run (infra/dev/chaos.sh): 300 checkouts through the gateway,
@@ -42,6 +43,8 @@ if [[ -z "$only" || "$only" == static ]]; then
   "$SAGAFLOW_ROOT/infra/checks/observability.sh"
   log "deployment checks (helm, terraform, workflows)"
   "$SAGAFLOW_ROOT/infra/checks/deploy.sh"
+  log "layout check (the README's table against the folders)"
+  "$SAGAFLOW_ROOT/infra/checks/layout.sh"
   log "AsyncAPI check (docs/asyncapi.json through @asyncapi/parser)"
   "$SAGAFLOW_ROOT/infra/checks/asyncapi.sh"
 fi

@@ -30,7 +30,7 @@
 //!   [`REFUND_VERSIONS`]), registered by the orchestrator.
 //!
 //! Diagrams: `docs/sagas/order_cancellation.mmd`, `docs/sagas/order_refund.mmd`
-//! (regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-aftersale`).
+//! (regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-aftersale`).
 
 pub mod cancellation;
 pub mod data;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sagaflow_aftersale::{CANCELLATION_VERSIONS, REFUND_VERSIONS, cancellation, names, refund};
+use sagaflow_saga_aftersale::{CANCELLATION_VERSIONS, REFUND_VERSIONS, cancellation, names, refund};
 use sagaflow_saga_engine::{Definition, check, mermaid};
 
 fn both() -> [Definition; 2] {
@@ -55,7 +55,7 @@ fn versions_list_the_current_definitions() {
     assert_eq!(newest(REFUND_VERSIONS), Some((names::REFUND, 1)));
 }
 
-/// Regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-aftersale`.
+/// Regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-aftersale`.
 #[test]
 fn committed_diagrams_are_up_to_date() {
     for def in both() {
@@ -69,7 +69,7 @@ fn committed_diagrams_are_up_to_date() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == expected,
-            "{} is out of date; regenerate it with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-aftersale`.\n{expected}",
+            "{} is out of date; regenerate it with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-aftersale`.\n{expected}",
             path.display()
         );
     }

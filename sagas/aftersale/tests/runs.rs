@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sagaflow_aftersale::{cancellation, names, refund};
+use sagaflow_saga_aftersale::{cancellation, names, refund};
 use sagaflow_events::messages::*;
 use sagaflow_saga_engine::{Action, Definition, Input, Phase, SagaState, Status, decide, evolve};
 use serde_json::{Value, json};
@@ -402,6 +402,6 @@ fn the_notification_id_is_stable_per_saga() {
     assert_eq!(id(&a), id(&b));
     assert_eq!(
         json!(id(&a)),
-        json!(sagaflow_aftersale::notify::notification_id(SAGA))
+        json!(sagaflow_saga_aftersale::notify::notification_id(SAGA))
     );
 }

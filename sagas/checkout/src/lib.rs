@@ -12,7 +12,7 @@
 //! clearing the cart and notifying are only retried forward.
 //! The definition is data for `sagaflow-saga-engine`; its diagram is committed
 //! as `docs/sagas/checkout.mmd` (regenerate with
-//! `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-checkout`).
+//! `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-checkout`).
 //!
 //! # Layout
 //! - [`definition`](mod@definition): `definition()`, `definition_with_timeout()`, timing policies.

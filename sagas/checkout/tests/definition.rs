@@ -2,7 +2,7 @@ use crate::common;
 
 use std::path::PathBuf;
 
-use sagaflow_checkout::{definition, definition_with_timeout};
+use sagaflow_saga_checkout::{definition, definition_with_timeout};
 use sagaflow_saga_engine::{Compensation, check, mermaid};
 
 #[test]
@@ -116,7 +116,7 @@ fn checkout_definition_shape() {
 }
 
 /// The committed diagram must match the definition.
-/// Regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-checkout`.
+/// Regenerate with `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-checkout`.
 #[test]
 fn committed_diagram_is_up_to_date() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/sagas/checkout.mmd");
@@ -129,14 +129,14 @@ fn committed_diagram_is_up_to_date() {
     assert!(
         committed == expected,
         "{} is out of date with the checkout definition; regenerate it with \
-         `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-checkout` and commit it.\n--- expected ---\n{expected}",
+         `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-checkout` and commit it.\n--- expected ---\n{expected}",
         path.display()
     );
 }
 
 #[test]
 fn the_result_is_the_order_once_create_order_completed() {
-    use sagaflow_checkout::steps::{CREATE_ORDER, RESULT_ORDER_ID};
+    use sagaflow_saga_checkout::steps::{CREATE_ORDER, RESULT_ORDER_ID};
     let def = definition();
     let mut data = common::sample_data();
     let order = uuid::Uuid::parse_str(common::ORDER).unwrap();

@@ -1,8 +1,8 @@
 use crate::common;
 
 use common::*;
-use sagaflow_checkout::build;
-use sagaflow_checkout::definition;
+use sagaflow_saga_checkout::build;
+use sagaflow_saga_checkout::definition;
 use sagaflow_saga_engine::{BuildError, Compensation};
 use serde_json::json;
 use uuid::Uuid;

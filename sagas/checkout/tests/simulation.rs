@@ -5,7 +5,7 @@ use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-use sagaflow_checkout::definition;
+use sagaflow_saga_checkout::definition;
 use sagaflow_saga_engine::{
     Action, Definition, Input, Phase, SagaEvent, SagaState, Status, decide, evolve, replay,
 };

@@ -11,7 +11,7 @@
 //! flight) is compensated first, because the LLM may have run anyway.
 //! The definition is data for `sagaflow-saga-engine`; its diagram is committed
 //! as `docs/sagas/generation.mmd` (regenerate with
-//! `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-generation-saga`).
+//! `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-generation`).
 //!
 //! # Layout
 //! - [`definition`](mod@definition): `definition()`, `definition_with_timeout()`, timing policies.

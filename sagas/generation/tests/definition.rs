@@ -3,8 +3,8 @@ use crate::common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sagaflow_generation_saga::definition::{LLM_STEP_TIMEOUT, STEP_TIMEOUT};
-use sagaflow_generation_saga::{definition, definition_with_timeout};
+use sagaflow_saga_generation::definition::{LLM_STEP_TIMEOUT, STEP_TIMEOUT};
+use sagaflow_saga_generation::{definition, definition_with_timeout};
 use sagaflow_saga_engine::{Compensation, check, mermaid};
 
 #[test]
@@ -177,14 +177,14 @@ fn committed_diagram_is_up_to_date() {
     assert!(
         committed == expected,
         "{} is out of date with the generation definition; regenerate it with \
-         `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-generation-saga` and commit it.\n--- expected ---\n{expected}",
+         `UPDATE_DIAGRAMS=1 cargo test -p sagaflow-saga-generation` and commit it.\n--- expected ---\n{expected}",
         path.display()
     );
 }
 
 #[test]
 fn the_result_is_the_validated_draft_until_the_export_names_the_document() {
-    use sagaflow_generation_saga::steps::{EXPORT, RESULT_DOCUMENT_ID, VALIDATE};
+    use sagaflow_saga_generation::steps::{EXPORT, RESULT_DOCUMENT_ID, VALIDATE};
     let def = definition();
     let mut data = common::sample_data();
     let exported = uuid::Uuid::now_v7();

@@ -1,6 +1,6 @@
-//! `sagaflow-generation-saga`'s integration tests, one module per concern, built as one
+//! `sagaflow-saga-generation`'s integration tests, one module per concern, built as one
 //! binary (one link instead of one per file). Run one module with
-//! `cargo test -p sagaflow-generation-saga --test integration <module>::`.
+//! `cargo test -p sagaflow-saga-generation --test integration <module>::`.
 
 mod common;
 mod definition;

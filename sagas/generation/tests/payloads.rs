@@ -1,7 +1,7 @@
 use crate::common;
 
 use common::*;
-use sagaflow_generation_saga::{build, definition};
+use sagaflow_saga_generation::{build, definition};
 use sagaflow_saga_engine::{BuildError, Compensation, SagaData};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-use sagaflow_generation_saga::definition;
+use sagaflow_saga_generation::definition;
 use sagaflow_saga_engine::{
     Action, Decision, Definition, Input, Phase, SagaEvent, SagaState, Status, decide, evolve,
     replay,

@@ -53,7 +53,7 @@ fn as_rows(applied: &Applied) -> Vec<(Uuid, String, String, Vec<u8>)> {
 async fn applied_carries_the_commands_it_wrote_to_the_outbox() -> anyhow::Result<()> {
     let db = TestDb::create("applied_sent").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition()]);
     let def = defs.latest("checkout").expect("checkout");
     let saga = Uuid::now_v7();
 

@@ -6,8 +6,8 @@ use sagaflow_saga_store::definitions::Duplicate;
 
 #[test]
 fn versions_coexist_and_duplicates_are_refused() {
-    let v1 = sagaflow_checkout::definition();
-    let mut v2 = sagaflow_checkout::definition();
+    let v1 = sagaflow_saga_checkout::definition();
+    let mut v2 = sagaflow_saga_checkout::definition();
     v2.version = 2;
     let both = Definitions::try_new(vec![v1.clone(), v2.clone()]).expect("distinct versions");
     assert_eq!(both.latest("checkout").map(|d| d.version), Some(2));

@@ -48,7 +48,7 @@ async fn stored(pool: &sqlx::PgPool, saga: Uuid) -> anyhow::Result<String> {
 async fn erase_redacts_one_tenants_user_and_keeps_late_replies_out() -> anyhow::Result<()> {
     let db = TestDb::create("store_erase").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition()]);
     let def = defs.latest("checkout").expect("checkout");
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     // Started before the erasure, reaching the log only after it.

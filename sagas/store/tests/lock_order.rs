@@ -43,7 +43,7 @@ async fn replies_racing_due_timers_never_deadlock() -> anyhow::Result<()> {
     let db = TestDb::create("lock_order").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
     let defs = Arc::new(Definitions::new(vec![
-        sagaflow_checkout::definition_with_timeout(Duration::from_millis(1)),
+        sagaflow_saga_checkout::definition_with_timeout(Duration::from_millis(1)),
     ]));
     let def = defs.latest("checkout").expect("checkout");
 

@@ -22,7 +22,7 @@ use uuid::Uuid;
 async fn bad_timers_are_parked_while_the_healthy_ones_fire() -> anyhow::Result<()> {
     let db = TestDb::create("parked").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition_with_timeout(
         Duration::from_millis(1),
     )]);
     let def = defs.latest("checkout").expect("checkout");
@@ -150,7 +150,7 @@ async fn bad_timers_are_parked_while_the_healthy_ones_fire() -> anyhow::Result<(
 async fn a_transient_error_ends_the_round_and_parks_nothing() -> anyhow::Result<()> {
     let db = TestDb::create("parked_transient").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition_with_timeout(
         Duration::from_millis(1),
     )]);
     let def = defs.latest("checkout").expect("checkout");
@@ -178,7 +178,7 @@ async fn a_transient_error_ends_the_round_and_parks_nothing() -> anyhow::Result<
 async fn a_rescheduled_parked_timer_is_live_again() -> anyhow::Result<()> {
     let db = TestDb::create("parked_resched").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition_with_timeout(
         Duration::from_millis(1),
     )]);
     let def = defs.latest("checkout").expect("checkout");
@@ -209,7 +209,7 @@ async fn fire_due_with_fires_with_the_callers_step_defers_and_parks_as_it_answer
 -> anyhow::Result<()> {
     let db = TestDb::create("parked_with").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition_with_timeout(
         Duration::from_millis(1),
     )]);
     let def = defs.latest("checkout").expect("checkout");

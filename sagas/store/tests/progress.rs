@@ -9,7 +9,7 @@ use crate::common;
 
 use chrono::Utc;
 use common::{context, input};
-use sagaflow_checkout::steps as checkout;
+use sagaflow_saga_checkout::steps as checkout;
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     Channel, CheckoutItem, InventoryReserved, NotificationSent, OrderCreated, OrderPriced,
@@ -79,7 +79,7 @@ async fn published(
 }
 
 async fn drive(pool: &PgPool, saga: Uuid, inputs: &[Input]) -> anyhow::Result<()> {
-    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition()]);
     let def = defs.latest(checkout::NAME).expect("checkout");
     let mut tx = pool.begin().await?;
     start(

@@ -38,7 +38,7 @@ async fn outbox(pool: &sqlx::PgPool) -> anyhow::Result<Vec<(String, String, Opti
 async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
     let db = TestDb::create("store").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition()]);
     let def = defs.latest("checkout").expect("checkout");
     let saga = Uuid::now_v7();
 
@@ -178,7 +178,7 @@ async fn a_saga_is_a_log_whose_replay_is_its_state() -> anyhow::Result<()> {
 async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
     let db = TestDb::create("timers").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition_with_timeout(
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition_with_timeout(
         std::time::Duration::from_millis(1),
     )]);
     let def = defs.latest("checkout").expect("checkout");
@@ -230,7 +230,7 @@ async fn a_due_timer_fires_from_the_database_alone() -> anyhow::Result<()> {
 async fn a_completed_step_leaves_no_timer_behind() -> anyhow::Result<()> {
     let db = TestDb::create("timers_gc").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let defs = Definitions::new(vec![sagaflow_checkout::definition()]);
+    let defs = Definitions::new(vec![sagaflow_saga_checkout::definition()]);
     let def = defs.latest("checkout").expect("checkout");
     let saga = Uuid::now_v7();
     let mut tx = db.pool.begin().await?;
@@ -275,14 +275,14 @@ async fn a_completed_step_leaves_no_timer_behind() -> anyhow::Result<()> {
 async fn a_saga_finishes_on_the_definition_version_it_started_with() -> anyhow::Result<()> {
     let db = TestDb::create("versions").await?;
     sagaflow_saga_store::migrate(&db.pool).await?;
-    let v1 = sagaflow_checkout::definition();
+    let v1 = sagaflow_saga_checkout::definition();
     let old = Uuid::now_v7();
     let mut tx = db.pool.begin().await?;
     start(&mut tx, &v1, old, input(old), &context(), None, Utc::now()).await?;
     tx.commit().await?;
 
     // v2 is deployed next to v1: new sagas start on v2, the old one stays on v1.
-    let mut v2 = sagaflow_checkout::definition();
+    let mut v2 = sagaflow_saga_checkout::definition();
     v2.version = 2;
     v2.steps[0].timeout = std::time::Duration::from_secs(99);
     let defs = Definitions::new(vec![v1, v2]);
@@ -355,7 +355,7 @@ async fn a_saga_finishes_on_the_definition_version_it_started_with() -> anyhow::
 }
 
 fn clone_def(def: &sagaflow_saga_engine::Definition) -> sagaflow_saga_engine::Definition {
-    let mut copy = sagaflow_checkout::definition();
+    let mut copy = sagaflow_saga_checkout::definition();
     copy.version = def.version;
     copy
 }

@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::StatusCode;
 use sagaflow_bus::{Backoff, Outcome, inbox};
-use sagaflow_checkout::steps as checkout;
+use sagaflow_saga_checkout::steps as checkout;
 use sagaflow_events::messages::{
     ProgressEntry, ProgressKind, SagaProgressed, SagaResult, SagaStatus, StepPhase,
 };

@@ -151,7 +151,7 @@ impl Handler for SagaHandler {
                 self.start(
                     tx,
                     message,
-                    sagaflow_aftersale::names::CANCELLATION,
+                    sagaflow_saga_aftersale::names::CANCELLATION,
                     body.cancellation_id,
                     &body,
                 )
@@ -162,7 +162,7 @@ impl Handler for SagaHandler {
                 self.start(
                     tx,
                     message,
-                    sagaflow_aftersale::names::REFUND,
+                    sagaflow_saga_aftersale::names::REFUND,
                     body.refund_id,
                     &body,
                 )

@@ -49,10 +49,10 @@ pub const NAME: &str = "orchestrator";
 pub fn shipped(settings: &Settings) -> Vec<Definition> {
     let step_timeout = settings.step_timeout_ms.map(Duration::from_millis);
     [
-        sagaflow_checkout::VERSIONS,
-        sagaflow_generation_saga::VERSIONS,
-        sagaflow_aftersale::CANCELLATION_VERSIONS,
-        sagaflow_aftersale::REFUND_VERSIONS,
+        sagaflow_saga_checkout::VERSIONS,
+        sagaflow_saga_generation::VERSIONS,
+        sagaflow_saga_aftersale::CANCELLATION_VERSIONS,
+        sagaflow_saga_aftersale::REFUND_VERSIONS,
     ]
     .iter()
     .flat_map(|versions| versions.build(step_timeout))

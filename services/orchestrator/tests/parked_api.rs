@@ -65,7 +65,7 @@ fn tenant_operator(tenant: &str) -> String {
 async fn operators_list_and_unpark_parked_timers() -> anyhow::Result<()> {
     let db = TestDb::create("parked_api").await?;
     sagaflow_orchestrator::migrate(&db.pool).await?;
-    let v1 = sagaflow_checkout::definition_with_timeout(Duration::from_millis(1));
+    let v1 = sagaflow_saga_checkout::definition_with_timeout(Duration::from_millis(1));
     let saga = Uuid::now_v7();
     let mut tx = db.pool.begin().await?;
     start(
@@ -147,7 +147,7 @@ async fn operators_list_and_unpark_parked_timers() -> anyhow::Result<()> {
     assert_eq!(body["unparked"], 1);
     let (_, listed) = call(&app, Some(&ops), "GET", "/timers/parked").await;
     assert_eq!(listed["parked"], json!([]));
-    let with_v1 = Definitions::try_new(vec![sagaflow_checkout::definition_with_timeout(
+    let with_v1 = Definitions::try_new(vec![sagaflow_saga_checkout::definition_with_timeout(
         Duration::from_millis(1),
     )])?;
     assert_eq!(timeouts::fire_due(&db.pool, &with_v1, 10).await?.fired, 1);

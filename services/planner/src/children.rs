@@ -177,7 +177,7 @@ pub async fn observe(
     child.document_id = event
         .result
         .as_ref()
-        .filter(|r| r.name == sagaflow_generation_saga::steps::RESULT_DOCUMENT_ID)
+        .filter(|r| r.name == sagaflow_saga_generation::steps::RESULT_DOCUMENT_ID)
         .map(|r| r.id)
         .or(child.document_id);
     sqlx::query(

@@ -139,7 +139,7 @@ pub fn draft(plan_id: Uuid, intent: &Intent, cx: &Context<'_>) -> Result<Draft, 
                         compensation: None,
                         starts_saga: Some(ChildSaga {
                             saga_id: checkout_id,
-                            definition: sagaflow_checkout::steps::NAME.to_owned(),
+                            definition: sagaflow_saga_checkout::steps::NAME.to_owned(),
                         }),
                     },
                 ],
@@ -182,7 +182,7 @@ pub fn draft(plan_id: Uuid, intent: &Intent, cx: &Context<'_>) -> Result<Draft, 
                 compensation: Some(command(&cancel)?),
                 starts_saga: Some(ChildSaga {
                     saga_id: generation_id,
-                    definition: sagaflow_generation_saga::steps::NAME.to_owned(),
+                    definition: sagaflow_saga_generation::steps::NAME.to_owned(),
                 }),
             }];
             if let Some(application_id) = attach_to {

@@ -54,8 +54,8 @@ pub fn topics() -> [&'static str; 6] {
 
 /// Definitions whose sagas' owners are recorded.
 const OWNED_DEFINITIONS: &[&str] = &[
-    sagaflow_checkout::steps::NAME,
-    sagaflow_generation_saga::steps::NAME,
+    sagaflow_saga_checkout::steps::NAME,
+    sagaflow_saga_generation::steps::NAME,
 ];
 
 /// The planner's message handler.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::{CV, JOB, Planner, TENANT, eventually, finished, incoming_as};
 use sagaflow_events::messages::{DocumentAttachFailed, NotificationSent, SagaResult, SagaStatus};
-use sagaflow_generation_saga::steps::NAME as GENERATION;
+use sagaflow_saga_generation::steps::NAME as GENERATION;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -57,7 +57,7 @@ async fn a_failed_attachment_compensates_the_generation() -> anyhow::Result<()> 
         definition_version: 1,
         seq: 9,
         status: "running".into(),
-        step: Some(sagaflow_generation_saga::steps::EXPORT.into()),
+        step: Some(sagaflow_saga_generation::steps::EXPORT.into()),
         kind: "step_completed".into(),
         detail: String::new(),
         at_ms: 0,
@@ -77,7 +77,7 @@ async fn a_failed_attachment_compensates_the_generation() -> anyhow::Result<()> 
     let view = planner.plan(&plan_id.to_string()).await?;
     assert_eq!(view["steps"][0]["status"], "running", "{view:#}");
     let result = SagaResult {
-        name: sagaflow_generation_saga::steps::RESULT_DOCUMENT_ID.into(),
+        name: sagaflow_saga_generation::steps::RESULT_DOCUMENT_ID.into(),
         id: document,
     };
     let events = [finished(

@@ -114,7 +114,7 @@ async fn provider_refunds(payment: &PgPool, checkout: Uuid) -> anyhow::Result<Ve
 async fn notifications(platform: &Platform, sagas: &[Uuid]) -> anyhow::Result<usize> {
     let mut found = 0;
     for saga in sagas {
-        let id = sagaflow_aftersale::notify::notification_id(*saga);
+        let id = sagaflow_saga_aftersale::notify::notification_id(*saga);
         if sagaflow_notification::sent(platform.pool(Service::Notification), id)
             .await?
             .is_some()

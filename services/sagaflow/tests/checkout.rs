@@ -91,7 +91,7 @@ async fn happy_path(broker: Broker) -> anyhow::Result<()> {
         .map(|line| (line.sku.as_str(), line.quantity))
         .collect();
     assert_eq!(skus, [("TOTE", 1)], "only the bought lines left the cart");
-    let notification = sagaflow_checkout::build::notification_id(id);
+    let notification = sagaflow_saga_checkout::build::notification_id(id);
     let sent =
         sagaflow_notification::sent(platform.pool(Service::Notification), notification).await?;
     assert!(sent.is_some_and(|n| {

@@ -480,7 +480,7 @@ impl Planner {
     ) -> anyhow::Result<()> {
         let mut event = finished(
             saga_id,
-            sagaflow_generation_saga::steps::NAME,
+            sagaflow_saga_generation::steps::NAME,
             12,
             sagaflow_events::messages::SagaStatus::Completed,
             None,

@@ -4,7 +4,8 @@
 //! [`InternalVerifier::verify`] checks signature, `iss = "sagaflow-gateway"`, its
 //! own audience and `exp` (5 s leeway), and returns the [`InternalCaller`].
 //! [`guard`] wraps a service's router: every request but the health probes
-//! ([`UNGUARDED_PATHS`]) needs a valid token, else 401 `{"error": ...}`.
+//! ([`UNGUARDED_PATHS`]) needs a valid token, else a 401 `unauthenticated` problem
+//! ([`crate::Rejection`]).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -8,7 +8,7 @@
 //!   `aud` = the target service (`cart`, `planner`, `applications`, `generation`,
 //!   `catalog`), `sub` = user id, `tid` = tenant id, `roles`, `exp` = now + 60 s.
 //!   A service wraps its router with [`internal::guard`]: a request without a valid
-//!   token for its audience is 401 `{"error": ...}`; a valid one leaves an
+//!   token for its audience is a 401 `unauthenticated` problem; a valid one leaves an
 //!   [`InternalCaller`] in the request's extensions (also an extractor), which is
 //!   then the **only** source of the caller's identity: `x-tenant-id` /
 //!   `x-user-id` headers are not trusted.
@@ -25,8 +25,9 @@
 //! async fn handler(_operator: Operator, State(state): State<ApiState>) { ... }
 //! ```
 //!
-//! No or an invalid token is 401, a valid token without the `operator` role is
-//! 403, both as `{"error": ...}` with `WWW-Authenticate: Bearer`.
+//! No or an invalid token is 401 (code `unauthenticated`, with `WWW-Authenticate:
+//! Bearer`), a valid token without the `operator` role is 403 (code `forbidden`),
+//! both RFC 9457 problems (`application/problem+json`, [`sagaflow_problem`]).
 //!
 //! ## Layout
 //! - [`secret`]: [`Secret`] and [`Settings`] (the two environment keys, flattened

@@ -64,10 +64,11 @@ async fn a_guarded_service_trusts_only_the_gateways_token() {
     let (status, body) = call(&app, None, &[("x-tenant-id", "acme"), ("x-user-id", "ada")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("bearer token"),
+        body["code"] == "unauthenticated"
+            && body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("bearer token"),
         "{body}"
     );
 
@@ -86,10 +87,11 @@ async fn a_guarded_service_trusts_only_the_gateways_token() {
     let (status, body) = call(&app, Some(&for_planner), &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("another service"),
+        body["code"] == "unauthenticated"
+            && body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("another service"),
         "{body}"
     );
 
@@ -153,10 +155,11 @@ async fn operator_apis_need_the_operator_role() {
     let (status, body) = call(&app, Some(&user), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
-        body["error"]
-            .as_str()
-            .expect("message")
-            .contains("operator")
+        body["code"] == "forbidden"
+            && body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("operator")
     );
     let forged = operator::mint(SECRET, "ada", None, &["operator"], hour);
     assert_eq!(

@@ -9,7 +9,8 @@
 //! - [`proxy`]: [`TcpProxy`], a TCP forwarder a test can cut and restore (a
 //!   database outage).
 //! - [`topics`]: unique topic names, explicit creation, reading a topic back.
-//! - [`wait`]: [`eventually`], waiting for a condition with a deadline.
+//! - [`wait`]: [`eventually`] and [`eventually_some`], waiting for a condition
+//!   (or a value) with a deadline.
 //! - [`service_auth`]: test secrets and the internal / operator tokens they sign.
 //!
 //! Environment: `SAGAFLOW_TEST_PG_URL` (or `DATABASE_URL`; default
@@ -29,7 +30,7 @@ pub use local_broker::{LocalBroker, free_port};
 pub use pg::TestDb;
 pub use proxy::TcpProxy;
 pub use topics::{TopicReader, unique_topic};
-pub use wait::eventually;
+pub use wait::{eventually, eventually_some};
 
 /// Installs a test log subscriber once (honours `RUST_LOG`).
 pub fn init_tracing() {

@@ -22,3 +22,28 @@ where
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Checks `check` every [`POLL`] until it returns `Some`, and returns what it
+/// found; an error naming `what` if `timeout` passes first (or the first error
+/// `check` returns).
+pub async fn eventually_some<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(found) = check().await? {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`config`]: Kafka settings from flags/environment, validated at start.
-//! - [`message`]: [`Incoming`] (a consumed message) and [`Outgoing`] (one to publish).
+//! - [`message`]: [`Incoming`] (a consumed message) and [`Outgoing`] (one to publish;
+//!   `Outgoing::start` is the command that starts a saga, for any Rust producer,
+//!   and `Outgoing::publish` sends one where there is no outbox).
 //! - [`outbox`]: write outgoing messages in the caller's transaction.
 //! - [`relay`]: publish committed outbox rows; mark sent after the broker's ack;
 //!   park rows that cannot be published; prune old outbox and inbox rows.

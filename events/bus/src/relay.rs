@@ -59,6 +59,7 @@ use std::time::{Duration, Instant};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use sagaflow_events::envelope::headers as names;
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool, Row};
@@ -70,6 +71,7 @@ use crate::error::Error;
 use crate::failpoint;
 use crate::producer::SharedProducer;
 use crate::publish_failure::{self, Verdict};
+use crate::traceparent::MessageTrace;
 
 /// Arbitrary constant naming the relay's advisory lock (a session lock now; relays
 /// of earlier versions took it per transaction, and the two exclude each other).
@@ -127,12 +129,55 @@ struct OutboxRow {
 }
 
 impl OutboxRow {
+    /// The span of this row's send: a Kafka producer span (`<topic> publish`, the
+    /// OpenTelemetry messaging attributes) in the trace of the code that wrote
+    /// the row.
+    fn publish_span(&self) -> tracing::Span {
+        let span = tracing::info_span!(
+            "publish",
+            otel.name = %format_args!("{} publish", self.topic),
+            otel.kind = "producer",
+            messaging.system = "kafka",
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = %self.topic,
+            messaging.kafka.message.key = %self.key,
+            messaging.message.id = self.headers.get(names::MESSAGE_ID).map(String::as_str),
+            message_type = self.headers.get(names::MESSAGE_TYPE).map(String::as_str),
+            outbox_id = self.id,
+            otel.status_code = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        MessageTrace::from_headers(|name| self.headers.get(name).map(String::as_str)).adopt(&span);
+        span
+    }
+
+    /// The Kafka record of this row. Sent inside its [`OutboxRow::publish_span`]
+    /// while OpenTelemetry records it, the record carries that span's trace
+    /// context, so the consumer's span is the child of the send; otherwise the
+    /// headers the row was written with.
     fn record(&self) -> FutureRecord<'_, str, [u8]> {
-        let mut headers = OwnedHeaders::new_with_capacity(self.headers.len());
+        let sending = MessageTrace::current();
+        let mut headers = OwnedHeaders::new_with_capacity(self.headers.len() + 1);
         for (name, value) in &self.headers {
+            let value = match &sending {
+                Some(trace) if name == names::TRACEPARENT => trace.traceparent.as_deref(),
+                Some(trace) if name == names::TRACESTATE => trace.tracestate.as_deref(),
+                _ => Some(value.as_str()),
+            };
+            if let Some(value) = value {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_bytes()),
+                });
+            }
+        }
+        if let Some(tracestate) = sending.as_ref().and_then(|t| t.tracestate.as_deref())
+            && !self.headers.contains_key(names::TRACESTATE)
+        {
             headers = headers.insert(Header {
-                key: name,
-                value: Some(value.as_bytes()),
+                key: names::TRACESTATE,
+                value: Some(tracestate.as_bytes()),
             });
         }
         FutureRecord::to(&self.topic)
@@ -410,8 +455,11 @@ impl Relay {
         let mut failed_lanes: HashSet<usize> = HashSet::new();
         'lanes: for (lane, rows) in lanes.iter().enumerate() {
             for (position, row) in rows.iter().enumerate() {
-                match producer.send_result(row.record()) {
-                    Ok(delivery) => in_flight.push((lane, position, delivery)),
+                let span = row.publish_span();
+                // Built inside the span, so the record carries the send's context.
+                let record = span.in_scope(|| row.record());
+                match producer.send_result(record) {
+                    Ok(delivery) => in_flight.push((lane, position, delivery, span)),
                     Err((err, _)) if publish_failure::classify(&err) == Verdict::QueueFull => {
                         // Not the row's fault: what is queued goes out, the rest
                         // waits for the next batch (still in order).
@@ -429,7 +477,7 @@ impl Relay {
                 }
             }
         }
-        for (lane, position, delivery) in in_flight {
+        for (lane, position, delivery, span) in in_flight {
             let row = &lanes[lane][position];
             let error = match delivery.await {
                 Ok(Ok(_)) => {
@@ -439,6 +487,8 @@ impl Relay {
                 Ok(Err((err, _))) => err,
                 Err(_) => KafkaError::Canceled,
             };
+            span.record("otel.status_code", "ERROR");
+            span.record("error", tracing::field::display(&error));
             if failed_lanes.insert(lane) {
                 outcome.fail(row, &error, self.max_attempts);
             } else {

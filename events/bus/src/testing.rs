@@ -90,26 +90,6 @@ pub async fn produce(
     producer: &rdkafka::producer::FutureProducer,
     out: &Outgoing,
 ) -> Result<(), rdkafka::error::KafkaError> {
-    use rdkafka::message::{Header, OwnedHeaders};
-    use rdkafka::producer::FutureRecord;
-    use rdkafka::util::Timeout;
-
-    let mut headers = OwnedHeaders::new();
-    for (key, value) in &out.envelope.to_headers() {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_bytes()),
-        });
-    }
-    producer
-        .send(
-            FutureRecord::to(&out.topic)
-                .key(&out.key)
-                .payload(&out.payload)
-                .headers(headers),
-            Timeout::After(std::time::Duration::from_secs(10)),
-        )
+    out.publish(producer, std::time::Duration::from_secs(10))
         .await
-        .map(|_| ())
-        .map_err(|(err, _)| err)
 }

@@ -4,7 +4,7 @@
 //! first commit) and the watermarks; [`GroupStall`] fires on a partition whose data
 //! waits behind an offset that stands still, and not once the group has caught up.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

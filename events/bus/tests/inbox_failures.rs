@@ -3,7 +3,7 @@
 //! handled twice); data PostgreSQL refuses and constraint violations are
 //! dead-lettered at once with the reason, and the partitions flow on.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;

@@ -3,7 +3,7 @@
 //! `partition % workers` mapping put on the same worker) keep being handled; once
 //! released, the stuck partition catches up in order, each message once.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //!
 //! Single-threaded tests: the metrics recorder is installed on the test's thread.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! database work: no inbox row, no effect, and its offset moves on with the others,
 //! in batches (the consumer under load) and one at a time (`inbox::process`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

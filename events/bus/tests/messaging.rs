@@ -1,7 +1,7 @@
 //! Outbox, relay, inbox and dead letters against a real broker (mock cluster and
 //! the local Nisshi broker) and a real PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use sagaflow_bus::{Backoff, InboxConsumer, KafkaConfig, Relay, outbox};
 use sagaflow_test_support::topics::header;
-use sagaflow_test_support::{Broker, TestDb, TopicReader, unique_topic};
+use sagaflow_test_support::{Broker, TestDb, TopicReader, eventually, unique_topic};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -111,21 +111,6 @@ fn producer(bootstrap: &str) -> anyhow::Result<FutureProducer> {
         .create()?)
 }
 
-async fn wait_until<F, Fut>(what: &str, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if check().await? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
-
 async fn same_message_100_times_has_one_effect(broker: Broker) -> anyhow::Result<()> {
     let db = TestDb::create("dedup").await?;
     prepare(&db.pool).await?;
@@ -153,7 +138,7 @@ async fn same_message_100_times_has_one_effect(broker: Broker) -> anyhow::Result
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     // The sentinel comes after all 100 copies on the single partition.
-    wait_until("the sentinel", || async {
+    eventually("the sentinel", WAIT, || async {
         Ok(effects_for(&db.pool, sentinel_saga).await? == 1)
     })
     .await?;
@@ -225,7 +210,7 @@ async fn poison_is_dead_lettered_and_partition_flows(broker: Broker) -> anyhow::
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     let started = tokio::time::Instant::now();
-    wait_until("the good message", || async {
+    eventually("the good message", WAIT, || async {
         Ok(effects_for(&db.pool, good_saga).await? == 1)
     })
     .await?;
@@ -351,7 +336,7 @@ async fn broker_restart_mid_stream_loses_no_committed_message() -> anyhow::Resul
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    wait_until("the outbox to drain", || async {
+    eventually("the outbox to drain", WAIT, || async {
         let unsent: i64 =
             sqlx::query_scalar("SELECT count(*) FROM sagaflow_outbox WHERE sent_at IS NULL")
                 .fetch_one(&db.pool)

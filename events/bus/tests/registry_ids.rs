@@ -14,7 +14,7 @@
 //! The Python tools come from `infra/dev/python.sh` (a venv in `.tools/`); the
 //! test fails, saying why, when Python or PyPI is missing.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

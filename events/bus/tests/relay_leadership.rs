@@ -4,7 +4,7 @@
 //! away hands over to the next. With `OUTBOX_RETENTION_SECS=0` an acked row is
 //! deleted on the ack. Real PostgreSQL and librdkafka's mock cluster.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //!
 //! Single-threaded tests: the metrics recorder is installed on the test's thread.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! 30 s) returns within the shutdown grace after the signal, and the batch's rows
 //! stay unsent for the next relay.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! them, at most 10,000 per round; rows not yet published (parked ones included)
 //! are never pruned.
 
-mod common;
+use crate::common;
 
 use sagaflow_bus::{KafkaConfig, Relay, outbox};
 use sagaflow_test_support::{Broker, TestDb, unique_topic};

@@ -24,9 +24,9 @@
 //! Everything is sorted (topics, message types), so the document is the same
 //! on every run: it is committed as `docs/asyncapi.json`, kept current by
 //! `tests/asyncapi.rs` (regenerate with `SAGAFLOW_UPDATE_ASYNCAPI=1 cargo test
-//! -p sagaflow-events --test asyncapi`; the test also compares the channels
-//! with every topic the code names), validated with the AsyncAPI parser by
-//! `infra/checks/asyncapi.sh`, and served by the gateway at `GET
+//! -p sagaflow-events --test integration asyncapi::`; the test also compares
+//! the channels with every topic the code names), validated with the AsyncAPI
+//! parser by `infra/checks/asyncapi.sh`, and served by the gateway at `GET
 //! /asyncapi.json`.
 //!
 //! ## Layout

@@ -23,6 +23,10 @@ pub mod headers {
     pub const TENANT_ID: &str = "tenant-id";
     /// W3C trace context (optional).
     pub const TRACEPARENT: &str = "traceparent";
+    /// W3C trace context: vendor-specific trace data beside `traceparent` (optional).
+    pub const TRACESTATE: &str = "tracestate";
+    /// W3C baggage: application key-value pairs that travel with the trace (optional).
+    pub const BAGGAGE: &str = "baggage";
 
     /// How a header's value is written (Kafka header values are UTF-8 text).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +114,18 @@ pub mod headers {
             Format::TraceParent,
             "W3C trace context of the span that produced the message.",
         ),
+        spec(
+            TRACESTATE,
+            false,
+            Format::NonEmpty,
+            "W3C trace context `tracestate` of that span: vendor-specific entries, passed on unchanged.",
+        ),
+        spec(
+            BAGGAGE,
+            false,
+            Format::NonEmpty,
+            "W3C baggage (`key=value` pairs, comma-separated) that travels with the trace from the request that started the flow.",
+        ),
     ];
 }
 
@@ -132,6 +148,10 @@ pub struct Envelope {
     pub tenant_id: String,
     /// W3C trace context.
     pub traceparent: Option<String>,
+    /// W3C trace context's vendor entries, beside `traceparent`.
+    pub tracestate: Option<String>,
+    /// W3C baggage.
+    pub baggage: Option<String>,
 }
 
 impl Envelope {
@@ -149,11 +169,14 @@ impl Envelope {
             causation_id: None,
             tenant_id: tenant_id.to_owned(),
             traceparent: None,
+            tracestate: None,
+            baggage: None,
         }
     }
 
     /// A new envelope for a message caused by `cause`: copies the
-    /// correlation id, saga id, tenant and traceparent, and sets
+    /// correlation id, saga id, tenant and trace context (traceparent,
+    /// tracestate, baggage), and sets
     /// `causation_id` to `cause.message_id`.
     pub fn reply_to(message_type: &str, cause: &Envelope) -> Envelope {
         Envelope {
@@ -161,6 +184,8 @@ impl Envelope {
             correlation_id: cause.correlation_id,
             causation_id: Some(cause.message_id),
             traceparent: cause.traceparent.clone(),
+            tracestate: cause.tracestate.clone(),
+            baggage: cause.baggage.clone(),
             ..Envelope::new(message_type, &cause.tenant_id)
         }
     }
@@ -194,6 +219,12 @@ impl Envelope {
         out.push((headers::TENANT_ID, self.tenant_id.clone()));
         if let Some(traceparent) = &self.traceparent {
             out.push((headers::TRACEPARENT, traceparent.clone()));
+        }
+        if let Some(tracestate) = &self.tracestate {
+            out.push((headers::TRACESTATE, tracestate.clone()));
+        }
+        if let Some(baggage) = &self.baggage {
+            out.push((headers::BAGGAGE, baggage.clone()));
         }
         out
     }
@@ -235,6 +266,8 @@ impl Envelope {
                 required(headers::TENANT_ID, raw.tenant_id)?,
             )?,
             traceparent: optional(headers::TRACEPARENT, raw.traceparent)?.map(str::to_owned),
+            tracestate: optional(headers::TRACESTATE, raw.tracestate)?.map(str::to_owned),
+            baggage: optional(headers::BAGGAGE, raw.baggage)?.map(str::to_owned),
         })
     }
 }
@@ -251,6 +284,8 @@ struct RawHeaders<'a> {
     causation_id: Option<Option<&'a [u8]>>,
     tenant_id: Option<Option<&'a [u8]>>,
     traceparent: Option<Option<&'a [u8]>>,
+    tracestate: Option<Option<&'a [u8]>>,
+    baggage: Option<Option<&'a [u8]>>,
 }
 
 impl<'a> RawHeaders<'a> {
@@ -264,6 +299,8 @@ impl<'a> RawHeaders<'a> {
             headers::CAUSATION_ID => &mut self.causation_id,
             headers::TENANT_ID => &mut self.tenant_id,
             headers::TRACEPARENT => &mut self.traceparent,
+            headers::TRACESTATE => &mut self.tracestate,
+            headers::BAGGAGE => &mut self.baggage,
             _ => return,
         };
         *slot = Some(value);
@@ -316,5 +353,34 @@ fn parse_version(value: &str) -> Result<u32, Error> {
             headers::SCHEMA_VERSION,
             format!("`{value}` is not a positive integer"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_context_round_trips_and_passes_to_what_a_message_causes() {
+        let mut cause = Envelope::new("OrderCreated", "acme")
+            .with_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        cause.tracestate = Some("vendor=abc,other=1".into());
+        cause.baggage = Some("tier=gold,region=eu".into());
+        let headers = cause.to_headers();
+        let read = Envelope::from_headers(
+            headers
+                .iter()
+                .map(|(name, value)| (*name, Some(value.as_bytes()))),
+        )
+        .expect("valid headers");
+        assert_eq!(read, cause);
+
+        let reply = Envelope::reply_to("NotificationSent", &cause);
+        assert_eq!(reply.tracestate, cause.tracestate);
+        assert_eq!(reply.baggage, cause.baggage);
+
+        let bare = Envelope::new("OrderCreated", "acme");
+        let names: Vec<&str> = bare.to_headers().iter().map(|(name, _)| *name).collect();
+        assert!(!names.contains(&headers::TRACESTATE) && !names.contains(&headers::BAGGAGE));
     }
 }

@@ -41,6 +41,8 @@
 //!   committed as `docs/asyncapi.json` (`tests/asyncapi.rs` keeps it current
 //!   and checks it names every topic the code uses), validated by
 //!   `infra/checks/asyncapi.sh`, served by the gateway at `GET /asyncapi.json`.
+//! - [`starts`] — [`StartsSaga`]: the commands that start a saga and the id
+//!   they give it (what `sagaflow_bus::Outgoing::start` keys a start by).
 //! - `bounds` (private) — a pre-decode walk rejecting length prefixes
 //!   larger than the datum, so hostile bytes cannot make the Avro decoder
 //!   abort on a huge allocation.
@@ -86,11 +88,13 @@ pub mod envelope;
 mod error;
 pub mod messages;
 pub mod registry;
+pub mod starts;
 pub mod topics;
 
 pub use envelope::Envelope;
 pub use error::Error;
 pub use registry::{Registry, SchemaEntry};
+pub use starts::StartsSaga;
 
 /// A message type with a schema in the registry and a fixed topic.
 /// Implemented for every type in [`messages`] by the [`catalog`].

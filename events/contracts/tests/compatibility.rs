@@ -1,7 +1,7 @@
 //! Schema evolution rules: each version reads every earlier one, and
 //! released (non-latest) files are immutable (sha256 pinned in the manifest).
 
-mod common;
+use crate::common;
 
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;

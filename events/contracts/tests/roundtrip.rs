@@ -1,6 +1,6 @@
 //! Every message type survives encode/decode, binary and JSON.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;

@@ -234,6 +234,9 @@ sources win: chart settings, then `env`, then the service's own `env`.
 {{- $_ = set $cfg "KAFKA_SESSION_TIMEOUT_MS" (toString $v.kafka.sessionTimeoutMs) }}
 {{- $_ = set $cfg "KAFKA_LINGER_MS" (toString $v.kafka.lingerMs) }}
 {{- $_ = set $cfg "KAFKA_FETCH_WAIT_MAX_MS" (toString $v.kafka.fetchWaitMaxMs) }}
+{{- if $v.kafka.schemaRegistryUrl }}
+{{- $_ = set $cfg "SCHEMA_REGISTRY_URL" (toString $v.kafka.schemaRegistryUrl) }}
+{{- end }}
 {{- $_ = set $cfg "RUST_LOG" (toString $v.log.level) }}
 {{- $_ = set $cfg "LOG_FORMAT" (toString $v.log.format) }}
 {{- $_ = set $cfg "METRICS_LISTEN" (printf "0.0.0.0:%v" $v.metrics.port) }}

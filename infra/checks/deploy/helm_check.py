@@ -191,6 +191,19 @@ def check_rules(name: str, values: dict[str, Any], merged: dict[str, Any], objec
             if merged["setup"]["migrations"] and sorted(migrations) != sorted(f"migrate-{s}" for s in enabled):
                 fail(f"{name}: setup Job migrates {migrations}, expected every enabled service")
 
+    registry = merged["kafka"].get("schemaRegistryUrl")
+    for config in kinds.get("ConfigMap", []):
+        data = config.get("data") or {}
+        if "KAFKA_BOOTSTRAP_SERVERS" in data and data.get("SCHEMA_REGISTRY_URL") != (registry or None):
+            fail(f"{name}: ConfigMap {config['metadata']['name']} has SCHEMA_REGISTRY_URL "
+                 f"{data.get('SCHEMA_REGISTRY_URL')!r}, expected {registry!r}")
+    if merged["setup"]["enabled"]:
+        for job in jobs:
+            registers = [c for c in job["spec"]["template"]["spec"]["containers"] if c.get("args") == ["schemas", "register"]]
+            if bool(registers) != bool(registry):
+                fail(f"{name}: the setup Job {'does not register' if registry else 'registers'} schemas "
+                     f"with kafka.schemaRegistryUrl {registry!r}")
+
     for ingress in kinds.get("Ingress", []):
         if not ingress["spec"].get("tls"):
             fail(f"{name}: Ingress {ingress['metadata']['name']} has no TLS")
@@ -229,6 +242,7 @@ def negative_cases(chart: helm.Chart, chart_dir: Path) -> None:
         ("SASL without a credentials Secret", {"kafka": {"sasl": {"enabled": True, "existingSecret": ""}}}),
         ("no PostgreSQL password Secret", {"postgres": {"existingSecret": ""}}),
         ("an image digest that is not sha256", {"image": {"digest": "latest"}}),
+        ("a schema registry URL that is not http(s)", {"kafka": {"schemaRegistryUrl": "registry:8081"}}),
     ]
     def attempt(values: dict[str, Any]) -> None:
         chart.validate_schema(chart.merge_values(copy.deepcopy(values)))

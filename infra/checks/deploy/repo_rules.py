@@ -83,7 +83,7 @@ def code_env_keys(root: Path) -> dict[str, dict[str, Any]]:
     """Every clap `env = "KEY"` of the code, with what its value parser accepts when
     that is a literal list (`value_parser = ["a", "b"]`) or an integer range."""
     keys: dict[str, dict[str, Any]] = {}
-    for top in ("services", "events", "sagas"):
+    for top in ("services", "crates", "events", "sagas"):
         for path in (root / top).rglob("*.rs"):
             if "target" in path.parts:
                 continue

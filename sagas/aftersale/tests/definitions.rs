@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sagaflow_saga_aftersale::{CANCELLATION_VERSIONS, REFUND_VERSIONS, cancellation, names, refund};
+use sagaflow_saga_aftersale::{
+    CANCELLATION_VERSIONS, REFUND_VERSIONS, cancellation, names, refund,
+};
 use sagaflow_saga_engine::{Definition, check, mermaid};
 
 fn both() -> [Definition; 2] {

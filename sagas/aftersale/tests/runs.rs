@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sagaflow_saga_aftersale::{cancellation, names, refund};
 use sagaflow_events::messages::*;
+use sagaflow_saga_aftersale::{cancellation, names, refund};
 use sagaflow_saga_engine::{Action, Definition, Input, Phase, SagaState, Status, decide, evolve};
 use serde_json::{Value, json};
 use uuid::Uuid;

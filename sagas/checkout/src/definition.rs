@@ -2,13 +2,21 @@
 
 use std::time::Duration;
 
+use sagaflow_events::Contract;
+use sagaflow_events::messages::{
+    CartCleared, ClearCart, CompensatePayment, CreateOrder, InventoryReleased,
+    InventoryReservationFailed, InventoryReserved, NotificationFailed, NotificationSent,
+    OrderCreated, OrderCreationFailed, OrderPriced, OrderPricingFailed, PaymentFailed,
+    PaymentProcessed, PaymentRefunded, PriceOrder, ProcessPayment, ReleaseInventory,
+    ReserveInventory, SendNotification,
+};
 use sagaflow_saga_engine::{
-    CommandSpec, Compensation, Definition, ResultSpec, RetryPolicy, SagaData, Step,
+    BuildError, CommandSpec, Compensation, Definition, ResultSpec, RetryPolicy, SagaData, Step,
 };
 use uuid::Uuid;
 
 use crate::build;
-use crate::input::{self, Created};
+use crate::input;
 use crate::steps::*;
 
 /// Per-attempt timeout of every step by default.
@@ -35,6 +43,17 @@ pub fn definition() -> Definition {
     definition_with_timeout(STEP_TIMEOUT)
 }
 
+/// The command `T` of the contracts, on its contract's topic.
+fn command<T: Contract>(
+    build: fn(&SagaData) -> Result<serde_json::Value, BuildError>,
+) -> CommandSpec {
+    CommandSpec {
+        message_type: T::MESSAGE_TYPE,
+        topic: T::TOPIC,
+        build,
+    }
+}
+
 /// `checkout` v1 with every step's timeout set to `step_timeout` (for tests).
 pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
     let step = |name, command, completes_on, fails_on, compensation| Step {
@@ -52,72 +71,44 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
         steps: vec![
             step(
                 RESERVE_INVENTORY,
-                CommandSpec {
-                    message_type: "ReserveInventory",
-                    topic: INVENTORY_COMMANDS,
-                    build: build::reserve_inventory,
-                },
-                &["InventoryReserved"],
-                &["InventoryReservationFailed"],
+                command::<ReserveInventory>(build::reserve_inventory),
+                &[InventoryReserved::MESSAGE_TYPE],
+                &[InventoryReservationFailed::MESSAGE_TYPE],
                 Compensation::Command {
-                    command: CommandSpec {
-                        message_type: "ReleaseInventory",
-                        topic: INVENTORY_COMMANDS,
-                        build: build::release_inventory,
-                    },
-                    completes_on: &["InventoryReleased"],
+                    command: command::<ReleaseInventory>(build::release_inventory),
+                    completes_on: &[InventoryReleased::MESSAGE_TYPE],
                 },
             ),
             step(
                 PRICE_ORDER,
-                CommandSpec {
-                    message_type: "PriceOrder",
-                    topic: PRICING_COMMANDS,
-                    build: build::price_order,
-                },
-                &["OrderPriced"],
-                &["OrderPricingFailed"],
+                command::<PriceOrder>(build::price_order),
+                &[OrderPriced::MESSAGE_TYPE],
+                &[OrderPricingFailed::MESSAGE_TYPE],
                 Compensation::NotNeeded {
                     reason: "pure calculation",
                 },
             ),
             step(
                 TAKE_PAYMENT,
-                CommandSpec {
-                    message_type: "ProcessPayment",
-                    topic: PAYMENT_COMMANDS,
-                    build: build::process_payment,
-                },
-                &["PaymentProcessed"],
-                &["PaymentFailed"],
+                command::<ProcessPayment>(build::process_payment),
+                &[PaymentProcessed::MESSAGE_TYPE],
+                &[PaymentFailed::MESSAGE_TYPE],
                 Compensation::Command {
-                    command: CommandSpec {
-                        message_type: "CompensatePayment",
-                        topic: PAYMENT_COMMANDS,
-                        build: build::compensate_payment,
-                    },
-                    completes_on: &["PaymentRefunded"],
+                    command: command::<CompensatePayment>(build::compensate_payment),
+                    completes_on: &[PaymentRefunded::MESSAGE_TYPE],
                 },
             ),
             step(
                 CREATE_ORDER,
-                CommandSpec {
-                    message_type: "CreateOrder",
-                    topic: ORDER_COMMANDS,
-                    build: build::create_order,
-                },
-                &["OrderCreated"],
-                &["OrderCreationFailed"],
+                command::<CreateOrder>(build::create_order),
+                &[OrderCreated::MESSAGE_TYPE],
+                &[OrderCreationFailed::MESSAGE_TYPE],
                 Compensation::Pivot,
             ),
             step(
                 CLEAR_CART,
-                CommandSpec {
-                    message_type: "ClearCart",
-                    topic: CART_COMMANDS,
-                    build: build::clear_cart,
-                },
-                &["CartCleared"],
+                command::<ClearCart>(build::clear_cart),
+                &[CartCleared::MESSAGE_TYPE],
                 &[],
                 Compensation::NotNeeded {
                     reason: "after the pivot; retried forward",
@@ -125,13 +116,9 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
             ),
             step(
                 NOTIFY,
-                CommandSpec {
-                    message_type: "SendNotification",
-                    topic: NOTIFICATIONS,
-                    build: build::send_notification,
-                },
-                &["NotificationSent"],
-                &["NotificationFailed"],
+                command::<SendNotification>(build::send_notification),
+                &[NotificationSent::MESSAGE_TYPE],
+                &[NotificationFailed::MESSAGE_TYPE],
                 Compensation::NotNeeded {
                     reason: "after the pivot; retried forward",
                 },
@@ -150,7 +137,7 @@ pub const RESULT: ResultSpec = ResultSpec {
 };
 
 fn order_id(data: &SagaData) -> Option<Uuid> {
-    data.result_as::<Created>(CREATE_ORDER)
+    data.result_as::<OrderCreated>(CREATE_ORDER)
         .ok()
         .map(|created| created.order_id)
 }

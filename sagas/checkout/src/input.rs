@@ -1,5 +1,6 @@
-//! The saga input (from `InitiateCheckout`) and the step results the later
-//! commands read, as typed views over `SagaData`.
+//! The saga input (from `InitiateCheckout`), as a typed view over `SagaData`.
+//! Step results are read as the contract types they were decoded from
+//! (`SagaData::result_as::<OrderPriced>`).
 
 use serde::Deserialize;
 use uuid::Uuid;
@@ -30,36 +31,6 @@ pub struct CheckoutInput {
 pub struct Item {
     pub sku: String,
     pub quantity: u32,
-}
-
-/// The part of `OrderPriced` (v2) later steps use.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Priced {
-    pub total_minor: i64,
-    pub currency: String,
-    /// The lines with the unit prices the pricing service took from its table.
-    #[serde(default)]
-    pub lines: Vec<PricedLine>,
-}
-
-/// A line priced by the pricing service; money in integer minor units.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PricedLine {
-    pub sku: String,
-    pub quantity: i32,
-    pub unit_price_minor: i64,
-}
-
-/// The part of `PaymentProcessed` later steps use.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Paid {
-    pub payment_id: Uuid,
-}
-
-/// The part of `OrderCreated` later steps use.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Created {
-    pub order_id: Uuid,
 }
 
 /// The saga input, typed.

@@ -1,4 +1,5 @@
-//! Step names, wire message types and topics of the checkout saga.
+//! Step names and topics of the checkout saga (its message types are the
+//! `MESSAGE_TYPE`s of `sagaflow_events::messages`).
 
 /// The definition's name (`Definition::name`), as readers see it in progress.
 pub const NAME: &str = "checkout";
@@ -13,9 +14,8 @@ pub const NOTIFY: &str = "notify";
 /// The name of the saga's result (the id of the order it created).
 pub const RESULT_ORDER_ID: &str = "order_id";
 
-pub const INVENTORY_COMMANDS: &str = "inventory.commands";
-pub const PRICING_COMMANDS: &str = "pricing.commands";
-pub const PAYMENT_COMMANDS: &str = "payment.commands";
-pub const ORDER_COMMANDS: &str = "order.commands";
-pub const CART_COMMANDS: &str = "cart.commands";
-pub const NOTIFICATIONS: &str = "notifications";
+/// The topics the saga's commands go to (each command's `Contract::TOPIC`).
+pub use sagaflow_events::topics::{
+    CART_COMMANDS, INVENTORY_COMMANDS, NOTIFICATIONS, ORDER_COMMANDS, PAYMENT_COMMANDS,
+    PRICING_COMMANDS,
+};

@@ -145,3 +145,59 @@ fn the_result_is_the_order_once_create_order_completed() {
     data.results.remove(CREATE_ORDER);
     assert_eq!(def.result_of(&data), None);
 }
+
+/// Every command and reply of every shipped version is a message type of the
+/// contracts catalogue, and every command goes to its contract's topic.
+#[test]
+fn every_wire_type_of_every_version_is_a_known_contract() {
+    for def in sagaflow_saga_checkout::VERSIONS.build(None) {
+        for (i, step) in def.steps.iter().enumerate() {
+            let mut commands = vec![&step.command];
+            let mut replies: Vec<&str> = step
+                .completes_on
+                .iter()
+                .chain(step.fails_on)
+                .copied()
+                .collect();
+            if let Some((command, done)) = def.compensation_of(i) {
+                commands.push(command);
+                replies.extend(done.iter().copied());
+            }
+            for command in commands {
+                assert_eq!(
+                    sagaflow_events::topic_of(command.message_type),
+                    Some(command.topic),
+                    "v{}: {}",
+                    def.version,
+                    command.message_type
+                );
+            }
+            for reply in replies {
+                assert!(
+                    sagaflow_events::topic_of(reply).is_some(),
+                    "v{}: {reply} is not a contract",
+                    def.version
+                );
+            }
+        }
+    }
+}
+
+/// Every payload the builders make encodes with its command's current schema.
+#[test]
+fn every_payload_encodes_with_its_schema() {
+    let def = definition();
+    let data = common::sample_data();
+    for (i, step) in def.steps.iter().enumerate() {
+        let mut commands = vec![&step.command];
+        if let Some((command, _)) = def.compensation_of(i) {
+            commands.push(command);
+        }
+        for command in commands {
+            let payload = (command.build)(&data).unwrap();
+            if let Err(err) = sagaflow_events::encode_json(command.message_type, &payload) {
+                panic!("{} does not encode: {err}\n{payload}", command.message_type);
+            }
+        }
+    }
+}

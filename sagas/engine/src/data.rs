@@ -1,5 +1,6 @@
-//! The data a saga's commands are built from, and its typed readers
-//! ([`SagaData::input_as`], [`SagaData::result_as`]).
+//! The data a saga's commands are built from, its typed readers
+//! ([`SagaData::input_as`], [`SagaData::result_as`]), and [`payload`], which
+//! turns a typed command into the JSON payload a build function returns.
 
 use std::collections::BTreeMap;
 
@@ -37,4 +38,11 @@ impl SagaData {
             reason: e.to_string(),
         })
     }
+}
+
+/// A typed command (a contract message) as the JSON payload a
+/// [`CommandSpec::build`](crate::CommandSpec::build) returns; the driver
+/// encodes that JSON with the command's schema.
+pub fn payload<T: Serialize>(command: &T) -> Result<Value, BuildError> {
+    serde_json::to_value(command).map_err(|e| BuildError::Payload(e.to_string()))
 }

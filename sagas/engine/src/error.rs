@@ -14,6 +14,8 @@ pub enum BuildError {
     MissingResult(String),
     #[error("invalid result of step `{step}`: {reason}")]
     InvalidResult { step: String, reason: String },
+    #[error("command cannot be serialised: {0}")]
+    Payload(String),
 }
 
 /// An input that makes no sense for the saga's current state. The messages

@@ -50,7 +50,7 @@
 //! - [`definition`]: `Definition`, `Step`, `CommandSpec`, `Compensation`,
 //!   `ResultSpec` (what a saga produces).
 //! - [`retry`]: `RetryPolicy` and its deterministic backoff.
-//! - [`data`]: `SagaData`, what commands are built from.
+//! - [`data`]: `SagaData`, what commands are built from, and `payload`.
 //! - [`event`]: `SagaEvent`, the log.
 //! - [`state`]: `SagaState`, `Status`, `Phase`, `InFlight`, `evolve`, `replay`.
 //! - [`decide`](mod@decide): `Input`, `Action`, `Decision`, `decide`.
@@ -73,7 +73,7 @@ pub mod state;
 pub mod versions;
 
 pub use check::{CheckError, check};
-pub use data::SagaData;
+pub use data::{SagaData, payload};
 pub use decide::{Action, Decision, Input, decide};
 pub use definition::{CommandSpec, Compensation, Definition, ResultSpec, Step};
 pub use diagram::mermaid;

@@ -2,13 +2,20 @@
 
 use std::time::Duration;
 
+use sagaflow_events::Contract;
+use sagaflow_events::messages::{
+    AnalyseJob, CompileProfile, DocumentExported, DocumentGenerated, DocumentRejected,
+    DocumentValidated, DraftVoided, ExportDocument, ExportFailed, GenerateDocument,
+    GenerationFailed, JobAnalysed, JobAnalysisFailed, ProfileCompiled, ReleaseTokenBudget,
+    TokenBudgetReleased, ValidateDocument, VoidDraft,
+};
 use sagaflow_saga_engine::{
     BuildError, CommandSpec, Compensation, Definition, ResultSpec, RetryPolicy, SagaData, Step,
 };
 use uuid::Uuid;
 
 use crate::build;
-use crate::input::{self, Exported, Validated};
+use crate::input;
 use crate::steps::*;
 
 /// Per-attempt timeout of the quick steps (analyse, compile, export).
@@ -52,14 +59,13 @@ pub fn definition_with_timeout(step_timeout: Duration) -> Definition {
     build_definition(step_timeout, step_timeout)
 }
 
-/// A command on `generation.commands`.
-fn command(
-    message_type: &'static str,
+/// The command `T` of the contracts, on its contract's topic (`generation.commands`).
+fn command<T: Contract>(
     build: fn(&SagaData) -> Result<serde_json::Value, BuildError>,
 ) -> CommandSpec {
     CommandSpec {
-        message_type,
-        topic: GENERATION_COMMANDS,
+        message_type: T::MESSAGE_TYPE,
+        topic: T::TOPIC,
         build,
     }
 }
@@ -89,17 +95,17 @@ fn build_definition(quick: Duration, llm: Duration) -> Definition {
         steps: vec![
             quick_step(
                 ANALYSE_JOB,
-                command("AnalyseJob", build::analyse_job),
-                &["JobAnalysed"],
-                &["JobAnalysisFailed"],
+                command::<AnalyseJob>(build::analyse_job),
+                &[JobAnalysed::MESSAGE_TYPE],
+                &[JobAnalysisFailed::MESSAGE_TYPE],
                 Compensation::NotNeeded {
                     reason: "pure analysis of the job description",
                 },
             ),
             quick_step(
                 COMPILE_PROFILE,
-                command("CompileProfile", build::compile_profile),
-                &["ProfileCompiled"],
+                command::<CompileProfile>(build::compile_profile),
+                &[ProfileCompiled::MESSAGE_TYPE],
                 &[],
                 Compensation::NotNeeded {
                     reason: "the profile is the user's own data, kept",
@@ -107,29 +113,29 @@ fn build_definition(quick: Duration, llm: Duration) -> Definition {
             ),
             llm_step(
                 GENERATE,
-                command("GenerateDocument", build::generate_document),
-                &["DocumentGenerated"],
-                &["GenerationFailed"],
+                command::<GenerateDocument>(build::generate_document),
+                &[DocumentGenerated::MESSAGE_TYPE],
+                &[GenerationFailed::MESSAGE_TYPE],
                 Compensation::Command {
-                    command: command("ReleaseTokenBudget", build::release_token_budget),
-                    completes_on: &["TokenBudgetReleased"],
+                    command: command::<ReleaseTokenBudget>(build::release_token_budget),
+                    completes_on: &[TokenBudgetReleased::MESSAGE_TYPE],
                 },
             ),
             llm_step(
                 VALIDATE,
-                command("ValidateDocument", build::validate_document),
-                &["DocumentValidated"],
-                &["DocumentRejected"],
+                command::<ValidateDocument>(build::validate_document),
+                &[DocumentValidated::MESSAGE_TYPE],
+                &[DocumentRejected::MESSAGE_TYPE],
                 Compensation::Command {
-                    command: command("VoidDraft", build::void_draft),
-                    completes_on: &["DraftVoided"],
+                    command: command::<VoidDraft>(build::void_draft),
+                    completes_on: &[DraftVoided::MESSAGE_TYPE],
                 },
             ),
             quick_step(
                 EXPORT,
-                command("ExportDocument", build::export_document),
-                &["DocumentExported"],
-                &["ExportFailed"],
+                command::<ExportDocument>(build::export_document),
+                &[DocumentExported::MESSAGE_TYPE],
+                &[ExportFailed::MESSAGE_TYPE],
                 Compensation::Pivot,
             ),
         ],
@@ -147,9 +153,12 @@ pub const RESULT: ResultSpec = ResultSpec {
 };
 
 fn document_id(data: &SagaData) -> Option<Uuid> {
-    data.result_as::<Exported>(EXPORT)
+    data.result_as::<DocumentExported>(EXPORT)
         .map(|exported| exported.document_id)
-        .or_else(|_| data.result_as::<Validated>(VALIDATE).map(|v| v.document_id))
+        .or_else(|_| {
+            data.result_as::<DocumentValidated>(VALIDATE)
+                .map(|v| v.document_id)
+        })
         .ok()
 }
 

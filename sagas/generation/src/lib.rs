@@ -17,8 +17,8 @@
 //! - [`definition`](mod@definition): `definition()`, `definition_with_timeout()`, timing policies.
 //! - [`versions`]: every version ever shipped ([`VERSIONS`]), all registered by the orchestrator.
 //! - [`steps`]: step names and topics.
-//! - [`build`]: one payload builder per command.
-//! - [`input`]: typed views of the saga input and step results.
+//! - [`build`]: one payload builder per command, each making the command's contract type.
+//! - [`input`]: the saga input as `InitiateGeneration` (step results are read as contract types).
 
 pub mod build;
 pub mod definition;

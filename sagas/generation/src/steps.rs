@@ -1,4 +1,5 @@
-//! Step names, wire message types and topics of the generation saga.
+//! Step names and topics of the generation saga (its message types are the
+//! `MESSAGE_TYPE`s of `sagaflow_events::messages`).
 
 /// The definition's name (`Definition::name`), as readers see it in progress.
 pub const NAME: &str = "generation";
@@ -14,7 +15,7 @@ pub const EXPORT: &str = "export";
 pub const RESULT_DOCUMENT_ID: &str = "document_id";
 
 /// Every command of the saga goes here; replies come back on `generation.events`.
-pub const GENERATION_COMMANDS: &str = "generation.commands";
+pub use sagaflow_events::topics::GENERATION_COMMANDS;
 
 /// The formats every document is exported to: Markdown, HTML and the PDF layouts
 /// (classic, ATS-plain, modern).

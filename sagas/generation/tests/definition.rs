@@ -3,9 +3,9 @@ use crate::common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sagaflow_saga_engine::{Compensation, check, mermaid};
 use sagaflow_saga_generation::definition::{LLM_STEP_TIMEOUT, STEP_TIMEOUT};
 use sagaflow_saga_generation::{definition, definition_with_timeout};
-use sagaflow_saga_engine::{Compensation, check, mermaid};
 
 #[test]
 fn generation_definition_passes_check() {
@@ -136,7 +136,12 @@ fn llm_steps_are_slow_and_retried_once() {
 
 #[test]
 fn every_wire_type_is_a_known_contract_on_the_right_topic() {
-    let def = definition();
+    for def in sagaflow_saga_generation::VERSIONS.build(None) {
+        every_wire_type_is_known(&def);
+    }
+}
+
+fn every_wire_type_is_known(def: &sagaflow_saga_engine::Definition) {
     for step in &def.steps {
         assert_eq!(
             sagaflow_events::topic_of(step.command.message_type),

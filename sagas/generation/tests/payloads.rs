@@ -1,8 +1,8 @@
 use crate::common;
 
 use common::*;
-use sagaflow_saga_generation::{build, definition};
 use sagaflow_saga_engine::{BuildError, Compensation, SagaData};
+use sagaflow_saga_generation::{build, definition};
 use serde_json::{Value, json};
 
 /// The payload is what the contract of `message_type` accepts.

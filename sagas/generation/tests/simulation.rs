@@ -5,11 +5,11 @@ use crate::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
-use sagaflow_saga_generation::definition;
 use sagaflow_saga_engine::{
     Action, Decision, Definition, Input, Phase, SagaEvent, SagaState, Status, decide, evolve,
     replay,
 };
+use sagaflow_saga_generation::definition;
 use serde_json::{Value, json};
 
 fn now() -> DateTime<Utc> {

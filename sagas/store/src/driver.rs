@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Utc};
 use sagaflow_bus::Outgoing;
-use sagaflow_bus::message::child_trace;
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_events::Envelope;
 use sagaflow_saga_engine::{
     Action, Decision, Definition, Input, SagaEvent, SagaState, Status, decide, evolve,
@@ -176,8 +176,9 @@ async fn persist(
                 envelope.saga_id = Some(after.saga_id);
                 envelope.correlation_id = context.correlation_id;
                 envelope.causation_id = cause;
-                envelope.traceparent =
-                    Some(child_trace(context.traceparent.as_deref()).to_string());
+                MessageTrace::from_traceparent(context.traceparent.as_deref())
+                    .child()
+                    .write_to(&mut envelope);
                 outgoing.push(Outgoing {
                     envelope,
                     topic: (*topic).to_owned(),

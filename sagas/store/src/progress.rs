@@ -8,7 +8,7 @@
 //! what readers see.
 
 use sagaflow_bus::Outgoing;
-use sagaflow_bus::message::child_trace;
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_events::messages::{
     ProgressEntry, ProgressKind, SagaFinished, SagaProgressed, SagaResult, SagaStatus, StepPhase,
 };
@@ -231,7 +231,9 @@ fn outgoing<T: Contract>(
     let mut envelope = Envelope::new(T::MESSAGE_TYPE, &context.tenant_id);
     envelope.saga_id = Some(after.saga_id);
     envelope.correlation_id = context.correlation_id;
-    envelope.traceparent = Some(child_trace(context.traceparent.as_deref()).to_string());
+    MessageTrace::from_traceparent(context.traceparent.as_deref())
+        .child()
+        .write_to(&mut envelope);
     Ok(Outgoing {
         envelope,
         topic: T::TOPIC.to_owned(),

@@ -41,7 +41,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, Utc};
-use sagaflow_bus::traceparent::TraceParent;
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_saga_engine::{InFlight, Input, Phase};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use tracing::Instrument;
@@ -370,9 +370,7 @@ where
         step,
         attempt,
     );
-    if let Some(parent) = traceparent.as_deref().and_then(TraceParent::parse) {
-        parent.adopt(&span);
-    }
+    MessageTrace::from_traceparent(traceparent.as_deref()).adopt(&span);
     fire(conn, context, saga_id, &input).instrument(span).await
 }
 

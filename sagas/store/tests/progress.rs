@@ -9,13 +9,13 @@ use crate::common;
 
 use chrono::Utc;
 use common::{context, input};
-use sagaflow_saga_checkout::steps as checkout;
 use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     Channel, CheckoutItem, InventoryReserved, NotificationSent, OrderCreated, OrderPriced,
     PaymentFailed, PaymentProcessed, ProgressKind, SagaFinished, SagaProgressed, SagaResult,
     SagaStatus, StepPhase,
 };
+use sagaflow_saga_checkout::steps as checkout;
 use sagaflow_saga_engine::Input;
 use sagaflow_saga_store::{Definitions, apply, start};
 use sagaflow_test_support::TestDb;

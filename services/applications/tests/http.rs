@@ -175,7 +175,7 @@ async fn every_route_is_scoped_by_tenant_and_user() -> anyhow::Result<()> {
     for (method, path) in routes {
         let (status, body) = api.call(method, path, None, Some(json!({}))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-        assert!(body["error"].is_string(), "{body}");
+        assert_eq!(body["code"], "unauthenticated", "{body}");
     }
     // Identity headers are not an identity: a direct call with them is refused.
     let (status, body) = api
@@ -235,7 +235,7 @@ async fn status_changes_follow_the_transitions_and_write_events() -> anyhow::Res
         Some("status"),
     );
     assert_eq!(
-        skip.1["error"]["message"],
+        skip.1["detail"],
         "cannot move an application from saved to offer; allowed from saved: applied, withdrawn"
     );
     let (_, unchanged) = api.get(&path, ALICE).await;
@@ -365,10 +365,7 @@ async fn bad_input_is_a_clear_4xx() -> anyhow::Result<()> {
         .await;
     assert_error(&typo, StatusCode::BAD_REQUEST, "malformed_json", None);
     assert!(
-        typo.1["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("compny"),
+        typo.1["detail"].as_str().unwrap().contains("compny"),
         "{}",
         typo.1
     );
@@ -657,7 +654,7 @@ async fn interviews_crud() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let gone = api.patch(&one, ALICE, json!({"outcome": "failed"})).await;
     assert_error(&gone, StatusCode::NOT_FOUND, "not_found", None);
-    assert_eq!(gone.1["error"]["message"], "interview not found");
+    assert_eq!(gone.1["detail"], "interview not found");
 
     // An interview id under another of Alice's applications is not found here.
     let other = api

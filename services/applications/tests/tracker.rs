@@ -330,7 +330,7 @@ async fn follow_up_reminders_fire_once_and_belong_to_their_owner() -> anyhow::Re
     ] {
         let (status, error) = api.post(&path, ALICE, body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
-        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+        assert_eq!(error["field"], field, "{body}: {error}");
     }
     for who in [BOB, EVE] {
         let (status, _) = api.get(&path, who).await;

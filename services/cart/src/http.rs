@@ -9,9 +9,11 @@
 //! internal token (`Authorization: Bearer`, audience `cart`, verified by
 //! `sagaflow_service_auth::internal::guard`, which whoever serves [`router`] must
 //! wrap it in); `x-tenant-id` / `x-user-id` headers are ignored, and a request
-//! without a valid token is 401 `{"error": ...}`. A cart is the caller's own: any
+//! without a valid token is a 401 `unauthenticated` problem. A cart is the caller's own: any
 //! other user's or tenant's cart, whatever its id, is 404 like one that does not
-//! exist. Errors are `{"error": {"code", "message"}}` with codes `invalid_input` /
+//! exist. Errors are RFC 9457 problems ([`sagaflow_problem::Problem`],
+//! `application/problem+json`, `{"type", "title", "status", "detail", "code"}`)
+//! with codes `invalid_input` /
 //! `missing_user` (400), `not_found` (404), `price_not_accepted` (422), `internal`
 //! (500).
 
@@ -22,10 +24,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use sagaflow_problem::Problem;
 use sagaflow_service_auth::InternalCaller;
 
 use crate::store::{self, Cart, CartError, Owner};
@@ -63,8 +66,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let problem = if self.code == "internal" {
+            Problem::internal()
+        } else {
+            Problem::new(self.status, self.code, self.message)
+        };
+        problem.into_response()
     }
 }
 

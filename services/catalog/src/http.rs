@@ -7,8 +7,10 @@
 //!   20), filtered by text; `next_after` names the cursor of the next page.
 //! - `GET /products/{sku}`: one product, 404 when unknown.
 //!
-//! Bad input is 422 `{"error", "field"}`; no or an invalid token 401, a token
-//! without the operator role 403. The catalogue is platform-wide, so a token
+//! Errors are RFC 9457 problems ([`sagaflow_problem::Problem`],
+//! `application/problem+json`): bad input is 422 `validation_failed` (with `field`)
+//! or `invalid_body`, an unknown product 404 `not_found`; no or an invalid token
+//! 401 `unauthenticated`, a token without the operator role 403 `forbidden`. The catalogue is platform-wide, so a token
 //! limited to one tenant may read but not change it (403). Customers read
 //! products through the gateway (`GET /v1/products`), never here.
 
@@ -18,6 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use sagaflow_problem::Problem;
 use sagaflow_service_auth::{Operator, OperatorVerifier};
 use serde::Deserialize;
 use serde_json::json;
@@ -76,26 +79,25 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match &self {
-            ApiError::Invalid(invalid) => (
+        let detail = self.to_string();
+        match self {
+            ApiError::Invalid(invalid) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "error": invalid.to_string(), "field": invalid.field }),
-            ),
-            ApiError::Body(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({ "error": self.to_string() }),
-            ),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, json!({ "error": self.to_string() })),
-            ApiError::TenantScoped => (StatusCode::FORBIDDEN, json!({ "error": self.to_string() })),
+                "validation_failed",
+                detail,
+            )
+            .with_field(invalid.field),
+            ApiError::Body(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+            }
+            ApiError::NotFound(_) => Problem::not_found(detail),
+            ApiError::TenantScoped => Problem::forbidden(detail),
             ApiError::Store(err) => {
                 tracing::error!(error = %err, "catalog operator API");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "internal error" }),
-                )
+                Problem::internal()
             }
-        };
-        (status, Json(body)).into_response()
+        }
+        .into_response()
     }
 }
 

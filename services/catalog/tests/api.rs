@@ -61,7 +61,7 @@ async fn only_operators_read_or_change_the_catalogue() -> anyhow::Result<()> {
     ] {
         let (status, error) = api.call(method, uri, None, body.clone()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}");
-        assert!(error["error"].is_string());
+        assert!(error["detail"].is_string());
         let (status, _) = api
             .call(method, uri, Some("Bearer not-a-jwt"), body.clone())
             .await;
@@ -129,7 +129,10 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["error"].as_str().unwrap_or_default().contains("name"),
+        error["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("name"),
         "{error}"
     );
     let mut body = mug(1250);
@@ -137,7 +140,7 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     let (status, error) = api.ops("PUT", "/products/MUG-BLUE", Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["error"]
+        error["detail"]
             .as_str()
             .unwrap_or_default()
             .contains("unit_price"),

@@ -1,16 +1,16 @@
-//! The one error type of the HTTP API and its JSON form:
-//! `{"error":{"code":"...","message":"...","field":"..."}}` (`field` only when a
-//! specific header, path segment or body field is at fault).
+//! The one error type of the HTTP API and its JSON form: an RFC 9457 problem
+//! ([`sagaflow_problem::Problem`], `application/problem+json`):
+//! `{"type","title","status","detail","code","field"?,"request_id"?}` (`field` only
+//! when a specific header, path segment or body field is at fault).
 //!
 //! Internal errors (database, encoding, a panic) are logged with the request id and
 //! hidden from the client, who gets `code: "internal"` and the same `request_id` to
 //! quote. A 401 carries `WWW-Authenticate: Bearer`, a 429 and a 503 of a
 //! shutting-down gateway `Retry-After`.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use sagaflow_problem::Problem;
 use tracing::error;
 
 use crate::request_id;
@@ -205,24 +205,18 @@ impl ApiError {
         self.status() == StatusCode::INTERNAL_SERVER_ERROR
     }
 
-    /// The JSON body sent to the client.
-    pub fn body(&self) -> Value {
-        let request_id = request_id::current();
-        let mut error = if self.is_internal() {
-            json!({
-                "code": self.code(),
-                "message": "internal error; quote the request_id when reporting it",
-            })
+    /// The problem sent to the client (without its headers).
+    pub fn problem(&self) -> Problem {
+        let problem = if self.is_internal() {
+            Problem::internal()
         } else {
-            json!({ "code": self.code(), "message": self.to_string() })
+            Problem::new(self.status(), self.code(), self.to_string())
         };
-        if let Some(field) = self.field() {
-            error["field"] = Value::from(field);
-        }
-        if let Some(id) = request_id {
-            error["request_id"] = Value::from(id);
-        }
-        json!({ "error": error })
+        let problem = match self.field() {
+            Some(field) => problem.with_field(field),
+            None => problem,
+        };
+        problem.with_request_id(request_id::current())
     }
 }
 
@@ -233,8 +227,7 @@ impl IntoResponse for ApiError {
             error!(%request_id, error = %self, "request failed");
             metrics::counter!("sagaflow_gateway_internal_errors_total").increment(1);
         }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        let headers = response.headers_mut();
+        let mut problem = self.problem();
         match &self {
             ApiError::Unauthenticated { invalid_token, .. } => {
                 let challenge = if *invalid_token {
@@ -242,7 +235,7 @@ impl IntoResponse for ApiError {
                 } else {
                     "Bearer"
                 };
-                headers.insert(
+                problem = problem.with_header(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(challenge),
                 );
@@ -250,38 +243,23 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited {
                 retry_after_secs, ..
             } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                problem =
+                    problem.with_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             ApiError::TooManyStreams { .. } => {
-                headers.insert(
+                problem = problem.with_header(
                     header::RETRY_AFTER,
                     HeaderValue::from(STREAMS_RETRY_AFTER_SECS),
                 );
             }
             ApiError::ShuttingDown => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                problem = problem.with_header(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             _ => {}
         }
-        response
+        problem.into_response()
     }
 }
 
-/// The JSON form of every error (for the OpenAPI document).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// The `error` object.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable machine-readable code (`validation_failed`, `unauthenticated`, ...).
-    pub code: String,
-    /// What went wrong, for people.
-    pub message: String,
-    /// The header, path segment, query parameter or body field at fault.
-    pub field: Option<String>,
-    /// The request's `X-Request-Id`, to quote when reporting a problem.
-    pub request_id: Option<String>,
-}
+/// The JSON form of every error (for the OpenAPI document): the problem shape.
+pub use sagaflow_problem::Problem as ErrorBody;

@@ -43,8 +43,9 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src https://cdn.jsdelivr.
                        progress, the catalogue, the cart, the assistant and the job-application \
                        tracker. Every /v1 route but the catalogue's (GET /v1/products...) \
                        needs `Authorization: Bearer <JWT>` (claims sub, tenant_id, exp, iss, \
-                       aud). Errors are `{\"error\": {\"code\", \"message\", \"field\"?, \
-                       \"request_id\"?}}`; 429 carries Retry-After."
+                       aud). Errors are RFC 9457 problems (`application/problem+json`): \
+                       `{\"type\", \"title\", \"status\", \"detail\", \"code\", \"field\"?, \
+                       \"request_id\"?}`; 429 carries Retry-After."
     ),
     paths(
         checkouts::create,
@@ -133,8 +134,8 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content(
-            "application/json",
-            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+            sagaflow_problem::CONTENT_TYPE,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
         )
         .build()
 }
@@ -224,11 +225,39 @@ fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Serves every 4xx and 5xx response as `application/problem+json` (the
+/// `#[utoipa::path]` attributes name the body, `ErrorBody`, not its media type).
+fn problem_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && is_error
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response
+                        .content
+                        .insert(sagaflow_problem::CONTENT_TYPE.to_owned(), content);
+                }
+            }
+        }
+    }
+}
+
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut openapi = ApiDoc::openapi();
     add_proxied(&mut openapi);
     describe_responses(&mut openapi);
+    problem_responses(&mut openapi);
     openapi
 }
 

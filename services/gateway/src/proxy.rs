@@ -12,8 +12,9 @@
 //! verified caller; the backend takes the caller's identity from it alone),
 //! `x-tenant-id` and `x-user-id` from the verified token (informational; a
 //! client's own `x-tenant-id` is never forwarded), `x-request-id`, and
-//! `traceparent`, `content-type`, `accept`, `idempotency-key` as sent. Nothing
-//! else (never the client's `Authorization`, no cookies).
+//! `content-type`, `accept`, `idempotency-key` as sent; `traceparent`,
+//! `tracestate` and `baggage` of the gateway's own request span (a child of the
+//! caller's). Nothing else (never the client's `Authorization`, no cookies).
 //!
 //! A pooled keep-alive connection can be closed by the backend at the moment we
 //! reuse it (a backend that recycles connections, or closes one after an answer
@@ -37,6 +38,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use tracing::{debug, warn};
 
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_service_auth::{InternalCaller, InternalSigner};
 
 use crate::auth::Caller;
@@ -55,9 +57,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Whole-request timeout to a backend.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Request headers passed through as sent.
-const PASSED_REQUEST_HEADERS: [&str; 4] =
-    ["traceparent", "content-type", "accept", "idempotency-key"];
+/// Request headers passed through as sent. The trace context is not among them:
+/// the backend gets the gateway's own span as its parent (see [`forward`]).
+const PASSED_REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "idempotency-key"];
 /// Response headers passed back.
 const PASSED_RESPONSE_HEADERS: [HeaderName; 4] = [
     header::CONTENT_TYPE,
@@ -400,6 +402,15 @@ pub async fn send(
         if let Some(value) = forward.headers.get(name) {
             request = request.header(name, value.as_bytes());
         }
+    }
+    // The backend's work is a child of this request's span (a made-up child of
+    // the caller's traceparent without OpenTelemetry), with the caller's
+    // tracestate and baggage passed on.
+    let trace =
+        MessageTrace::from_headers(|name| forward.headers.get(name).and_then(|v| v.to_str().ok()))
+            .child();
+    for (name, value) in trace.headers() {
+        request = request.header(name, value);
     }
     if !forward.body.is_empty() {
         request = request.body(forward.body);

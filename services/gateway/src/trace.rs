@@ -1,16 +1,19 @@
 //! One OpenTelemetry span per routed HTTP request, named `<METHOD> <route>` (e.g.
 //! `POST /v1/checkouts`, never a path with ids in it).
 //!
-//! A `traceparent` header from the caller makes the span its child; otherwise the
-//! request starts a new trace. Messages a handler writes to the outbox carry this
-//! span as their `traceparent` (`sagaflow_bus::Outgoing::new`), so the saga a
-//! request starts is one trace from here through every service. The request-id
+//! A `traceparent` header from the caller makes the span its child (with the
+//! caller's `tracestate`, and its `baggage` in the span's context); otherwise the
+//! request starts a new trace. Messages a handler writes to the outbox
+//! (`sagaflow_bus::Outgoing::new`) and requests forwarded to a backend
+//! (`crate::proxy`) carry this span's trace context, tracestate and baggage
+//! included, so the saga a request starts is one trace from here through every
+//! service. The request-id
 //! span around it ([`crate::request_id`]) is for logs only.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use sagaflow_bus::traceparent::TraceParent;
+use sagaflow_bus::traceparent::MessageTrace;
 use tracing::Instrument;
 
 /// Axum middleware, installed as a `route_layer` so the route template is known.
@@ -29,14 +32,8 @@ pub async fn span(request: Request, next: Next) -> Response {
         http.route = %route,
         http.response.status_code = tracing::field::Empty,
     );
-    if let Some(parent) = request
-        .headers()
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)
-    {
-        parent.adopt(&span);
-    }
+    let headers = request.headers();
+    MessageTrace::from_headers(|name| headers.get(name).and_then(|v| v.to_str().ok())).adopt(&span);
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
     response

@@ -2,7 +2,7 @@
 //! token, and the names that document mirrors from the bus (the dead-letter
 //! headers, the replay marker topic, the replayed-record header) are the bus's.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! wrong issuer or audience, missing or mistyped claims, garbage. Every refusal is
 //! a 401 JSON error with `WWW-Authenticate: Bearer`, and nothing is written.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -103,9 +103,9 @@ async fn assert_refused(gw: &Gateway, token: &str, why: &str) -> anyhow::Result<
             .is_some_and(|c| c.starts_with("Bearer")),
         "{why}: {challenge:?}"
     );
-    assert_eq!(body["error"]["code"], "unauthenticated", "{why}: {body}");
-    assert_eq!(body["error"]["field"], "Authorization", "{why}: {body}");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(body["code"], "unauthenticated", "{why}: {body}");
+    assert_eq!(body["field"], "Authorization", "{why}: {body}");
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(!message.is_empty(), "{why}");
     assert!(
         !message.contains(token),
@@ -169,7 +169,7 @@ async fn a_missing_token_is_401_with_a_bearer_challenge() -> anyhow::Result<()> 
     let (status, challenge, body) = call(&gw, None).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(challenge.as_deref(), Some("Bearer"));
-    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert_eq!(body["code"], "unauthenticated");
     // The old trusted headers no longer identify anyone.
     let response = gw
         .app
@@ -183,6 +183,37 @@ async fn a_missing_token_is_401_with_a_bearer_challenge() -> anyhow::Result<()> 
         )
         .await?;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+/// Every gateway error is an RFC 9457 problem: `application/problem+json`, the
+/// type, title, status, detail, code, field and the request id to quote.
+#[tokio::test]
+async fn errors_are_problem_json_with_the_request_id() -> anyhow::Result<()> {
+    let gw = hs_gateway().await?;
+    let response = gw
+        .app
+        .clone()
+        .oneshot(Request::builder().uri("/v1/history").body(Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let body: Value = serde_json::from_slice(&bytes)?;
+    let problem: sagaflow_problem::Problem = serde_json::from_value(body.clone())?;
+    assert_eq!(problem.type_uri, "urn:sagaflow:problem:unauthenticated");
+    assert_eq!(problem.title, "Unauthorized");
+    assert_eq!(problem.status, 401);
+    assert_eq!(problem.code, "unauthenticated");
+    assert_eq!(problem.field.as_deref(), Some("Authorization"));
+    assert!(!problem.detail.is_empty(), "{body}");
+    let request_id = problem.request_id.expect("a request_id");
+    if let Some(header) = headers.get("x-request-id") {
+        assert_eq!(header.to_str()?, request_id, "{body}");
+    }
+    assert!(body.get("error").is_none(), "{body}");
     Ok(())
 }
 
@@ -371,7 +402,7 @@ async fn garbage_is_refused() -> anyhow::Result<()> {
         let (status, challenge, body) = call(&gw, Some(value)).await?;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{value:.40}: {body}");
         assert!(challenge.is_some_and(|c| c.starts_with("Bearer")));
-        assert_eq!(body["error"]["code"], "unauthenticated");
+        assert_eq!(body["code"], "unauthenticated");
     }
     let huge = format!("Bearer {}", "x".repeat(5000));
     assert_eq!(call(&gw, Some(&huge)).await?.0, StatusCode::UNAUTHORIZED);

@@ -4,7 +4,7 @@
 //! the read model; an `InitiateCheckout` another producer puts on
 //! `orchestrator.commands` makes its saga visible to its owner.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! catalogue read model, and a checkout by `cart_id` buys the cart's lines (read
 //! from a local HTTP server standing in for the cart service).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -118,8 +118,8 @@ async fn same_key_with_another_body_is_422() -> anyhow::Result<()> {
     other["items"][0]["quantity"] = json!(3);
     let (status, body) = gw.post(TENANT, USER, "k", &other).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["code"], "idempotency_key_reused");
-    assert_eq!(body["error"]["field"], "Idempotency-Key");
+    assert_eq!(body["code"], "idempotency_key_reused");
+    assert_eq!(body["field"], "Idempotency-Key");
     assert_eq!(outbox(gw.pool()).await?.len(), 1);
     Ok(())
 }
@@ -141,7 +141,7 @@ async fn key_of_a_request_still_running_is_409() -> anyhow::Result<()> {
     .await?;
     let (status, body) = gw.post(TENANT, USER, "in-flight", &checkout_body()).await?;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"]["code"], "request_in_progress");
+    assert_eq!(body["code"], "request_in_progress");
     assert_eq!(outbox(gw.pool()).await?.len(), 0);
     assert_eq!(count(gw.pool(), "checkouts").await?, 0);
     Ok(())
@@ -225,7 +225,7 @@ async fn concurrent_retries_start_one_checkout() -> anyhow::Result<()> {
             StatusCode::ACCEPTED => {
                 ids.insert(checkout_id(&body)?);
             }
-            StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "request_in_progress"),
+            StatusCode::CONFLICT => assert_eq!(body["code"], "request_in_progress"),
             other => panic!("unexpected {other}: {body}"),
         }
     }
@@ -243,16 +243,14 @@ async fn assert_rejected(
 ) -> anyhow::Result<()> {
     let (got, body) = gw.send(request).await?;
     assert_eq!(got, status, "{body}");
-    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["code"], code, "{body}");
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
+        body["detail"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
     match field {
-        Some(field) => assert_eq!(body["error"]["field"], field, "{body}"),
-        None => assert!(body["error"].get("field").is_none(), "{body}"),
+        Some(field) => assert_eq!(body["field"], field, "{body}"),
+        None => assert!(body.get("field").is_none(), "{body}"),
     }
     Ok(())
 }
@@ -375,14 +373,14 @@ async fn internal_errors_are_hidden_and_carry_the_request_id() -> anyhow::Result
         ))
         .await?;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
-    assert_eq!(body["error"]["code"], "internal");
+    assert_eq!(body["code"], "internal");
     let text = body.to_string();
     assert!(
         !text.contains("checkouts") && !text.contains("relation"),
         "leaks: {text}"
     );
     assert!(request_id.is_some());
-    assert_eq!(body["error"]["request_id"].as_str(), request_id.as_deref());
+    assert_eq!(body["request_id"].as_str(), request_id.as_deref());
     // The transaction rolled back: no key taken, nothing to publish.
     assert_eq!(outbox(gw.pool()).await?.len(), 0);
     assert_eq!(count(gw.pool(), "idempotency_keys").await?, 0);
@@ -408,13 +406,13 @@ async fn health_and_readiness() -> anyhow::Result<()> {
     );
     let (status, body) = gw.send(get("/nowhere")).await?;
     assert_eq!(
-        (status, &body["error"]["code"]),
+        (status, &body["code"]),
         (StatusCode::NOT_FOUND, &json!("not_found"))
     );
     gw.pool().close().await;
     let (status, body) = gw.send(get("/readyz")).await?;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["error"]["code"], "unavailable");
+    assert_eq!(body["code"], "unavailable");
     assert_eq!(gw.send(get("/healthz")).await?.0, StatusCode::OK);
     Ok(())
 }
@@ -435,18 +433,15 @@ async fn a_client_price_is_refused_and_starts_nothing() -> anyhow::Result<()> {
     priced["items"][0]["unit_price_minor"] = json!(1);
     let (status, body) = gw.post(TENANT, USER, "cheap", &priced).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        body["error"]["field"], "items[0].unit_price_minor",
-        "{body}"
-    );
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(body["field"], "items[0].unit_price_minor", "{body}");
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(message.contains("come from the catalogue"), "{message}");
     for (field, value) in [("total", json!(1)), ("price", json!({"EUR": 1}))] {
         let mut priced = checkout_body();
         priced[field] = value;
         let (status, body) = gw.post(TENANT, USER, "cheap", &priced).await?;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(body["error"]["field"], field, "{body}");
+        assert_eq!(body["field"], field, "{body}");
     }
     assert_nothing_started(&gw).await?;
     // The key was not taken: the same key without the price goes through.
@@ -474,8 +469,8 @@ async fn unknown_inactive_and_unpriced_skus_are_refused_and_start_nothing() -> a
         body["currency"] = json!(currency);
         let (status, answer) = gw.post(TENANT, USER, sku, &body).await?;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{sku}: {answer}");
-        assert_eq!(answer["error"]["field"], "items[1].sku", "{answer}");
-        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(answer["field"], "items[1].sku", "{answer}");
+        let message = answer["detail"].as_str().unwrap_or_default();
         assert!(
             message.contains(sku) && message.contains(reason),
             "{sku}: {message}"
@@ -495,7 +490,7 @@ async fn unknown_inactive_and_unpriced_skus_are_refused_and_start_nothing() -> a
     .await?;
     let (status, answer) = gw.post(TENANT, USER, "k", &checkout_body()).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(answer["error"]["field"], "items[0].sku", "{answer}");
+    assert_eq!(answer["field"], "items[0].sku", "{answer}");
     assert_nothing_started(&gw).await?;
     Ok(())
 }
@@ -604,8 +599,8 @@ async fn a_checkout_by_cart_id_buys_the_carts_lines() -> anyhow::Result<()> {
             .post(TENANT, USER, &id.to_string(), &cart_checkout(id))
             .await?;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(body["error"]["field"], "cart_id", "{body}");
-        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(body["field"], "cart_id", "{body}");
+        let message = body["detail"].as_str().unwrap_or_default();
         assert!(message.contains(expected), "{message}");
     }
     assert_nothing_started(&gw).await?;

@@ -2,7 +2,7 @@
 //! idempotency), the projection of generation progress, the SSE stream,
 //! cancellation and `GET /v1/history`, against a real PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use sagaflow_bus::{Backoff, Outcome, inbox};
@@ -189,7 +189,7 @@ async fn invalid_requests_are_rejected_and_write_nothing() -> anyhow::Result<()>
             .await?;
         assert_eq!(status, expected, "case {i}: {error}");
         if !field.is_empty() {
-            assert_eq!(error["error"]["field"], field, "case {i}: {error}");
+            assert_eq!(error["field"], field, "case {i}: {error}");
         }
     }
     let (status, error) = gw
@@ -202,7 +202,7 @@ async fn invalid_requests_are_rejected_and_write_nothing() -> anyhow::Result<()>
         ))
         .await?;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
-    assert_eq!(error["error"]["field"], "Idempotency-Key");
+    assert_eq!(error["field"], "Idempotency-Key");
     let (status, _) = gw
         .send(post_request_to(
             "/v1/generations",
@@ -245,7 +245,7 @@ async fn same_key_replays_and_another_body_is_422() -> anyhow::Result<()> {
     other["token_budget"] = json!(7000);
     let (status, body) = gw.post_generation(TENANT, USER, "retry-me", &other).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(body["code"], "idempotency_key_reused");
     // A key used for a generation is not reused for a checkout.
     let (status, _) = gw
         .post(TENANT, USER, "retry-me", &common::checkout_body())
@@ -528,7 +528,7 @@ async fn other_callers_get_404() -> anyhow::Result<()> {
                 StatusCode::NOT_FOUND,
                 "{tenant}/{user} {uri}: {body}"
             );
-            assert_eq!(body["error"]["code"], "not_found");
+            assert_eq!(body["code"], "not_found");
         }
         let (status, _) = gw.delete(tenant, user, &view).await?;
         assert_eq!(status, StatusCode::NOT_FOUND, "{tenant}/{user} DELETE");
@@ -551,7 +551,7 @@ async fn other_callers_get_404() -> anyhow::Result<()> {
     );
     let (status, body) = gw.get(TENANT, USER, "/v1/generations/nope").await?;
     assert_eq!(
-        (status, &body["error"]["field"]),
+        (status, &body["field"]),
         (StatusCode::BAD_REQUEST, &json!("id"))
     );
     Ok(())
@@ -603,7 +603,7 @@ async fn delete_sends_one_cancel_to_the_orchestrator_unless_already_terminal() -
         .delete(TENANT, USER, &format!("/v1/generations/{done}"))
         .await?;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"]["code"], "conflict");
+    assert_eq!(body["code"], "conflict");
     assert_eq!(count(gw.pool(), "generation_cancellations").await?, 1);
     Ok(())
 }

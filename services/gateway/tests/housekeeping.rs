@@ -2,16 +2,15 @@
 //! against real PostgreSQL: expired idempotency keys, progress of sagas the
 //! gateway has no row for and old `erased_sagas` go, in bounded batches; live
 //! keys, the progress of known sagas (also one adopted late) and recent rows
-//! stay; `sagaflow_gateway_pruned_total{table}` counts what went. Its own test
-//! binary: it installs the global metrics recorder.
+//! stay; `sagaflow_gateway_pruned_total{table}` counts what went (read from the
+//! binary's shared recorder, `common::metrics_recorder`).
 
-mod common;
+use crate::common;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use sagaflow_bus::{Backoff, Outcome, inbox};
 use sagaflow_events::messages::{InitiateCheckout, OrderLine};
 use sagaflow_gateway::housekeeping::{self, Policy, Pruned};
@@ -23,15 +22,11 @@ use uuid::Uuid;
 use common::{Gateway, TENANT, USER, checkout_body, feed_event, incoming, progress_of};
 
 fn recorder() -> &'static PrometheusHandle {
-    static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
-    RECORDER.get_or_init(|| {
-        PrometheusBuilder::new()
-            .install_recorder()
-            .expect("the only recorder of this binary")
-    })
+    common::metrics_recorder()
 }
 
-/// The tests of this binary take turns, so each sees only its own counts.
+/// The tests of this module take turns, so each sees only its own counts (no
+/// other module prunes).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn pruned_total(table: &str) -> u64 {

@@ -11,7 +11,7 @@
 //! template, a described response for every operation, the bearer scheme on
 //! every `/v1` operation and on nothing else.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -344,12 +344,12 @@ fn the_committed_document_is_current_and_changes_do_not_break_clients() {
         breaking.is_empty(),
         "breaking changes against docs/openapi.json: {breaking:#?}\nKeep the old shape, \
          or, if clients are told, regenerate it with SAGAFLOW_UPDATE_OPENAPI=1 cargo test \
-         -p sagaflow-gateway --test openapi"
+         -p sagaflow-gateway --test integration openapi::"
     );
     assert!(
         committed == current,
         "docs/openapi.json is out of date (no breaking change): regenerate it with \
-         SAGAFLOW_UPDATE_OPENAPI=1 cargo test -p sagaflow-gateway --test openapi"
+         SAGAFLOW_UPDATE_OPENAPI=1 cargo test -p sagaflow-gateway --test integration openapi::"
     );
 }
 
@@ -382,4 +382,49 @@ fn the_breaking_change_check_catches_each_kind() {
         changes.contains(&"GET /v1/sagas: parameter cursor is now required".to_owned()),
         "{changes:?}"
     );
+}
+
+/// Every documented error (4xx, 5xx) with a body is an RFC 9457 problem:
+/// `application/problem+json` with the `Problem` schema (type, title, status,
+/// detail, code, field?, request_id?).
+#[test]
+fn every_error_response_is_a_problem() {
+    let doc = serde_json::to_value(document()).expect("serialises");
+    let problem = &doc["components"]["schemas"]["Problem"];
+    for member in ["type", "title", "status", "detail", "code"] {
+        assert!(
+            problem["required"]
+                .as_array()
+                .is_some_and(|r| r.contains(&Value::from(member))),
+            "Problem requires {member}: {problem}"
+        );
+    }
+    assert!(problem["properties"]["field"].is_object(), "{problem}");
+    assert!(problem["properties"]["request_id"].is_object(), "{problem}");
+    assert!(doc["components"]["schemas"].get("ErrorBody").is_none());
+    let mut errors = 0;
+    for (method, path) in documented(&doc) {
+        let operation = &doc["paths"][&path][&method];
+        for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let Some(content) = response["content"].as_object() else {
+                continue;
+            };
+            errors += 1;
+            let where_ = format!("{} {path} {status}", method.to_uppercase());
+            assert_eq!(
+                content.keys().collect::<Vec<_>>(),
+                vec!["application/problem+json"],
+                "{where_}"
+            );
+            assert_eq!(
+                content["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{where_}"
+            );
+        }
+    }
+    assert!(errors > 0);
 }

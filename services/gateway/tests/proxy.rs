@@ -3,10 +3,11 @@
 //! token (a caller's own `x-tenant-id` never gets through), an internal token for
 //! that backend signed by the gateway in place of the client's own
 //! `Authorization`, `x-request-id`,
-//! `traceparent`; path parameters that could reach another path are refused; a
+//! a `traceparent` of the gateway's span in the caller's trace with the caller's
+//! `tracestate` and `baggage`; path parameters that could reach another path are refused; a
 //! backend that is down is 503, one that fails is 502 without its body.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +16,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use sagaflow_bus::traceparent::TraceParent;
 use sagaflow_gateway::Settings;
 use sagaflow_gateway::routes::proxied::PROXIED;
 use serde_json::{Value, json};
@@ -74,12 +76,9 @@ async fn echo(request: Request, seen: Seen) -> Response {
         p if p.ends_with("/busy") => {
             (StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response()
         }
-        p if p.ends_with("/missing") => (
-            StatusCode::NOT_FOUND,
-            [("content-type", "application/json")],
-            json!({"error": {"code": "not_found", "message": "no such plan"}}).to_string(),
-        )
-            .into_response(),
+        p if p.ends_with("/missing") => {
+            sagaflow_problem::Problem::not_found("no such plan").into_response()
+        }
         _ => {
             let status = if parts.method == Method::POST {
                 StatusCode::CREATED
@@ -148,6 +147,8 @@ async fn identity_comes_from_the_token_and_cannot_be_overridden() -> anyhow::Res
         .header("x-tenant-id", "tenant-evil-2")
         .header("X-Request-Id", "req-abc-123")
         .header("traceparent", traceparent)
+        .header("tracestate", "vendor=abc")
+        .header("baggage", "tier=gold")
         .header("Idempotency-Key", "intent-1")
         .header("Cookie", "session=stolen")
         .header("X-Forwarded-For", "1.2.3.4")
@@ -171,7 +172,20 @@ async fn identity_comes_from_the_token_and_cannot_be_overridden() -> anyhow::Res
     assert_eq!(h["x-tenant-id"], json!([TENANT]), "{h}");
     assert_eq!(h["x-user-id"], json!([USER]), "{h}");
     assert_eq!(h["x-request-id"], json!(["req-abc-123"]), "{h}");
-    assert_eq!(h["traceparent"], json!([traceparent]), "{h}");
+    // The backend's parent is the gateway's span, in the caller's trace: not the
+    // caller's own span id.
+    let forwarded = h["traceparent"][0].as_str().expect("a traceparent");
+    let (sent, got) = (
+        TraceParent::parse(traceparent).expect("valid"),
+        TraceParent::parse(forwarded).expect("a valid traceparent"),
+    );
+    assert_eq!(got.trace_id, sent.trace_id, "{h}");
+    assert_ne!(
+        got.span_id, sent.span_id,
+        "the caller's span was passed on: {h}"
+    );
+    assert_eq!(h["tracestate"], json!(["vendor=abc"]), "{h}");
+    assert_eq!(h["baggage"], json!(["tier=gold"]), "{h}");
     assert_eq!(h["idempotency-key"], json!(["intent-1"]), "{h}");
     assert_eq!(h["content-type"], json!(["application/json"]), "{h}");
     for forbidden in ["cookie", "x-forwarded-for"] {
@@ -342,7 +356,7 @@ async fn unsafe_requests_never_reach_the_backend() -> anyhow::Result<()> {
         let uri = request.uri().to_string();
         let (got, _, body) = send(&gw, request).await?;
         assert_eq!(got, status, "{uri:.80}: {body}");
-        assert_eq!(body["error"]["code"], code, "{uri:.80}: {body}");
+        assert_eq!(body["code"], code, "{uri:.80}: {body}");
     }
     // Without a token: 401, and the backend hears nothing either.
     let anonymous = axum::http::Request::builder()
@@ -367,23 +381,33 @@ async fn backend_failures_map_to_json_errors() -> anyhow::Result<()> {
             .expect("request")
     };
     // A 5xx: 502, the backend's body (a stack trace here) hidden.
-    let (status, _, body) = send(&gw, get("/v1/assistant/plans/boom")).await?;
+    let (status, headers, body) = send(&gw, get("/v1/assistant/plans/boom")).await?;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
-    assert_eq!(body["error"]["code"], "bad_gateway");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["code"], "bad_gateway");
     assert!(!body.to_string().contains("secret.rs"), "{body}");
-    assert!(body["error"]["request_id"].is_string());
+    assert!(body["request_id"].is_string());
     let (status, _, body) = send(&gw, get("/v1/applications/busy")).await?;
     assert_eq!(
-        (status, &body["error"]["code"]),
+        (status, &body["code"]),
         (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable"))
     );
     // A 4xx passes through as the backend wrote it.
     let (status, headers, body) = send(&gw, get("/v1/assistant/plans/missing")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"]["message"], "no such plan");
+    assert_eq!(
+        body,
+        json!({
+            "type": "urn:sagaflow:problem:not_found",
+            "title": "Not Found",
+            "status": 404,
+            "detail": "no such plan",
+            "code": "not_found",
+        })
+    );
     assert_eq!(
         headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/json")
+        Some("application/problem+json")
     );
 
     // A backend that is down: 503 JSON naming it.
@@ -396,9 +420,9 @@ async fn backend_failures_map_to_json_errors() -> anyhow::Result<()> {
     ] {
         let (status, _, body) = send(&down, get(uri)).await?;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {body}");
-        assert_eq!(body["error"]["code"], "unavailable");
+        assert_eq!(body["code"], "unavailable");
         assert!(
-            body["error"]["message"]
+            body["detail"]
                 .as_str()
                 .is_some_and(|m| m.contains("service")),
             "{body}"
@@ -535,7 +559,7 @@ async fn a_pooled_connection_closed_by_the_backend_is_retried_when_safe() -> any
     )
     .await?;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
-    assert_eq!(answer["error"]["code"], "unavailable");
+    assert_eq!(answer["code"], "unavailable");
     assert_eq!(count("POST /v1/assistant/intents"), 1, "never sent twice");
     // The next POST finds no pooled connection and is answered.
     let (status, _, answer) = send(

@@ -5,7 +5,7 @@
 //! no saga (no row, no outbox message). IPv6 clients are limited per /64; the
 //! in-process buckets are bounded (`GATEWAY_RATE_LIMIT_MAX_KEYS`).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -63,12 +63,8 @@ async fn send_from(
 fn assert_429(status: StatusCode, retry_after: Option<u64>, body: &Value) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
-    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert!(body["detail"].as_str().is_some_and(|m| !m.is_empty()));
 }
 
 #[tokio::test]

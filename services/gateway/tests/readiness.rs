@@ -2,7 +2,7 @@
 //! `sagaflow serve` hands over in the settings): 503 naming the broker while the
 //! last probe failed, 200 once one passes; `/healthz` stays 200 throughout.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -36,8 +36,8 @@ async fn readiness_follows_the_broker_probe() -> anyhow::Result<()> {
     health.set(false);
     let (status, body) = gw.send(get("/readyz")).await?;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["error"]["code"], "unavailable");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(body["code"], "unavailable");
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(message.contains("broker"), "{message}");
     assert_eq!(gw.send(get("/healthz")).await?.0, StatusCode::OK);
 

@@ -4,7 +4,7 @@
 //! (and only to them); progress that came first is applied when the start
 //! arrives; the gateway's own commands coming back change nothing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use sagaflow_bus::{Backoff, Outcome, inbox};

@@ -4,12 +4,13 @@
 //! of them on stuck sagas neither slow other requests down nor hold up the
 //! gateway's shutdown. Real PostgreSQL; the 500-stream test serves over TCP.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use sagaflow_gateway::Settings;
+use sagaflow_test_support::eventually;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -42,15 +43,6 @@ async fn refused(response: axum::response::Response) -> anyhow::Result<(StatusCo
     Ok((status, serde_json::from_slice(&bytes)?))
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        anyhow::ensure!(Instant::now() < deadline, "{what}: not within 10 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test]
 async fn a_projected_event_reaches_an_open_stream_at_once_not_on_the_safety_poll()
 -> anyhow::Result<()> {
@@ -71,7 +63,10 @@ async fn a_projected_event_reaches_an_open_stream_at_once_not_on_the_safety_poll
     let (name, data) = sse.next().await?.expect("the stored event");
     assert_eq!((name.as_str(), &data["seq"]), ("started", &json!(1)));
     let streams = gw.state.streams.clone();
-    wait_until("the listener listens", || streams.is_listening()).await?;
+    eventually("the listener listens", Duration::from_secs(10), || async {
+        Ok(streams.is_listening())
+    })
+    .await?;
 
     // The projection runs on the database (as another replica's consumer would),
     // not through this gateway's process: the wake-up crosses PostgreSQL.
@@ -116,8 +111,8 @@ async fn streams_past_a_users_cap_or_the_gateways_get_429_saying_what_to_do() ->
     );
     let (status, body) = refused(third).await?;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(body["code"], "too_many_streams", "{body}");
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(
         message.contains("2 live event streams") && message.contains("close one"),
         "{message}"
@@ -130,7 +125,7 @@ async fn streams_past_a_users_cap_or_the_gateways_get_429_saying_what_to_do() ->
     // The gateway's own cap (3) is reached: anyone else waits too.
     let (status, body) = refused(open(&gw, TENANT, "user-3", someone).await?).await?;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(
         message.contains("maximum of 3 live event streams") && message.contains("retry"),
         "{message}"

@@ -2,7 +2,7 @@
 //! the configured origins only, the URI limit, and JSON for unknown routes and
 //! methods.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -66,7 +66,7 @@ async fn the_page_and_its_files_are_served_with_their_types() -> anyhow::Result<
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(
             header(&headers, "content-type"),
-            Some("application/json"),
+            Some("application/problem+json"),
             "{uri}"
         );
     }
@@ -115,7 +115,7 @@ async fn every_response_carries_the_security_headers() -> anyhow::Result<()> {
         assert!(header(&headers, "x-request-id").is_some(), "{uri:.60}");
         if !status.is_success() {
             let json: serde_json::Value = serde_json::from_slice(&body)?;
-            assert!(json["error"]["code"].is_string(), "{uri:.60}: {json}");
+            assert!(json["code"].is_string(), "{uri:.60}: {json}");
         }
     }
     let (status, _, body) = raw(&gw, get(&long)).await?;

@@ -169,9 +169,10 @@
     } catch {
       // Not JSON: described by the status alone.
     }
-    const e = body && body.error;
-    if (e && typeof e === 'object') {
-      return new ApiError(response.status, e.code || `http_${response.status}`, e.message || response.statusText, e.field, e.request_id);
+    // Every error is an RFC 9457 problem (application/problem+json):
+    // {type, title, status, detail, code, field?, request_id?}.
+    if (body && typeof body === 'object' && typeof body.code === 'string') {
+      return new ApiError(response.status, body.code, body.detail || body.title || response.statusText, body.field, body.request_id);
     }
     return new ApiError(response.status, `http_${response.status}`, `The gateway answered ${response.status} ${response.statusText}`.trim());
   }

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use sagaflow_problem::Problem;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -43,15 +44,42 @@ pub fn router(pool: PgPool) -> Router {
         .with_state(pool)
 }
 
-/// The `{"error": message}` answer of this API.
+/// An error answer of this API: an RFC 9457 problem ([`sagaflow_problem::Problem`],
+/// `application/problem+json`) whose code follows the status (`invalid_request`
+/// 400, `not_found` 404, `validation_failed` 422 naming the field a
+/// `<field>: <message>` names, `internal` 500).
 pub(crate) fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    let message = message.into();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        s if s.is_server_error() => return Problem::internal().into_response(),
+        _ => "invalid_request",
+    };
+    let field = (status == StatusCode::UNPROCESSABLE_ENTITY)
+        .then(|| message.split_once(": ").map(|(field, _)| field.to_owned()))
+        .flatten()
+        .filter(|field| {
+            !field.is_empty()
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+        });
+    let problem = Problem::new(status, code, message);
+    match field {
+        Some(field) => problem.with_field(field),
+        None => problem,
+    }
+    .into_response()
 }
 
-/// A database failure: logged, answered 500.
+/// A database failure: logged, answered 500 `internal` (its cause hidden).
 pub(crate) fn internal(err: sqlx::Error) -> Response {
     tracing::error!(error = %err, "generation api database error");
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "database error")
+    Problem::internal().into_response()
 }
 
 fn parse_id(id: &str) -> Result<Uuid, Box<Response>> {

@@ -4,7 +4,7 @@
 //! Source: the gateway-signed internal token (`Authorization: Bearer`, audience
 //! `generation`), verified by `sagaflow_service_auth::internal::guard`, which
 //! whoever serves [`crate::api::router`] wraps it in. `x-tenant-id` / `x-user-id`
-//! headers are ignored; a request without a valid token is 401 `{"error": ...}`.
+//! headers are ignored; a request without a valid token is a 401 `unauthenticated` problem.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

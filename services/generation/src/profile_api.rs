@@ -19,8 +19,10 @@
 //!   LLM call of the generation stage, and of the validation stage's regeneration,
 //!   asks for ([`stage_budgets`]).
 //!
-//! Errors are `{"error": message}`: 400 for a body that is not the JSON asked for,
-//! 422 naming the field at fault, 404 for another user's or a missing version.
+//! Errors are RFC 9457 problems (`application/problem+json`, see
+//! [`crate::api::problem`]): 400 `invalid_request` for a body that is not the JSON
+//! asked for, 422 `validation_failed` naming the field at fault, 404 `not_found`
+//! for another user's or a missing version.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;

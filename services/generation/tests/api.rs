@@ -292,7 +292,7 @@ async fn a_direct_call_without_the_gateways_token_is_refused() -> anyhow::Result
         );
         let body: serde_json::Value =
             serde_json::from_slice(&to_bytes(response.into_body(), 1 << 20).await?)?;
-        assert!(body["error"].is_string(), "{body}");
+        assert_eq!(body["code"], "unauthenticated", "{body}");
     }
     Ok(())
 }
@@ -374,7 +374,10 @@ async fn cv_versions_and_templates_belong_to_their_tenant_and_user() -> anyhow::
         let (status, error) = json_as(&app, ada, "POST", "/profile/cv", Some(body)).await?;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert!(
-            error["error"].as_str().unwrap_or_default().contains(needle),
+            error["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(needle),
             "{error}"
         );
     }
@@ -391,7 +394,7 @@ async fn cv_versions_and_templates_belong_to_their_tenant_and_user() -> anyhow::
     .await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["error"]
+        error["detail"]
             .as_str()
             .unwrap_or_default()
             .contains("{hiring_manager}")
@@ -443,7 +446,7 @@ async fn cv_versions_and_templates_belong_to_their_tenant_and_user() -> anyhow::
     .await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["error"]
+        error["detail"]
             .as_str()
             .unwrap_or_default()
             .starts_with("generate_tokens")

@@ -1,11 +1,12 @@
 //! [`ApiError`]: every error of the notification HTTP APIs ([`crate::http`] and
-//! [`crate::api`]), mapped to HTTP here only, as `{"error": {"code", "message"}}`.
+//! [`crate::api`]), mapped to HTTP here only, as an RFC 9457 problem
+//! ([`sagaflow_problem::Problem`], `application/problem+json`, `{"type", "title",
+//! "status", "detail", "code"}`).
 //! A database failure is logged and answered 500 `internal` without its detail.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use sagaflow_problem::Problem;
 
 /// An API error.
 #[derive(Debug, thiserror::Error)]
@@ -61,23 +62,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = match &self {
+        let mut problem = match &self {
             ApiError::Database(err) => {
                 tracing::error!(error = %err, "notification database error");
-                "internal error".to_owned()
+                Problem::internal()
             }
-            other => other.to_string(),
+            other => Problem::new(self.status(), self.code(), other.to_string()),
         };
-        let body = json!({ "error": { "code": self.code(), "message": message } });
-        let mut response = (self.status(), Json(body)).into_response();
         if let ApiError::RateLimited {
             retry_after_secs, ..
         } = self
         {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            problem = problem.with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
-        response
+        problem.into_response()
     }
 }

@@ -1,7 +1,7 @@
 //! The unguarded notification HTTP API (served by the caller beside the guarded
 //! [`crate::api`]): `POST /send` with `{"channel": "email"|"sms"|"push", "recipient", "subject",
 //! "body"}` (and optionally a client-chosen `notification_id` for idempotent
-//! retries) → 202 `{"notification_id"}`. Errors are `{"error": {"code", "message"}}`:
+//! retries) → 202 `{"notification_id"}`. Errors are RFC 9457 problems (`application/problem+json`, `code`):
 //! `invalid_input` (400) for a bad body, channel or recipient; `internal` (500)
 //! ([`ApiError`]).
 //!

@@ -129,8 +129,8 @@ async fn post_send_records_and_rejects_bad_input() -> anyhow::Result<()> {
     for body in bad {
         let (status, json) = post(&app, &body).await?;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
-        assert_eq!(json["error"]["code"], "invalid_input", "{json}");
-        assert!(json["error"]["message"].is_string());
+        assert_eq!(json["code"], "invalid_input", "{json}");
+        assert!(json["detail"].is_string());
     }
     assert_eq!(count(&db.pool).await?, 2, "nothing recorded for bad input");
     Ok(())

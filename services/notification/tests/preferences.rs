@@ -100,7 +100,7 @@ async fn a_bad_body_is_refused_naming_what_is_wrong() -> anyhow::Result<()> {
         )
         .await?;
         assert_eq!(put.status, status, "{body}: {}", put.body);
-        let message = put.body["error"]["message"].as_str().unwrap_or_default();
+        let message = put.body["detail"].as_str().unwrap_or_default();
         assert!(message.contains(names), "{body}: {message}");
     }
     // Nothing was stored: a refused body changes nothing, even its valid part.
@@ -137,7 +137,7 @@ async fn without_the_gateways_token_every_route_is_401() -> anyhow::Result<()> {
                 StatusCode::UNAUTHORIZED,
                 "{method} {uri} with {bearer:?}"
             );
-            assert!(answer.body["error"].is_string(), "{}", answer.body);
+            assert_eq!(answer.body["code"], "unauthenticated", "{}", answer.body);
         }
     }
     // A client's identity headers are no token either.

@@ -45,7 +45,7 @@ fn id(answer: &Answer) -> anyhow::Result<Uuid> {
 }
 
 fn message(answer: &Answer) -> &str {
-    answer.body["error"]["message"].as_str().unwrap_or_default()
+    answer.body["detail"].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -110,7 +110,7 @@ async fn a_test_notification_is_sent_once_per_idempotency_key() -> anyhow::Resul
         "{}",
         reused.body
     );
-    assert_eq!(reused.body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(reused.body["code"], "idempotency_key_reused");
 
     // Without a key: once per channel and minute.
     let unkeyed = call(
@@ -228,7 +228,7 @@ async fn a_turned_off_channel_is_409_and_nothing_is_sent() -> anyhow::Result<()>
     )
     .await?;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
-    assert_eq!(answer.body["error"]["code"], "channel_turned_off");
+    assert_eq!(answer.body["code"], "channel_turned_off");
     assert!(
         message(&answer).contains("the user turned off EMAIL"),
         "{}",
@@ -294,7 +294,7 @@ async fn past_five_an_hour_is_429_with_retry_after() -> anyhow::Result<()> {
         "{}",
         limited.body
     );
-    assert_eq!(limited.body["error"]["code"], "rate_limited");
+    assert_eq!(limited.body["code"], "rate_limited");
     assert_eq!(limited.retry_after, Some(600));
     // A repeat of an earlier request is no new send: still answered.
     let repeat = call(

@@ -113,16 +113,13 @@ async fn in_scope(pool: &PgPool, operator: &Operator, id: Uuid) -> Result<(), Ap
     }
 }
 
-/// An operator-facing error: `{"error": {"code", "message"}}`.
+/// An operator-facing error (status, code, detail), sent as an RFC 9457 problem
+/// ([`sagaflow_problem::Problem`], `application/problem+json`).
 pub struct ApiError(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            Json(json!({"error": {"code": self.1, "message": self.2}})),
-        )
-            .into_response()
+        sagaflow_problem::Problem::new(self.0, self.1, self.2).into_response()
     }
 }
 

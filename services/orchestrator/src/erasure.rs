@@ -82,7 +82,8 @@ mod tests {
     async fn the_request_redacts_its_tenants_user_only() -> anyhow::Result<()> {
         let db = TestDb::create("orch_erase").await?;
         sagaflow_saga_store::migrate(&db.pool).await?;
-        let defs = sagaflow_saga_store::Definitions::new(vec![sagaflow_saga_checkout::definition()]);
+        let defs =
+            sagaflow_saga_store::Definitions::new(vec![sagaflow_saga_checkout::definition()]);
         let def = defs.latest("checkout").expect("checkout");
         let mut sagas = Vec::new();
         for tenant in ["tenant-a", "tenant-b"] {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sagaflow_bus::{Failure, Handler, Incoming, Outgoing};
+use sagaflow_events::Contract;
 use sagaflow_events::messages::{
     CancelSaga, InitiateCheckout, InitiateGeneration, InitiateOrderCancellation, InitiateRefund,
 };
@@ -127,6 +128,25 @@ async fn same_tenant(
     }
 }
 
+/// A reply's payload as JSON, checked against the contracts: its `message-type`
+/// header must name a message type of the catalogue, and the frame's schema must
+/// be of that type. Anything else is poison (dead-lettered with the reason), never
+/// fed to the engine.
+fn reply_payload(message_type: &str, bytes: &[u8]) -> Result<serde_json::Value, Failure> {
+    if sagaflow_events::topic_of(message_type).is_none() {
+        return Err(Failure::Poison(format!(
+            "unknown message type {message_type}: not in the contracts catalogue"
+        )));
+    }
+    let (decoded, payload) = sagaflow_events::decode_json(bytes)?;
+    if decoded != message_type {
+        return Err(Failure::Poison(format!(
+            "the message-type header says {message_type} but the payload is a {decoded}"
+        )));
+    }
+    Ok(payload)
+}
+
 impl Handler for SagaHandler {
     async fn handle(
         &self,
@@ -136,17 +156,17 @@ impl Handler for SagaHandler {
         let now = Utc::now();
         let cause = Some(message.envelope.message_id);
         match message.message_type() {
-            "InitiateCheckout" => {
+            t if t == InitiateCheckout::MESSAGE_TYPE => {
                 let body: InitiateCheckout = message.decode()?;
                 self.start(tx, message, "checkout", body.checkout_id, &body)
                     .await?;
             }
-            "InitiateGeneration" => {
+            t if t == InitiateGeneration::MESSAGE_TYPE => {
                 let body: InitiateGeneration = message.decode()?;
                 self.start(tx, message, "generation", body.generation_id, &body)
                     .await?;
             }
-            "InitiateOrderCancellation" => {
+            t if t == InitiateOrderCancellation::MESSAGE_TYPE => {
                 let body: InitiateOrderCancellation = message.decode()?;
                 self.start(
                     tx,
@@ -157,7 +177,7 @@ impl Handler for SagaHandler {
                 )
                 .await?;
             }
-            "InitiateRefund" => {
+            t if t == InitiateRefund::MESSAGE_TYPE => {
                 let body: InitiateRefund = message.decode()?;
                 self.start(
                     tx,
@@ -168,7 +188,7 @@ impl Handler for SagaHandler {
                 )
                 .await?;
             }
-            "CancelSaga" => {
+            t if t == CancelSaga::MESSAGE_TYPE => {
                 let body: CancelSaga = message.decode()?;
                 if !same_tenant(tx, message, body.saga_id).await? {
                     return Ok(Vec::new());
@@ -183,7 +203,7 @@ impl Handler for SagaHandler {
                 }
             }
             message_type => {
-                let (_, payload) = sagaflow_events::decode_json(&message.payload)?;
+                let payload = reply_payload(message_type, &message.payload)?;
                 let saga_id = message.envelope.saga_id.ok_or_else(|| {
                     Failure::Poison(format!("{message_type} without a saga-id header"))
                 })?;
@@ -198,5 +218,31 @@ impl Handler for SagaHandler {
             }
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sagaflow_events::messages::{InventoryReleased, InventoryReserved};
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn replies_are_checked_against_the_contracts() {
+        let saga_id = Uuid::now_v7();
+        let bytes = sagaflow_events::encode(&InventoryReleased { saga_id }).unwrap();
+        let payload = reply_payload(InventoryReleased::MESSAGE_TYPE, &bytes).unwrap();
+        assert_eq!(payload, serde_json::json!({ "saga_id": saga_id }));
+        let unknown = reply_payload("InventoryTeleported", &bytes);
+        assert!(
+            matches!(&unknown, Err(Failure::Poison(r)) if r.contains("InventoryTeleported")),
+            "{unknown:?}"
+        );
+        let mislabelled = reply_payload(InventoryReserved::MESSAGE_TYPE, &bytes);
+        assert!(
+            matches!(&mislabelled, Err(Failure::Poison(r)) if r.contains("InventoryReleased")),
+            "{mislabelled:?}"
+        );
     }
 }

@@ -1,5 +1,7 @@
-//! Every definition the orchestrator deploys passes the static check, and the
-//! orchestrator subscribes to the topic of every reply those definitions await.
+//! Every definition the orchestrator deploys (every shipped version) passes the
+//! static check, every command and reply it names is a message type of the
+//! contracts catalogue (commands on their contract's topic), and the orchestrator
+//! subscribes to the topic of every reply those definitions await.
 
 use sagaflow_orchestrator::{Settings, definitions, topics};
 use sagaflow_saga_engine::{Compensation, check};
@@ -19,8 +21,14 @@ fn deployed_definitions_are_valid_and_their_replies_are_consumed() {
                 .chain(step.fails_on)
                 .copied()
                 .collect();
-            if let Compensation::Command { completes_on, .. } = &step.compensation {
+            let mut commands = vec![&step.command];
+            if let Compensation::Command {
+                command,
+                completes_on,
+            } = &step.compensation
+            {
                 replies.extend(completes_on.iter().copied());
+                commands.push(command);
             }
             for reply in replies {
                 let topic = sagaflow_events::topic_of(reply)
@@ -30,11 +38,15 @@ fn deployed_definitions_are_valid_and_their_replies_are_consumed() {
                     "{reply} arrives on {topic}, not subscribed"
                 );
             }
-            assert!(
-                sagaflow_events::topic_of(step.command.message_type) == Some(step.command.topic),
-                "{} goes to its contract's topic",
-                step.command.message_type
-            );
+            for command in commands {
+                assert!(
+                    sagaflow_events::topic_of(command.message_type) == Some(command.topic),
+                    "{} v{}: {} is a contract and goes to its contract's topic",
+                    def.name,
+                    def.version,
+                    command.message_type
+                );
+            }
         }
     }
     assert!(count >= 1);

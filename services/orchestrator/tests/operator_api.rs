@@ -119,11 +119,7 @@ async fn operators_find_inspect_and_steer_sagas() -> anyhow::Result<()> {
     );
     let (status, again) = call(&app, "POST", &format!("/sagas/{saga}/pause")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{again}");
-    assert!(
-        again["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    assert!(again["detail"].as_str().is_some_and(|m| !m.is_empty()));
     let (status, _) = call(&app, "POST", &format!("/sagas/{saga}/resume")).await;
     assert_eq!(status, StatusCode::OK);
 
@@ -228,7 +224,7 @@ async fn the_operator_api_needs_an_operator_token() -> anyhow::Result<()> {
                 StatusCode::UNAUTHORIZED,
                 "{method} {uri} {auth:?}: {body}"
             );
-            assert!(body["error"].is_string(), "{body}");
+            assert_eq!(body["code"], "unauthenticated", "{body}");
         }
     }
     // A valid token of a user who is not an operator: 403.
@@ -301,8 +297,11 @@ async fn readiness_follows_the_broker_probe() -> anyhow::Result<()> {
     health.set(false);
     let (status, body) = call_as(&app, None, "GET", "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["error"]["code"], "unavailable");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(body["code"], "unavailable");
+    assert_eq!(body["type"], "urn:sagaflow:problem:unavailable");
+    assert_eq!(body["title"], "Service Unavailable");
+    assert_eq!(body["status"], 503);
+    let message = body["detail"].as_str().unwrap_or_default();
     assert!(message.contains("broker"), "{message}");
     assert_eq!(
         call_as(&app, None, "GET", "/healthz").await.0,
@@ -314,6 +313,44 @@ async fn readiness_follows_the_broker_probe() -> anyhow::Result<()> {
     assert_eq!(
         call_as(&app, None, "GET", "/readyz").await.0,
         StatusCode::OK
+    );
+    Ok(())
+}
+
+/// Operator API errors are RFC 9457 problems with `application/problem+json` (no
+/// database needed: a failed broker probe answers before any query).
+#[tokio::test]
+async fn errors_are_problem_json() -> anyhow::Result<()> {
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://127.0.0.1:1/none")?;
+    let health = BrokerHealth::default();
+    health.set(false);
+    let app = router(
+        ApiState::new(
+            pool,
+            Arc::new(definitions(&Settings::default())),
+            operator_verifier(),
+        )
+        .with_broker_health(health),
+    );
+    let response = app
+        .oneshot(Request::builder().uri("/readyz").body(Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    let body: Value = serde_json::from_slice(&bytes)?;
+    assert_eq!(
+        body,
+        json!({
+            "type": "urn:sagaflow:problem:unavailable",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "broker: the last probe could not produce and consume a record",
+            "code": "unavailable",
+        })
     );
     Ok(())
 }

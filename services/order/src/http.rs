@@ -2,13 +2,13 @@
 //!
 //! Customers, through the gateway ([`router`]; whoever serves it wraps it in
 //! `sagaflow_service_auth::internal::guard` with audience `order`, so a request
-//! without the gateway's internal token is 401 `{"error": ...}`). The caller's
+//! without the gateway's internal token is a 401 `unauthenticated` problem). The caller's
 //! tenant and user are the token's ([`InternalCaller`]), never a header or a
 //! parameter:
 //! - `GET /orders?limit=&before=` → 200 `{"orders": [Order], "next_before": uuid | null}`,
 //!   the caller's orders newest first; `limit` 1..=200 (default 50); `before` is
 //!   the `next_before` of the previous page.
-//! - `GET /orders/{order_id}` → 200 `Order`; 404 `{"error": "order <id> not found"}`
+//! - `GET /orders/{order_id}` → 200 `Order`; 404 `not_found` ("order <id> not found")
 //!   for an order that is not the caller's, as for one that does not exist.
 //!
 //! Operators ([`operator_router`], served beside the guarded router, not behind
@@ -25,18 +25,19 @@
 //! "quantity", "unit_price_minor"}], "created_at" (RFC 3339), "refunds":
 //! [{"refund_id" (the refund saga), "status" (reserved|released|confirmed),
 //! "amount_minor", "items", "created_at"}], "cancelled_by" (saga id | null)}`.
-//! Bad parameters are 400 `{"error": ...}`, a database failure 500 `{"error":
-//! "internal error"}` (logged).
+//! Errors are RFC 9457 problems ([`sagaflow_problem::Problem`],
+//! `application/problem+json`, `{"type", "title", "status", "detail", "code"}`):
+//! bad parameters are 400 `invalid_parameter`, a foreign tenant 403 `forbidden`,
+//! a database failure 500 `internal` (its cause logged, not sent).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use sagaflow_problem::Problem;
 use sagaflow_service_auth::{InternalCaller, Operator, OperatorVerifier};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -86,20 +87,17 @@ pub enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = match &self {
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        let detail = self.to_string();
+        match self {
+            ApiError::Invalid(_) => Problem::bad_request("invalid_parameter", detail),
+            ApiError::NotFound(_) => Problem::not_found(detail),
+            ApiError::Forbidden(_) => Problem::forbidden(detail),
             ApiError::Database(err) => {
                 tracing::error!(error = %err, "order read API");
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({ "error": "internal error" })),
-                )
-                    .into_response();
+                Problem::internal()
             }
-        };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        }
+        .into_response()
     }
 }
 

@@ -129,7 +129,13 @@ async fn a_customer_reads_their_own_orders_only() -> anyhow::Result<()> {
     let (status, body) = call(&app, &uri, as_user(A, USER)).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["refunded_minor"], 1000);
-    let not_found = json!({ "error": format!("order {} not found", first.order_id) });
+    let not_found = json!({
+        "type": "urn:sagaflow:problem:not_found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": format!("order {} not found", first.order_id),
+        "code": "not_found",
+    });
     assert_eq!(
         call(&app, &uri, as_user(B, USER)).await?,
         (StatusCode::NOT_FOUND, not_found.clone())
@@ -143,7 +149,13 @@ async fn a_customer_reads_their_own_orders_only() -> anyhow::Result<()> {
         call(&app, &format!("/orders/{unknown}"), as_user(A, USER)).await?,
         (
             StatusCode::NOT_FOUND,
-            json!({ "error": format!("order {unknown} not found") })
+            json!({
+                "type": "urn:sagaflow:problem:not_found",
+                "title": "Not Found",
+                "status": 404,
+                "detail": format!("order {unknown} not found"),
+                "code": "not_found",
+            })
         )
     );
     let (status, _) = call(
@@ -174,7 +186,8 @@ async fn a_customer_reads_their_own_orders_only() -> anyhow::Result<()> {
     ] {
         let (status, body) = call(&app, bad, as_user(A, USER)).await?;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert!(body["error"].is_string(), "{bad}: {body}");
+        assert_eq!(body["code"], "invalid_parameter", "{bad}: {body}");
+        assert!(body["detail"].is_string(), "{bad}: {body}");
     }
     Ok(())
 }
@@ -187,7 +200,7 @@ async fn without_the_gateways_token_it_is_401() -> anyhow::Result<()> {
     for uri in ["/orders".to_owned(), format!("/orders/{}", order.order_id)] {
         let (status, body) = call(&app, &uri, None).await?;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
-        assert!(body["error"].is_string());
+        assert_eq!(body["code"], "unauthenticated", "{body}");
         // An operator token is not the gateway's, nor is a token for another service.
         let (status, _) = call(&app, &uri, Some(operator_bearer("ops", &["operator"]))).await?;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
@@ -260,7 +273,7 @@ async fn operators_see_a_tenant_across_users() -> anyhow::Result<()> {
     );
     let (status, body) = call(&app, uri, Some(operator_bearer("ada", &["user"]))).await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body["error"].is_string());
+    assert_eq!(body["code"], "forbidden", "{body}");
     let scoped = Some(format!(
         "Bearer {}",
         sagaflow_service_auth::operator::mint(
@@ -278,5 +291,35 @@ async fn operators_see_a_tenant_across_users() -> anyhow::Result<()> {
     let (status, body) = call(&app, "/operator/orders", scoped).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ids(&body), vec![in_b.order_id.to_string()]);
+    Ok(())
+}
+
+/// Every error is an RFC 9457 problem with `application/problem+json` (no database
+/// needed: the path is refused before any query).
+#[tokio::test]
+async fn errors_are_problem_json() -> anyhow::Result<()> {
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://127.0.0.1:1/none")?;
+    let request = Request::builder()
+        .uri("/orders/x")
+        .header("authorization", as_user(A, USER).expect("bearer"))
+        .body(Body::empty())?;
+    let response = app(pool).oneshot(request).await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    let body: Value = serde_json::from_slice(&bytes)?;
+    assert_eq!(
+        body,
+        json!({
+            "type": "urn:sagaflow:problem:invalid_parameter",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "`x` is not an order id (UUID)",
+            "code": "invalid_parameter",
+        })
+    );
     Ok(())
 }

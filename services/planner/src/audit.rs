@@ -9,7 +9,7 @@
 
 use chrono::Utc;
 use sagaflow_bus::Outgoing;
-use sagaflow_bus::message::child_trace;
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_events::messages::PlanEventRecorded;
 use sagaflow_events::{Contract, Envelope};
 use serde_json::Value;
@@ -81,7 +81,9 @@ pub async fn record(
     envelope.saga_id = Some(plan.plan_id);
     envelope.correlation_id = plan.plan_id;
     envelope.causation_id = Some(plan.plan_id);
-    envelope.traceparent = Some(child_trace(plan.traceparent.as_deref()).to_string());
+    MessageTrace::from_traceparent(plan.traceparent.as_deref())
+        .child()
+        .write_to(&mut envelope);
     let message = Outgoing {
         envelope,
         topic: PlanEventRecorded::TOPIC.to_owned(),

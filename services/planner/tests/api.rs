@@ -311,11 +311,11 @@ async fn bad_requests_get_clear_errors() -> anyhow::Result<()> {
     for (method, uri, who, body, status, code) in cases {
         let (got, json) = planner.call(method, &uri, who, body).await?;
         assert_eq!(
-            (got, json["error"]["code"].as_str()),
+            (got, json["code"].as_str()),
             (status, Some(code)),
             "{method} {uri}: {json}"
         );
-        assert!(json["error"]["message"].is_string());
+        assert!(json["detail"].is_string());
     }
     // Without the gateway's internal token (none, or a blank identity in it): 401.
     for (method, uri, who) in [
@@ -327,7 +327,7 @@ async fn bad_requests_get_clear_errors() -> anyhow::Result<()> {
             .call(method, uri, who, Some(json!({"text": "Buy 1 MUG"})))
             .await?;
         assert_eq!(got, StatusCode::UNAUTHORIZED, "{method} {uri}: {json}");
-        assert!(json["error"].is_string(), "{json}");
+        assert_eq!(json["code"], "unauthenticated", "{json}");
     }
     // A rejected plan cannot be confirmed.
     let (status, rejected) = planner.intent("Buy 1 of NOPE-1", false).await?;
@@ -342,7 +342,7 @@ async fn bad_requests_get_clear_errors() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(
-        (status, body["error"]["code"].as_str()),
+        (status, body["code"].as_str()),
         (StatusCode::CONFLICT, Some("plan_rejected"))
     );
     assert!(planner.commands().await?.is_empty());

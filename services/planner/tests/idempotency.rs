@@ -82,7 +82,7 @@ async fn one_key_gives_one_plan_and_one_checkout() -> anyhow::Result<()> {
     // Another body under the same key: 422, and nothing new.
     let (status, body) = post(&planner, (TENANT, USER), Some(&key), "Buy 2 of MUG").await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(body["code"], "idempotency_key_reused");
     // The same key in another tenant, for the same user id, is another request.
     let (status, other) = post(&planner, ("globex", USER), Some(&key), "Buy 2 of MUG").await?;
     assert_eq!(status, StatusCode::CREATED, "{other:#}");
@@ -109,7 +109,7 @@ async fn a_rejected_answer_is_saved_too_and_keys_are_checked() -> anyhow::Result
     let planner = Planner::start(|_| {}).await?;
     let (status, first) = post(&planner, (TENANT, USER), Some("r-1"), "Buy 1 of NOPE").await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(first["error"]["code"], "plan_rejected");
+    assert_eq!(first["code"], "plan_rejected");
     let (status, again) = post(&planner, (TENANT, USER), Some("r-1"), "Buy 1 of NOPE").await?;
     assert_eq!((status, &again), (StatusCode::UNPROCESSABLE_ENTITY, &first));
     let plans: i64 = sqlx::query_scalar("SELECT count(*) FROM plans")
@@ -120,12 +120,12 @@ async fn a_rejected_answer_is_saved_too_and_keys_are_checked() -> anyhow::Result
     // No key: 400 naming the header; a bad key: 400.
     let (status, body) = post(&planner, (TENANT, USER), None, "Buy 1 of MUG").await?;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"]["code"], "missing_header");
-    assert_eq!(body["error"]["field"], "Idempotency-Key");
+    assert_eq!(body["code"], "missing_header");
+    assert_eq!(body["field"], "Idempotency-Key");
     let long = "k".repeat(129);
     let (status, body) = post(&planner, (TENANT, USER), Some(&long), "Buy 1 of MUG").await?;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(body["error"]["field"], "Idempotency-Key");
+    assert_eq!(body["field"], "Idempotency-Key");
     assert!(planner.commands().await?.is_empty());
     Ok(())
 }
@@ -156,7 +156,7 @@ async fn a_request_still_running_is_409_and_an_abandoned_one_is_taken_over() -> 
     ));
     let (status, body) = post(&planner, (TENANT, USER), Some("busy"), "Buy 1 of MUG").await?;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["error"]["code"], "request_in_progress");
+    assert_eq!(body["code"], "request_in_progress");
     assert!(planner.commands().await?.is_empty());
 
     // A claim older than the LLM budget plus a minute was left by a crash: taken over.

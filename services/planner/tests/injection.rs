@@ -204,7 +204,7 @@ async fn a_malicious_llm_answer_cannot_change_what_is_emitted() -> anyhow::Resul
     let (status, body) = planner.intent(text, false).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:#}");
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .unwrap_or_default()
             .contains("budget")
@@ -216,7 +216,7 @@ async fn a_malicious_llm_answer_cannot_change_what_is_emitted() -> anyhow::Resul
     let (status, body) = planner.intent(text, false).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:#}");
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .unwrap_or_default()
             .contains("is not yours")

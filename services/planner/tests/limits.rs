@@ -146,9 +146,9 @@ async fn unconfirmed_plans_expire() -> anyhow::Result<()> {
         .call("POST", &confirm, Some((TENANT, USER)), None)
         .await?;
     assert_eq!(status, StatusCode::GONE, "{body:#}");
-    assert_eq!(body["error"]["code"], "plan_expired");
+    assert_eq!(body["code"], "plan_expired");
     assert!(
-        body["error"]["message"]
+        body["detail"]
             .as_str()
             .is_some_and(|m| m.contains("send the request again"))
     );

@@ -15,7 +15,7 @@ async fn rejected(planner: &Planner, text: &str) -> anyhow::Result<String> {
     let before = planner.outbox().await?.len();
     let (status, body) = planner.intent(text, false).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}: {body:#}");
-    assert_eq!(body["error"]["code"], "plan_rejected");
+    assert_eq!(body["code"], "plan_rejected");
     let plan = &body["plan"];
     assert_eq!(plan["status"], "rejected");
     assert_eq!(plan["validation"]["ok"], false);
@@ -46,7 +46,7 @@ async fn rejected(planner: &Planner, text: &str) -> anyhow::Result<String> {
         .collect();
     assert!(!reasons.is_empty());
     assert_eq!(
-        body["error"]["message"],
+        body["detail"],
         format!("the plan was rejected: {}", reasons.join("; "))
     );
     Ok(reasons.join(" | "))

@@ -4,8 +4,10 @@
 //!   true) and `expires_at` (RFC 3339); 200 with the stored code.
 //! - `GET /discounts`: every code. `GET /tax-rates`: the rate table.
 //!
-//! Bad input is 422 `{"error", "field"}`; no or an invalid token 401, a token
-//! without the operator role 403. Codes and rates are platform-wide, so a token
+//! Errors are RFC 9457 problems ([`sagaflow_problem::Problem`],
+//! `application/problem+json`): bad input is 422 `validation_failed` (with `field`)
+//! or `invalid_body`; no or an invalid token 401 `unauthenticated`, a token
+//! without the operator role 403 `forbidden`. Codes and rates are platform-wide, so a token
 //! limited to one tenant may read but not change them (403).
 
 use axum::extract::rejection::JsonRejection;
@@ -14,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use sagaflow_problem::Problem;
 use sagaflow_service_auth::{Operator, OperatorVerifier};
 use serde_json::json;
 use sqlx::PgPool;
@@ -59,31 +62,24 @@ pub enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let detail = self.to_string();
         match self {
-            ApiError::Invalid(invalid) => (
+            ApiError::Invalid(invalid) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({ "error": invalid.to_string(), "field": invalid.field })),
+                "validation_failed",
+                detail,
             )
-                .into_response(),
-            ApiError::Body(message) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(json!({ "error": message })),
-            )
-                .into_response(),
-            ApiError::TenantScoped => (
-                StatusCode::FORBIDDEN,
-                Json(json!({ "error": self.to_string() })),
-            )
-                .into_response(),
+            .with_field(invalid.field),
+            ApiError::Body(_) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+            }
+            ApiError::TenantScoped => Problem::forbidden(detail),
             ApiError::Db(err) => {
                 tracing::error!(error = %err, "pricing operator API");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({ "error": "internal error" })),
-                )
-                    .into_response()
+                Problem::internal()
             }
         }
+        .into_response()
     }
 }
 

@@ -151,7 +151,7 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(error["field"], field, "{body}: {error}");
         assert!(
-            error["error"]
+            error["detail"]
                 .as_str()
                 .unwrap_or_default()
                 .starts_with(field),
@@ -168,7 +168,7 @@ async fn bad_input_is_422_naming_the_field() -> anyhow::Result<()> {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["error"]
+        error["detail"]
             .as_str()
             .unwrap_or_default()
             .contains("percent_of"),

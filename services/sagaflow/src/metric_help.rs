@@ -499,7 +499,7 @@ mod tests {
     fn recorded() -> BTreeMap<String, Kind> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut files = Vec::new();
-        for dir in ["services", "sagas", "events", "loadtest"] {
+        for dir in ["services", "crates", "sagas", "events", "loadtest"] {
             sources(&root.join(dir), &mut files);
         }
         let texts: Vec<String> = files

@@ -3,7 +3,7 @@
 //! cancellation whose payment service is killed between the provider's refund and
 //! the record of it (failpoint `payment.after_refund`), then restarted.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

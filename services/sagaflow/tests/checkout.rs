@@ -1,7 +1,7 @@
 //! The checkout saga end to end through the gateway: every service, its own
 //! database, a real broker (the mock cluster, and the local Nisshi broker for the happy path).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

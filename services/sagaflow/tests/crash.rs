@@ -1,7 +1,7 @@
 //! Crash tests: services as separate `sagaflow` processes on the local (Nisshi) broker,
 //! killed with SIGKILL at chosen moments, then restarted.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

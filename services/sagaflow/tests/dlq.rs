@@ -4,7 +4,7 @@
 //! broker through the `sagaflow` binary. And `sagaflow events tail`, the other
 //! operator command that reads topics: messages printed decoded, poison included.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

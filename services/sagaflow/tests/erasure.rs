@@ -6,7 +6,7 @@
 //! other tenant's user keeps theirs. (Published outbox rows are pruned after
 //! `OUTBOX_RETENTION_SECS`, 0 here.)
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! failing provider with its circuit breaker, cancellation mid-flow, idempotency and
 //! the response cache.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

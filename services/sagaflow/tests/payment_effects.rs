@@ -7,7 +7,7 @@
 //! else librdkafka's mock cluster (over TCP, so the child process reaches it);
 //! `SAGAFLOW_TEST_BROKER=mock|local|external` chooses.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 //! checked while every process is still running: they were exported as they ended,
 //! not flushed at shutdown.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -201,6 +201,10 @@ async fn one_checkout_is_one_connected_trace_across_every_service() -> anyhow::R
         ("sagaflow-payment", "payment ProcessPayment"),
         ("sagaflow-order", "order CreateOrder"),
         ("sagaflow-orchestrator", "orchestrator OrderCreated"),
+        // The relays' sends, as producer spans.
+        ("sagaflow-gateway", "orchestrator.commands publish"),
+        ("sagaflow-orchestrator", "inventory.commands publish"),
+        ("sagaflow-inventory", "inventory.events publish"),
     ] {
         assert!(
             received
@@ -209,5 +213,18 @@ async fn one_checkout_is_one_connected_trace_across_every_service() -> anyhow::R
             "{service} span {name:?} missing"
         );
     }
+    // A consumed command's span is the child of the send that published it.
+    let send = received
+        .iter()
+        .find(|s| s.service == "sagaflow-orchestrator" && s.name == "inventory.commands publish")
+        .expect("the orchestrator's send");
+    let consume = received
+        .iter()
+        .find(|s| s.service == "sagaflow-inventory" && s.name == "inventory ReserveInventory")
+        .expect("the inventory's span");
+    assert_eq!(
+        consume.parent_span_id, send.span_id,
+        "{consume:?} under {send:?}"
+    );
     Ok(())
 }

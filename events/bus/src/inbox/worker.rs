@@ -31,6 +31,7 @@ use crate::outbox;
 use crate::producer::SharedProducer;
 use crate::publish_failure;
 use crate::schema_ids::SchemaIds;
+use crate::traceparent::{MessageTrace, TraceParent};
 
 /// How [`settle`] retries.
 #[derive(Clone, Copy)]
@@ -324,8 +325,10 @@ pub(super) async fn settle<H: Handler>(
     }
 }
 
-/// The span of one delivery attempt of `incoming`: a child of the message's
-/// `traceparent`, named `<consumer> <message type>` in traces.
+/// The span of one delivery attempt of `incoming`: a child of the message's trace
+/// context (its `traceparent`, `tracestate` and baggage), named `<consumer>
+/// <message type>` in traces, with the OpenTelemetry messaging attributes of a
+/// Kafka consumer (`messaging.*`).
 fn consume_span(consumer: &str, incoming: &Incoming) -> tracing::Span {
     let span = info_span!(
         "consume",
@@ -338,19 +341,27 @@ fn consume_span(consumer: &str, incoming: &Incoming) -> tracing::Span {
         message_type = %incoming.envelope.message_type,
         saga_id = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        messaging.system = "kafka",
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = %incoming.topic,
+        messaging.destination.partition.id = %incoming.partition,
+        messaging.consumer.group.name = %consumer,
+        messaging.kafka.offset = incoming.offset,
+        messaging.message.id = %incoming.envelope.message_id,
+        messaging.kafka.message.key = tracing::field::Empty,
     );
+    if let Some(key) = &incoming.key {
+        span.record("messaging.kafka.message.key", key.as_str());
+    }
     if let Some(saga) = incoming.envelope.saga_id {
         span.record("saga_id", tracing::field::display(saga));
     }
-    if let Some(parent) = incoming
-        .envelope
-        .traceparent
-        .as_deref()
-        .and_then(crate::traceparent::TraceParent::parse)
-    {
+    let trace = MessageTrace::of(&incoming.envelope);
+    if let Some(parent) = trace.traceparent.as_deref().and_then(TraceParent::parse) {
         span.record("trace_id", parent.trace_id_hex());
-        parent.adopt(&span);
     }
+    trace.adopt(&span);
     span
 }
 

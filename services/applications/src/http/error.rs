@@ -1,12 +1,12 @@
-//! The one error type of the HTTP API and its JSON form:
-//! `{"error": {"code", "message", "field"?}}` (`field`: the header, path segment,
+//! The one error type of the HTTP API and its JSON form: an RFC 9457 problem
+//! ([`sagaflow_problem::Problem`], `application/problem+json`,
+//! `{"type", "title", "status", "detail", "code", "field"?}`; `field`: the header, path segment,
 //! query parameter or body field at fault). Internal errors are logged (inside the
 //! request's span, so with its request id) and hidden from the client.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use sagaflow_problem::Problem;
 
 use crate::status::InvalidTransition;
 use crate::store;
@@ -118,17 +118,16 @@ impl ApiError {
         }
     }
 
-    /// The JSON body sent to the client.
-    pub fn body(&self) -> Value {
-        let message = match self {
-            ApiError::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
+    /// The problem sent to the client.
+    pub fn problem(&self) -> Problem {
+        let problem = match self {
+            ApiError::Internal(_) => Problem::internal(),
+            other => Problem::new(self.status(), self.code(), other.to_string()),
         };
-        let mut error = json!({ "code": self.code(), "message": message });
-        if let Some(field) = self.field() {
-            error["field"] = Value::from(field);
+        match self.field() {
+            Some(field) => problem.with_field(field),
+            None => problem,
         }
-        json!({ "error": error })
     }
 }
 
@@ -137,6 +136,6 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(error = %detail, "applications request failed");
         }
-        (self.status(), Json(self.body())).into_response()
+        self.problem().into_response()
     }
 }

@@ -16,8 +16,8 @@
 //!
 //! **Identity:** the gateway-signed internal token (`Authorization: Bearer`,
 //! audience `applications`), verified by `sagaflow_service_auth::internal::guard`,
-//! which [`crate::run`] wraps the router in: a request without a valid token is 401
-//! `{"error": ...}`. `x-tenant-id` / `x-user-id` headers are ignored. Every row is scoped by both, so
+//! which [`crate::run`] wraps the router in: a request without a valid token is a 401
+//! `unauthenticated` problem. `x-tenant-id` / `x-user-id` headers are ignored. Every row is scoped by both, so
 //! another tenant's or user's application is 404. `x-request-id` and `traceparent`
 //! go on the request's log span and on the events a request writes.
 //! Errors: [`error::ApiError`]. Response shapes: [`view`].

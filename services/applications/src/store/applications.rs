@@ -1,7 +1,7 @@
 //! The `applications` table (and `status_changes`, and the status event).
 
 use chrono::{DateTime, Utc};
-use sagaflow_bus::message::child_trace;
+use sagaflow_bus::traceparent::MessageTrace;
 use sagaflow_bus::{Outgoing, outbox};
 use sagaflow_events::messages::ApplicationStatusChanged;
 use sqlx::{PgConnection, PgPool};
@@ -310,7 +310,9 @@ async fn record_status(
         changed_at_ms: app.status_changed_at.timestamp_millis(),
     };
     let mut message = Outgoing::new(&owner.tenant_id, None, app.id.to_string(), &event)?;
-    message.envelope.traceparent = Some(child_trace(origin.traceparent.as_deref()).to_string());
+    MessageTrace::from_traceparent(origin.traceparent.as_deref())
+        .child()
+        .write_to(&mut message.envelope);
     if let Some(id) = origin
         .request_id
         .as_deref()

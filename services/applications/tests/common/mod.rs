@@ -158,15 +158,13 @@ pub fn assert_error(
     field: Option<&str>,
 ) {
     assert_eq!(*status, want_status, "{body}");
-    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["code"], code, "{body}");
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
+        body["detail"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
     match field {
-        Some(field) => assert_eq!(body["error"]["field"], field, "{body}"),
-        None => assert!(body["error"].get("field").is_none(), "{body}"),
+        Some(field) => assert_eq!(body["field"], field, "{body}"),
+        None => assert!(body.get("field").is_none(), "{body}"),
     }
 }

@@ -128,12 +128,7 @@ pub async fn create(
         discount_code: request.discount_code.clone(),
         shipping_country: Some(request.shipping_country.clone()),
     };
-    let message = Outgoing::new(
-        &caller.tenant_id,
-        Some(checkout_id),
-        checkout_id.to_string(),
-        &command,
-    )?;
+    let message = Outgoing::start(&caller.tenant_id, &command)?;
     let mut stored_request = serde_json::to_value(&request)
         .map_err(|err| ApiError::Internal(format!("serialising the request: {err}")))?;
     // The lines bought, also when they came from the cart.

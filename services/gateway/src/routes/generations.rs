@@ -145,12 +145,7 @@ pub async fn create(
         template: request.template.clone(),
         token_budget: request.token_budget,
     };
-    let message = Outgoing::new(
-        &caller.tenant_id,
-        Some(generation_id),
-        generation_id.to_string(),
-        &command,
-    )?;
+    let message = Outgoing::start(&caller.tenant_id, &command)?;
     let stored_request = serde_json::to_value(&request)
         .map_err(|err| ApiError::Internal(format!("serialising the request: {err}")))?;
     sqlx::query(

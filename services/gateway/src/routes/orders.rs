@@ -342,12 +342,7 @@ pub async fn cancel(
                 customer_email: placed.customer_email.clone(),
                 reason,
             };
-            Ok(Outgoing::new(
-                &tenant,
-                Some(saga_id),
-                saga_id.to_string(),
-                &command,
-            )?)
+            Ok(Outgoing::start(&tenant, &command)?)
         },
         |_| Ok(()),
     )
@@ -417,12 +412,7 @@ pub async fn refund(
                 lines,
                 reason,
             };
-            Ok(Outgoing::new(
-                &tenant,
-                Some(saga_id),
-                saga_id.to_string(),
-                &command,
-            )?)
+            Ok(Outgoing::start(&tenant, &command)?)
         },
         |placed| check_lines(&request.lines, placed, order_id),
     )

@@ -516,3 +516,20 @@ impl SseReader {
         }
     }
 }
+
+/// The process-wide Prometheus recorder, installed once for the whole test
+/// binary (only one global recorder can be installed per process) and shared
+/// by every test that reads metrics. Histograms get buckets, not summaries.
+/// Other tests of the binary record into it too, so readers look for their
+/// own label values or compare counts before and after.
+pub fn metrics_recorder() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static RECORDER: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    RECORDER.get_or_init(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(&[0.005, 0.05, 0.5, 5.0])
+            .expect("non-empty buckets")
+            .install_recorder()
+            .expect("the only recorder of the integration binary")
+    })
+}

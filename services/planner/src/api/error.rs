@@ -1,12 +1,13 @@
-//! The API's one error type and its JSON form
-//! `{"error": {"code", "message", "field"?}}`. Internal errors are logged and
-//! hidden (`code: "internal"`). A rejected plan is a 422 whose body also carries
-//! the plan (`"plan": {...}`) with every reason.
+//! The API's one error type and its JSON form: an RFC 9457 problem
+//! ([`sagaflow_problem::Problem`], `application/problem+json`,
+//! `{"type", "title", "status", "detail", "code", "field"?}`). Internal errors are
+//! logged and hidden (`code: "internal"`). A rejected plan is a 422 whose problem
+//! also carries the plan (extension member `"plan": {...}`) with every reason.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use sagaflow_problem::Problem;
+use serde_json::Value;
 use tracing::error;
 
 /// Everything a request can fail with.
@@ -121,30 +122,42 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
-        (status, Json(body)).into_response()
+        json_response(status, body)
     }
+}
+
+/// `body` with `status`: `application/problem+json` for a 4xx or 5xx (a saved
+/// answer replays an error as it was sent), else `application/json`.
+pub fn json_response(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    if status.is_client_error() || status.is_server_error() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(sagaflow_problem::CONTENT_TYPE),
+        );
+    }
+    response
 }
 
 impl ApiError {
     /// The status and JSON body of this error (what a saved answer replays).
     pub fn status_and_body(self) -> (StatusCode, Value) {
         let (status, code) = self.status_and_code();
-        let message = match &self {
+        let mut problem = match &self {
             ApiError::Internal(detail) => {
                 error!(%detail, "planner request failed");
-                "internal error".to_owned()
+                Problem::internal()
             }
-            other => other.to_string(),
+            other => Problem::new(status, code, other.to_string()),
         };
-        let mut error = json!({"code": code, "message": message});
         match &self {
-            ApiError::Validation { field, .. } => error["field"] = json!(field),
+            ApiError::Validation { field, .. } => problem = problem.with_field(field.clone()),
             ApiError::Unauthenticated(header)
             | ApiError::InvalidHeader { header, .. }
-            | ApiError::MissingHeader(header) => error["field"] = json!(header),
+            | ApiError::MissingHeader(header) => problem = problem.with_field(*header),
             _ => {}
         }
-        let mut body = json!({"error": error});
+        let mut body = serde_json::to_value(&problem).unwrap_or_default();
         if let ApiError::Rejected { plan, .. } = self {
             body["plan"] = plan;
         }

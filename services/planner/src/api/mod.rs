@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
@@ -166,11 +166,11 @@ async fn post_intent(
     )
     .await?
     {
-        Claim::Replay { status, body } => return Ok((status, Json(body)).into_response()),
+        Claim::Replay { status, body } => return Ok(error::json_response(status, body)),
         Claim::New(claim) => claim,
     };
     match make_plan(&state, &caller, meta, request, scope, claim).await {
-        Ok((status, body)) => Ok((status, Json(body)).into_response()),
+        Ok((status, body)) => Ok(error::json_response(status, body)),
         Err(err) => {
             if let Err(release) = idempotency::release(&state.pool, scope, claim).await {
                 tracing::warn!(error = %release, "releasing an intent's Idempotency-Key");

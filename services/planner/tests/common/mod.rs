@@ -247,23 +247,8 @@ pub fn normalise(value: &Value) -> Value {
     }
 }
 
-/// Waits until `check` returns `Some`, polling every 50 ms, for at most `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(found) = check().await? {
-            return Ok(found);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// Waits until `check` returns `Some`, for at most `timeout` (the shared helper).
+pub use sagaflow_test_support::eventually_some as eventually;
 
 /// Whole-platform tests hold many PostgreSQL connections: one at a time.
 static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -112,6 +112,18 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// An API error body for people: `<detail> (<code>)` of an RFC 9457 problem (what
+/// every Sagaflow service answers), else the body as it is.
+pub fn problem_text(body: &serde_json::Value) -> String {
+    match (body["detail"].as_str(), body["code"].as_str()) {
+        (Some(detail), Some(code)) => match body["request_id"].as_str() {
+            Some(id) => format!("{detail} ({code}, request {id})"),
+            None => format!("{detail} ({code})"),
+        },
+        _ => body.to_string(),
+    }
+}
+
 /// Cancelled on SIGINT or SIGTERM: services finish their in-flight message and stop.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();

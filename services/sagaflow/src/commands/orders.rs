@@ -81,7 +81,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .context("reading the order service's answer")?;
     if !status.is_success() {
-        bail!("the order service answered {status}: {body}");
+        bail!(
+            "the order service answered {status}: {}",
+            super::problem_text(&body)
+        );
     }
     match args.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&body)?),

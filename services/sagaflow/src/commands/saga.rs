@@ -130,9 +130,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .json()
         .await
         .context("reading the orchestrator's answer")?;
-    println!("{}", serde_json::to_string_pretty(&body)?);
     if !status.is_success() {
-        bail!("the orchestrator answered {status}");
+        bail!(
+            "the orchestrator answered {status}: {}",
+            super::problem_text(&body)
+        );
     }
+    println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }

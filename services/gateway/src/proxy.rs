@@ -58,7 +58,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Request headers passed through as sent. The trace context is not among them:
-/// the backend gets the gateway's own span as its parent (see [`forward`]).
+/// the backend gets the gateway's own span as its parent (see [`send`]).
 const PASSED_REQUEST_HEADERS: [&str; 3] = ["content-type", "accept", "idempotency-key"];
 /// Response headers passed back.
 const PASSED_RESPONSE_HEADERS: [HeaderName; 4] = [

@@ -8,7 +8,7 @@
 //! - `GET /orders?limit=&before=` → 200 `{"orders": [Order], "next_before": uuid | null}`,
 //!   the caller's orders newest first; `limit` 1..=200 (default 50); `before` is
 //!   the `next_before` of the previous page.
-//! - `GET /orders/{order_id}` → 200 `Order`; 404 `not_found` ("order <id> not found")
+//! - `GET /orders/{order_id}` → 200 `Order`; 404 `not_found` ("order `<id>` not found")
 //!   for an order that is not the caller's, as for one that does not exist.
 //!
 //! Operators ([`operator_router`], served beside the guarded router, not behind
